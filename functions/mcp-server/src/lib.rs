@@ -1,0 +1,123 @@
+//! Wiring of the MCP endpoint: which backend (demo or AWS), which transport
+//! settings, and the Lambda glue that turns a Function URL request context
+//! into the caller identity and request id of the audit line. `main.rs` only
+//! reads the command line and runs one of the two entry points.
+
+use axum::Router;
+use posture_core::demo::{DemoHealth, DemoOrganization};
+use posture_mcp::audit::{Caller, RequestId};
+use posture_mcp::http::{HttpConfig, router};
+use posture_mcp::{Backend, Mode, PostureServer};
+use std::sync::Arc;
+
+/// Environment variable: comma-separated `Host` values to accept.
+pub const ALLOWED_HOSTS_VAR: &str = "POSTURE_ALLOWED_HOSTS";
+/// Environment variable: comma-separated `Origin` values to accept.
+pub const ALLOWED_ORIGINS_VAR: &str = "POSTURE_ALLOWED_ORIGINS";
+
+/// Wiring errors.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    /// The demo data could not be loaded.
+    #[error("demo data: {0}")]
+    Demo(#[from] posture_core::demo::DemoDataError),
+    /// A required setting is missing.
+    #[error("{0}")]
+    Config(String),
+}
+
+fn log_level() -> String {
+    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string())
+}
+
+/// The backend over the built-in demo organization.
+pub fn demo_backend() -> Result<Backend, WiringError> {
+    let org = Arc::new(DemoOrganization::load(jiff::Timestamp::now())?);
+    Ok(Backend {
+        sources: org.sources(),
+        health: Arc::new(DemoHealth),
+        mode: Mode::Demo,
+        log_level: log_level(),
+        auth_methods: vec!["none (local demo, loopback only)".to_string()],
+    })
+}
+
+/// The backend over AWS (standard SDK configuration).
+pub async fn aws_backend(auth_methods: Vec<String>) -> Backend {
+    let ctx = posture_aws::AwsContext::load().await;
+    Backend {
+        sources: ctx.finding_sources(),
+        health: ctx.health_probe(),
+        mode: Mode::Aws,
+        log_level: log_level(),
+        auth_methods,
+    }
+}
+
+/// The HTTP app for a backend.
+pub fn app(backend: Backend, config: &HttpConfig) -> Router {
+    router(PostureServer::new(backend), config)
+}
+
+/// Transport settings in Lambda: the allow-lists from the environment. The
+/// Function URL host must be listed (rmcp refuses any other Host).
+pub fn lambda_http_config() -> Result<HttpConfig, WiringError> {
+    let hosts = std::env::var(ALLOWED_HOSTS_VAR).unwrap_or_default();
+    let origins = std::env::var(ALLOWED_ORIGINS_VAR).unwrap_or_default();
+    let config = HttpConfig::from_lists(&hosts, &origins);
+    if config.allowed_hosts.is_empty() {
+        return Err(WiringError::Config(format!(
+            "{ALLOWED_HOSTS_VAR} must list the Function URL host (e.g. abcdefg.lambda-url.us-east-1.on.aws)"
+        )));
+    }
+    Ok(config)
+}
+
+/// Transport settings locally: loopback, plus anything configured.
+pub fn local_http_config() -> HttpConfig {
+    let mut config = HttpConfig::loopback();
+    let extra = HttpConfig::from_lists(
+        &std::env::var(ALLOWED_HOSTS_VAR).unwrap_or_default(),
+        &std::env::var(ALLOWED_ORIGINS_VAR).unwrap_or_default(),
+    );
+    config.allowed_hosts.extend(extra.allowed_hosts);
+    config.allowed_origins.extend(extra.allowed_origins);
+    config
+}
+
+/// Copies what Lambda established about a Function URL request (the caller
+/// that SigV4 authenticated, the request id) into request extensions, where
+/// clients cannot forge them.
+pub fn lambda_identity(mut request: lambda_http::Request) -> lambda_http::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let (caller, request_id) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            let iam = ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref());
+            let caller = iam
+                .and_then(|i| i.user_arn.clone().or_else(|| i.caller_id.clone()))
+                .unwrap_or_else(|| "unauthenticated".to_string());
+            (caller, ctx.request_id.clone())
+        }
+        _ => ("unknown".to_string(), None),
+    };
+    let request_id = request_id.or_else(|| request.lambda_context_ref().map(|c| c.request_id.clone()));
+    request.extensions_mut().insert(Caller(caller));
+    if let Some(id) = request_id {
+        request.extensions_mut().insert(RequestId(id));
+    }
+    request
+}
+
+/// The Lambda service: identity glue in front of the app.
+pub fn lambda_service(
+    app: Router,
+) -> impl tower::Service<
+    lambda_http::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    use tower::ServiceExt;
+    app.map_request(lambda_identity)
+}

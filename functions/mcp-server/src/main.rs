@@ -1,0 +1,66 @@
+//! `mcp-server [--demo] [--listen 127.0.0.1:3000]`: the Posture Advisor MCP
+//! endpoint. In AWS Lambda (detected by `AWS_LAMBDA_RUNTIME_API`) it serves
+//! the Function URL through lambda_http; elsewhere it listens on `--listen`.
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+#[derive(Parser)]
+#[command(version, about = "Posture Advisor MCP server (Streamable HTTP at /mcp)")]
+struct Cli {
+    /// Serve the built-in demo organization instead of reading AWS.
+    #[arg(long, env = "POSTURE_DEMO")]
+    demo: bool,
+    /// Address to listen on (local mode).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_current_span(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let auth = if in_lambda {
+        "AWS_IAM (SigV4, checked by the Function URL)"
+    } else {
+        "none (loopback only)"
+    };
+    let backend = if cli.demo {
+        mcp_server::demo_backend()?
+    } else {
+        mcp_server::aws_backend(vec![auth.to_string()]).await
+    };
+    if in_lambda {
+        let app = mcp_server::app(backend, &mcp_server::lambda_http_config()?);
+        lambda_http::run(mcp_server::lambda_service(app))
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+    } else {
+        let app = mcp_server::app(backend, &mcp_server::local_http_config());
+        let listener = tokio::net::TcpListener::bind(cli.listen).await?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Posture Advisor MCP endpoint ({} data): http://{addr}/mcp",
+            if cli.demo { "demo" } else { "AWS" }
+        );
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok(())
+    }
+}

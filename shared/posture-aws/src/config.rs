@@ -1,0 +1,48 @@
+//! SDK configuration shared by every client.
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use std::time::Duration;
+
+/// The profile variable of seed 000, honoured before `AWS_PROFILE`.
+pub const PROFILE_VARIABLE: &str = "AWS_SECURITY_ADVISOR_PROFILE_NAME";
+
+/// Clients built once per process (a Lambda cold start) and shared.
+#[derive(Clone)]
+pub struct AwsContext {
+    /// The loaded configuration.
+    pub sdk: SdkConfig,
+    /// The region in use.
+    pub region: String,
+}
+
+impl AwsContext {
+    /// Loads the standard configuration: default credential chain, standard
+    /// environment variables (`AWS_REGION`, `AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, ...), the profile named by
+    /// `AWS_SECURITY_ADVISOR_PROFILE_NAME` when set, and standard retries
+    /// (exponential backoff with jitter, 4 attempts).
+    pub async fn load() -> AwsContext {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(4)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .operation_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Ok(profile) = std::env::var(PROFILE_VARIABLE)
+            && !profile.trim().is_empty()
+        {
+            loader = loader.profile_name(profile.trim());
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().map(ToString::to_string).unwrap_or_default();
+        AwsContext { sdk, region }
+    }
+}

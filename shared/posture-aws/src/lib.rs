@@ -1,0 +1,45 @@
+//! AWS adapters of Posture Advisor: SDK configuration (standard credential
+//! chain and environment, `AWS_ENDPOINT_URL` included, so the same binary runs
+//! against moto), client-side rate limits, SDK retries, error classification
+//! and the implementations of the `posture-core` ports.
+//!
+//! This crate reads AWS and maps what it reads into `posture-core` types; it
+//! makes no security judgement and never calls a mutating API.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod errors;
+pub mod guardduty;
+pub mod health;
+pub mod iam;
+pub mod ratelimit;
+pub mod securityhub;
+
+pub use config::AwsContext;
+
+use posture_core::ports::{FindingSource, HealthProbe};
+use std::sync::Arc;
+
+impl AwsContext {
+    /// The finding sources (Security Hub, GuardDuty) over this configuration.
+    pub fn finding_sources(&self) -> Vec<Arc<dyn FindingSource>> {
+        vec![
+            Arc::new(securityhub::SecurityHubSource::new(aws_sdk_securityhub::Client::new(
+                &self.sdk,
+            ))),
+            Arc::new(guardduty::GuardDutySource::new(aws_sdk_guardduty::Client::new(
+                &self.sdk,
+            ))),
+        ]
+    }
+
+    /// The dependency probe over this configuration.
+    pub fn health_probe(&self) -> Arc<dyn HealthProbe> {
+        Arc::new(health::AwsHealth {
+            sts: aws_sdk_sts::Client::new(&self.sdk),
+            securityhub: aws_sdk_securityhub::Client::new(&self.sdk),
+            guardduty: aws_sdk_guardduty::Client::new(&self.sdk),
+            region: self.region.clone(),
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! Security Hub findings (`GetFindings`), mapped into ASFF structs of
+//! `posture-core` and normalized there.
+//!
+//! The server-side filters (active records, not suppressed, updated within the
+//! window, severity labels at or above the threshold) are sent because they
+//! make AWS return less; the same predicates are applied again to what comes
+//! back, because a stand-in such as moto ignores them.
+
+use crate::errors::classify;
+use crate::ratelimit::{Limiter, SECURITY_HUB_RPS};
+use async_trait::async_trait;
+use aws_sdk_securityhub::Client;
+use aws_sdk_securityhub::types::{
+    AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, DateRange, DateRangeUnit, SeverityLabel, SortCriterion,
+    SortOrder, StringFilter, StringFilterComparison,
+};
+use posture_core::asff::{
+    AsffAction, AsffApiCall, AsffCompliance, AsffDnsRequest, AsffFinding, AsffNetwork, AsffNetworkConnection,
+    AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource, AsffSeverity, AsffVulnerability, AsffWorkflow,
+};
+use posture_core::ports::{FindingQuery, FindingSource, SourceBatch, SourceError};
+use serde_json::json;
+
+/// Largest page `GetFindings` returns.
+pub const PAGE_SIZE: usize = 100;
+
+/// Security Hub as a finding source.
+pub struct SecurityHubSource {
+    client: Client,
+    limiter: Limiter,
+}
+
+impl SecurityHubSource {
+    /// A source over `client`, limited to the seed's rate.
+    pub fn new(client: Client) -> SecurityHubSource {
+        SecurityHubSource {
+            client,
+            limiter: Limiter::per_second(SECURITY_HUB_RPS),
+        }
+    }
+}
+
+fn eq(value: &str) -> StringFilter {
+    StringFilter::builder()
+        .value(value)
+        .comparison(StringFilterComparison::Equals)
+        .build()
+}
+
+/// The filters sent with `GetFindings`.
+pub fn filters(query: &FindingQuery) -> AwsSecurityFindingFilters {
+    let days = i32::try_from(query.window.days().max(1)).unwrap_or(i32::MAX);
+    let mut f = AwsSecurityFindingFilters::builder()
+        .record_state(eq("ACTIVE"))
+        .workflow_status(
+            StringFilter::builder()
+                .value("SUPPRESSED")
+                .comparison(StringFilterComparison::NotEquals)
+                .build(),
+        )
+        .updated_at(
+            DateFilter::builder()
+                .date_range(DateRange::builder().value(days).unit(DateRangeUnit::Days).build())
+                .build(),
+        );
+    for s in query.min_severity.at_or_above() {
+        f = f.severity_label(eq(s.label()));
+    }
+    f.build()
+}
+
+#[async_trait]
+impl FindingSource for SecurityHubSource {
+    fn service(&self) -> &'static str {
+        "Security Hub"
+    }
+
+    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
+        let mut records = Vec::new();
+        let mut admitted = 0usize;
+        let mut token: Option<String> = None;
+        let mut more_available = false;
+        loop {
+            self.limiter.acquire().await;
+            let page = self
+                .client
+                .get_findings()
+                .filters(filters(query))
+                .sort_criteria(
+                    SortCriterion::builder()
+                        .field("UpdatedAt")
+                        .sort_order(SortOrder::Descending)
+                        .build(),
+                )
+                .max_results(PAGE_SIZE as i32)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("Security Hub", &e))?;
+            for finding in page.findings() {
+                let record = to_asff(finding).normalize().map_err(|e| e.to_string());
+                if record.as_ref().is_ok_and(|f| query.admits(f)) {
+                    admitted += 1;
+                }
+                records.push(record);
+            }
+            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+            if admitted > query.max_findings {
+                more_available = true;
+                break;
+            }
+        }
+        let mut batch = posture_core::ports::select(records, query);
+        batch.more_available |= more_available;
+        Ok(batch)
+    }
+}
+
+/// Maps an SDK finding into the ASFF struct of `posture-core`.
+pub fn to_asff(f: &AwsSecurityFinding) -> AsffFinding {
+    let s = |v: Option<&str>| v.unwrap_or_default().to_string();
+    let o = |v: Option<&str>| v.map(str::to_string);
+    AsffFinding {
+        schema_version: s(f.schema_version()),
+        id: s(f.id()),
+        product_arn: s(f.product_arn()),
+        product_name: o(f.product_name()),
+        generator_id: s(f.generator_id()),
+        aws_account_id: s(f.aws_account_id()),
+        region: o(f.region()),
+        types: f.types().to_vec(),
+        first_observed_at: o(f.first_observed_at()),
+        last_observed_at: o(f.last_observed_at()),
+        created_at: s(f.created_at()),
+        updated_at: s(f.updated_at()),
+        severity: f.severity().map(|sev| AsffSeverity {
+            label: sev.label().map(|l: &SeverityLabel| l.as_str().to_string()),
+            normalized: sev.normalized().map(i64::from),
+            original: o(sev.original()),
+            product: sev.product(),
+        }),
+        title: s(f.title()),
+        description: s(f.description()),
+        remediation: f.remediation().map(|r| AsffRemediation {
+            recommendation: r.recommendation().map(|rec| AsffRecommendation {
+                text: o(rec.text()),
+                url: o(rec.url()),
+            }),
+        }),
+        product_fields: f
+            .product_fields()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        resources: f
+            .resources()
+            .iter()
+            .map(|r| AsffResource {
+                kind: s(r.r#type()),
+                id: s(r.id()),
+                partition: r.partition().map(|p| p.as_str().to_string()),
+                region: o(r.region()),
+                details: r.details().and_then(|d| d.aws_iam_access_key()).map(|k| {
+                    json!({"AwsIamAccessKey": {
+                        "AccessKeyId": k.access_key_id(),
+                        "PrincipalId": k.principal_id(),
+                        "PrincipalName": k.principal_name(),
+                    }})
+                }),
+            })
+            .collect(),
+        compliance: f.compliance().map(|c| AsffCompliance {
+            status: c.status().map(|x| x.as_str().to_string()),
+            security_control_id: o(c.security_control_id()),
+            related_requirements: c.related_requirements().to_vec(),
+        }),
+        workflow: f.workflow().map(|w| AsffWorkflow {
+            status: w.status().map(|x| x.as_str().to_string()),
+        }),
+        record_state: f.record_state().map(|x| x.as_str().to_string()),
+        network: f.network().map(|n| AsffNetwork {
+            direction: n.direction().map(|d| d.as_str().to_string()),
+            source_ip_v4: o(n.source_ipv4()),
+            destination_ip_v4: o(n.destination_ipv4()),
+            destination_domain: o(n.destination_domain()),
+        }),
+        action: f.action().map(|a| AsffAction {
+            action_type: o(a.action_type()),
+            aws_api_call_action: a.aws_api_call_action().map(|c| AsffApiCall {
+                api: o(c.api()),
+                service_name: o(c.service_name()),
+                remote_ip_details: c.remote_ip_details().map(|r| AsffRemoteIp {
+                    ip_address_v4: o(r.ip_address_v4()),
+                }),
+            }),
+            network_connection_action: a.network_connection_action().map(|c| AsffNetworkConnection {
+                remote_ip_details: c.remote_ip_details().map(|r| AsffRemoteIp {
+                    ip_address_v4: o(r.ip_address_v4()),
+                }),
+            }),
+            dns_request_action: a.dns_request_action().map(|d| AsffDnsRequest { domain: o(d.domain()) }),
+        }),
+        vulnerabilities: f
+            .vulnerabilities()
+            .iter()
+            .map(|v| AsffVulnerability { id: s(v.id()) })
+            .collect(),
+    }
+}

@@ -1,0 +1,24 @@
+//! The domain of Posture Advisor: normalized findings, MITRE ATT&CK mapping,
+//! threat correlation and findings analysis, plus the ports that data sources
+//! implement and the built-in demo organization.
+//!
+//! This crate owns every security judgement the product makes. It must not do
+//! IO, depend on an AWS SDK, a runtime or a transport: everything here is a pure
+//! function of its inputs (findings, time, configuration data), so each rule is
+//! testable from JSON fixtures. Its `Cargo.toml` enforces that by what it lists.
+#![deny(missing_docs)]
+
+pub mod analysis;
+pub mod asff;
+pub mod attack;
+pub mod correlate;
+pub mod demo;
+pub mod finding;
+pub mod guardduty;
+pub mod ports;
+pub mod remediation;
+pub mod severity;
+pub mod time;
+
+pub use finding::{Finding, SourceService};
+pub use severity::Severity;

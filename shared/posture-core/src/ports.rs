@@ -1,0 +1,122 @@
+//! Ports: the smallest traits the MCP service needs from data sources. The
+//! AWS adapters (posture-aws) and the demo organization implement them.
+
+use crate::finding::Finding;
+use crate::severity::Severity;
+use crate::time::TimeWindow;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// What to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingQuery {
+    /// Findings updated within this window.
+    pub window: TimeWindow,
+    /// At or above this severity.
+    pub min_severity: Severity,
+    /// At most this many findings per source.
+    pub max_findings: usize,
+}
+
+impl FindingQuery {
+    /// The predicate every source applies to what it reads, whether or not
+    /// the service filtered server-side: live (active, not suppressed),
+    /// updated within the window, at or above the threshold.
+    pub fn admits(&self, f: &Finding) -> bool {
+        f.is_live() && self.window.contains(f.updated_at) && f.severity >= self.min_severity
+    }
+}
+
+/// What one source returned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceBatch {
+    /// Findings that passed [`FindingQuery::admits`], at most `max_findings`.
+    pub findings: Vec<Finding>,
+    /// True when the source had more matching findings than were read.
+    pub more_available: bool,
+    /// Raw records read from the API.
+    pub records_read: usize,
+    /// Records the client-side predicate dropped.
+    pub dropped_by_filter: usize,
+    /// Records that could not be normalized, with the reason.
+    pub rejected: Vec<String>,
+}
+
+/// Applies a query to what a source read: keeps admitted findings, most
+/// recently updated first, at most `max_findings`; counts what was dropped
+/// or could not be read.
+pub fn select(records: Vec<Result<Finding, String>>, query: &FindingQuery) -> SourceBatch {
+    let mut batch = SourceBatch {
+        records_read: records.len(),
+        ..SourceBatch::default()
+    };
+    let mut admitted = Vec::new();
+    for record in records {
+        match record {
+            Ok(f) if query.admits(&f) => admitted.push(f),
+            Ok(_) => batch.dropped_by_filter += 1,
+            Err(e) => batch.rejected.push(e),
+        }
+    }
+    admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
+    batch.more_available = admitted.len() > query.max_findings;
+    admitted.truncate(query.max_findings);
+    batch.findings = admitted;
+    batch
+}
+
+/// Why a source could not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum SourceErrorKind {
+    /// Credentials missing, expired or not allowed (`AccessDenied`).
+    Authentication,
+    /// The service is not enabled in this account/region.
+    NotEnabled,
+    /// The service throttled us beyond the retry budget.
+    Throttled,
+    /// Timeouts, 5xx, connection failures.
+    Unavailable,
+    /// Anything else the service rejected.
+    Other,
+}
+
+/// A failed source call, safe to show: no credentials, no request signatures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema)]
+#[error("{service}: {message}")]
+pub struct SourceError {
+    /// The kind of failure.
+    pub kind: SourceErrorKind,
+    /// The service, e.g. `GuardDuty`.
+    pub service: String,
+    /// What went wrong, sanitized.
+    pub message: String,
+}
+
+/// A source of findings.
+#[async_trait]
+pub trait FindingSource: Send + Sync {
+    /// Service name shown in results (`Security Hub`, `GuardDuty`).
+    fn service(&self) -> &'static str;
+    /// Reads findings matching `query`.
+    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError>;
+}
+
+/// Health of one dependency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DependencyHealth {
+    /// `credentials`, `securityhub`, `guardduty`.
+    pub name: String,
+    /// `operational`, `degraded` or `failed`.
+    pub status: String,
+    /// Why, in one sentence.
+    pub detail: String,
+}
+
+/// Probes the environment the server depends on.
+#[async_trait]
+pub trait HealthProbe: Send + Sync {
+    /// One entry per dependency, credentials first.
+    async fn probe(&self) -> Vec<DependencyHealth>;
+    /// The region the sources read from.
+    fn region(&self) -> String;
+}

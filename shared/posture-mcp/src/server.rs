@@ -1,0 +1,399 @@
+//! The MCP server handler: tool dispatch, validation, errors and audit.
+
+use crate::args::Args;
+use crate::audit::{self, Caller, RequestId};
+use crate::error::ToolError;
+use crate::render;
+use crate::tools::{self, HealthConfiguration, HealthReport, InfoConfiguration, ServerIdentity, ServerInfoReport};
+use posture_core::Severity;
+use posture_core::analysis::{self, AnalysisRequest};
+use posture_core::attack;
+use posture_core::ports::{FindingQuery, FindingSource, HealthProbe};
+use posture_core::time::TimeWindow;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Server name announced to clients.
+pub const SERVER_NAME: &str = "posture-advisor";
+/// Server version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The protocol revisions served: every Streamable HTTP revision rmcp
+/// implements (2025-03-26 introduced the transport).
+pub static PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
+/// Where the data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The built-in demo organization.
+    Demo,
+    /// AWS APIs (or moto through `AWS_ENDPOINT_URL`).
+    Aws,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Demo => "demo",
+            Mode::Aws => "aws",
+        }
+    }
+}
+
+/// What the tools talk to.
+pub struct Backend {
+    /// Finding sources, queried concurrently.
+    pub sources: Vec<Arc<dyn FindingSource>>,
+    /// Dependency probe for `health_check`.
+    pub health: Arc<dyn HealthProbe>,
+    /// Data mode.
+    pub mode: Mode,
+    /// Log filter in effect (reported, not applied here).
+    pub log_level: String,
+    /// How clients authenticate to this deployment.
+    pub auth_methods: Vec<String>,
+}
+
+/// The MCP service. Cheap to clone: one is built per HTTP request.
+#[derive(Clone)]
+pub struct PostureServer {
+    backend: Arc<Backend>,
+    tools: Arc<Vec<Tool>>,
+}
+
+/// A tool's successful output.
+pub struct ToolOutput {
+    /// Structured content.
+    pub structured: Value,
+    /// Human-readable rendering.
+    pub text: String,
+}
+
+impl ToolOutput {
+    fn new<T: Serialize>(value: &T, text: String) -> Result<ToolOutput, ToolError> {
+        let structured = serde_json::to_value(value)
+            .map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))?;
+        Ok(ToolOutput { structured, text })
+    }
+}
+
+impl PostureServer {
+    /// A server over `backend`.
+    pub fn new(backend: Backend) -> PostureServer {
+        PostureServer {
+            backend: Arc::new(backend),
+            tools: Arc::new(tools::definitions()),
+        }
+    }
+
+    /// The registered tools.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    /// The `initialize` / `server/discover` answer.
+    pub fn config() -> ServerConfig {
+        let mut info = Implementation::new(SERVER_NAME, VERSION);
+        info.title = Some("Posture Advisor".to_string());
+        info.description = Some("Security posture of an AWS organization over MCP (read-only)".to_string());
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(info)
+            .with_instructions(
+                "Read-only AWS security posture advisor. Start with health_check, then analyze_security_findings. \
+                 Errors come as {detail, error_type, context}.",
+            )
+    }
+
+    /// Runs a tool and writes its audit line. Unknown tools are `None`.
+    pub async fn call(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        caller: &str,
+        request_id: &str,
+    ) -> Option<CallToolResult> {
+        let started = Instant::now();
+        let args = arguments.unwrap_or_default();
+        let result = match name {
+            tools::HEALTH_CHECK => self.health_check(&args).await,
+            tools::GET_SERVER_INFO => self.server_info(&args),
+            tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(&args).await,
+            _ => return None,
+        };
+        let (outcome, error_type) = match &result {
+            Ok(_) => ("ok", None),
+            Err(e) => ("error", Some(format!("{:?}", e.error_type))),
+        };
+        audit::record(
+            name,
+            caller,
+            request_id,
+            &Value::Object(args),
+            started.elapsed(),
+            outcome,
+            error_type.as_deref(),
+        );
+        Some(match result {
+            Ok(out) => {
+                let mut r = CallToolResult::success(vec![ContentBlock::text(out.text)]);
+                r.structured_content = Some(out.structured);
+                r
+            }
+            Err(e) => {
+                let value = e.to_value();
+                let mut r = CallToolResult::error(vec![ContentBlock::text(format!(
+                    "{:?}: {}\n{}",
+                    e.error_type, e.detail, value
+                ))]);
+                r.structured_content = Some(value);
+                r
+            }
+        })
+    }
+
+    async fn health_check(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        Args::new(args, &[])?;
+        let dependencies = self.backend.health.probe().await;
+        let credentials_ok = dependencies
+            .iter()
+            .filter(|d| d.name == "credentials")
+            .all(|d| d.status == "operational");
+        let all_ok = dependencies.iter().all(|d| d.status == "operational");
+        let status = if !credentials_ok {
+            "unhealthy"
+        } else if all_ok {
+            "healthy"
+        } else {
+            "degraded"
+        };
+        let mut services = BTreeMap::new();
+        services.insert("mcp_server".to_string(), "operational".to_string());
+        services.insert("logging".to_string(), "operational".to_string());
+        services.insert("configuration".to_string(), "operational".to_string());
+        for d in &dependencies {
+            services.insert(d.name.clone(), d.status.clone());
+        }
+        let report = HealthReport {
+            server_name: SERVER_NAME.to_string(),
+            version: VERSION.to_string(),
+            status: status.to_string(),
+            timestamp: jiff::Timestamp::now().as_second(),
+            configuration: HealthConfiguration {
+                aws_region: self.backend.health.region(),
+                log_level: self.backend.log_level.clone(),
+                read_only_mode: true,
+                data_source: self.backend.mode.name().to_string(),
+            },
+            services,
+            dependencies,
+        };
+        let text = render::health(&report);
+        ToolOutput::new(&report, text)
+    }
+
+    fn server_info(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        Args::new(args, &[])?;
+        let tool_names: Vec<String> = self.tools.iter().map(|t| t.name.to_string()).collect();
+        let has = |n: &str| tool_names.iter().any(|t| t == n);
+        let services: Vec<String> = self.backend.sources.iter().map(|s| s.service().to_string()).collect();
+        let mut capabilities = BTreeMap::new();
+        capabilities.insert(
+            "threat_analysis".to_string(),
+            tools::Capability {
+                description: "Correlates GuardDuty and Security Hub findings into ATT&CK-mapped attack patterns with a remediation plan".to_string(),
+                available: has(tools::ANALYZE_SECURITY_FINDINGS),
+                tools: vec![tools::ANALYZE_SECURITY_FINDINGS.to_string()],
+                supported_scopes: Vec::new(),
+                aws_services: services.clone(),
+                supported_frameworks: Vec::new(),
+                features: vec![
+                    "de-duplication of GuardDuty findings seen through Security Hub".to_string(),
+                    "MITRE ATT&CK tactic and technique mapping".to_string(),
+                    "attack patterns from shared principals, resources and remote IPs".to_string(),
+                    "GuardDuty attack sequences".to_string(),
+                    "trend over the window's halves".to_string(),
+                    "remediation plan derived from the findings".to_string(),
+                ],
+            },
+        );
+        capabilities.insert(
+            "security_assessment".to_string(),
+            tools::Capability {
+                description: "Posture assessment against native checks (not registered in this build)".to_string(),
+                available: false,
+                tools: Vec::new(),
+                supported_scopes: Vec::new(),
+                aws_services: Vec::new(),
+                supported_frameworks: Vec::new(),
+                features: Vec::new(),
+            },
+        );
+        capabilities.insert(
+            "compliance_monitoring".to_string(),
+            tools::Capability {
+                description: "Compliance against framework data (no framework registered in this build)".to_string(),
+                available: false,
+                tools: Vec::new(),
+                supported_scopes: Vec::new(),
+                aws_services: Vec::new(),
+                supported_frameworks: Vec::new(),
+                features: Vec::new(),
+            },
+        );
+        let mut engines = BTreeMap::new();
+        let (status, detail) = match attack::catalog() {
+            Ok(c) => (
+                "available",
+                format!(
+                    "{} tactics, {} techniques, {} GuardDuty finding types mapped ({})",
+                    c.tactics.len(),
+                    c.techniques.len(),
+                    c.finding_types.len(),
+                    c.source
+                ),
+            ),
+            Err(e) => ("unavailable", e.to_string()),
+        };
+        engines.insert(
+            "threat_correlation".to_string(),
+            tools::Engine {
+                description: "MITRE ATT&CK mapping and attack-pattern correlation".to_string(),
+                status: status.to_string(),
+                detail: detail.clone(),
+            },
+        );
+        engines.insert(
+            "remediation_planner".to_string(),
+            tools::Engine {
+                description: "Remediation actions derived from finding types, resources, principals and IPs"
+                    .to_string(),
+                status: "available".to_string(),
+                detail: "rules in posture-core::remediation".to_string(),
+            },
+        );
+        let versions: Vec<String> = PROTOCOL_VERSIONS.iter().map(ToString::to_string).collect();
+        let report = ServerInfoReport {
+            server: ServerIdentity {
+                name: SERVER_NAME.to_string(),
+                version: VERSION.to_string(),
+                description: "Security posture of an AWS organization over MCP (read-only)".to_string(),
+                author: "Posture Advisor team".to_string(),
+                mcp_version: versions.last().cloned().unwrap_or_default(),
+                supported_protocol_versions: versions,
+            },
+            capabilities,
+            intelligence_engines: engines,
+            configuration: InfoConfiguration {
+                aws_region: self.backend.health.region(),
+                read_only_mode: true,
+                audit_logging: true,
+                supported_auth_methods: self.backend.auth_methods.clone(),
+                data_source: self.backend.mode.name().to_string(),
+            },
+            tools: tool_names,
+        };
+        let text = render::server_info(&report);
+        ToolOutput::new(&report, text)
+    }
+
+    async fn analyze_findings(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        let a = Args::new(args, tools::ANALYZE_ARGS)?;
+        let min_severity = a.severity("severity_threshold", Severity::Medium)?;
+        let days = a.integer("time_range_days", 1, 365, 30)? as u32;
+        let include_remediation = a.boolean("include_remediation", true)?;
+        let max_findings = a.integer("max_findings", 1, 1000, 500)? as usize;
+        let catalog = attack::catalog().map_err(|e| ToolError::engine(format!("ATT&CK mapping data unusable: {e}")))?;
+
+        let now = jiff::Timestamp::now();
+        let query = FindingQuery {
+            window: TimeWindow::last_days(now, days),
+            min_severity,
+            max_findings,
+        };
+        let fetches = self.backend.sources.iter().map(|source| {
+            let source = source.clone();
+            async move { (source.service().to_string(), source.fetch(&query).await) }
+        });
+        let results = futures::future::join_all(fetches).await;
+        let errors: Vec<_> = results.iter().filter_map(|(_, r)| r.as_ref().err().cloned()).collect();
+        if !results.is_empty() && errors.len() == results.len() {
+            return Err(ToolError::all_sources_failed(&errors));
+        }
+        let merged = analysis::merge(results, &query);
+        let request = AnalysisRequest {
+            query,
+            days,
+            include_remediation,
+            analysis_id: format!("FA-{}", uuid::Uuid::new_v4()),
+            now,
+        };
+        let result = analysis::analyze(merged, &request, catalog);
+        let text = render::analysis(&result);
+        ToolOutput::new(&result, text)
+    }
+}
+
+fn transport_identity(context: &RequestContext<RoleServer>) -> (String, String) {
+    let parts = context.extensions.get::<http::request::Parts>();
+    let caller = parts
+        .and_then(|p| p.extensions.get::<Caller>())
+        .map(|c| c.0.clone())
+        .unwrap_or_else(|| "unknown".to_string());
+    let request_id = parts
+        .and_then(|p| p.extensions.get::<RequestId>())
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| format!("jsonrpc-{}", json!(context.id)));
+    (caller, request_id)
+}
+
+impl ServerHandler for PostureServer {
+    fn get_info(&self) -> ServerConfig {
+        PostureServer::config()
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(PROTOCOL_VERSIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let (caller, request_id) = transport_identity(&context);
+        match self.call(&request.name, request.arguments, &caller, &request_id).await {
+            Some(result) => Ok(result.into()),
+            None => Err(McpError::invalid_params(
+                format!("unknown tool {:?}", request.name),
+                Some(json!({"available": self.tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()})),
+            )),
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The tool registry: each tool's name, description, input schema (the
+//! seed's types, enums, ranges and defaults) and output schema.
+
+use posture_core::analysis::FindingsAnalysis;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// `health_check`.
+pub const HEALTH_CHECK: &str = "health_check";
+/// `get_server_info`.
+pub const GET_SERVER_INFO: &str = "get_server_info";
+/// `analyze_security_findings`.
+pub const ANALYZE_SECURITY_FINDINGS: &str = "analyze_security_findings";
+
+/// Arguments `analyze_security_findings` accepts.
+pub const ANALYZE_ARGS: &[&str] = &[
+    "severity_threshold",
+    "time_range_days",
+    "include_remediation",
+    "max_findings",
+];
+
+fn object(value: Value) -> Arc<JsonObject> {
+    Arc::new(value.as_object().cloned().unwrap_or_default())
+}
+
+/// The JSON schema of `T` as an MCP schema object.
+pub fn schema_of<T: schemars::JsonSchema>() -> Arc<JsonObject> {
+    object(serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default())
+}
+
+fn read_only(title: &str) -> ToolAnnotations {
+    let mut a = ToolAnnotations::default();
+    a.title = Some(title.to_string());
+    a.read_only_hint = Some(true);
+    a.destructive_hint = Some(false);
+    a.idempotent_hint = Some(true);
+    a.open_world_hint = Some(true);
+    a
+}
+
+fn tool(name: &'static str, title: &str, description: &str, input: Value, output: Arc<JsonObject>) -> Tool {
+    let mut t = Tool::new(name, description.to_string(), object(input));
+    t.title = Some(title.to_string());
+    t.output_schema = Some(output);
+    t.annotations = Some(read_only(title));
+    t
+}
+
+/// Every registered tool, in the order `tools/list` shows them.
+pub fn definitions() -> Vec<Tool> {
+    vec![
+        tool(
+            ANALYZE_SECURITY_FINDINGS,
+            "Analyze security findings",
+            "Threat analysis of Security Hub and GuardDuty findings: de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
+            json!({
+                "type": "object",
+                "properties": {
+                    "severity_threshold": {
+                        "type": "string",
+                        "enum": ["LOW", "MEDIUM", "HIGH", "CRITICAL"],
+                        "default": "MEDIUM",
+                        "description": "Minimum severity level to include"
+                    },
+                    "time_range_days": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 365,
+                        "default": 30,
+                        "description": "Number of days to look back for findings (by last update)"
+                    },
+                    "include_remediation": {
+                        "type": "boolean",
+                        "default": true,
+                        "description": "Whether to include remediation guidance"
+                    },
+                    "max_findings": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 1000,
+                        "default": 500,
+                        "description": "Maximum number of findings to analyze; the most severe and most recent are kept and coverage.truncated_at_max_findings says when more matched"
+                    }
+                },
+                "additionalProperties": false
+            }),
+            schema_of::<FindingsAnalysis>(),
+        ),
+        tool(
+            HEALTH_CHECK,
+            "Health check",
+            "Checks the server and what it depends on: that AWS credentials resolve (STS GetCallerIdentity) and that Security Hub and GuardDuty are reachable and enabled in the configured region. Status is healthy when all are operational, degraded when a finding source is not, unhealthy when credentials fail.",
+            json!({"type": "object", "properties": {}, "additionalProperties": false}),
+            schema_of::<HealthReport>(),
+        ),
+        tool(
+            GET_SERVER_INFO,
+            "Server information",
+            "Server version, supported MCP protocol versions, the registered tools, the AWS services and frameworks in use, and the state of the analysis engines.",
+            json!({"type": "object", "properties": {}, "additionalProperties": false}),
+            schema_of::<ServerInfoReport>(),
+        ),
+    ]
+}
+
+/// The `health_check` result.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct HealthReport {
+    /// Server name.
+    pub server_name: String,
+    /// Server version.
+    pub version: String,
+    /// healthy | degraded | unhealthy.
+    pub status: String,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// Effective configuration.
+    pub configuration: HealthConfiguration,
+    /// operational | degraded | failed per component and dependency.
+    pub services: BTreeMap<String, String>,
+    /// Each dependency with the reason for its status.
+    pub dependencies: Vec<posture_core::ports::DependencyHealth>,
+}
+
+/// Configuration part of the health report.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct HealthConfiguration {
+    /// Region the sources read.
+    pub aws_region: String,
+    /// Log filter in effect.
+    pub log_level: String,
+    /// Always true: the server never changes the accounts it inspects.
+    pub read_only_mode: bool,
+    /// `demo` or `aws`.
+    pub data_source: String,
+}
+
+/// The `get_server_info` result.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ServerInfoReport {
+    /// Identity.
+    pub server: ServerIdentity,
+    /// Capabilities, generated from the registered tools and sources.
+    pub capabilities: BTreeMap<String, Capability>,
+    /// Analysis engines and whether they loaded.
+    pub intelligence_engines: BTreeMap<String, Engine>,
+    /// Effective configuration.
+    pub configuration: InfoConfiguration,
+    /// Registered tool names.
+    pub tools: Vec<String>,
+}
+
+/// Server identity.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ServerIdentity {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// What it is.
+    pub description: String,
+    /// Who makes it.
+    pub author: String,
+    /// Newest MCP protocol revision supported.
+    pub mcp_version: String,
+    /// All MCP protocol revisions supported.
+    pub supported_protocol_versions: Vec<String>,
+}
+
+/// One capability area.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Capability {
+    /// What it does.
+    pub description: String,
+    /// Whether a registered tool provides it.
+    pub available: bool,
+    /// Tools providing it.
+    pub tools: Vec<String>,
+    /// Assessment scopes (empty until a tool offers them).
+    pub supported_scopes: Vec<String>,
+    /// AWS services it reads.
+    pub aws_services: Vec<String>,
+    /// Compliance frameworks (empty until framework data is registered).
+    pub supported_frameworks: Vec<String>,
+    /// Features.
+    pub features: Vec<String>,
+}
+
+/// One analysis engine.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Engine {
+    /// What it does.
+    pub description: String,
+    /// available | unavailable.
+    pub status: String,
+    /// Why unavailable, or what data it loaded.
+    pub detail: String,
+}
+
+/// Configuration part of the server info.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct InfoConfiguration {
+    /// Region.
+    pub aws_region: String,
+    /// Always true.
+    pub read_only_mode: bool,
+    /// Always true: one JSON line per tool call.
+    pub audit_logging: bool,
+    /// How clients authenticate.
+    pub supported_auth_methods: Vec<String>,
+    /// `demo` or `aws`.
+    pub data_source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_object_schemas_and_unique_names() {
+        let defs = definitions();
+        let mut names: Vec<&str> = defs.iter().map(|t| t.name.as_ref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), defs.len());
+        for t in &defs {
+            assert_eq!(t.input_schema.get("type"), Some(&json!("object")), "{}", t.name);
+            let out = t.output_schema.as_ref().unwrap();
+            assert_eq!(out.get("type"), Some(&json!("object")), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn analyze_schema_carries_the_seed_ranges() {
+        let defs = definitions();
+        let analyze = defs.iter().find(|t| t.name == ANALYZE_SECURITY_FINDINGS).unwrap();
+        let props = &analyze.input_schema["properties"];
+        assert_eq!(props["max_findings"]["maximum"], 1000);
+        assert_eq!(props["max_findings"]["default"], 500);
+        assert_eq!(props["time_range_days"]["maximum"], 365);
+        assert_eq!(props["severity_threshold"]["default"], "MEDIUM");
+        let declared: Vec<&String> = props.as_object().unwrap().keys().collect();
+        assert_eq!(declared.len(), ANALYZE_ARGS.len());
+        assert!(ANALYZE_ARGS.iter().all(|a| props.get(*a).is_some()));
+    }
+}
