@@ -1,0 +1,2 @@
+//! Placeholder replaced by the conformance fixture server.
+fn main() {}
