@@ -1,1 +1,8 @@
-//! integration
+//! Workspace integration tests: AWS adapters against moto and the GuardDuty
+//! stand-in, the unchanged binary against them, and the Lambda handler fed
+//! captured Function URL events.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod aws_sources;
+mod binary;
+mod lambda_events;

@@ -1,1 +1,29 @@
-//! test support
+//! Test support: a moto server per test, a GuardDuty stand-in that answers
+//! the findings APIs moto lacks with AWS-shaped responses, fixture builders
+//! and MCP-over-HTTP helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod fixtures;
+pub mod mcp;
+pub mod moto;
+pub mod standin;
+
+use std::net::TcpListener;
+
+/// A free TCP port on 127.0.0.1 (the listener is dropped before use).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A binary of this workspace, next to the test executable's directory.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,132 @@
+//! The shipped binary, unchanged, against moto and the GuardDuty stand-in,
+//! configured only through the standard AWS environment.
+
+use aws_sdk_securityhub::types::{RecordState, SeverityLabel, WorkflowStatus};
+use posture_tests::fixtures::{DETECTOR, asff, guardduty_finding};
+use posture_tests::mcp::call_tool;
+use posture_tests::moto::Moto;
+use posture_tests::standin::GuardDutyStandIn;
+use posture_tests::{free_port, workspace_binary};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(envs: &[(&str, String)]) -> (Server, String) {
+    let port = free_port();
+    let mut cmd = Command::new(workspace_binary("mcp-server"));
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for var in [
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_SECURITY_ADVISOR_PROFILE_NAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let server = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "mcp-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, format!("http://127.0.0.1:{port}/mcp"))
+}
+
+#[tokio::test]
+async fn the_binary_reads_moto_and_the_standin_through_the_standard_environment() {
+    let moto = Moto::start();
+    let cfg = moto.sdk_config().await;
+    let sh = aws_sdk_securityhub::Client::new(&cfg);
+    sh.enable_security_hub().send().await.unwrap();
+    sh.batch_import_findings()
+        .findings(asff(
+            "bin-1",
+            "inspector",
+            SeverityLabel::Critical,
+            3,
+            RecordState::Active,
+            WorkflowStatus::New,
+            &["Software and Configuration Checks/Vulnerabilities/CVE"],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let standin = GuardDutyStandIn::start(
+        DETECTOR,
+        vec![guardduty_finding(
+            "b1",
+            "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+            8.0,
+            6,
+            false,
+        )],
+    )
+    .await;
+
+    let (_server, url) = start(&[
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_ENDPOINT_URL_GUARDDUTY", standin.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]);
+    let a = call_tool(&url, "analyze_security_findings", json!({"severity_threshold": "HIGH"})).await;
+    let s = &a["structuredContent"];
+    assert_ne!(a["isError"], json!(true), "{a}");
+    assert_eq!(s["coverage"]["partial"], false, "{s}");
+    assert_eq!(s["coverage"]["findings_analyzed"], 2);
+    assert_eq!(s["threat_landscape"]["source_counts"]["Inspector"], 1);
+    assert_eq!(s["threat_landscape"]["source_counts"]["GuardDuty"], 1);
+
+    let h = call_tool(&url, "health_check", json!({})).await;
+    assert_eq!(h["structuredContent"]["status"], "healthy", "{h}");
+    assert_eq!(h["structuredContent"]["configuration"]["data_source"], "aws");
+}
+
+#[tokio::test]
+async fn the_advisor_profile_variable_selects_the_profile() {
+    let moto = Moto::start();
+    let dir = std::env::temp_dir().join(format!("posture-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config");
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &config,
+        "[default]\nregion = us-east-1\n\n[profile advisor]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &credentials,
+        "[advisor]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let (_server, url) = start(&[
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_CONFIG_FILE", config.display().to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.display().to_string()),
+        ("AWS_SECURITY_ADVISOR_PROFILE_NAME", "advisor".into()),
+    ]);
+    let h = call_tool(&url, "health_check", json!({})).await;
+    let h = &h["structuredContent"];
+    assert_eq!(h["configuration"]["aws_region"], "eu-west-1", "{h}");
+    assert_eq!(h["services"]["credentials"], "operational", "{h}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
