@@ -5,4 +5,5 @@
 
 mod aws_sources;
 mod binary;
+mod endpoint;
 mod lambda_events;

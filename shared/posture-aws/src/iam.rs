@@ -1,7 +1,7 @@
 //! The AWS actions this crate calls, declared beside the code that calls them
 //! (the deployment's IAM policies are checked against this list).
 
-/// `(service prefix, action)` pairs called by the finding sources and the
+/// `service:Action` names called by the finding sources and the
 /// health probe.
 pub const ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
@@ -12,3 +12,20 @@ pub const ACTIONS: &[&str] = &[
     "guardduty:ListFindings",
     "guardduty:GetFindings",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::ACTIONS;
+
+    #[test]
+    fn every_action_is_read_only() {
+        for action in ACTIONS {
+            let (service, name) = action.split_once(':').unwrap();
+            assert!(!service.is_empty());
+            assert!(
+                ["Get", "List", "Describe"].iter().any(|p| name.starts_with(p)),
+                "{action} is not a read-only action"
+            );
+        }
+    }
+}

@@ -1,0 +1,452 @@
+"""Real-client tests: the Python `mcp` SDK (2.3.0) against `mcp-server --demo`.
+
+Every test runs twice, once per client mode: `legacy` (initialize handshake, which
+negotiates 2025-11-25) and `2026-07-28` (no handshake; per-request `_meta` and
+`Mcp-Method`/`Mcp-Name` headers). Each test opens its own `mcp.Client`, so nothing
+the SDK caches (tool listings, output-schema validators) leaks between tests.
+
+The response fields checked are those of seed 000 (the tool contract). Note that
+`mcp.Client.call_tool` also validates non-error structured content against the tool's
+output schema (listing the tools first if it has not), so a result that breaks its own
+schema surfaces as a RuntimeError from the SDK.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
+
+T = TypeVar("T")
+
+MODES = ["legacy", "2026-07-28"]
+EXPECTED_PROTOCOL = {"legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
+TOOLS = {"health_check", "get_server_info", "analyze_security_findings"}
+ANALYZE = "analyze_security_findings"
+SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+ATTACK_INSTANCE = "i-0a1b2c3d4e5f60718"
+MITRE_TACTICS = [
+    "Reconnaissance",
+    "Resource Development",
+    "Initial Access",
+    "Execution",
+    "Persistence",
+    "Privilege Escalation",
+    "Defense Evasion",
+    "Credential Access",
+    "Discovery",
+    "Lateral Movement",
+    "Collection",
+    "Command and Control",
+    "Exfiltration",
+    "Impact",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def with_client(url: str, mode: str, fn: Callable[[Client], Awaitable[T]]) -> T:
+    """Open a fresh `mcp.Client` in `mode`, run `fn` with it, close it."""
+
+    async def main() -> T:
+        async with Client(url, mode=mode, read_timeout_seconds=30) as client:
+            assert client.protocol_version == EXPECTED_PROTOCOL[mode]
+            return await fn(client)
+
+    return anyio.run(main)
+
+
+def call(url: str, mode: str, name: str, arguments: dict[str, Any] | None = None):
+    return with_client(url, mode, lambda c: c.call_tool(name, arguments))
+
+
+def ok_structured(result, name: str) -> dict[str, Any]:
+    """Structured content of a successful call, after checking for a text block."""
+    assert result.is_error is False, f"{name} failed: {result.structured_content or result.content}"
+    texts = [b for b in result.content if getattr(b, "type", None) == "text"]
+    assert texts, f"{name}: no text content block in {result.content!r}"
+    assert all(b.text.strip() for b in texts), f"{name}: empty text content block"
+    assert isinstance(result.structured_content, dict), f"{name}: structured content {result.structured_content!r}"
+    return result.structured_content
+
+
+def analyze(url: str, mode: str, **arguments: Any) -> dict[str, Any]:
+    return ok_structured(call(url, mode, ANALYZE, arguments), ANALYZE)
+
+
+class Shape:
+    """Collects every contract violation of one response, so a failure lists them all."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.problems: list[str] = []
+
+    def get(self, obj: Any, key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+        path = f"{where}.{key}" if where else key
+        if not isinstance(obj, dict):
+            self.problems.append(f"{where or '<root>'}: not an object ({obj!r:.80})")
+            return None
+        if key not in obj:
+            self.problems.append(f"{path}: missing")
+            return None
+        value = obj[key]
+        # bool is an int in Python: keep numbers and booleans apart.
+        if kind in (int, float, (int, float)) and isinstance(value, bool):
+            self.problems.append(f"{path}: expected number, got bool {value!r}")
+        elif not isinstance(value, kind):
+            self.problems.append(f"{path}: expected {kind}, got {type(value).__name__} {value!r:.80}")
+            return None
+        return value
+
+    def string(self, obj: Any, key: str, where: str = "", allowed: list[str] | None = None) -> str | None:
+        value = self.get(obj, key, where, str)
+        if value is not None and allowed is not None and value not in allowed:
+            self.problems.append(f"{where}.{key}: {value!r} not one of {allowed}")
+        return value
+
+    def number(self, obj: Any, key: str, where: str = "", lo: float | None = None, hi: float | None = None):
+        value = self.get(obj, key, where, (int, float))
+        if value is not None and not isinstance(value, bool):
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                self.problems.append(f"{where}.{key}: {value} outside [{lo}, {hi}]")
+        return value
+
+    def boolean(self, obj: Any, key: str, where: str = "") -> bool | None:
+        return self.get(obj, key, where, bool)
+
+    def strings(self, obj: Any, key: str, where: str = "") -> list[str] | None:
+        value = self.get(obj, key, where, list)
+        if value is not None and not all(isinstance(v, str) for v in value):
+            self.problems.append(f"{where}.{key}: not all strings: {value!r:.120}")
+        return value
+
+    def obj(self, obj: Any, key: str, where: str = "") -> dict[str, Any] | None:
+        return self.get(obj, key, where, dict)
+
+    def timestamp(self, obj: Any, key: str, where: str = "") -> datetime | None:
+        value = self.string(obj, key, where)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.problems.append(f"{where}.{key}: not ISO 8601: {value!r}")
+            return None
+        if parsed.tzinfo is None:
+            self.problems.append(f"{where}.{key}: no UTC offset: {value!r}")
+            return None
+        return parsed
+
+    def check(self, what: str) -> None:
+        assert not self.problems, f"{what} breaks the seed-000 contract:\n  " + "\n  ".join(self.problems)
+
+
+# --------------------------------------------------------------------------- 1. tools/list
+
+
+def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
+    listing = with_client(server_url, mode, lambda c: c.list_tools())
+    tools = {t.name: t for t in listing.tools}
+    assert sorted(t.name for t in listing.tools) == sorted(TOOLS), "exactly the three tools, each once"
+    assert listing.next_cursor is None
+
+    for name, tool in tools.items():
+        assert isinstance(tool.input_schema, dict) and tool.input_schema.get("type") == "object", name
+        assert isinstance(tool.output_schema, dict) and tool.output_schema.get("type") == "object", name
+        assert not tool.input_schema.get("required"), f"{name}: every argument is optional in the seed"
+        assert tool.description, name
+
+    for name in ("health_check", "get_server_info"):
+        assert tools[name].input_schema.get("properties", {}) == {}, f"{name} takes no parameters"
+
+    # Output schemas declare the seed's top-level response fields.
+    seed_top_level = {
+        "health_check": {"server_name", "version", "status", "timestamp", "configuration", "services"},
+        "get_server_info": {"server", "capabilities", "intelligence_engines", "configuration"},
+        ANALYZE: {
+            "analysis_id",
+            "time_range",
+            "threat_landscape",
+            "attack_patterns",
+            "high_risk_findings",
+            "remediation_plan",
+            "generated_at",
+        },
+    }
+    for name, fields in seed_top_level.items():
+        declared = set(tools[name].output_schema.get("properties", {}))
+        assert fields <= declared, f"{name} output schema lacks {sorted(fields - declared)}"
+
+    props = tools[ANALYZE].input_schema["properties"]
+    assert set(props) == {"severity_threshold", "time_range_days", "include_remediation", "max_findings"}
+
+    sev = props["severity_threshold"]
+    assert sev.get("type") == "string"
+    assert sev.get("enum") == SEVERITIES
+    assert sev.get("default") == "MEDIUM"
+
+    days = props["time_range_days"]
+    assert days.get("type") in ("integer", "number")
+    assert (days.get("minimum"), days.get("maximum"), days.get("default")) == (1, 365, 30)
+
+    rem = props["include_remediation"]
+    assert rem.get("type") == "boolean"
+    assert rem.get("default") is True
+
+    maxf = props["max_findings"]
+    assert maxf.get("type") in ("integer", "number")
+    assert (maxf.get("minimum"), maxf.get("maximum"), maxf.get("default")) == (1, 1000, 500)
+
+
+# --------------------------------------------------------------------------- 2. defaults and response fields
+
+
+def test_health_check_fields(server_url: str, mode: str) -> None:
+    sc = ok_structured(call(server_url, mode, "health_check", {}), "health_check")
+    s = Shape(sc)
+    s.string(sc, "server_name")
+    s.string(sc, "version")
+    status = s.string(sc, "status", "", ["healthy", "degraded", "unhealthy"])
+    ts = s.number(sc, "timestamp")
+    cfg = s.obj(sc, "configuration")
+    s.string(cfg, "aws_region", "configuration")
+    s.string(cfg, "log_level", "configuration")
+    s.boolean(cfg, "read_only_mode", "configuration")
+    services = s.obj(sc, "services")
+    for svc in ("mcp_server", "logging", "configuration"):
+        s.string(services, svc, "services", ["operational", "degraded", "failed"])
+    s.check("health_check")
+
+    assert status == "healthy", "the demo server has no failing dependency"
+    assert cfg["read_only_mode"] is True
+    assert abs(ts - time.time()) < 300, f"timestamp {ts} is not the current Unix time"
+
+
+def test_get_server_info_fields(server_url: str, mode: str) -> None:
+    sc = ok_structured(call(server_url, mode, "get_server_info", None), "get_server_info")
+    s = Shape(sc)
+    server = s.obj(sc, "server")
+    for key in ("name", "version", "description", "author", "mcp_version"):
+        s.string(server, key, "server")
+    caps = s.obj(sc, "capabilities")
+    sa = s.obj(caps, "security_assessment", "capabilities")
+    s.string(sa, "description", "capabilities.security_assessment")
+    s.strings(sa, "supported_scopes", "capabilities.security_assessment")
+    s.strings(sa, "aws_services", "capabilities.security_assessment")
+    ta = s.obj(caps, "threat_analysis", "capabilities")
+    s.string(ta, "description", "capabilities.threat_analysis")
+    s.strings(ta, "features", "capabilities.threat_analysis")
+    cm = s.obj(caps, "compliance_monitoring", "capabilities")
+    s.string(cm, "description", "capabilities.compliance_monitoring")
+    s.strings(cm, "supported_frameworks", "capabilities.compliance_monitoring")
+    s.strings(cm, "features", "capabilities.compliance_monitoring")
+    engines = s.obj(sc, "intelligence_engines")
+    for engine_name in engines or {}:
+        engine = s.obj(engines, engine_name, "intelligence_engines")
+        s.string(engine, "description", f"intelligence_engines.{engine_name}")
+        s.string(engine, "status", f"intelligence_engines.{engine_name}", ["available", "unavailable"])
+    cfg = s.obj(sc, "configuration")
+    s.string(cfg, "aws_region", "configuration")
+    s.boolean(cfg, "read_only_mode", "configuration")
+    s.boolean(cfg, "audit_logging", "configuration")
+    s.strings(cfg, "supported_auth_methods", "configuration")
+    s.check("get_server_info")
+
+    assert engines, "intelligence_engines is empty"
+    assert server["mcp_version"] in HANDSHAKE_PROTOCOL_VERSIONS + MODERN_PROTOCOL_VERSIONS
+    assert ta["features"], "threat_analysis lists no features although analyze_security_findings is registered"
+    assert cfg["read_only_mode"] is True
+
+
+def check_analysis_shape(sc: dict[str, Any]) -> Shape:
+    s = Shape(sc)
+    s.string(sc, "analysis_id")
+    tr = s.obj(sc, "time_range")
+    start = s.timestamp(tr, "start_date", "time_range")
+    end = s.timestamp(tr, "end_date", "time_range")
+    days = s.number(tr, "days", "time_range", 1, 365)
+    if start and end and isinstance(days, int):
+        if end - start != timedelta(days=days):
+            s.problems.append(f"time_range: end_date - start_date = {end - start}, not {days} days")
+    tl = s.obj(sc, "threat_landscape")
+    s.number(tl, "total_threats", "threat_landscape", 0)
+    s.number(tl, "active_threats", "threat_landscape", 0)
+    cats = s.obj(tl, "threat_categories", "threat_landscape")
+    for cat in cats or {}:
+        s.number(cats, cat, "threat_landscape.threat_categories", 0)
+    s.number(tl, "risk_score", "threat_landscape", 0, 100)
+    s.string(tl, "trend", "threat_landscape", ["INCREASING", "STABLE", "DECREASING"])
+    patterns = s.get(sc, "attack_patterns", "", list) or []
+    for i, p in enumerate(patterns):
+        w = f"attack_patterns[{i}]"
+        for key in ("pattern_id", "name", "description"):
+            s.string(p, key, w)
+        s.number(p, "confidence_score", w, 0, 1)
+        s.string(p, "severity", w, SEVERITIES)
+        for key in ("kill_chain_phases", "tactics", "techniques", "affected_resources"):
+            s.strings(p, key, w)
+        s.number(p, "related_findings_count", w, 1)
+        s.number(p, "risk_score", w, 0, 100)
+    findings = s.get(sc, "high_risk_findings", "", list) or []
+    for i, f in enumerate(findings):
+        w = f"high_risk_findings[{i}]"
+        for key in ("finding_id", "title", "description", "source_service"):
+            s.string(f, key, w)
+        s.string(f, "severity", w, SEVERITIES)
+        s.strings(f, "attack_indicators", w)
+        s.strings(f, "affected_resources", w)
+    s.timestamp(sc, "generated_at")
+    return s
+
+
+def test_analyze_defaults_fields(server_url: str, mode: str) -> None:
+    sc = analyze(server_url, mode)
+    s = check_analysis_shape(sc)
+    plan = s.obj(sc, "remediation_plan")
+    for key in ("immediate_actions", "short_term_actions", "long_term_actions"):
+        s.strings(plan, key, "remediation_plan")
+    s.string(plan, "estimated_effort", "remediation_plan")
+    s.check(ANALYZE)
+
+    # Defaults in effect: 30 days, MEDIUM and above, remediation included.
+    assert sc["time_range"]["days"] == 30
+    severities = {f["severity"] for f in sc["high_risk_findings"]}
+    assert "LOW" not in severities
+    assert "LOW" not in sc["threat_landscape"].get("severity_counts", {})
+    assert sc["attack_patterns"], "the demo organization has an attack in the last 30 days"
+    assert sc["high_risk_findings"], "the demo organization has high-risk findings"
+    assert plan["immediate_actions"], "an active attack must yield immediate remediation actions"
+    assert sc["threat_landscape"]["total_threats"] > 0
+
+
+# --------------------------------------------------------------------------- 3. validation errors
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"max_findings": 0}, "max_findings"),
+        ({"time_range_days": 400}, "time_range_days"),
+        ({"severity_threshold": "URGENT"}, "severity_threshold"),
+        ({"unexpected_argument": 1}, "unexpected_argument"),
+        ({"include_remediation": "yes"}, "include_remediation"),
+    ],
+    ids=["max_findings=0", "time_range_days=400", "severity=URGENT", "unknown-argument", "include_remediation=yes"],
+)
+def test_validation_error(server_url: str, mode: str, arguments: dict[str, Any], field: str) -> None:
+    result = call(server_url, mode, ANALYZE, arguments)
+    assert result.is_error is True, f"{arguments} was accepted: {result.structured_content!r:.300}"
+    sc = result.structured_content
+    assert isinstance(sc, dict), f"error without structured content: {result.content!r}"
+    assert sc.get("error_type") == "ValidationError", sc
+    assert isinstance(sc.get("detail"), str) and sc["detail"].strip(), sc
+    assert isinstance(sc.get("context"), dict), sc
+    assert sc["context"].get("field") == field, sc
+    assert any(getattr(b, "type", None) == "text" and b.text.strip() for b in result.content), result.content
+
+
+# --------------------------------------------------------------------------- 4. the multi-stage attack
+
+
+def test_multi_stage_attack(server_url: str, mode: str) -> None:
+    sc = analyze(server_url, mode)
+    matching = [p for p in sc["attack_patterns"] if ATTACK_INSTANCE in p["affected_resources"]]
+    assert len(matching) == 1, f"expected one attack pattern touching {ATTACK_INSTANCE}, got {len(matching)}"
+    pattern = matching[0]
+    tactics = pattern["tactics"]
+
+    unknown = [t for t in tactics if t not in MITRE_TACTICS]
+    assert not unknown, f"not ATT&CK tactic names: {unknown}"
+    positions = [MITRE_TACTICS.index(t) for t in tactics]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions), (
+        f"tactics not in kill-chain order (or repeated): {tactics}"
+    )
+    for needed in ("Credential Access", "Discovery", "Exfiltration", "Impact"):
+        assert needed in tactics, f"{needed} missing from {tactics}"
+
+    assert 0 < pattern["confidence_score"] <= 1
+    assert len(pattern["kill_chain_phases"]) == len(tactics)
+    # The phases are the STIX names of the same tactics, in the same order.
+    assert pattern["kill_chain_phases"] == [
+        "mitre-attack:" + t.lower().replace(" ", "-") for t in tactics
+    ], pattern["kill_chain_phases"]
+    assert pattern["related_findings_count"] >= 2, "a multi-stage pattern links several findings"
+
+
+# --------------------------------------------------------------------------- 5. filters
+
+
+def test_severity_threshold_high(server_url: str, mode: str) -> None:
+    sc = analyze(server_url, mode, severity_threshold="HIGH")
+    check_analysis_shape(sc).check(ANALYZE)
+    findings = sc["high_risk_findings"]
+    assert findings, "the demo has HIGH/CRITICAL findings"
+    below = [(f["finding_id"], f["severity"]) for f in findings if f["severity"] not in ("HIGH", "CRITICAL")]
+    assert not below, f"findings below HIGH with severity_threshold HIGH: {below}"
+    counts = sc["threat_landscape"].get("severity_counts")
+    assert isinstance(counts, dict) and counts, f"threat_landscape.severity_counts: {counts!r}"
+    assert not {"MEDIUM", "LOW"} & set(counts), f"severity_counts with HIGH threshold: {counts}"
+    for p in sc["attack_patterns"]:
+        assert p["severity"] in ("HIGH", "CRITICAL"), p["pattern_id"]
+
+
+def test_time_range_narrows(server_url: str, mode: str) -> None:
+    one = analyze(server_url, mode, time_range_days=1)
+    ninety = analyze(server_url, mode, time_range_days=90)
+    check_analysis_shape(one).check(f"{ANALYZE} (1 day)")
+    check_analysis_shape(ninety).check(f"{ANALYZE} (90 days)")
+    assert one["time_range"]["days"] == 1
+    assert ninety["time_range"]["days"] == 90
+    n1 = one["coverage"]["findings_analyzed"]
+    n90 = ninety["coverage"]["findings_analyzed"]
+    assert n1 < n90, f"1 day analysed {n1} findings, 90 days {n90}"
+    assert one["threat_landscape"]["total_threats"] < ninety["threat_landscape"]["total_threats"]
+
+
+def test_max_findings_truncates(server_url: str, mode: str) -> None:
+    full = analyze(server_url, mode)
+    assert full["coverage"]["truncated_at_max_findings"] is False, "the demo has far fewer than 500 findings"
+    assert full["coverage"]["findings_analyzed"] > 5
+
+    small = analyze(server_url, mode, max_findings=5)
+    check_analysis_shape(small).check(f"{ANALYZE} (max_findings 5)")
+    coverage = small["coverage"]
+    assert 1 <= coverage["findings_analyzed"] <= 5, coverage
+    assert coverage["truncated_at_max_findings"] is True, coverage
+    assert len(small["high_risk_findings"]) <= 5
+
+
+# --------------------------------------------------------------------------- 6. unknown tool
+
+
+def test_unknown_tool_is_protocol_error(server_url: str, mode: str, mcp_server) -> None:
+    async def scenario(client: Client):
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("no_such_tool", {})
+        # The same connection keeps working afterwards.
+        after = await client.call_tool("health_check", {})
+        return caught.value, after
+
+    error, after = with_client(server_url, mode, scenario)
+    assert error.code == -32602, f"unknown tool: expected JSON-RPC -32602 (invalid params), got {error.code}"
+    assert "no_such_tool" in error.message
+    assert after.is_error is False
+    assert after.structured_content["status"] == "healthy"
+
+    assert mcp_server.proc.poll() is None, "the server exited"
+    # And a new client is served too.
+    fresh = call(server_url, mode, "get_server_info", None)
+    assert fresh.is_error is False
