@@ -23,10 +23,9 @@ pub fn health(r: &HealthReport) -> String {
 /// `get_server_info`.
 pub fn server_info(r: &ServerInfoReport) -> String {
     let mut s = format!(
-        "{} {} (MCP {}; also {})\ntools: {}\n",
+        "{} {} (MCP protocol revisions: {})\ntools: {}\n",
         r.server.name,
         r.server.version,
-        r.server.mcp_version,
         r.server.supported_protocol_versions.join(", "),
         r.tools.join(", ")
     );
