@@ -14,7 +14,7 @@ use posture_core::guardduty::{
     GdInstanceDetails, GdInstanceProfile, GdLambda, GdNamed, GdNetworkConnection, GdPortProbe, GdRds, GdRemoteHolder,
     GdRemoteIp, GdResource, GdS3Bucket, GdSequence, GdSequenceResource, GdService, GdSession, GdSignal, GdUser,
 };
-use posture_core::ports::{FindingQuery, FindingSource, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::ports::{FindingQuery, FindingSource, Reading, SourceBatch, SourceError, SourceErrorKind};
 
 /// Largest batch `GetFindings` accepts.
 pub const GET_BATCH: usize = 50;
@@ -92,12 +92,15 @@ impl FindingSource for GuardDutySource {
                 message: "GuardDuty is not enabled in this region (no detector)".into(),
             });
         }
-        let mut records = Vec::new();
-        let mut more_available = false;
+        let mut reading = Reading::default();
+        let mut unread_pages = false;
         for detector in &detectors {
-            let mut admitted = 0usize;
             let mut token: Option<String> = None;
             loop {
+                if reading.has_enough(query) {
+                    unread_pages = true;
+                    break;
+                }
                 self.limiter.acquire().await;
                 let page = self
                     .client
@@ -115,8 +118,7 @@ impl FindingSource for GuardDutySource {
                     .send()
                     .await
                     .map_err(|e| classify("GuardDuty", &e))?;
-                let ids = page.finding_ids().to_vec();
-                for chunk in ids.chunks(GET_BATCH) {
+                for chunk in page.finding_ids().chunks(GET_BATCH) {
                     self.limiter.acquire().await;
                     let got = self
                         .client
@@ -127,26 +129,16 @@ impl FindingSource for GuardDutySource {
                         .await
                         .map_err(|e| classify("GuardDuty", &e))?;
                     for f in got.findings() {
-                        let record = to_gd(f).normalize().map_err(|e| e.to_string());
-                        if record.as_ref().is_ok_and(|f| query.admits(f)) {
-                            admitted += 1;
-                        }
-                        records.push(record);
+                        reading.push(to_gd(f).normalize(), query);
                     }
                 }
                 token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
                 if token.is_none() {
                     break;
                 }
-                if admitted > query.max_findings {
-                    more_available = true;
-                    break;
-                }
             }
         }
-        let mut batch = posture_core::ports::select(records, query);
-        batch.more_available |= more_available;
-        Ok(batch)
+        Ok(reading.finish(query, unread_pages))
     }
 }
 

@@ -18,7 +18,7 @@ use posture_core::asff::{
     AsffAction, AsffApiCall, AsffCompliance, AsffDnsRequest, AsffFinding, AsffNetwork, AsffNetworkConnection,
     AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource, AsffSeverity, AsffVulnerability, AsffWorkflow,
 };
-use posture_core::ports::{FindingQuery, FindingSource, SourceBatch, SourceError};
+use posture_core::ports::{FindingQuery, FindingSource, Reading, SourceBatch, SourceError};
 use serde_json::json;
 
 /// Largest page `GetFindings` returns.
@@ -76,10 +76,8 @@ impl FindingSource for SecurityHubSource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        let mut records = Vec::new();
-        let mut admitted = 0usize;
+        let mut reading = Reading::default();
         let mut token: Option<String> = None;
-        let mut more_available = false;
         loop {
             self.limiter.acquire().await;
             let page = self
@@ -98,24 +96,13 @@ impl FindingSource for SecurityHubSource {
                 .await
                 .map_err(|e| classify("Security Hub", &e))?;
             for finding in page.findings() {
-                let record = to_asff(finding).normalize().map_err(|e| e.to_string());
-                if record.as_ref().is_ok_and(|f| query.admits(f)) {
-                    admitted += 1;
-                }
-                records.push(record);
+                reading.push(to_asff(finding).normalize(), query);
             }
             token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-            if admitted > query.max_findings {
-                more_available = true;
-                break;
+            if token.is_none() || reading.has_enough(query) {
+                return Ok(reading.finish(query, token.is_some()));
             }
         }
-        let mut batch = posture_core::ports::select(records, query);
-        batch.more_available |= more_available;
-        Ok(batch)
     }
 }
 

@@ -5,9 +5,8 @@
 //! into them, so there is one normalization for both.
 
 use crate::attack;
-use crate::finding::{Channel, ComplianceRef, Finding, ResourceRef, SourceService};
+use crate::finding::{Channel, ComplianceRef, Finding, NormalizeError, RawTimes, ResourceRef, SourceService, Times};
 use crate::severity::Severity;
-use crate::time::parse_timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -152,32 +151,12 @@ pub struct AsffVulnerability {
     pub id: String,
 }
 
-/// Why an ASFF finding could not be normalized.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum AsffError {
-    /// A required field is missing or empty.
-    #[error("ASFF finding {id:?}: field {field} is missing")]
-    Missing {
-        /// The finding's `Id` (may be empty).
-        id: String,
-        /// The missing field.
-        field: &'static str,
-    },
-    /// A timestamp could not be parsed.
-    #[error("ASFF finding {id:?}: field {field} is not an RFC 3339 timestamp")]
-    BadTimestamp {
-        /// The finding's `Id`.
-        id: String,
-        /// The field.
-        field: &'static str,
-    },
-}
-
 impl AsffFinding {
     /// Normalizes the finding. Fails only when the fields every finding has
     /// (Id, AwsAccountId, UpdatedAt, CreatedAt) are missing or malformed.
-    pub fn normalize(&self) -> Result<Finding, AsffError> {
-        let missing = |field| AsffError::Missing {
+    pub fn normalize(&self) -> Result<Finding, NormalizeError> {
+        let missing = |field| NormalizeError::Missing {
+            format: "ASFF",
             id: self.id.clone(),
             field,
         };
@@ -187,22 +166,19 @@ impl AsffFinding {
         if self.aws_account_id.is_empty() {
             return Err(missing("AwsAccountId"));
         }
-        let ts = |field: &'static str, text: &str| {
-            parse_timestamp(text).ok_or(AsffError::BadTimestamp {
-                id: self.id.clone(),
-                field,
-            })
-        };
-        let updated_at = ts("UpdatedAt", &self.updated_at)?;
-        let created_at = ts("CreatedAt", &self.created_at)?;
-        let first_seen = match &self.first_observed_at {
-            Some(t) => ts("FirstObservedAt", t)?,
-            None => created_at,
-        };
-        let last_seen = match &self.last_observed_at {
-            Some(t) => ts("LastObservedAt", t)?,
-            None => updated_at,
-        };
+        let Times {
+            first_seen,
+            last_seen,
+            updated_at,
+        } = RawTimes {
+            format: "ASFF",
+            id: &self.id,
+            created: ("CreatedAt", &self.created_at),
+            updated: ("UpdatedAt", &self.updated_at),
+            first_seen: ("FirstObservedAt", self.first_observed_at.as_deref()),
+            last_seen: ("LastObservedAt", self.last_observed_at.as_deref()),
+        }
+        .parse()?;
 
         let (severity, severity_score) = self.severity_of();
         let source = SourceService::from_product_arn(&self.product_arn);
@@ -448,7 +424,7 @@ mod tests {
             .unwrap_err();
         assert!(matches!(
             err,
-            AsffError::Missing {
+            NormalizeError::Missing {
                 field: "AwsAccountId",
                 ..
             }
@@ -459,7 +435,7 @@ mod tests {
             .unwrap()
             .normalize()
             .unwrap_err();
-        assert!(matches!(err, AsffError::BadTimestamp { field: "UpdatedAt", .. }));
+        assert!(matches!(err, NormalizeError::BadTimestamp { field: "UpdatedAt", .. }));
     }
 
     #[test]

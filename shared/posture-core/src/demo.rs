@@ -4,9 +4,8 @@
 //! It implements the same ports as the AWS adapters.
 
 use crate::asff::AsffFinding;
-use crate::finding::Finding;
 use crate::guardduty::GdFinding;
-use crate::ports::{DependencyHealth, FindingQuery, FindingSource, HealthProbe, SourceBatch, SourceError, select};
+use crate::ports::{DependencyHealth, FindingQuery, FindingSource, HealthProbe, Reading, SourceBatch, SourceError};
 use crate::time::expand_relative_in_json;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -116,21 +115,20 @@ impl FindingSource for DemoSource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        let records: Vec<Result<Finding, String>> = match self.kind {
+        let mut reading = Reading::default();
+        match self.kind {
             DemoKind::SecurityHub => self
                 .org
                 .securityhub
                 .iter()
-                .map(|f| f.normalize().map_err(|e| e.to_string()))
-                .collect(),
+                .for_each(|f| reading.push(f.normalize(), query)),
             DemoKind::GuardDuty => self
                 .org
                 .guardduty
                 .iter()
-                .map(|f| f.normalize().map_err(|e| e.to_string()))
-                .collect(),
-        };
-        Ok(select(records, query))
+                .for_each(|f| reading.push(f.normalize(), query)),
+        }
+        Ok(reading.finish(query, false))
     }
 }
 
@@ -170,20 +168,13 @@ mod tests {
             min_severity: min,
             max_findings: max,
         };
-        let sh = select(
-            org.securityhub
-                .iter()
-                .map(|f| f.normalize().map_err(|e| e.to_string()))
-                .collect(),
-            &query,
-        );
-        let gd = select(
-            org.guardduty
-                .iter()
-                .map(|f| f.normalize().map_err(|e| e.to_string()))
-                .collect(),
-            &query,
-        );
+        let read = |records: Vec<Result<crate::Finding, crate::finding::NormalizeError>>| {
+            let mut reading = Reading::default();
+            records.into_iter().for_each(|r| reading.push(r, &query));
+            reading.finish(&query, false)
+        };
+        let sh = read(org.securityhub.iter().map(|f| f.normalize()).collect());
+        let gd = read(org.guardduty.iter().map(|f| f.normalize()).collect());
         assert!(
             sh.rejected.is_empty() && gd.rejected.is_empty(),
             "{:?} {:?}",

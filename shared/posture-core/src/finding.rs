@@ -186,6 +186,71 @@ impl Finding {
     }
 }
 
+/// Why a source record could not be normalized.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    /// A required field is missing or empty.
+    #[error("{format} finding {id:?}: field {field} is missing")]
+    Missing {
+        /// `ASFF` or `GuardDuty`.
+        format: &'static str,
+        /// The record's id (may be empty).
+        id: String,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// A timestamp could not be parsed.
+    #[error("{format} finding {id:?}: field {field} is not an RFC 3339 timestamp")]
+    BadTimestamp {
+        /// `ASFF` or `GuardDuty`.
+        format: &'static str,
+        /// The record's id.
+        id: String,
+        /// The field.
+        field: &'static str,
+    },
+}
+
+/// A record's timestamps, as `(field name, text)` pairs, before parsing.
+pub(crate) struct RawTimes<'a> {
+    pub format: &'static str,
+    pub id: &'a str,
+    pub created: (&'static str, &'a str),
+    pub updated: (&'static str, &'a str),
+    pub first_seen: (&'static str, Option<&'a str>),
+    pub last_seen: (&'static str, Option<&'a str>),
+}
+
+/// Parsed timestamps: first and last seen default to created and updated.
+pub(crate) struct Times {
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl RawTimes<'_> {
+    pub(crate) fn parse(&self) -> Result<Times, NormalizeError> {
+        let ts = |(field, text): (&'static str, &str)| {
+            crate::time::parse_timestamp(text).ok_or(NormalizeError::BadTimestamp {
+                format: self.format,
+                id: self.id.to_string(),
+                field,
+            })
+        };
+        let updated_at = ts(self.updated)?;
+        let created_at = ts(self.created)?;
+        let optional = |(field, text): (&'static str, Option<&str>), default| match text {
+            Some(t) => ts((field, t)),
+            None => Ok(default),
+        };
+        Ok(Times {
+            first_seen: optional(self.first_seen, created_at)?,
+            last_seen: optional(self.last_seen, updated_at)?,
+            updated_at,
+        })
+    }
+}
+
 /// The short form of a resource id: the part after the last `/` of an ARN,
 /// or after the last `:` when there is no `/`; other ids unchanged.
 pub fn short_id(id: &str) -> String {

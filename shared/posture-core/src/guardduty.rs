@@ -3,9 +3,10 @@
 
 use crate::asff::{push_session_name, push_unique, qualified_api};
 use crate::attack;
-use crate::finding::{AttackSequenceRef, Channel, Finding, ResourceRef, SourceService};
+use crate::finding::{
+    AttackSequenceRef, Channel, Finding, NormalizeError, RawTimes, ResourceRef, SourceService, Times,
+};
 use crate::severity::Severity;
-use crate::time::parse_timestamp;
 use serde::{Deserialize, Serialize};
 
 /// One GuardDuty finding (the subset the product reads).
@@ -258,31 +259,11 @@ pub struct GdIndicator {
     pub title: Option<String>,
 }
 
-/// Why a GuardDuty finding could not be normalized.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum GdError {
-    /// A required field is missing.
-    #[error("GuardDuty finding {id:?}: field {field} is missing")]
-    Missing {
-        /// The finding id.
-        id: String,
-        /// The field.
-        field: &'static str,
-    },
-    /// A timestamp could not be parsed.
-    #[error("GuardDuty finding {id:?}: field {field} is not an RFC 3339 timestamp")]
-    BadTimestamp {
-        /// The finding id.
-        id: String,
-        /// The field.
-        field: &'static str,
-    },
-}
-
 impl GdFinding {
     /// Normalizes the finding.
-    pub fn normalize(&self) -> Result<Finding, GdError> {
-        let missing = |field| GdError::Missing {
+    pub fn normalize(&self) -> Result<Finding, NormalizeError> {
+        let missing = |field| NormalizeError::Missing {
+            format: "GuardDuty",
             id: self.id.clone(),
             field,
         };
@@ -295,22 +276,19 @@ impl GdFinding {
         if self.finding_type.is_empty() {
             return Err(missing("type"));
         }
-        let ts = |field: &'static str, text: &str| {
-            parse_timestamp(text).ok_or(GdError::BadTimestamp {
-                id: self.id.clone(),
-                field,
-            })
-        };
-        let updated_at = ts("updatedAt", &self.updated_at)?;
-        let created_at = ts("createdAt", &self.created_at)?;
-        let first_seen = match &self.service.event_first_seen {
-            Some(t) => ts("service.eventFirstSeen", t)?,
-            None => created_at,
-        };
-        let last_seen = match &self.service.event_last_seen {
-            Some(t) => ts("service.eventLastSeen", t)?,
-            None => updated_at,
-        };
+        let Times {
+            first_seen,
+            last_seen,
+            updated_at,
+        } = RawTimes {
+            format: "GuardDuty",
+            id: &self.id,
+            created: ("createdAt", &self.created_at),
+            updated: ("updatedAt", &self.updated_at),
+            first_seen: ("service.eventFirstSeen", self.service.event_first_seen.as_deref()),
+            last_seen: ("service.eventLastSeen", self.service.event_last_seen.as_deref()),
+        }
+        .parse()?;
 
         let mut resources = Vec::new();
         let mut principals = Vec::new();
@@ -542,6 +520,6 @@ mod tests {
         let mut v = exfiltration();
         v["arn"] = "".into();
         let err = serde_json::from_value::<GdFinding>(v).unwrap().normalize().unwrap_err();
-        assert!(matches!(err, GdError::Missing { field: "arn", .. }));
+        assert!(matches!(err, NormalizeError::Missing { field: "arn", .. }));
     }
 }

@@ -1,7 +1,7 @@
 //! Ports: the smallest traits the MCP service needs from data sources. The
 //! AWS adapters (posture-aws) and the demo organization implement them.
 
-use crate::finding::Finding;
+use crate::finding::{Finding, NormalizeError};
 use crate::severity::Severity;
 use crate::time::TimeWindow;
 use async_trait::async_trait;
@@ -42,27 +42,52 @@ pub struct SourceBatch {
     pub rejected: Vec<String>,
 }
 
-/// Applies a query to what a source read: keeps admitted findings, most
-/// recently updated first, at most `max_findings`; counts what was dropped
-/// or could not be read.
-pub fn select(records: Vec<Result<Finding, String>>, query: &FindingQuery) -> SourceBatch {
-    let mut batch = SourceBatch {
-        records_read: records.len(),
-        ..SourceBatch::default()
-    };
-    let mut admitted = Vec::new();
-    for record in records {
-        match record {
-            Ok(f) if query.admits(&f) => admitted.push(f),
-            Ok(_) => batch.dropped_by_filter += 1,
-            Err(e) => batch.rejected.push(e),
+/// What a source has read so far: every record normalized (or why it could
+/// not be), and how many of them the query admits.
+#[derive(Debug, Default)]
+pub struct Reading {
+    records: Vec<Result<Finding, String>>,
+    admitted: usize,
+}
+
+impl Reading {
+    /// Adds one normalized record.
+    pub fn push(&mut self, record: Result<Finding, NormalizeError>, query: &FindingQuery) {
+        let record = record.map_err(|e| e.to_string());
+        if record.as_ref().is_ok_and(|f| query.admits(f)) {
+            self.admitted += 1;
         }
+        self.records.push(record);
     }
-    admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
-    batch.more_available = admitted.len() > query.max_findings;
-    admitted.truncate(query.max_findings);
-    batch.findings = admitted;
-    batch
+
+    /// True once more findings were admitted than `max_findings` keeps, so
+    /// further pages cannot change the result (only confirm there is more).
+    pub fn has_enough(&self, query: &FindingQuery) -> bool {
+        self.admitted > query.max_findings
+    }
+
+    /// The batch: admitted findings, most recently updated first, at most
+    /// `max_findings`; counts of what was dropped or could not be read.
+    /// `unread_pages` says the source stopped with pages left.
+    pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> SourceBatch {
+        let mut batch = SourceBatch {
+            records_read: self.records.len(),
+            ..SourceBatch::default()
+        };
+        let mut admitted = Vec::new();
+        for record in self.records {
+            match record {
+                Ok(f) if query.admits(&f) => admitted.push(f),
+                Ok(_) => batch.dropped_by_filter += 1,
+                Err(e) => batch.rejected.push(e),
+            }
+        }
+        admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
+        batch.more_available = unread_pages || admitted.len() > query.max_findings;
+        admitted.truncate(query.max_findings);
+        batch.findings = admitted;
+        batch
+    }
 }
 
 /// Why a source could not answer.
