@@ -374,3 +374,25 @@ async fn health_follows_the_dependencies() {
     let (_, h) = call(&server, "health_check", json!({})).await;
     assert_eq!(h["status"], "unhealthy", "{h}");
 }
+
+#[tokio::test]
+async fn the_demo_guardduty_findings_have_the_wire_shape_the_sdk_reads() {
+    let now = Timestamp::now();
+    let raw = posture_core::demo::guardduty_api_json(now).unwrap();
+    let standin = GuardDutyStandIn::start(DETECTOR, raw.clone()).await;
+    let cfg = sdk_config_for(&standin.endpoint).await;
+    let source = GuardDutySource::new(guardduty_client(&cfg, &standin.endpoint));
+    let everything = query(365, Severity::Low, 1000);
+    let via_sdk = source.fetch(&everything).await.unwrap();
+    assert!(via_sdk.rejected.is_empty(), "{:?}", via_sdk.rejected);
+    assert_eq!(via_sdk.records_read, raw.len());
+
+    let org = Arc::new(posture_core::demo::DemoOrganization::load(now).unwrap());
+    let guardduty = org.sources().into_iter().find(|s| s.service() == "GuardDuty").unwrap();
+    let direct = guardduty.fetch(&everything).await.unwrap();
+    assert!(!direct.findings.is_empty());
+    assert_eq!(
+        via_sdk.findings, direct.findings,
+        "the SDK path and the demo path normalize alike"
+    );
+}

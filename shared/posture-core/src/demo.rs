@@ -47,6 +47,12 @@ pub struct DemoOrganization {
     pub guardduty: Vec<GdFinding>,
 }
 
+/// The demo's GuardDuty findings as raw API JSON (the `findings` of a
+/// GuardDuty `GetFindings` response), expanded against `now`.
+pub fn guardduty_api_json(now: Timestamp) -> Result<Vec<serde_json::Value>, DemoDataError> {
+    load("guardduty_findings.json", GUARDDUTY, now)
+}
+
 /// The embedded demo data is malformed (a build defect, caught by tests).
 #[derive(Debug, thiserror::Error)]
 #[error("demo data {file}: {message}")]

@@ -80,11 +80,15 @@ pub fn expand_relative(text: &str, now: Timestamp) -> Option<Timestamp> {
 }
 
 /// Replaces, in place, every JSON string that is a relative timestamp with its
-/// RFC 3339 form relative to `now`.
+/// RFC 3339 form relative to `now`, and every `epoch:` relative timestamp with
+/// epoch seconds (a JSON number), the form AWS JSON protocols use for fields
+/// of type timestamp.
 pub fn expand_relative_in_json(value: &mut serde_json::Value, now: Timestamp) {
     match value {
         serde_json::Value::String(s) => {
-            if let Some(t) = expand_relative(s, now) {
+            if let Some(t) = s.strip_prefix("epoch:").and_then(|r| expand_relative(r, now)) {
+                *value = serde_json::json!(t.as_millisecond() as f64 / 1000.0);
+            } else if let Some(t) = expand_relative(s, now) {
                 *s = t.to_string();
             }
         }
@@ -128,6 +132,15 @@ mod tests {
         for bad in ["now-", "now-2h3d", "now-3x", "nowish", "now+3d", "later", "now-d"] {
             assert_eq!(expand_relative(bad, now()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn epoch_placeholders_become_numbers() {
+        let mut v = serde_json::json!({"a": "epoch:now-1m", "b": ["now"], "c": "epoch:soon"});
+        expand_relative_in_json(&mut v, now());
+        assert_eq!(v["a"], serde_json::json!(now().as_second() as f64 - 60.0));
+        assert_eq!(v["b"][0], "2026-11-26T12:00:00Z");
+        assert_eq!(v["c"], "epoch:soon");
     }
 
     #[test]
