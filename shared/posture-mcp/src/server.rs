@@ -233,27 +233,11 @@ impl PostureServer {
         );
         capabilities.insert(
             "security_assessment".to_string(),
-            tools::Capability {
-                description: "Posture assessment against native checks (not registered in this build)".to_string(),
-                available: false,
-                tools: Vec::new(),
-                supported_scopes: Vec::new(),
-                aws_services: Vec::new(),
-                supported_frameworks: Vec::new(),
-                features: Vec::new(),
-            },
+            tools::Capability::unavailable("Posture assessment against native checks (not registered in this build)"),
         );
         capabilities.insert(
             "compliance_monitoring".to_string(),
-            tools::Capability {
-                description: "Compliance against framework data (no framework registered in this build)".to_string(),
-                available: false,
-                tools: Vec::new(),
-                supported_scopes: Vec::new(),
-                aws_services: Vec::new(),
-                supported_frameworks: Vec::new(),
-                features: Vec::new(),
-            },
+            tools::Capability::unavailable("Compliance against framework data (no framework registered in this build)"),
         );
         let mut engines = BTreeMap::new();
         let (status, detail) = match attack::catalog() {

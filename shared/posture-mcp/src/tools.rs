@@ -190,6 +190,21 @@ pub struct Capability {
     pub features: Vec<String>,
 }
 
+impl Capability {
+    /// A capability no registered tool provides.
+    pub fn unavailable(description: &str) -> Capability {
+        Capability {
+            description: description.to_string(),
+            available: false,
+            tools: Vec::new(),
+            supported_scopes: Vec::new(),
+            aws_services: Vec::new(),
+            supported_frameworks: Vec::new(),
+            features: Vec::new(),
+        }
+    }
+}
+
 /// One analysis engine.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Engine {
