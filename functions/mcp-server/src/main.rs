@@ -2,6 +2,7 @@
 //! endpoint. In AWS Lambda (detected by `AWS_LAMBDA_RUNTIME_API`) it serves
 //! the Function URL through lambda_http; elsewhere it listens on `--listen`.
 
+use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
 
@@ -50,7 +51,9 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!(e))
     } else {
         let app = mcp_server::app(backend, &mcp_server::local_http_config());
-        let listener = tokio::net::TcpListener::bind(cli.listen).await?;
+        let listener = tokio::net::TcpListener::bind(cli.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cli.listen))?;
         let addr = listener.local_addr()?;
         println!(
             "Posture Advisor MCP endpoint ({} data): http://{addr}/mcp",
