@@ -11,10 +11,12 @@
 pub mod analysis;
 pub mod asff;
 pub mod attack;
+pub mod checks;
 pub mod correlate;
 pub mod demo;
 pub mod finding;
 pub mod guardduty;
+pub mod inventory;
 pub mod ports;
 pub mod remediation;
 pub mod severity;

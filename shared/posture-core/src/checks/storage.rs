@@ -1,0 +1,191 @@
+//! Storage checks (CIS v3.0 section 2).
+
+use super::policy::{allows_everyone, denies_insecure_transport};
+use super::{Check, Status, Verdicts, account, regions};
+use crate::inventory::{Inventory, S3Inventory};
+use crate::severity::Severity;
+
+fn s3_or_gap<'a>(v: &mut Verdicts, inv: &'a Inventory) -> Option<&'a S3Inventory> {
+    match inv.s3.get() {
+        Ok(s3) => Some(s3),
+        Err(gap) => {
+            v.gap(account(inv), None, "S3 settings", gap);
+            None
+        }
+    }
+}
+
+pub(crate) const S3_TLS_ONLY: Check = Check {
+    id: "s3.tls_only",
+    title: "S3 bucket policies deny requests that are not over TLS",
+    severity: Severity::Medium,
+    service: "S3",
+    rationale: "Without a Deny on aws:SecureTransport=false, data can be read or written in clear text.",
+    remediation: &[
+        "Add a bucket policy statement: Effect Deny, Principal *, Action s3:*, Resource the bucket and bucket/*, Condition Bool aws:SecureTransport false",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html#transit",
+    security_hub_control: Some("S3.5"),
+    cis_v3: Some("2.1.1"),
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.tls_only");
+        let Some(s3) = s3_or_gap(&mut v, inv) else {
+            return v.done();
+        };
+        for b in &s3.buckets {
+            let ok = b.policy.as_ref().is_some_and(denies_insecure_transport);
+            let why = if b.policy.is_none() {
+                "the bucket has no policy"
+            } else {
+                "the bucket policy has no Deny on aws:SecureTransport false"
+            };
+            v.pass_if(
+                ok,
+                &b.name,
+                Some(&b.region),
+                "the bucket policy denies aws:SecureTransport false",
+                why,
+            );
+        }
+        v.done()
+    },
+};
+
+pub(crate) const S3_BUCKET_PUBLIC_ACCESS_BLOCK: Check = Check {
+    id: "s3.bucket_public_access_block",
+    title: "S3 buckets block public access (bucket or account settings)",
+    severity: Severity::High,
+    service: "S3",
+    rationale: "Block Public Access overrides ACLs and policies that would expose data to everyone.",
+    remediation: &["S3 > bucket > Permissions > Block public access: turn on all four settings (or at account level)"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html",
+    security_hub_control: Some("S3.8"),
+    cis_v3: Some("2.1.4"),
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.bucket_public_access_block");
+        let Some(s3) = s3_or_gap(&mut v, inv) else {
+            return v.done();
+        };
+        let account_wide = s3.account_public_access_block.as_ref().is_some_and(|p| p.all_enabled());
+        for b in &s3.buckets {
+            let bucket = b.public_access_block.as_ref().is_some_and(|p| p.all_enabled());
+            let pass = if account_wide {
+                "all four settings on at account level"
+            } else {
+                "all four settings on for the bucket"
+            };
+            v.pass_if(
+                bucket || account_wide,
+                &b.name,
+                Some(&b.region),
+                pass,
+                "Block Public Access is not fully on for the bucket or the account",
+            );
+        }
+        v.done()
+    },
+};
+
+pub(crate) const S3_ACCOUNT_PUBLIC_ACCESS_BLOCK: Check = Check {
+    id: "s3.account_public_access_block",
+    title: "S3 Block Public Access is on at account level",
+    severity: Severity::Medium,
+    service: "S3",
+    rationale: "The account-level setting protects every current and future bucket.",
+    remediation: &["S3 > Block Public Access settings for this account: turn on all four settings"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-block-public-access-account.html",
+    security_hub_control: Some("S3.1"),
+    cis_v3: Some("2.1.4"),
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.account_public_access_block");
+        let Some(s3) = s3_or_gap(&mut v, inv) else {
+            return v.done();
+        };
+        let on = s3.account_public_access_block.as_ref().is_some_and(|p| p.all_enabled());
+        v.pass_if(
+            on,
+            account(inv),
+            None,
+            "all four settings on",
+            "not all four account-level settings are on",
+        );
+        v.done()
+    },
+};
+
+pub(crate) const S3_NOT_PUBLIC: Check = Check {
+    id: "s3.bucket_not_public",
+    title: "No S3 bucket is public through its policy or ACL",
+    severity: Severity::Critical,
+    service: "S3",
+    rationale: "A public bucket exposes its objects to anyone on the internet.",
+    remediation: &[
+        "Remove Principal * statements and AllUsers/AuthenticatedUsers grants",
+        "Turn on Block Public Access",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status",
+    security_hub_control: Some("S3.2"),
+    cis_v3: None,
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.bucket_not_public");
+        let Some(s3) = s3_or_gap(&mut v, inv) else {
+            return v.done();
+        };
+        let account_pab = s3.account_public_access_block.clone().unwrap_or_default();
+        for b in &s3.buckets {
+            let pab = b.public_access_block.clone().unwrap_or_default();
+            // Block Public Access neutralizes a public policy (RestrictPublicBuckets) or ACL (IgnorePublicAcls).
+            let policy_public = b
+                .policy_is_public
+                .unwrap_or_else(|| b.policy.as_ref().is_some_and(allows_everyone))
+                && !(pab.restrict_public_buckets || account_pab.restrict_public_buckets);
+            let acl_public = b.acl_grants_public && !(pab.ignore_public_acls || account_pab.ignore_public_acls);
+            let mut how = Vec::new();
+            if policy_public {
+                how.push("its bucket policy");
+            }
+            if acl_public {
+                how.push("its ACL grants AllUsers or AuthenticatedUsers");
+            }
+            v.pass_if(
+                how.is_empty(),
+                &b.name,
+                Some(&b.region),
+                "neither policy nor ACL is public",
+                format!("public through {}", how.join(" and ")),
+            );
+        }
+        v.done()
+    },
+};
+
+pub(crate) const EBS_DEFAULT_ENCRYPTION: Check = Check {
+    id: "ec2.ebs_default_encryption",
+    title: "EBS encryption by default is on in every region",
+    severity: Severity::Medium,
+    service: "EC2",
+    rationale: "New volumes and snapshot copies are then always encrypted.",
+    remediation: &["EC2 > Settings > EBS encryption: Always encrypt new EBS volumes (per region)"],
+    doc_url: "https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html",
+    security_hub_control: Some("EC2.7"),
+    cis_v3: Some("2.2.1"),
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.ebs_default_encryption");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => v.pass_if(
+                    e.ebs_encryption_by_default,
+                    account(inv),
+                    Some(region),
+                    "EbsEncryptionByDefault is true",
+                    "EbsEncryptionByDefault is false",
+                ),
+                Err(gap) => v.gap(account(inv), Some(region), "EC2 settings", gap),
+            }
+        }
+        if inv.region.is_empty() {
+            v.add(account(inv), None, Status::Error, "no region was collected");
+        }
+        v.done()
+    },
+};

@@ -1,0 +1,154 @@
+//! Every check in the registry runs against its pass and fail fixtures
+//! (`tests/fixtures/inventories/checks/<check id>.json` at the workspace
+//! root: `{"pass": Inventory, "fail": Inventory}`). A check without a fixture
+//! fails this test.
+
+use super::*;
+
+fn fixture_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/inventories/checks")
+}
+
+#[test]
+fn every_check_passes_and_fails_on_its_fixtures() {
+    let mut problems = Vec::new();
+    for check in CHECKS {
+        let path = fixture_dir().join(format!("{}.json", check.id));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            problems.push(format!("{}: no fixture at {}", check.id, path.display()));
+            continue;
+        };
+        let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for (case, want) in [("pass", Status::Pass), ("fail", Status::Fail)] {
+            let inv: Inventory = serde_json::from_value(fixture[case].clone())
+                .unwrap_or_else(|e| panic!("{}: {case} fixture is not an inventory: {e}", check.id));
+            let outcomes = (check.evaluate)(&inv);
+            let statuses: Vec<Status> = outcomes.iter().map(|o| o.status).collect();
+            let ok = match want {
+                Status::Pass => {
+                    statuses.contains(&Status::Pass)
+                        && !statuses.iter().any(|s| matches!(s, Status::Fail | Status::Error))
+                }
+                _ => statuses.contains(&Status::Fail),
+            };
+            if !ok {
+                problems.push(format!("{}: {case} fixture gave {outcomes:?}", check.id));
+            }
+            assert!(outcomes.iter().all(|o| o.check_id == check.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn check_ids_are_unique_and_metadata_is_complete() {
+    let mut ids: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "duplicate check ids");
+    for c in CHECKS {
+        assert!(
+            !c.title.is_empty() && !c.rationale.is_empty() && !c.remediation.is_empty(),
+            "{}",
+            c.id
+        );
+        assert!(c.doc_url.starts_with("https://docs.aws.amazon.com/"), "{}", c.id);
+    }
+}
+
+#[test]
+fn missing_sections_give_errors_not_passes() {
+    let inv = Inventory {
+        account_id: "111122223333".into(),
+        region: [("us-east-1".to_string(), Default::default())].into(),
+        ..Inventory::default()
+    };
+    for check in CHECKS {
+        let outcomes = (check.evaluate)(&inv);
+        assert!(
+            !outcomes.iter().any(|o| o.status == Status::Pass),
+            "{} passed without data: {outcomes:?}",
+            check.id
+        );
+        assert!(
+            outcomes.iter().any(|o| o.status == Status::Error),
+            "{} said nothing about missing data",
+            check.id
+        );
+    }
+}
+
+fn statuses(check: &str, inventory: serde_json::Value) -> Vec<Status> {
+    let inv: Inventory = serde_json::from_value(inventory).unwrap();
+    (find(check).unwrap().evaluate)(&inv)
+        .into_iter()
+        .map(|o| o.status)
+        .collect()
+}
+
+fn one_region(section: &str, data: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"account_id": "111122223333", "collected_at": "2026-11-26T12:00:00Z",
+        "region": {"us-east-1": {section: {"collected": data}}}})
+}
+
+#[test]
+fn udp_to_admin_ports_counts_as_open() {
+    let sg = one_region(
+        "ec2",
+        serde_json::json!({"security_groups": [{"id": "sg-1", "name": "rdp", "vpc_id": "vpc-1",
+        "ingress": [{"protocol": "udp", "from_port": 3389, "to_port": 3389, "ipv4_ranges": ["0.0.0.0/0"]}]}]}),
+    );
+    assert_eq!(statuses("ec2.sg_admin_ports_ipv4", sg), [Status::Fail]);
+    let nacl = one_region(
+        "ec2",
+        serde_json::json!({"network_acls": [{"id": "acl-1", "vpc_id": "vpc-1", "entries": [
+        {"rule_number": 100, "protocol": "17", "rule_action": "allow", "egress": false, "cidr_block": "0.0.0.0/0", "from_port": 3389, "to_port": 3389}]}]}),
+    );
+    assert_eq!(statuses("ec2.nacl_admin_ports", nacl), [Status::Fail]);
+}
+
+#[test]
+fn config_needs_a_healthy_recorder_a_channel_and_global_types_somewhere() {
+    let failing = one_region(
+        "config",
+        serde_json::json!({"delivery_channels": 1, "recorders": [
+        {"name": "default", "all_supported": true, "include_global_resource_types": true, "recording": true, "last_status": "FAILURE"}]}),
+    );
+    assert!(
+        statuses("config.recorder_enabled", failing)
+            .iter()
+            .all(|s| *s == Status::Fail)
+    );
+    let no_global = one_region(
+        "config",
+        serde_json::json!({"delivery_channels": 1, "recorders": [
+        {"name": "default", "all_supported": true, "include_global_resource_types": false, "recording": true, "last_status": "SUCCESS"}]}),
+    );
+    assert_eq!(
+        statuses("config.recorder_enabled", no_global),
+        [Status::Pass, Status::Fail]
+    );
+}
+
+#[test]
+fn flow_logs_must_record_rejected_traffic() {
+    let accept_only = one_region(
+        "ec2",
+        serde_json::json!({"vpcs": [{"id": "vpc-1"}],
+        "flow_logs": [{"id": "fl-1", "resource_id": "vpc-1", "traffic_type": "ACCEPT", "status": "ACTIVE"}]}),
+    );
+    assert_eq!(statuses("ec2.vpc_flow_logs", accept_only), [Status::Fail]);
+}
+
+#[test]
+fn unused_credentials_fail_at_exactly_45_days_and_support_needs_a_role() {
+    let iam = |data: serde_json::Value| serde_json::json!({"account_id": "111122223333", "collected_at": "2026-11-26T12:00:00Z", "iam": {"collected": data}});
+    let boundary = iam(
+        serde_json::json!({"credential_report": [{"user": "alice", "password_enabled": true, "mfa_active": true,
+        "password_last_used": "2026-10-12T12:00:00Z"}]}),
+    );
+    assert_eq!(statuses("iam.unused_credentials_45d", boundary), [Status::Fail]);
+    let user_only = iam(serde_json::json!({"support_access_entities": ["arn:aws:iam::111122223333:user/alice"]}));
+    assert_eq!(statuses("iam.support_role", user_only), [Status::Fail]);
+}
