@@ -15,6 +15,7 @@ pub mod checks;
 pub mod correlate;
 pub mod demo;
 pub mod finding;
+pub mod frameworks;
 pub mod guardduty;
 pub mod inventory;
 pub mod ports;

@@ -206,7 +206,7 @@ pub(crate) const CONSOLE_USERS_MFA: Check = Check {
                 );
             }
         }
-        v.done()
+        v.done_or_none(account(inv), "no IAM users")
     },
 };
 
@@ -262,7 +262,7 @@ pub(crate) const UNUSED_CREDENTIALS: Check = Check {
                 );
             }
         }
-        v.done()
+        v.done_or_none(account(inv), "no IAM users")
     },
 };
 
@@ -289,7 +289,7 @@ pub(crate) const SINGLE_ACTIVE_KEY: Check = Check {
                 "two active access keys",
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no IAM users")
     },
 };
 
@@ -326,7 +326,7 @@ pub(crate) const KEYS_ROTATED: Check = Check {
                 );
             }
         }
-        v.done()
+        v.done_or_none(account(inv), "no IAM users")
     },
 };
 
@@ -361,7 +361,7 @@ pub(crate) const NO_USER_POLICIES: Check = Check {
                 format!("policies on the user: {}", direct.join(", ")),
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no IAM users")
     },
 };
 
@@ -394,7 +394,7 @@ pub(crate) const NO_FULL_ADMIN: Check = Check {
                 ),
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no attached managed policies")
     },
 };
 
@@ -459,7 +459,7 @@ pub(crate) const NO_EXPIRED_CERTIFICATES: Check = Check {
                 format!("expired {}", c.expiration.map(|e| e.to_string()).unwrap_or_default()),
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no server certificates stored in IAM")
     },
 };
 

@@ -74,7 +74,7 @@ pub(crate) const CLOUDTRAIL_VALIDATION: Check = Check {
                 "LogFileValidationEnabled is false",
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no trails")
     },
 };
 
@@ -177,7 +177,7 @@ pub(crate) const CLOUDTRAIL_BUCKET_LOGGING: Check = Check {
                 Err(gap) => v.gap(bucket, None, "S3 settings", gap),
             }
         }
-        v.done()
+        v.done_or_none(account(inv), "no trails")
     },
 };
 
@@ -205,7 +205,7 @@ pub(crate) const CLOUDTRAIL_KMS: Check = Check {
                 "no KmsKeyId: logs use SSE-S3 only",
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no trails")
     },
 };
 

@@ -172,6 +172,15 @@ impl Verdicts {
     pub(crate) fn done(self) -> Vec<Outcome> {
         self.out
     }
+
+    /// Like `done`, but says so when there was nothing to judge, so "checked,
+    /// none exist" is distinguishable from "did not run".
+    pub(crate) fn done_or_none(mut self, resource: impl Into<String>, nothing: &str) -> Vec<Outcome> {
+        if self.out.is_empty() {
+            self.add(resource, None, Status::Skip, nothing);
+        }
+        self.out
+    }
 }
 
 /// `account 123456789012`.

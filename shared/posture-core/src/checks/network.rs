@@ -7,36 +7,37 @@ use crate::severity::Severity;
 /// Remote administration ports of CIS 5.1–5.3 (SSH, RDP).
 const ADMIN_PORTS: [i32; 2] = [22, 3389];
 
-/// TCP (6), UDP (17) or all (-1), as CIS 5.1 names them.
-fn entry_covers(e: &NaclEntry, port: i32) -> bool {
+/// Whether the entry applies to `protocol` (`6` TCP, `17` UDP) on `port`.
+fn entry_covers(e: &NaclEntry, protocol: &str, port: i32) -> bool {
     if e.protocol == "-1" {
         return true;
     }
-    let proto = ["6", "17", "tcp", "udp"]
-        .iter()
-        .any(|p| e.protocol.eq_ignore_ascii_case(p));
-    proto && e.from_port.unwrap_or(0) <= port && port <= e.to_port.unwrap_or(65535)
+    let name = if protocol == "6" { "tcp" } else { "udp" };
+    let same = e.protocol == protocol || e.protocol.eq_ignore_ascii_case(name);
+    same && e.from_port.unwrap_or(0) <= port && port <= e.to_port.unwrap_or(65535)
 }
 
 /// Ports reachable from the whole internet through a NACL: for each admin
-/// port, the lowest-numbered ingress entry for 0.0.0.0/0 or ::/0 that covers
-/// it decides.
+/// port, protocol (TCP, UDP: CIS 5.1 names both) and open CIDR, the
+/// lowest-numbered ingress entry that matches decides, as AWS evaluates.
 fn nacl_open_ports(entries: &[NaclEntry]) -> Vec<String> {
     let mut ingress: Vec<&NaclEntry> = entries.iter().filter(|e| !e.egress).collect();
     ingress.sort_by_key(|e| e.rule_number);
     let mut open = Vec::new();
     for port in ADMIN_PORTS {
-        for (cidr, v6) in [("0.0.0.0/0", false), ("::/0", true)] {
-            let decisive = ingress.iter().find(|e| {
-                let matches = if v6 {
-                    e.ipv6_cidr_block.as_deref() == Some(cidr)
-                } else {
-                    e.cidr_block.as_deref() == Some(cidr)
-                };
-                matches && entry_covers(e, port)
-            });
-            if decisive.is_some_and(|e| e.rule_action.eq_ignore_ascii_case("allow")) {
-                open.push(format!("{port} from {cidr}"));
+        for (protocol, label) in [("6", "tcp"), ("17", "udp")] {
+            for (cidr, v6) in [("0.0.0.0/0", false), ("::/0", true)] {
+                let decisive = ingress.iter().find(|e| {
+                    let block = if v6 {
+                        e.ipv6_cidr_block.as_deref()
+                    } else {
+                        e.cidr_block.as_deref()
+                    };
+                    block == Some(cidr) && entry_covers(e, protocol, port)
+                });
+                if decisive.is_some_and(|e| e.rule_action.eq_ignore_ascii_case("allow")) {
+                    open.push(format!("{label} {port} from {cidr}"));
+                }
             }
         }
     }

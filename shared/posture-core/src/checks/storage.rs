@@ -47,7 +47,7 @@ pub(crate) const S3_TLS_ONLY: Check = Check {
                 why,
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no S3 buckets")
     },
 };
 
@@ -82,7 +82,7 @@ pub(crate) const S3_BUCKET_PUBLIC_ACCESS_BLOCK: Check = Check {
                 "Block Public Access is not fully on for the bucket or the account",
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no S3 buckets")
     },
 };
 
@@ -155,7 +155,7 @@ pub(crate) const S3_NOT_PUBLIC: Check = Check {
                 format!("public through {}", how.join(" and ")),
             );
         }
-        v.done()
+        v.done_or_none(account(inv), "no S3 buckets")
     },
 };
 

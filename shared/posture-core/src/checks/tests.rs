@@ -152,3 +152,28 @@ fn unused_credentials_fail_at_exactly_45_days_and_support_needs_a_role() {
     let user_only = iam(serde_json::json!({"support_access_entities": ["arn:aws:iam::111122223333:user/alice"]}));
     assert_eq!(statuses("iam.support_role", user_only), [Status::Fail]);
 }
+
+#[test]
+fn a_tcp_deny_does_not_hide_an_open_udp_port() {
+    let nacl = one_region(
+        "ec2",
+        serde_json::json!({"network_acls": [{"id": "acl-1", "vpc_id": "vpc-1", "entries": [
+        {"rule_number": 50, "protocol": "6", "rule_action": "deny", "egress": false, "cidr_block": "0.0.0.0/0", "from_port": 22, "to_port": 22},
+        {"rule_number": 100, "protocol": "-1", "rule_action": "allow", "egress": false, "cidr_block": "0.0.0.0/0"}]}]}),
+    );
+    assert_eq!(statuses("ec2.nacl_admin_ports", nacl), [Status::Fail]);
+}
+
+#[test]
+fn checks_over_no_resources_say_so() {
+    let empty = serde_json::json!({"account_id": "111122223333", "collected_at": "2026-11-26T12:00:00Z",
+        "iam": {"collected": {}}, "s3": {"collected": {}}, "cloudtrail": {"collected": []}});
+    for id in [
+        "iam.no_expired_server_certificates",
+        "iam.console_users_mfa",
+        "s3.tls_only",
+        "cloudtrail.log_file_validation",
+    ] {
+        assert_eq!(statuses(id, empty.clone()), [Status::Skip], "{id}");
+    }
+}
