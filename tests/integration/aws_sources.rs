@@ -66,6 +66,9 @@ fn backend(cfg: &SdkConfig, securityhub_cfg: &SdkConfig, guardduty_endpoint: &st
         mode: Mode::Aws,
         log_level: "info".into(),
         auth_methods: vec!["test".into()],
+        inventories: Arc::new(posture_core::demo::DemoOrganization::load(Timestamp::now()).unwrap()),
+        frameworks: posture_core::frameworks::builtin().unwrap(),
+        framework_errors: Vec::new(),
     }
 }
 

@@ -28,7 +28,8 @@ T = TypeVar("T")
 
 MODES = ["legacy", "2026-07-28"]
 EXPECTED_PROTOCOL = {"legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
-TOOLS = {"health_check", "get_server_info", "analyze_security_findings"}
+TOOLS = {"health_check", "get_server_info", "analyze_security_findings", "check_compliance_status"}
+COMPLIANCE = "check_compliance_status"
 ANALYZE = "analyze_security_findings"
 SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 ATTACK_INSTANCE = "i-0a1b2c3d4e5f60718"
@@ -160,13 +161,14 @@ class Shape:
 def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
     listing = with_client(server_url, mode, lambda c: c.list_tools())
     tools = {t.name: t for t in listing.tools}
-    assert sorted(t.name for t in listing.tools) == sorted(TOOLS), "exactly the three tools, each once"
+    assert sorted(t.name for t in listing.tools) == sorted(TOOLS), "exactly the registered tools, each once"
     assert listing.next_cursor is None
 
     for name, tool in tools.items():
         assert isinstance(tool.input_schema, dict) and tool.input_schema.get("type") == "object", name
         assert isinstance(tool.output_schema, dict) and tool.output_schema.get("type") == "object", name
-        assert not tool.input_schema.get("required"), f"{name}: every argument is optional in the seed"
+        required = tool.input_schema.get("required") or []
+        assert required == (["framework"] if name == COMPLIANCE else []), f"{name}: required arguments per the seed"
         assert tool.description, name
 
     for name in ("health_check", "get_server_info"):
@@ -450,3 +452,84 @@ def test_unknown_tool_is_protocol_error(server_url: str, mode: str, mcp_server) 
     # And a new client is served too.
     fresh = call(server_url, mode, "get_server_info", None)
     assert fresh.is_error is False
+
+
+# --------------------------------------------------------------------------- 7. compliance
+
+
+def test_compliance_schema_and_fields(server_url: str, mode: str) -> None:
+    listing = with_client(server_url, mode, lambda c: c.list_tools())
+    tool = next(t for t in listing.tools if t.name == COMPLIANCE)
+    props = tool.input_schema["properties"]
+    assert props["framework"]["enum"] == ["CIS", "NIST", "SOC2", "PCI-DSS"]
+    assert props["generate_report"]["default"] is True
+    assert props["include_evidence"]["default"] is False
+    assert props["control_ids"]["default"] == []
+
+    result = call(server_url, mode, COMPLIANCE, {"framework": "CIS"})
+    assert result.is_error is not True, result.structured_content
+    sc = result.structured_content
+    for field in ("framework", "assessment_date", "overall_compliance_score", "compliance_status", "control_results",
+                  "compliance_gaps", "remediation_timeline", "generated_at"):
+        assert field in sc, field
+    assert sc["framework"] == "CIS"
+    assert sc["compliance_status"] in ("COMPLIANT", "NON_COMPLIANT", "PARTIAL")
+    assert 0 <= sc["overall_compliance_score"] <= 100
+    counts = sc["counts"]
+    assert counts["passed"] + counts["failed"] > 0
+    assert sc["overall_compliance_score"] == round(100 * counts["passed"] / (counts["passed"] + counts["failed"]), 1)
+    assert sorted(sc["accounts"]) == ["210987654321", "345678901234", "456789012345"]
+    for r in sc["control_results"]:
+        for field in ("control_id", "title", "description", "status", "severity", "compliant_resources",
+                      "non_compliant_resources", "remediation_guidance"):
+            assert field in r, (r["control_id"], field)
+        assert r["status"] in ("PASSED", "FAILED", "NOT_APPLICABLE", "UNKNOWN", "MANUAL")
+    by_id = {r["control_id"]: r for r in sc["control_results"]}
+    assert by_id["5.6"]["status"] == "FAILED"
+    assert "345678901234/i-0a1b2c3d4e5f60718" in by_id["5.6"]["failing_resources"]
+    assert by_id["5.2"]["status"] == "FAILED"
+    assert any("sg-0a7b8c9d0e1f2a3b4" in x for x in by_id["5.2"]["failing_resources"])
+    assert by_id["1.1"]["status"] == "MANUAL"
+    gaps = {g["control_id"] for g in sc["compliance_gaps"]}
+    assert gaps == {r["control_id"] for r in sc["control_results"] if r["status"] == "FAILED"}
+    for g in sc["compliance_gaps"]:
+        assert g["remediation_priority"] in ("HIGH", "MEDIUM", "LOW")
+    timeline = sc["remediation_timeline"]
+    assert len(timeline["immediate"]) + len(timeline["short_term"]) + len(timeline["long_term"]) == len(gaps)
+
+
+def test_compliance_filters_and_evidence(server_url: str, mode: str) -> None:
+    result = call(server_url, mode, COMPLIANCE, {"framework": "CIS", "control_ids": ["1.4", "5.6"], "include_evidence": True})
+    sc = result.structured_content
+    assert [r["control_id"] for r in sc["control_results"]] == ["1.4", "5.6"]
+    evidence = sc["evidence"]
+    assert evidence and sc["evidence_total"] == len(evidence)
+    assert {e["control_id"] for e in evidence} <= {"1.4", "5.6"}
+    assert any(e["evidence_type"] == "native_check" and e["details"]["resource"] == "345678901234/i-0a1b2c3d4e5f60718"
+               and e["details"]["status"] == "FAIL" for e in evidence)
+    for e in evidence:
+        datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00"))
+
+    summary = call(server_url, mode, COMPLIANCE, {"framework": "NIST", "generate_report": False})
+    assert summary.structured_content["control_results"] == []
+    assert summary.structured_content["compliance_gaps"]
+    for fw in ("SOC2", "PCI-DSS"):
+        assert call(server_url, mode, COMPLIANCE, {"framework": fw}).is_error is not True, fw
+
+
+@pytest.mark.parametrize(
+    "arguments, field",
+    [
+        ({}, "framework"),
+        ({"framework": "ISO27001"}, "framework"),
+        ({"framework": "CIS", "control_ids": ["9.99"]}, "control_ids"),
+        ({"framework": "CIS", "control_ids": "1.4"}, "control_ids"),
+        ({"framework": "CIS", "include_evidence": 1}, "include_evidence"),
+    ],
+    ids=["missing-framework", "unknown-framework", "unknown-control", "control_ids-not-array", "evidence-not-bool"],
+)
+def test_compliance_validation_errors(server_url: str, mode: str, arguments: dict[str, Any], field: str) -> None:
+    result = call(server_url, mode, COMPLIANCE, arguments)
+    assert result.is_error is True, result.structured_content
+    assert result.structured_content["error_type"] == "ValidationError"
+    assert result.structured_content["context"]["field"] == field

@@ -5,9 +5,12 @@
 
 use axum::Router;
 use posture_core::demo::{DemoHealth, DemoOrganization};
+use posture_core::frameworks::{self, Framework, FrameworkError};
+use posture_core::ports::{InventorySource, SourceError, SourceErrorKind};
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router};
 use posture_mcp::{Backend, Mode, PostureServer};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Environment variable: comma-separated `Host` values to accept.
@@ -30,28 +33,106 @@ fn log_level() -> String {
     std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string())
 }
 
+/// Environment variable: a directory of custom framework files (`*.json`).
+pub const FRAMEWORKS_DIR_VAR: &str = "POSTURE_FRAMEWORKS_DIR";
+
+/// The built-in frameworks plus the custom ones in `dir`; files that cannot
+/// be used are returned with where they are wrong, the rest still load.
+pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
+    let mut frameworks = frameworks::builtin().map_err(|e| WiringError::Config(format!("built-in framework: {e}")))?;
+    let mut errors = Vec::new();
+    let Some(dir) = dir else {
+        return Ok((frameworks, errors));
+    };
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| WiringError::Config(format!("{FRAMEWORKS_DIR_VAR}={}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let file = path.display().to_string();
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|e| FrameworkError {
+                file: file.clone(),
+                location: "file".into(),
+                message: e.to_string(),
+            })
+            .and_then(|text| frameworks::parse(&file, &text));
+        match parsed {
+            Ok(fw)
+                if frameworks
+                    .iter()
+                    .any(|f| f.short_name == fw.short_name || f.id == fw.id) =>
+            {
+                errors.push(FrameworkError {
+                    file,
+                    location: "short_name".into(),
+                    message: format!("{} / {} is already loaded", fw.id, fw.short_name),
+                })
+            }
+            Ok(fw) => frameworks.push(fw),
+            Err(e) => errors.push(e),
+        }
+    }
+    for e in &errors {
+        tracing::error!(error = %e, "custom framework not loaded");
+    }
+    Ok((frameworks, errors))
+}
+
+fn frameworks_from_env() -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
+    let dir = std::env::var_os(FRAMEWORKS_DIR_VAR).map(PathBuf::from);
+    load_frameworks(dir.as_deref())
+}
+
 /// The backend over the built-in demo organization.
 pub fn demo_backend() -> Result<Backend, WiringError> {
     let org = Arc::new(DemoOrganization::load(jiff::Timestamp::now())?);
+    let (frameworks, framework_errors) = frameworks_from_env()?;
     Ok(Backend {
         sources: org.sources(),
         health: Arc::new(DemoHealth),
         mode: Mode::Demo,
         log_level: log_level(),
         auth_methods: vec!["none (local demo, loopback only)".to_string()],
+        inventories: org,
+        frameworks,
+        framework_errors,
     })
 }
 
+/// Inventory collection from AWS is not in this build: native checks report
+/// that as a data gap and Security Hub control findings answer alone.
+struct NoInventoryCollection;
+
+#[async_trait::async_trait]
+impl InventorySource for NoInventoryCollection {
+    async fn inventories(&self) -> Result<Vec<posture_core::inventory::Inventory>, SourceError> {
+        Err(SourceError {
+            kind: SourceErrorKind::NotEnabled,
+            service: "inventory".into(),
+            message: "native inventory collection from AWS is not in this build yet; requirements are decided from Security Hub control findings only".into(),
+        })
+    }
+}
+
 /// The backend over AWS (standard SDK configuration).
-pub async fn aws_backend(auth_methods: Vec<String>) -> Backend {
+pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringError> {
     let ctx = posture_aws::AwsContext::load().await;
-    Backend {
+    let (frameworks, framework_errors) = frameworks_from_env()?;
+    Ok(Backend {
         sources: ctx.finding_sources(),
         health: ctx.health_probe(),
         mode: Mode::Aws,
         log_level: log_level(),
         auth_methods,
-    }
+        inventories: Arc::new(NoInventoryCollection),
+        frameworks,
+        framework_errors,
+    })
 }
 
 /// The HTTP app for a backend.

@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
     let backend = if cli.demo {
         mcp_server::demo_backend()?
     } else {
-        mcp_server::aws_backend(vec![auth.to_string()]).await
+        mcp_server::aws_backend(vec![auth.to_string()]).await?
     };
     if in_lambda {
         let app = mcp_server::app(backend, &mcp_server::lambda_http_config()?);

@@ -5,7 +5,10 @@
 
 use crate::asff::AsffFinding;
 use crate::guardduty::GdFinding;
-use crate::ports::{DependencyHealth, FindingQuery, FindingSource, HealthProbe, Reading, SourceBatch, SourceError};
+use crate::inventory::Inventory;
+use crate::ports::{
+    DependencyHealth, FindingQuery, FindingSource, HealthProbe, InventorySource, Reading, SourceBatch, SourceError,
+};
 use crate::time::expand_relative_in_json;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -15,6 +18,20 @@ use std::sync::Arc;
 const ACCOUNTS: &str = include_str!("../data/demo/accounts.json");
 const SECURITYHUB: &str = include_str!("../data/demo/securityhub_findings.json");
 const GUARDDUTY: &str = include_str!("../data/demo/guardduty_findings.json");
+const INVENTORIES: &[(&str, &str)] = &[
+    (
+        "inventories/210987654321.json",
+        include_str!("../data/demo/inventories/210987654321.json"),
+    ),
+    (
+        "inventories/345678901234.json",
+        include_str!("../data/demo/inventories/345678901234.json"),
+    ),
+    (
+        "inventories/456789012345.json",
+        include_str!("../data/demo/inventories/456789012345.json"),
+    ),
+];
 
 /// The demo organization's region.
 pub const DEMO_REGION: &str = "us-east-1";
@@ -45,6 +62,8 @@ pub struct DemoOrganization {
     pub securityhub: Vec<AsffFinding>,
     /// GuardDuty findings as `GetFindings` returns them.
     pub guardduty: Vec<GdFinding>,
+    /// One inventory per account.
+    pub inventories: Vec<Inventory>,
 }
 
 /// The demo's GuardDuty findings as raw API JSON (the `findings` of a
@@ -82,6 +101,10 @@ impl DemoOrganization {
             accounts: load("accounts.json", ACCOUNTS, now)?,
             securityhub: load("securityhub_findings.json", SECURITYHUB, now)?,
             guardduty: load("guardduty_findings.json", GUARDDUTY, now)?,
+            inventories: INVENTORIES
+                .iter()
+                .map(|(file, text)| load(file, text, now))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -135,6 +158,13 @@ impl FindingSource for DemoSource {
                 .for_each(|f| reading.push(f.normalize(), query)),
         }
         Ok(reading.finish(query, false))
+    }
+}
+
+#[async_trait]
+impl InventorySource for DemoOrganization {
+    async fn inventories(&self) -> Result<Vec<Inventory>, SourceError> {
+        Ok(self.inventories.clone())
     }
 }
 

@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod asff;
 pub mod attack;
 pub mod checks;
+pub mod compliance;
 pub mod correlate;
 pub mod demo;
 pub mod finding;

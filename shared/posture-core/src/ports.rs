@@ -126,6 +126,14 @@ pub trait FindingSource: Send + Sync {
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError>;
 }
 
+/// Inventories of the accounts in scope (collected by the assessor, or read
+/// live).
+#[async_trait]
+pub trait InventorySource: Send + Sync {
+    /// One inventory per account.
+    async fn inventories(&self) -> Result<Vec<crate::inventory::Inventory>, SourceError>;
+}
+
 /// Health of one dependency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DependencyHealth {

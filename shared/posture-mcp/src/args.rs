@@ -95,6 +95,63 @@ impl<'a> Args<'a> {
     }
 }
 
+impl Args<'_> {
+    /// A required string that must be one of `allowed`.
+    pub fn one_of(&self, field: &str, allowed: &[String]) -> Result<String, ToolError> {
+        let value = self.present(field).ok_or_else(|| {
+            ToolError::validation(
+                field,
+                format!("{field} is required: one of {}", allowed.join(", ")),
+                json!({"allowed": allowed}),
+            )
+        })?;
+        value
+            .as_str()
+            .filter(|v| allowed.iter().any(|a| a == v))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ToolError::validation(
+                    field,
+                    format!("{field} must be one of {}", allowed.join(", ")),
+                    json!({"allowed": allowed, "received": truncate_for_echo(value)}),
+                )
+            })
+    }
+
+    /// An array of at most `max` strings, or empty when absent.
+    pub fn strings(&self, field: &str, max: usize) -> Result<Vec<String>, ToolError> {
+        let Some(value) = self.present(field) else {
+            return Ok(Vec::new());
+        };
+        let items = value.as_array().ok_or_else(|| {
+            ToolError::validation(
+                field,
+                format!("{field} must be an array of strings"),
+                json!({"received": truncate_for_echo(value)}),
+            )
+        })?;
+        if items.len() > max {
+            return Err(ToolError::validation(
+                field,
+                format!("{field} takes at most {max} items, got {}", items.len()),
+                json!({"maximum": max}),
+            ));
+        }
+        items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_string).ok_or_else(|| {
+                    ToolError::validation(
+                        field,
+                        format!("{field} must contain only strings"),
+                        json!({"received": truncate_for_echo(v)}),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
 /// Echoes at most 100 characters of a rejected value back to the caller.
 fn truncate_for_echo(value: &Value) -> Value {
     match value {

@@ -49,6 +49,17 @@ impl ToolError {
         }
     }
 
+    /// Framework data that cannot be used, naming files and places.
+    pub fn framework(detail: impl Into<String>, problems: &[posture_core::frameworks::FrameworkError]) -> ToolError {
+        let mut context = Map::new();
+        context.insert("framework_files".into(), json!(problems));
+        ToolError {
+            detail: detail.into(),
+            error_type: ErrorType::ComplianceFrameworkError,
+            context,
+        }
+    }
+
     /// An error of the analysis engines.
     pub fn engine(detail: impl Into<String>) -> ToolError {
         ToolError {

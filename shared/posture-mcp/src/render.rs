@@ -42,6 +42,45 @@ pub fn server_info(r: &ServerInfoReport) -> String {
     s
 }
 
+/// `check_compliance_status`.
+pub fn compliance(r: &posture_core::compliance::ComplianceReport) -> String {
+    let c = &r.counts;
+    let mut s = format!(
+        "{} ({}) over {} account(s): {} — score {} ({} passed, {} failed, {} not applicable, {} unknown, {} manual)\n",
+        r.framework,
+        r.framework_version,
+        r.accounts.len(),
+        r.compliance_status,
+        r.overall_compliance_score
+            .map(|v| format!("{v:.1}%"))
+            .unwrap_or_else(|| "n/a".into()),
+        c.passed,
+        c.failed,
+        c.not_applicable,
+        c.unknown,
+        c.manual
+    );
+    if let Some(e) = &r.data_sources.inventory_error {
+        let _ = writeln!(s, "Native checks could not run: {e}");
+    }
+    for (label, list) in [
+        ("Immediate", &r.remediation_timeline.immediate),
+        ("Short term", &r.remediation_timeline.short_term),
+        ("Long term", &r.remediation_timeline.long_term),
+    ] {
+        if !list.is_empty() {
+            let _ = writeln!(s, "\n{label}:");
+            for item in list.iter().take(LISTED) {
+                let _ = writeln!(s, "- {item}");
+            }
+            if list.len() > LISTED {
+                let _ = writeln!(s, "- … and {} more (see compliance_gaps)", list.len() - LISTED);
+            }
+        }
+    }
+    s
+}
+
 /// `analyze_security_findings`.
 pub fn analysis(a: &FindingsAnalysis) -> String {
     let t = &a.threat_landscape;

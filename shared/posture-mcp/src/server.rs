@@ -8,7 +8,10 @@ use crate::tools::{self, HealthConfiguration, HealthReport, InfoConfiguration, S
 use posture_core::Severity;
 use posture_core::analysis::{self, AnalysisRequest};
 use posture_core::attack;
-use posture_core::ports::{FindingQuery, FindingSource, HealthProbe};
+use posture_core::compliance::{self, DataSources};
+use posture_core::frameworks::{Framework, FrameworkError};
+use posture_core::ports::{FindingQuery, FindingSource, HealthProbe, InventorySource};
+use posture_core::ports::{SourceBatch, SourceError};
 use posture_core::time::TimeWindow;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
@@ -67,6 +70,12 @@ pub struct Backend {
     pub log_level: String,
     /// How clients authenticate to this deployment.
     pub auth_methods: Vec<String>,
+    /// Inventories of the accounts in scope.
+    pub inventories: Arc<dyn InventorySource>,
+    /// Loaded frameworks (built-in and custom).
+    pub frameworks: Vec<Framework>,
+    /// Custom framework files that could not be loaded.
+    pub framework_errors: Vec<FrameworkError>,
 }
 
 /// The MCP service. Cheap to clone: one is built per HTTP request.
@@ -95,9 +104,10 @@ impl ToolOutput {
 impl PostureServer {
     /// A server over `backend`.
     pub fn new(backend: Backend) -> PostureServer {
+        let names: Vec<String> = backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
         PostureServer {
+            tools: Arc::new(tools::definitions(&names)),
             backend: Arc::new(backend),
-            tools: Arc::new(tools::definitions()),
         }
     }
 
@@ -133,6 +143,7 @@ impl PostureServer {
             tools::HEALTH_CHECK => self.health_check(&args).await,
             tools::GET_SERVER_INFO => self.server_info(&args),
             tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(&args).await,
+            tools::CHECK_COMPLIANCE_STATUS => self.compliance(&args).await,
             _ => return None,
         };
         let (outcome, error_type) = match &result {
@@ -235,9 +246,25 @@ impl PostureServer {
             "security_assessment".to_string(),
             tools::Capability::unavailable("Posture assessment against native checks (not registered in this build)"),
         );
+        let frameworks: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
         capabilities.insert(
             "compliance_monitoring".to_string(),
-            tools::Capability::unavailable("Compliance against framework data (no framework registered in this build)"),
+            tools::Capability {
+                description:
+                    "Framework requirements decided from native read-only checks and Security Hub control findings"
+                        .to_string(),
+                available: has(tools::CHECK_COMPLIANCE_STATUS) && !frameworks.is_empty(),
+                tools: vec![tools::CHECK_COMPLIANCE_STATUS.to_string()],
+                supported_scopes: Vec::new(),
+                aws_services: services.clone(),
+                supported_frameworks: frameworks,
+                features: vec![
+                    format!("{} native checks", posture_core::checks::CHECKS.len()),
+                    "Security Hub control status rules, conflicts flagged".to_string(),
+                    "evidence per verdict".to_string(),
+                    "custom frameworks from POSTURE_FRAMEWORKS_DIR".to_string(),
+                ],
+            },
         );
         let mut engines = BTreeMap::new();
         let (status, detail) = match attack::catalog() {
@@ -290,9 +317,104 @@ impl PostureServer {
                 data_source: self.backend.mode.name().to_string(),
             },
             tools: tool_names,
+            frameworks: self
+                .backend
+                .frameworks
+                .iter()
+                .map(|f| tools::FrameworkInfo {
+                    short_name: f.short_name.clone(),
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    version: f.version.clone(),
+                    requirements: f.requirements.len(),
+                    automated: f.requirements.iter().filter(|r| r.automated).count(),
+                    with_native_checks: f.requirements.iter().filter(|r| !r.checks.is_empty()).count(),
+                })
+                .collect(),
+            framework_errors: self.backend.framework_errors.iter().map(ToString::to_string).collect(),
         };
         let text = render::server_info(&report);
         ToolOutput::new(&report, text)
+    }
+
+    async fn compliance(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        let a = Args::new(args, tools::COMPLIANCE_ARGS)?;
+        let names: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
+        let name = match a.one_of("framework", &names) {
+            Ok(n) => n,
+            Err(e) if !self.backend.framework_errors.is_empty() => {
+                return Err(ToolError::framework(
+                    format!(
+                        "{} (and {} framework file(s) could not be loaded)",
+                        e.detail,
+                        self.backend.framework_errors.len()
+                    ),
+                    &self.backend.framework_errors,
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        let generate_report = a.boolean("generate_report", true)?;
+        let include_evidence = a.boolean("include_evidence", false)?;
+        let control_ids = a.strings("control_ids", 200)?;
+        let Some(fw) = self.backend.frameworks.iter().find(|f| f.short_name == name) else {
+            return Err(ToolError::engine(format!("framework {name} vanished")));
+        };
+        let unknown: Vec<&String> = control_ids
+            .iter()
+            .filter(|c| !fw.requirements.iter().any(|r| &r.id == *c))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ToolError::validation(
+                "control_ids",
+                format!(
+                    "not requirements of {}: {}",
+                    fw.id,
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+                json!({"unknown": unknown}),
+            ));
+        }
+
+        let now = jiff::Timestamp::now();
+        // Security Hub refreshes control findings daily; 90 days covers stale ones too.
+        let query = FindingQuery {
+            window: TimeWindow::last_days(now, 90),
+            min_severity: Severity::Informational,
+            max_findings: 10_000,
+        };
+        let (inventories, findings) = tokio::join!(self.backend.inventories.inventories(), self.fetch_all(&query));
+        let merged = analysis::merge(findings, &query);
+        let (inventories, inventory_error) = match inventories {
+            Ok(i) => (i, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        let sources = DataSources {
+            inventory_error,
+            finding_sources: merged.sources.clone(),
+        };
+        let mut report = compliance::report(
+            fw,
+            &inventories,
+            &merged.findings,
+            &control_ids,
+            include_evidence,
+            sources,
+            now,
+        );
+        if !generate_report {
+            report.control_results.clear();
+        }
+        let text = render::compliance(&report);
+        ToolOutput::new(&report, text)
+    }
+
+    async fn fetch_all(&self, query: &FindingQuery) -> Vec<(String, Result<SourceBatch, SourceError>)> {
+        let fetches = self.backend.sources.iter().map(|source| {
+            let source = source.clone();
+            async move { (source.service().to_string(), source.fetch(query).await) }
+        });
+        futures::future::join_all(fetches).await
     }
 
     async fn analyze_findings(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
@@ -309,11 +431,7 @@ impl PostureServer {
             min_severity,
             max_findings,
         };
-        let fetches = self.backend.sources.iter().map(|source| {
-            let source = source.clone();
-            async move { (source.service().to_string(), source.fetch(&query).await) }
-        });
-        let results = futures::future::join_all(fetches).await;
+        let results = self.fetch_all(&query).await;
         let errors: Vec<_> = results.iter().filter_map(|(_, r)| r.as_ref().err().cloned()).collect();
         if !results.is_empty() && errors.len() == results.len() {
             return Err(ToolError::all_sources_failed(&errors));

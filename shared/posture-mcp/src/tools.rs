@@ -15,6 +15,11 @@ pub const GET_SERVER_INFO: &str = "get_server_info";
 /// `analyze_security_findings`.
 pub const ANALYZE_SECURITY_FINDINGS: &str = "analyze_security_findings";
 
+/// `check_compliance_status`.
+pub const CHECK_COMPLIANCE_STATUS: &str = "check_compliance_status";
+/// Arguments `check_compliance_status` accepts.
+pub const COMPLIANCE_ARGS: &[&str] = &["framework", "generate_report", "include_evidence", "control_ids"];
+
 /// Arguments `analyze_security_findings` accepts.
 pub const ANALYZE_ARGS: &[&str] = &[
     "severity_threshold",
@@ -51,7 +56,8 @@ fn tool(name: &'static str, title: &str, description: &str, input: Value, output
 }
 
 /// Every registered tool, in the order `tools/list` shows them.
-pub fn definitions() -> Vec<Tool> {
+/// `frameworks` are the short names of the loaded frameworks.
+pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
     vec![
         tool(
             ANALYZE_SECURITY_FINDINGS,
@@ -89,6 +95,41 @@ pub fn definitions() -> Vec<Tool> {
                 "additionalProperties": false
             }),
             schema_of::<FindingsAnalysis>(),
+        ),
+        tool(
+            CHECK_COMPLIANCE_STATUS,
+            "Check compliance status",
+            "Assesses one compliance framework over every account in scope: each requirement decided from the native read-only checks (on the collected inventories) and from Security Hub control findings, following Security Hub's rules (FAILED if any resource fails, PASSED if all pass, NOT_APPLICABLE, UNKNOWN when there is no data, MANUAL when not automatable); conflicts between the two sources are flagged. Score = passed / (passed + failed); unknown and manual requirements are counted, never scored. Returns gaps with priority and effort, a remediation timeline and, on request, the evidence behind each verdict. generate_report=false returns the summary, gaps and timeline without per-control results.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "framework": {
+                        "type": "string",
+                        "enum": frameworks,
+                        "description": "Compliance framework to assess"
+                    },
+                    "generate_report": {
+                        "type": "boolean",
+                        "default": true,
+                        "description": "Whether to include the per-control results"
+                    },
+                    "include_evidence": {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "Whether to include the API facts and findings behind each verdict (at most 500 items; evidence_total gives the count)"
+                    },
+                    "control_ids": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "default": [],
+                        "maxItems": 200,
+                        "description": "Specific requirement ids to assess (empty = all)"
+                    }
+                },
+                "required": ["framework"],
+                "additionalProperties": false
+            }),
+            schema_of::<posture_core::compliance::ComplianceReport>(),
         ),
         tool(
             HEALTH_CHECK,
@@ -152,6 +193,29 @@ pub struct ServerInfoReport {
     pub configuration: InfoConfiguration,
     /// Registered tool names.
     pub tools: Vec<String>,
+    /// Loaded frameworks.
+    pub frameworks: Vec<FrameworkInfo>,
+    /// Custom framework files that could not be loaded, with where.
+    pub framework_errors: Vec<String>,
+}
+
+/// A loaded framework.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct FrameworkInfo {
+    /// What `framework` arguments accept.
+    pub short_name: String,
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Requirements.
+    pub requirements: usize,
+    /// Automated requirements.
+    pub automated: usize,
+    /// Requirements with at least one native check.
+    pub with_native_checks: usize,
 }
 
 /// Server identity.
@@ -237,7 +301,7 @@ mod tests {
 
     #[test]
     fn every_tool_has_object_schemas_and_unique_names() {
-        let defs = definitions();
+        let defs = definitions(&["CIS".to_string()]);
         let mut names: Vec<&str> = defs.iter().map(|t| t.name.as_ref()).collect();
         names.sort_unstable();
         names.dedup();
@@ -251,7 +315,7 @@ mod tests {
 
     #[test]
     fn analyze_schema_carries_the_seed_ranges() {
-        let defs = definitions();
+        let defs = definitions(&["CIS".to_string()]);
         let analyze = defs.iter().find(|t| t.name == ANALYZE_SECURITY_FINDINGS).unwrap();
         let props = &analyze.input_schema["properties"];
         assert_eq!(props["max_findings"]["maximum"], 1000);
