@@ -6,4 +6,5 @@
 mod aws_sources;
 mod binary;
 mod endpoint;
+mod frameworks;
 mod lambda_events;
