@@ -28,7 +28,14 @@ T = TypeVar("T")
 
 MODES = ["legacy", "2026-07-28"]
 EXPECTED_PROTOCOL = {"legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
-TOOLS = {"health_check", "get_server_info", "analyze_security_findings", "check_compliance_status"}
+TOOLS = {
+    "health_check",
+    "get_server_info",
+    "analyze_security_findings",
+    "check_compliance_status",
+    "recommend_security_improvements",
+}
+RECOMMEND = "recommend_security_improvements"
 COMPLIANCE = "check_compliance_status"
 ANALYZE = "analyze_security_findings"
 SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
@@ -532,4 +539,63 @@ def test_compliance_validation_errors(server_url: str, mode: str, arguments: dic
     result = call(server_url, mode, COMPLIANCE, arguments)
     assert result.is_error is True, result.structured_content
     assert result.structured_content["error_type"] == "ValidationError"
+    assert result.structured_content["context"]["field"] == field
+
+
+# --------------------------------------------------------------------------- 8. recommendations
+
+
+def test_recommendations_fields_strategies_and_limits(server_url: str, mode: str) -> None:
+    result = call(server_url, mode, RECOMMEND, {})
+    assert result.is_error is not True, result.structured_content
+    sc = result.structured_content
+    for field in ("analysis_id", "priority_strategy", "total_recommendations", "recommendations", "summary", "generated_at"):
+        assert field in sc, field
+    assert sc["priority_strategy"] == "high-impact"
+    recs = sc["recommendations"]
+    assert 0 < len(recs) <= 20 and sc["total_recommendations"] >= len(recs)
+    for r in recs:
+        for field in ("recommendation_id", "title", "description", "priority", "impact_score", "implementation_complexity",
+                      "cost_estimate", "business_justification", "affected_resources", "compliance_frameworks",
+                      "automation_available", "remediation_steps"):
+            assert field in r, field
+        assert r["priority"] in ("HIGH", "MEDIUM", "LOW") and 0 <= r["impact_score"] <= 100
+        assert r["automation_available"] is False, "automation is only identified when asked"
+        for i, step in enumerate(r["remediation_steps"], start=1):
+            assert step["step_number"] == i
+            for field in ("title", "description", "estimated_time", "prerequisites", "aws_service_actions"):
+                assert field in step
+    impacts = [r["impact_score"] for r in recs]
+    assert impacts == sorted(impacts, reverse=True), "high-impact ranks by impact"
+    summary = sc["summary"]
+    assert summary["high_priority"] + summary["medium_priority"] + summary["low_priority"] == len(recs)
+
+    quick = call(server_url, mode, RECOMMEND, {"priority": "quick-wins", "max_recommendations": 50, "auto_implement_safe": True})
+    qrecs = quick.structured_content["recommendations"]
+    order = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
+    ranks = [order[r["implementation_complexity"]] for r in qrecs]
+    assert ranks == sorted(ranks), "quick-wins puts low complexity first"
+    assert quick.structured_content["summary"]["automation_candidates"] == sum(r["automation_available"] for r in qrecs) > 0
+    imds = next(r for r in qrecs if r["recommendation_id"] == "REC-ec2.imdsv2_required")
+    assert "345678901234/i-0a1b2c3d4e5f60718" in imds["affected_resources"]
+    assert "CIS 5.6" in imds["compliance_frameworks"]
+
+    one = call(server_url, mode, RECOMMEND, {"max_recommendations": 1, "focus_areas": ["identity"]})
+    assert len(one.structured_content["recommendations"]) == 1
+    assert one.structured_content["recommendations"][0]["area"] in ("IAM", "IAM Access Analyzer")
+
+
+@pytest.mark.parametrize(
+    "arguments, field",
+    [
+        ({"max_recommendations": 0}, "max_recommendations"),
+        ({"max_recommendations": 51}, "max_recommendations"),
+        ({"priority": "cheapest"}, "priority"),
+        ({"focus_areas": ["quantum"]}, "focus_areas"),
+    ],
+    ids=["max=0", "max=51", "unknown-strategy", "unknown-area"],
+)
+def test_recommendation_validation_errors(server_url: str, mode: str, arguments: dict[str, Any], field: str) -> None:
+    result = call(server_url, mode, RECOMMEND, arguments)
+    assert result.is_error is True
     assert result.structured_content["context"]["field"] == field

@@ -20,6 +20,7 @@ pub mod frameworks;
 pub mod guardduty;
 pub mod inventory;
 pub mod ports;
+pub mod recommendations;
 pub mod remediation;
 pub mod severity;
 pub mod time;

@@ -42,6 +42,29 @@ pub fn server_info(r: &ServerInfoReport) -> String {
     s
 }
 
+/// `recommend_security_improvements`.
+pub fn recommendations(r: &posture_core::recommendations::RecommendationsReport) -> String {
+    let mut s = format!(
+        "{} recommendation(s) by {} ({} listed; {}):\n",
+        r.total_recommendations,
+        r.priority_strategy,
+        r.recommendations.len(),
+        r.summary.estimated_total_effort
+    );
+    for rec in r.recommendations.iter().take(LISTED) {
+        let _ = writeln!(
+            s,
+            "- [{}] {} (impact {}, {} complexity, {} resource(s))",
+            rec.priority,
+            rec.title,
+            rec.impact_score,
+            rec.implementation_complexity,
+            rec.affected_resources.len()
+        );
+    }
+    s
+}
+
 /// `check_compliance_status`.
 pub fn compliance(r: &posture_core::compliance::ComplianceReport) -> String {
     let c = &r.counts;

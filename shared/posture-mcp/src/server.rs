@@ -12,6 +12,7 @@ use posture_core::compliance::{self, DataSources};
 use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::ports::{FindingQuery, FindingSource, HealthProbe, InventorySource};
 use posture_core::ports::{SourceBatch, SourceError};
+use posture_core::recommendations;
 use posture_core::time::TimeWindow;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
@@ -85,6 +86,13 @@ pub struct PostureServer {
     tools: Arc<Vec<Tool>>,
 }
 
+/// What posture tools evaluate.
+struct PostureData {
+    inventories: Vec<posture_core::inventory::Inventory>,
+    findings: Vec<posture_core::Finding>,
+    sources: DataSources,
+}
+
 /// A tool's successful output.
 pub struct ToolOutput {
     /// Structured content.
@@ -144,6 +152,7 @@ impl PostureServer {
             tools::GET_SERVER_INFO => self.server_info(&args),
             tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(&args).await,
             tools::CHECK_COMPLIANCE_STATUS => self.compliance(&args).await,
+            tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(&args).await,
             _ => return None,
         };
         let (outcome, error_type) = match &result {
@@ -406,6 +415,85 @@ impl PostureServer {
             report.control_results.clear();
         }
         let text = render::compliance(&report);
+        ToolOutput::new(&report, text)
+    }
+
+    /// Inventories and recent findings (Security Hub refreshes control
+    /// findings daily; 90 days also covers stale ones).
+    async fn posture_data(&self, now: jiff::Timestamp) -> PostureData {
+        let query = FindingQuery {
+            window: TimeWindow::last_days(now, 90),
+            min_severity: Severity::Informational,
+            max_findings: 10_000,
+        };
+        let (inventories, findings) = tokio::join!(self.backend.inventories.inventories(), self.fetch_all(&query));
+        let merged = analysis::merge(findings, &query);
+        let (inventories, inventory_error) = match inventories {
+            Ok(i) => (i, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        PostureData {
+            inventories,
+            findings: merged.findings,
+            sources: DataSources {
+                inventory_error,
+                finding_sources: merged.sources,
+            },
+        }
+    }
+
+    async fn recommend(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        let a = Args::new(args, tools::RECOMMEND_ARGS)?;
+        let strategies: Vec<String> = recommendations::STRATEGIES.iter().map(|s| s.to_string()).collect();
+        let strategy = match args.get("priority") {
+            None | Some(Value::Null) => "high-impact".to_string(),
+            Some(_) => a.one_of("priority", &strategies)?,
+        };
+        let auto_implement_safe = a.boolean("auto_implement_safe", false)?;
+        let max = a.integer("max_recommendations", 1, 50, 20)? as usize;
+        let focus = a.strings("focus_areas", 20)?;
+        let areas = tools::focus_areas();
+        let mut wanted: Vec<String> = Vec::new();
+        for f in &focus {
+            match areas.iter().find(|(name, _)| name.eq_ignore_ascii_case(f)) {
+                Some((_, services)) => wanted.extend(services.iter().map(|s| s.to_ascii_lowercase())),
+                None => {
+                    return Err(ToolError::validation(
+                        "focus_areas",
+                        format!(
+                            "unknown focus area {f:?}; known: {}",
+                            areas.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                        json!({"allowed": areas.iter().map(|(n, _)| n).collect::<Vec<_>>()}),
+                    ));
+                }
+            }
+        }
+        let now = jiff::Timestamp::now();
+        let data = self.posture_data(now).await;
+        let outcomes: Vec<_> = compliance::outcomes(&data.inventories)
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
+        let mut recs = recommendations::derive(&outcomes, &data.findings, &self.backend.frameworks);
+        if !wanted.is_empty() {
+            recs.retain(|r| wanted.contains(&r.area.to_ascii_lowercase()));
+        }
+        if !auto_implement_safe {
+            for r in &mut recs {
+                r.automation_available = false;
+                r.remediation_steps.iter_mut().for_each(|s| s.safe_to_automate = false);
+            }
+        }
+        let report = recommendations::RecommendationsReport::new(
+            format!("RA-{}", uuid::Uuid::new_v4()),
+            &strategy,
+            recommendations::rank(recs, &strategy),
+            max,
+            data.sources,
+            now,
+        );
+        let text = render::recommendations(&report);
         ToolOutput::new(&report, text)
     }
 

@@ -20,6 +20,29 @@ pub const CHECK_COMPLIANCE_STATUS: &str = "check_compliance_status";
 /// Arguments `check_compliance_status` accepts.
 pub const COMPLIANCE_ARGS: &[&str] = &["framework", "generate_report", "include_evidence", "control_ids"];
 
+/// `recommend_security_improvements`.
+pub const RECOMMEND_SECURITY_IMPROVEMENTS: &str = "recommend_security_improvements";
+/// Arguments `recommend_security_improvements` accepts.
+pub const RECOMMEND_ARGS: &[&str] = &["priority", "auto_implement_safe", "max_recommendations", "focus_areas"];
+
+/// Focus areas `recommend_security_improvements` accepts: each check service,
+/// plus groups of them.
+pub fn focus_areas() -> Vec<(String, Vec<String>)> {
+    let mut areas: Vec<(String, Vec<String>)> = Vec::new();
+    for c in posture_core::checks::CHECKS {
+        if !areas.iter().any(|(n, _)| n == c.service) {
+            areas.push((c.service.to_string(), vec![c.service.to_string()]));
+        }
+    }
+    let group = |name: &str, members: &[&str]| (name.to_string(), members.iter().map(|m| m.to_string()).collect());
+    areas.push(group("identity", &["IAM", "IAM Access Analyzer"]));
+    areas.push(group("data-protection", &["S3", "KMS"]));
+    areas.push(group("logging", &["CloudTrail", "Config"]));
+    areas.push(group("network", &["EC2"]));
+    areas.push(group("threat-detection", &["GuardDuty", "Security Hub"]));
+    areas
+}
+
 /// Arguments `analyze_security_findings` accepts.
 pub const ANALYZE_ARGS: &[&str] = &[
     "severity_threshold",
@@ -130,6 +153,42 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
                 "additionalProperties": false
             }),
             schema_of::<posture_core::compliance::ComplianceReport>(),
+        ),
+        tool(
+            RECOMMEND_SECURITY_IMPROVEMENTS,
+            "Recommend security improvements",
+            "Prioritized recommendations derived from failed native checks (all accounts in scope) and failed Security Hub controls no native check covers: impact score with its basis (severity + affected resources + framework requirements helped), complexity, cost, steps with the AWS API actions involved, and the frameworks each fix improves. Strategies: high-impact (impact first), quick-wins (low complexity first), cost-effective (impact per hour of effort). The server is read-only: auto_implement_safe only marks which steps your automation could apply safely.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "priority": {
+                        "type": "string",
+                        "enum": ["cost-effective", "high-impact", "quick-wins"],
+                        "default": "high-impact",
+                        "description": "Recommendation priority strategy"
+                    },
+                    "auto_implement_safe": {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "Whether to identify safe automated remediation options (nothing is ever applied)"
+                    },
+                    "max_recommendations": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 50,
+                        "default": 20,
+                        "description": "Maximum number of recommendations to return; total_recommendations gives the count before the cut"
+                    },
+                    "focus_areas": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": focus_areas().into_iter().map(|(n, _)| n).collect::<Vec<_>>()},
+                        "default": [],
+                        "description": "Security areas to focus on (empty = all)"
+                    }
+                },
+                "additionalProperties": false
+            }),
+            schema_of::<posture_core::recommendations::RecommendationsReport>(),
         ),
         tool(
             HEALTH_CHECK,
