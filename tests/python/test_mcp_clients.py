@@ -34,7 +34,9 @@ TOOLS = {
     "analyze_security_findings",
     "check_compliance_status",
     "recommend_security_improvements",
+    "assess_security_posture",
 }
+ASSESS = "assess_security_posture"
 RECOMMEND = "recommend_security_improvements"
 COMPLIANCE = "check_compliance_status"
 ANALYZE = "analyze_security_findings"
@@ -175,7 +177,8 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
         assert isinstance(tool.input_schema, dict) and tool.input_schema.get("type") == "object", name
         assert isinstance(tool.output_schema, dict) and tool.output_schema.get("type") == "object", name
         required = tool.input_schema.get("required") or []
-        assert required == (["framework"] if name == COMPLIANCE else []), f"{name}: required arguments per the seed"
+        expected_required = {COMPLIANCE: ["framework"], ASSESS: ["scope", "target"]}.get(name, [])
+        assert required == expected_required, f"{name}: required arguments per the seed"
         assert tool.description, name
 
     for name in ("health_check", "get_server_info"):
@@ -598,4 +601,63 @@ def test_recommendations_fields_strategies_and_limits(server_url: str, mode: str
 def test_recommendation_validation_errors(server_url: str, mode: str, arguments: dict[str, Any], field: str) -> None:
     result = call(server_url, mode, RECOMMEND, arguments)
     assert result.is_error is True
+    assert result.structured_content["context"]["field"] == field
+
+
+# --------------------------------------------------------------------------- 9. assessment
+
+
+def test_assessment_fields_and_scopes(server_url: str, mode: str) -> None:
+    result = call(server_url, mode, ASSESS, {"scope": "account", "target": "345678901234", "frameworks": ["CIS", "NIST"]})
+    assert result.is_error is not True, result.structured_content
+    sc = result.structured_content
+    for field in ("assessment_id", "scope", "target", "frameworks", "overall_score", "risk_level", "total_findings",
+                  "critical_findings", "high_findings", "medium_findings", "low_findings", "compliance_status",
+                  "top_findings", "recommendations", "region", "generated_at"):
+        assert field in sc, field
+    assert (sc["scope"], sc["target"], sc["frameworks"]) == ("account", "345678901234", ["CIS", "NIST"])
+    assert sc["total_findings"] == sc["critical_findings"] + sc["high_findings"] + sc["medium_findings"] + sc["low_findings"]
+    assert sc["risk_level"] == "CRITICAL"
+    assert set(sc["compliance_status"]) == {"CIS", "NIST"}
+    scores = [v["overall_score"] for v in sc["compliance_status"].values() if v["overall_score"] is not None]
+    assert abs(sc["overall_score"] - sum(scores) / len(scores)) <= 0.05 + 1e-9, "mean of the framework scores, to 0.1"
+    for v in sc["compliance_status"].values():
+        assert v["status"] in ("COMPLIANT", "NON_COMPLIANT")
+        assert v["passed_controls"] + v["failed_controls"] <= v["total_controls"]
+    for t in sc["top_findings"]:
+        for field in ("finding_id", "title", "severity", "description", "source_service", "resource_count", "compliance_frameworks"):
+            assert field in t
+    assert 0 < len(sc["recommendations"]) <= 10
+    for r in sc["recommendations"]:
+        assert isinstance(r["affected_resources"], int)
+
+    workload = call(server_url, mode, ASSESS, {"scope": "workload", "target": "Application=payments", "include_recommendations": False})
+    w = workload.structured_content
+    assert w["recommendations"] == []
+    assert any(t["finding_id"] == "check:ec2.imdsv2_required" for t in w["top_findings"])
+    region = call(server_url, mode, ASSESS, {"scope": "region", "target": "eu-west-1", "severity_threshold": "CRITICAL"})
+    r = region.structured_content
+    assert r["region"] == "eu-west-1" and r["total_findings"] == r["critical_findings"]
+    service = call(server_url, mode, ASSESS, {"scope": "service", "target": "S3"}).structured_content
+    assert all(t["finding_id"].startswith("check:s3.") or t["source_service"] != "Posture Advisor checks" for t in service["top_findings"])
+
+
+@pytest.mark.parametrize(
+    "arguments, field",
+    [
+        ({"scope": "account"}, "target"),
+        ({"scope": "galaxy", "target": "x"}, "scope"),
+        ({"scope": "account", "target": "999999999999"}, "target"),
+        ({"scope": "region", "target": "mars-north-1"}, "target"),
+        ({"scope": "service", "target": "Lightsail"}, "target"),
+        ({"scope": "workload", "target": "no-equals-sign"}, "target"),
+        ({"scope": "account", "target": "345678901234", "frameworks": ["ISO"]}, "frameworks"),
+        ({"scope": "account", "target": "345678901234", "severity_threshold": "URGENT"}, "severity_threshold"),
+    ],
+    ids=["no-target", "bad-scope", "unknown-account", "unknown-region", "unknown-service", "bad-workload", "bad-framework", "bad-severity"],
+)
+def test_assessment_validation_errors(server_url: str, mode: str, arguments: dict[str, Any], field: str) -> None:
+    result = call(server_url, mode, ASSESS, arguments)
+    assert result.is_error is True, result.structured_content
+    assert result.structured_content["error_type"] == "ValidationError"
     assert result.structured_content["context"]["field"] == field

@@ -10,6 +10,7 @@
 
 pub mod analysis;
 pub mod asff;
+pub mod assessment;
 pub mod attack;
 pub mod checks;
 pub mod compliance;

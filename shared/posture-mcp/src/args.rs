@@ -118,6 +118,24 @@ impl Args<'_> {
             })
     }
 
+    /// A required, non-empty string of at most `max` characters.
+    pub fn required_string(&self, field: &str, max: usize) -> Result<String, ToolError> {
+        match self.present(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => Ok(s.clone()),
+            Some(Value::String(s)) if !s.trim().is_empty() => Err(ToolError::validation(
+                field,
+                format!("{field} is longer than {max} characters"),
+                json!({"maximum": max}),
+            )),
+            Some(other) => Err(ToolError::validation(
+                field,
+                format!("{field} must be a non-empty string"),
+                json!({"received": truncate_for_echo(other)}),
+            )),
+            None => Err(ToolError::validation(field, format!("{field} is required"), json!({}))),
+        }
+    }
+
     /// An array of at most `max` strings, or empty when absent.
     pub fn strings(&self, field: &str, max: usize) -> Result<Vec<String>, ToolError> {
         let Some(value) = self.present(field) else {

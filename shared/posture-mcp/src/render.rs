@@ -42,6 +42,39 @@ pub fn server_info(r: &ServerInfoReport) -> String {
     s
 }
 
+/// `assess_security_posture`.
+pub fn assessment(r: &posture_core::assessment::Assessment) -> String {
+    let mut s = format!(
+        "Posture of {} {}: risk {}, score {}; {} finding(s) ({} critical, {} high, {} medium, {} low)\n",
+        r.scope,
+        r.target,
+        r.risk_level,
+        r.overall_score
+            .map(|v| format!("{v:.1}"))
+            .unwrap_or_else(|| "n/a".into()),
+        r.total_findings,
+        r.critical_findings,
+        r.high_findings,
+        r.medium_findings,
+        r.low_findings
+    );
+    for (name, f) in &r.compliance_status {
+        let _ = writeln!(
+            s,
+            "- {name}: {} ({} passed, {} failed, {} unknown of {})",
+            f.status, f.passed_controls, f.failed_controls, f.unknown_controls, f.total_controls
+        );
+    }
+    for t in r.top_findings.iter().take(LISTED) {
+        let _ = writeln!(
+            s,
+            "- [{}] {} ({}, {} resource(s))",
+            t.severity, t.title, t.source_service, t.resource_count
+        );
+    }
+    s
+}
+
 /// `recommend_security_improvements`.
 pub fn recommendations(r: &posture_core::recommendations::RecommendationsReport) -> String {
     let mut s = format!(

@@ -12,8 +12,8 @@ use posture_core::compliance::{self, DataSources};
 use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::ports::{FindingQuery, FindingSource, HealthProbe, InventorySource};
 use posture_core::ports::{SourceBatch, SourceError};
-use posture_core::recommendations;
 use posture_core::time::TimeWindow;
+use posture_core::{assessment, recommendations};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
@@ -153,6 +153,7 @@ impl PostureServer {
             tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(&args).await,
             tools::CHECK_COMPLIANCE_STATUS => self.compliance(&args).await,
             tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(&args).await,
+            tools::ASSESS_SECURITY_POSTURE => self.assess(&args).await,
             _ => return None,
         };
         let (outcome, error_type) = match &result {
@@ -440,6 +441,66 @@ impl PostureServer {
                 finding_sources: merged.sources,
             },
         }
+    }
+
+    async fn assess(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        let a = Args::new(args, tools::ASSESS_ARGS)?;
+        let scopes: Vec<String> = ["account", "region", "service", "workload"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let scope = a.one_of("scope", &scopes)?;
+        let target = a.required_string("target", 256)?;
+        let names: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
+        let requested = match args.get("frameworks") {
+            None | Some(Value::Null) => vec!["CIS".to_string()],
+            Some(_) => a.strings("frameworks", names.len().max(1))?,
+        };
+        if requested.is_empty() {
+            return Err(ToolError::validation(
+                "frameworks",
+                "frameworks must name at least one framework",
+                json!({"allowed": names}),
+            ));
+        }
+        let mut frameworks = Vec::new();
+        for name in &requested {
+            match self.backend.frameworks.iter().find(|f| &f.short_name == name) {
+                Some(f) => frameworks.push(f),
+                None => {
+                    return Err(ToolError::validation(
+                        "frameworks",
+                        format!("unknown framework {name:?}; one of {}", names.join(", ")),
+                        json!({"allowed": names}),
+                    ));
+                }
+            }
+        }
+        let min_severity = a.severity("severity_threshold", Severity::Medium)?;
+        let include_recommendations = a.boolean("include_recommendations", true)?;
+
+        let now = jiff::Timestamp::now();
+        let data = self.posture_data(now).await;
+        let known = assessment::Known::from(&data.inventories, &data.findings);
+        let parsed = assessment::Scope::parse(&scope, &target, &known, &data.inventories)
+            .map_err(|e| ToolError::validation("target", e.0, json!({"scope": scope})))?;
+        let region = match &parsed {
+            assessment::Scope::Region(r) => r.clone(),
+            _ => self.backend.health.region(),
+        };
+        let request = assessment::Request {
+            assessment_id: format!("PA-{}", uuid::Uuid::new_v4()),
+            scope: parsed,
+            target: target.clone(),
+            frameworks,
+            min_severity,
+            include_recommendations,
+            region,
+            now,
+        };
+        let report = assessment::assess_scope(&request, &data.inventories, &data.findings, data.sources);
+        let text = render::assessment(&report);
+        ToolOutput::new(&report, text)
     }
 
     async fn recommend(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {

@@ -20,6 +20,17 @@ pub const CHECK_COMPLIANCE_STATUS: &str = "check_compliance_status";
 /// Arguments `check_compliance_status` accepts.
 pub const COMPLIANCE_ARGS: &[&str] = &["framework", "generate_report", "include_evidence", "control_ids"];
 
+/// `assess_security_posture`.
+pub const ASSESS_SECURITY_POSTURE: &str = "assess_security_posture";
+/// Arguments `assess_security_posture` accepts.
+pub const ASSESS_ARGS: &[&str] = &[
+    "scope",
+    "target",
+    "frameworks",
+    "severity_threshold",
+    "include_recommendations",
+];
+
 /// `recommend_security_improvements`.
 pub const RECOMMEND_SECURITY_IMPROVEMENTS: &str = "recommend_security_improvements";
 /// Arguments `recommend_security_improvements` accepts.
@@ -82,6 +93,34 @@ fn tool(name: &'static str, title: &str, description: &str, input: Value, output
 /// `frameworks` are the short names of the loaded frameworks.
 pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
     vec![
+        tool(
+            ASSESS_SECURITY_POSTURE,
+            "Assess security posture",
+            "Security posture of one scope: an account id, a region, a service (IAM, S3, EC2, CloudTrail, KMS, Config, GuardDuty, Security Hub, IAM Access Analyzer) or a workload (resources tagged key=value, given as target). Counts open findings and failed native checks at or above the threshold, scores each requested framework (passed / (passed + failed); unknown requirements are shown, not scored), lists the top findings and, optionally, recommendations. Unknown targets are a ValidationError.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "scope": {"type": "string", "enum": ["account", "region", "service", "workload"], "description": "Assessment scope"},
+                    "target": {"type": "string", "description": "Account id, region name, service name, or workload tag key=value"},
+                    "frameworks": {
+                        "type": "array",
+                        "items": {"type": "string", "enum": frameworks},
+                        "default": ["CIS"],
+                        "description": "Compliance frameworks to assess against"
+                    },
+                    "severity_threshold": {
+                        "type": "string",
+                        "enum": ["LOW", "MEDIUM", "HIGH", "CRITICAL"],
+                        "default": "MEDIUM",
+                        "description": "Minimum severity level to include"
+                    },
+                    "include_recommendations": {"type": "boolean", "default": true, "description": "Whether to include security recommendations"}
+                },
+                "required": ["scope", "target"],
+                "additionalProperties": false
+            }),
+            schema_of::<posture_core::assessment::Assessment>(),
+        ),
         tool(
             ANALYZE_SECURITY_FINDINGS,
             "Analyze security findings",
