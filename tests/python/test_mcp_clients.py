@@ -35,7 +35,9 @@ TOOLS = {
     "check_compliance_status",
     "recommend_security_improvements",
     "assess_security_posture",
+    "validate_security_controls",
 }
+VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"
 RECOMMEND = "recommend_security_improvements"
 COMPLIANCE = "check_compliance_status"
@@ -177,7 +179,7 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
         assert isinstance(tool.input_schema, dict) and tool.input_schema.get("type") == "object", name
         assert isinstance(tool.output_schema, dict) and tool.output_schema.get("type") == "object", name
         required = tool.input_schema.get("required") or []
-        expected_required = {COMPLIANCE: ["framework"], ASSESS: ["scope", "target"]}.get(name, [])
+        expected_required = {COMPLIANCE: ["framework"], ASSESS: ["scope", "target"], VALIDATE: ["control_ids"]}.get(name, [])
         assert required == expected_required, f"{name}: required arguments per the seed"
         assert tool.description, name
 
@@ -660,4 +662,48 @@ def test_assessment_validation_errors(server_url: str, mode: str, arguments: dic
     result = call(server_url, mode, ASSESS, arguments)
     assert result.is_error is True, result.structured_content
     assert result.structured_content["error_type"] == "ValidationError"
+    assert result.structured_content["context"]["field"] == field
+
+
+# --------------------------------------------------------------------------- 10. control validation
+
+
+def test_validate_controls_from_every_source(server_url: str, mode: str) -> None:
+    ids = ["EC2.8", "CIS 5.6", "iam.root_mfa", "EC2.19"]
+    result = call(server_url, mode, VALIDATE, {"control_ids": ids})
+    assert result.is_error is not True, result.structured_content
+    sc = result.structured_content
+    controls = {c["control_id"]: c for c in sc["controls"]}
+    assert [c["control_id"] for c in sc["controls"]] == ids
+    assert controls["EC2.8"]["resolved_as"] == "Security Hub control"
+    assert controls["CIS 5.6"]["resolved_as"] == "CIS requirement"
+    assert controls["iam.root_mfa"]["resolved_as"] == "native check"
+    ec2_8 = controls["EC2.8"]["result"]
+    assert ec2_8["status"] == "FAILED"
+    assert {s["source"] for s in ec2_8["sources"]} == {"native checks", "Security Hub"}
+    assert "345678901234/i-0a1b2c3d4e5f60718" in ec2_8["failing_resources"]
+    assert controls["EC2.8"]["evidence"], "evidence behind the verdict"
+    assert {s["source"] for s in controls["EC2.19"]["result"]["sources"]} == {"Security Hub"}
+    assert sc["evidence_total"] == sum(len(c["evidence"]) for c in sc["controls"])
+
+    one = call(server_url, mode, VALIDATE, {"control_ids": ["EC2.8"], "target": "210987654321"}).structured_content
+    assert one["target"] == "210987654321"
+    assert all(r.startswith("210987654321/") or r.startswith("account 210987654321")
+               for r in one["controls"][0]["result"]["failing_resources"])
+
+
+@pytest.mark.parametrize(
+    "arguments, field",
+    [
+        ({}, "control_ids"),
+        ({"control_ids": []}, "control_ids"),
+        ({"control_ids": ["bogus"]}, "control_ids"),
+        ({"control_ids": ["CIS 99.9"]}, "control_ids"),
+        ({"control_ids": ["S3.1"], "target": "999999999999"}, "target"),
+    ],
+    ids=["missing", "empty", "unknown-id", "unknown-requirement", "unknown-account"],
+)
+def test_validate_validation_errors(server_url: str, mode: str, arguments: dict[str, Any], field: str) -> None:
+    result = call(server_url, mode, VALIDATE, arguments)
+    assert result.is_error is True, result.structured_content
     assert result.structured_content["context"]["field"] == field

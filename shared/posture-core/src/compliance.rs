@@ -40,6 +40,8 @@ pub struct ControlResult {
     pub failing_resources: Vec<String>,
     /// Native check and Security Hub disagree.
     pub conflict: bool,
+    /// What each source said (native checks, Security Hub).
+    pub sources: Vec<crate::frameworks::SourceVerdict>,
     /// Why data was missing, when UNKNOWN or partly so.
     pub data_gaps: Vec<String>,
     /// What to do.
@@ -190,7 +192,9 @@ pub fn report(
     {
         let checks: Vec<&checks::Check> = req.checks.iter().filter_map(|c| checks::find(c)).collect();
         let severity = checks.iter().map(|c| c.severity).max().unwrap_or(Severity::Medium);
-        let failing: Vec<String> = res.sources.iter().flat_map(|s| s.failed_resources.clone()).collect();
+        let mut failing: Vec<String> = res.sources.iter().flat_map(|s| s.failed_resources.clone()).collect();
+        failing.sort();
+        failing.dedup();
         let compliant = res.sources.iter().map(|s| s.passed_resources).max().unwrap_or(0);
         let guidance =
             checks
@@ -289,6 +293,7 @@ pub fn report(
             non_compliant_resources: failing.len(),
             failing_resources: failing,
             conflict: res.conflict,
+            sources: res.sources.clone(),
             data_gaps: res.sources.iter().flat_map(|s| s.gaps.clone()).collect(),
             remediation_guidance: guidance,
         });

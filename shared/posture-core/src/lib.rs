@@ -25,6 +25,7 @@ pub mod recommendations;
 pub mod remediation;
 pub mod severity;
 pub mod time;
+pub mod validation;
 
 pub use finding::{Finding, SourceService};
 pub use severity::Severity;

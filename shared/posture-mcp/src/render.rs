@@ -42,6 +42,27 @@ pub fn server_info(r: &ServerInfoReport) -> String {
     s
 }
 
+/// `validate_security_controls`.
+pub fn validation(r: &crate::tools::ValidationReport) -> String {
+    let mut s = format!("Validated {} control(s) over {}:\n", r.controls.len(), r.target);
+    for c in &r.controls {
+        let _ = writeln!(
+            s,
+            "- {} ({}): {:?}{}{}",
+            c.control_id,
+            c.resolved_as,
+            c.result.status,
+            if c.result.failing_resources.is_empty() {
+                String::new()
+            } else {
+                format!(", failing: {}", c.result.failing_resources.join(", "))
+            },
+            if c.result.conflict { " — sources disagree" } else { "" }
+        );
+    }
+    s
+}
+
 /// `assess_security_posture`.
 pub fn assessment(r: &posture_core::assessment::Assessment) -> String {
     let mut s = format!(

@@ -13,7 +13,7 @@ use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::ports::{FindingQuery, FindingSource, HealthProbe, InventorySource};
 use posture_core::ports::{SourceBatch, SourceError};
 use posture_core::time::TimeWindow;
-use posture_core::{assessment, recommendations};
+use posture_core::{assessment, recommendations, validation};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
@@ -154,6 +154,7 @@ impl PostureServer {
             tools::CHECK_COMPLIANCE_STATUS => self.compliance(&args).await,
             tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(&args).await,
             tools::ASSESS_SECURITY_POSTURE => self.assess(&args).await,
+            tools::VALIDATE_SECURITY_CONTROLS => self.validate(&args).await,
             _ => return None,
         };
         let (outcome, error_type) = match &result {
@@ -501,6 +502,70 @@ impl PostureServer {
         let report = assessment::assess_scope(&request, &data.inventories, &data.findings, data.sources);
         let text = render::assessment(&report);
         ToolOutput::new(&report, text)
+    }
+
+    async fn validate(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+        let a = Args::new(args, tools::VALIDATE_ARGS)?;
+        let ids = a.strings("control_ids", 50)?;
+        if ids.is_empty() {
+            return Err(ToolError::validation(
+                "control_ids",
+                "control_ids must name at least one control",
+                json!({"minItems": 1}),
+            ));
+        }
+        let target = match args.get("target") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(a.required_string("target", 64)?),
+        };
+        let mut resolved = Vec::new();
+        for id in &ids {
+            let r = validation::resolve(id, &self.backend.frameworks)
+                .map_err(|why| ToolError::validation("control_ids", why, json!({"control_id": id})))?;
+            resolved.push(r);
+        }
+        let now = jiff::Timestamp::now();
+        let mut data = self.posture_data(now).await;
+        if let Some(account) = &target {
+            let known = assessment::Known::from(&data.inventories, &data.findings);
+            if !known.accounts.contains(account) {
+                return Err(ToolError::validation(
+                    "target",
+                    format!("unknown account {account:?}; known: {}", known.accounts.join(", ")),
+                    json!({"allowed": known.accounts}),
+                ));
+            }
+            data.inventories.retain(|i| &i.account_id == account);
+            data.findings.retain(|f| &f.account_id == account);
+        }
+        let report = validation::validate(&resolved, &data.inventories, &data.findings, data.sources, now);
+        let mut evidence = report.evidence.unwrap_or_default();
+        let controls = resolved
+            .iter()
+            .zip(report.control_results)
+            .map(|(r, result)| {
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    evidence.drain(..).partition(|e| e.control_id == result.control_id);
+                evidence = rest;
+                tools::ValidatedControl {
+                    control_id: result.control_id.clone(),
+                    resolved_as: r.kind.clone(),
+                    result,
+                    evidence: mine,
+                }
+            })
+            .collect();
+        let out = tools::ValidationReport {
+            validation_id: format!("VA-{}", uuid::Uuid::new_v4()),
+            target: target.unwrap_or_else(|| "all accounts".into()),
+            controls,
+            summary: report.counts,
+            evidence_total: report.evidence_total,
+            data_sources: report.data_sources,
+            generated_at: report.generated_at,
+        };
+        let text = render::validation(&out);
+        ToolOutput::new(&out, text)
     }
 
     async fn recommend(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {

@@ -31,6 +31,11 @@ pub const ASSESS_ARGS: &[&str] = &[
     "include_recommendations",
 ];
 
+/// `validate_security_controls`.
+pub const VALIDATE_SECURITY_CONTROLS: &str = "validate_security_controls";
+/// Arguments `validate_security_controls` accepts.
+pub const VALIDATE_ARGS: &[&str] = &["control_ids", "target"];
+
 /// `recommend_security_improvements`.
 pub const RECOMMEND_SECURITY_IMPROVEMENTS: &str = "recommend_security_improvements";
 /// Arguments `recommend_security_improvements` accepts.
@@ -230,6 +235,27 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             schema_of::<posture_core::recommendations::RecommendationsReport>(),
         ),
         tool(
+            VALIDATE_SECURITY_CONTROLS,
+            "Validate security controls",
+            "Verifies named controls from every source that can speak to each: a native check id (iam.root_mfa), a Security Hub control id (S3.1: its findings plus the native checks mapped to it) or a framework requirement (\"CIS 1.14\", \"NIST AC-2\"). Per control: status (PASSED, FAILED, NOT_APPLICABLE, UNKNOWN, MANUAL), each source's verdict, failing resources, conflicts between sources, and the evidence (API facts and findings, with source and timestamp).",
+            json!({
+                "type": "object",
+                "properties": {
+                    "control_ids": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "minItems": 1,
+                        "maxItems": 50,
+                        "description": "Controls to verify: native check ids, Security Hub control ids, or '<framework> <requirement>'"
+                    },
+                    "target": {"type": "string", "description": "An account id to restrict to (default: every account in scope)"}
+                },
+                "required": ["control_ids"],
+                "additionalProperties": false
+            }),
+            schema_of::<ValidationReport>(),
+        ),
+        tool(
             HEALTH_CHECK,
             "Health check",
             "Checks the server and what it depends on: that AWS credentials resolve (STS GetCallerIdentity) and that Security Hub and GuardDuty are reachable and enabled in the configured region. Status is healthy when all are operational, degraded when a finding source is not, unhealthy when credentials fail.",
@@ -244,6 +270,38 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             schema_of::<ServerInfoReport>(),
         ),
     ]
+}
+
+/// One validated control.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ValidatedControl {
+    /// The id as given.
+    pub control_id: String,
+    /// How it was understood: `native check`, `Security Hub control`, `CIS requirement`, ...
+    pub resolved_as: String,
+    /// The verdict, its sources, failing resources and conflicts.
+    pub result: posture_core::compliance::ControlResult,
+    /// The facts behind the verdict (at most 500 over all controls).
+    pub evidence: Vec<posture_core::compliance::Evidence>,
+}
+
+/// The `validate_security_controls` result.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ValidationReport {
+    /// Id of this validation.
+    pub validation_id: String,
+    /// The account validated, or `all accounts`.
+    pub target: String,
+    /// Per control, in the order given.
+    pub controls: Vec<ValidatedControl>,
+    /// Requirement counts.
+    pub summary: posture_core::compliance::StatusCounts,
+    /// Evidence items in total.
+    pub evidence_total: usize,
+    /// Where the facts came from.
+    pub data_sources: posture_core::compliance::DataSources,
+    /// ISO 8601.
+    pub generated_at: String,
 }
 
 /// The `health_check` result.

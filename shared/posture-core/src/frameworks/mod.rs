@@ -267,7 +267,14 @@ fn security_hub_verdict(req: &Requirement, findings: &[Finding]) -> Option<Sourc
         }
         match c.status.as_deref() {
             Some("PASSED") => passed += 1,
-            Some("FAILED") | Some("WARNING") => failed_resources.extend(f.resource_names()),
+            // Named as the native checks name them (`account/resource`), so the two sources line up.
+            Some("FAILED") | Some("WARNING") => failed_resources.extend(f.resource_names().into_iter().map(|r| {
+                if r.starts_with("account ") {
+                    r
+                } else {
+                    format!("{}/{r}", f.account_id)
+                }
+            })),
             _ => {}
         }
     }
