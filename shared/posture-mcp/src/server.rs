@@ -388,29 +388,14 @@ impl PostureServer {
         }
 
         let now = jiff::Timestamp::now();
-        // Security Hub refreshes control findings daily; 90 days covers stale ones too.
-        let query = FindingQuery {
-            window: TimeWindow::last_days(now, 90),
-            min_severity: Severity::Informational,
-            max_findings: 10_000,
-        };
-        let (inventories, findings) = tokio::join!(self.backend.inventories.inventories(), self.fetch_all(&query));
-        let merged = analysis::merge(findings, &query);
-        let (inventories, inventory_error) = match inventories {
-            Ok(i) => (i, None),
-            Err(e) => (Vec::new(), Some(e.to_string())),
-        };
-        let sources = DataSources {
-            inventory_error,
-            finding_sources: merged.sources.clone(),
-        };
+        let data = self.posture_data(now).await;
         let mut report = compliance::report(
             fw,
-            &inventories,
-            &merged.findings,
+            &data.inventories,
+            &data.findings,
             &control_ids,
             include_evidence,
-            sources,
+            data.sources,
             now,
         );
         if !generate_report {

@@ -29,12 +29,9 @@ fn users(inv: &Inventory) -> Option<impl Iterator<Item = &CredentialReportRow>> 
 
 macro_rules! iam_or_gap {
     ($v:expr, $inv:expr, $what:expr) => {
-        match $inv.iam.get() {
-            Ok(iam) => iam,
-            Err(gap) => {
-                $v.gap(account($inv), None, $what, gap);
-                return $v.done();
-            }
+        match $v.section($inv, &$inv.iam, $what) {
+            Some(iam) => iam,
+            None => return $v.done(),
         }
     };
 }

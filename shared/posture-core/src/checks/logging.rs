@@ -1,18 +1,8 @@
 //! Logging and detection checks (CIS v3.0 sections 3 and 4).
 
 use super::{Check, Status, Verdicts, account, regions};
-use crate::inventory::{ConfigRecorder, Inventory, ServiceEnablement, Trail};
+use crate::inventory::{ConfigRecorder, Inventory, ServiceEnablement};
 use crate::severity::Severity;
-
-fn trails_or_gap<'a>(v: &mut Verdicts, inv: &'a Inventory) -> Option<&'a Vec<Trail>> {
-    match inv.cloudtrail.get() {
-        Ok(t) => Some(t),
-        Err(gap) => {
-            v.gap(account(inv), None, "CloudTrail trails", gap);
-            None
-        }
-    }
-}
 
 pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
     id: "cloudtrail.multi_region_enabled",
@@ -28,7 +18,7 @@ pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
     cis_v3: Some("3.1"),
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.multi_region_enabled");
-        let Some(trails) = trails_or_gap(&mut v, inv) else {
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
             return v.done();
         };
         let good: Vec<&str> = trails
@@ -62,7 +52,7 @@ pub(crate) const CLOUDTRAIL_VALIDATION: Check = Check {
     cis_v3: Some("3.2"),
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.log_file_validation");
-        let Some(trails) = trails_or_gap(&mut v, inv) else {
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
             return v.done();
         };
         for t in trails {
@@ -152,7 +142,7 @@ pub(crate) const CLOUDTRAIL_BUCKET_LOGGING: Check = Check {
     cis_v3: Some("3.4"),
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.bucket_access_logging");
-        let Some(trails) = trails_or_gap(&mut v, inv) else {
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
             return v.done();
         };
         for t in trails {
@@ -193,7 +183,7 @@ pub(crate) const CLOUDTRAIL_KMS: Check = Check {
     cis_v3: Some("3.5"),
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.kms_encryption");
-        let Some(trails) = trails_or_gap(&mut v, inv) else {
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
             return v.done();
         };
         for t in trails {
@@ -294,7 +284,7 @@ pub(crate) const VPC_FLOW_LOGS: Check = Check {
 
 fn s3_data_events(inv: &Inventory, id: &'static str, wanted: &str) -> Vec<super::Outcome> {
     let mut v = Verdicts::new(id);
-    let Some(trails) = trails_or_gap(&mut v, inv) else {
+    let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
         return v.done();
     };
     let covering: Vec<&str> = trails

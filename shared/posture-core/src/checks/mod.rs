@@ -160,6 +160,17 @@ impl Verdicts {
         }
     }
 
+    /// The section's data, or (having recorded the gap) `None`.
+    pub(crate) fn section<'a, T>(&mut self, inv: &Inventory, section: &'a Collected<T>, what: &str) -> Option<&'a T> {
+        match section.get() {
+            Ok(data) => Some(data),
+            Err(gap) => {
+                self.gap(account(inv), None, what, gap);
+                None
+            }
+        }
+    }
+
     pub(crate) fn gap(&mut self, resource: impl Into<String>, region: Option<&str>, what: &str, gap: &Gap) {
         self.add(
             resource,

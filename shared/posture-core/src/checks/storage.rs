@@ -2,18 +2,7 @@
 
 use super::policy::{allows_everyone, denies_insecure_transport};
 use super::{Check, Status, Verdicts, account, regions};
-use crate::inventory::{Inventory, S3Inventory};
 use crate::severity::Severity;
-
-fn s3_or_gap<'a>(v: &mut Verdicts, inv: &'a Inventory) -> Option<&'a S3Inventory> {
-    match inv.s3.get() {
-        Ok(s3) => Some(s3),
-        Err(gap) => {
-            v.gap(account(inv), None, "S3 settings", gap);
-            None
-        }
-    }
-}
 
 pub(crate) const S3_TLS_ONLY: Check = Check {
     id: "s3.tls_only",
@@ -29,7 +18,7 @@ pub(crate) const S3_TLS_ONLY: Check = Check {
     cis_v3: Some("2.1.1"),
     evaluate: |inv| {
         let mut v = Verdicts::new("s3.tls_only");
-        let Some(s3) = s3_or_gap(&mut v, inv) else {
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
             return v.done();
         };
         for b in &s3.buckets {
@@ -63,7 +52,7 @@ pub(crate) const S3_BUCKET_PUBLIC_ACCESS_BLOCK: Check = Check {
     cis_v3: Some("2.1.4"),
     evaluate: |inv| {
         let mut v = Verdicts::new("s3.bucket_public_access_block");
-        let Some(s3) = s3_or_gap(&mut v, inv) else {
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
             return v.done();
         };
         let account_wide = s3.account_public_access_block.as_ref().is_some_and(|p| p.all_enabled());
@@ -98,7 +87,7 @@ pub(crate) const S3_ACCOUNT_PUBLIC_ACCESS_BLOCK: Check = Check {
     cis_v3: Some("2.1.4"),
     evaluate: |inv| {
         let mut v = Verdicts::new("s3.account_public_access_block");
-        let Some(s3) = s3_or_gap(&mut v, inv) else {
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
             return v.done();
         };
         let on = s3.account_public_access_block.as_ref().is_some_and(|p| p.all_enabled());
@@ -128,7 +117,7 @@ pub(crate) const S3_NOT_PUBLIC: Check = Check {
     cis_v3: None,
     evaluate: |inv| {
         let mut v = Verdicts::new("s3.bucket_not_public");
-        let Some(s3) = s3_or_gap(&mut v, inv) else {
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
             return v.done();
         };
         let account_pab = s3.account_public_access_block.clone().unwrap_or_default();
