@@ -3,6 +3,7 @@
 //! captured Function URL events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aws_inventory;
 mod aws_sources;
 mod binary;
 mod endpoint;

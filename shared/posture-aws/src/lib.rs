@@ -7,6 +7,7 @@
 //! makes no security judgement and never calls a mutating API.
 #![deny(missing_docs)]
 
+pub mod collect;
 pub mod config;
 pub mod errors;
 pub mod guardduty;

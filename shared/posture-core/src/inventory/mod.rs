@@ -7,7 +7,10 @@
 //! tell "no resource" from "could not look". Stored inventories carry
 //! `schema_version`; readers accept the current and the previous version.
 
+mod credential_report;
 mod types;
+
+pub use credential_report::{CredentialReportError, parse as parse_credential_report};
 
 pub use types::*;
 
