@@ -98,6 +98,19 @@ async fn the_binary_reads_moto_and_the_standin_through_the_standard_environment(
 
     let h = call_tool(&url, "health_check", json!({})).await;
     assert_eq!(h["structuredContent"]["status"], "healthy", "{h}");
+
+    // IAM is collected live: moto starts without a password policy (CIS 1.8 fails);
+    // sections not collected yet stay UNKNOWN, never passed.
+    let c = call_tool(
+        &url,
+        "check_compliance_status",
+        json!({"framework": "CIS", "control_ids": ["1.8", "3.7"]}),
+    )
+    .await;
+    let c = &c["structuredContent"];
+    assert_eq!(c["data_sources"]["inventory_error"], json!(null), "{c}");
+    assert_eq!(c["control_results"][0]["status"], "FAILED", "{c}");
+    assert_eq!(c["control_results"][1]["status"], "UNKNOWN", "{c}");
     assert_eq!(h["structuredContent"]["configuration"]["data_source"], "aws");
 }
 

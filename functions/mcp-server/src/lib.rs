@@ -6,7 +6,6 @@
 use axum::Router;
 use posture_core::demo::{DemoHealth, DemoOrganization};
 use posture_core::frameworks::{self, Framework, FrameworkError};
-use posture_core::ports::{InventorySource, SourceError, SourceErrorKind};
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router};
 use posture_mcp::{Backend, Mode, PostureServer};
@@ -104,21 +103,6 @@ pub fn demo_backend() -> Result<Backend, WiringError> {
     })
 }
 
-/// Inventory collection from AWS is not in this build: native checks report
-/// that as a data gap and Security Hub control findings answer alone.
-struct NoInventoryCollection;
-
-#[async_trait::async_trait]
-impl InventorySource for NoInventoryCollection {
-    async fn inventories(&self) -> Result<Vec<posture_core::inventory::Inventory>, SourceError> {
-        Err(SourceError {
-            kind: SourceErrorKind::NotEnabled,
-            service: "inventory".into(),
-            message: "native inventory collection from AWS is not in this build yet; requirements are decided from Security Hub control findings only".into(),
-        })
-    }
-}
-
 /// The backend over AWS (standard SDK configuration).
 pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringError> {
     let ctx = posture_aws::AwsContext::load().await;
@@ -129,7 +113,7 @@ pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringErr
         mode: Mode::Aws,
         log_level: log_level(),
         auth_methods,
-        inventories: Arc::new(NoInventoryCollection),
+        inventories: ctx.inventory_source(),
         frameworks,
         framework_errors,
     })

@@ -34,6 +34,15 @@ impl AwsContext {
         ]
     }
 
+    /// Live inventory collection over this configuration.
+    pub fn inventory_source(&self) -> Arc<dyn posture_core::ports::InventorySource> {
+        Arc::new(collect::LiveInventory {
+            sts: aws_sdk_sts::Client::new(&self.sdk),
+            iam: aws_sdk_iam::Client::new(&self.sdk),
+            region: self.region.clone(),
+        })
+    }
+
     /// The dependency probe over this configuration.
     pub fn health_probe(&self) -> Arc<dyn HealthProbe> {
         Arc::new(health::AwsHealth {
