@@ -145,3 +145,101 @@ async fn iam_is_collected_and_planted_problems_fail_while_clean_ones_pass() {
         [(format!("account {MOTO_ACCOUNT}"), Status::Pass)]
     );
 }
+
+#[tokio::test]
+async fn kms_rotation_and_config_recording_are_collected_and_judged() {
+    let moto = Moto::start();
+    let cfg = moto.sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&cfg);
+    let rotated = kms
+        .create_key()
+        .description("rotated")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    kms.enable_key_rotation().key_id(&rotated).send().await.unwrap();
+    let stale = kms
+        .create_key()
+        .description("never rotated")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    let config = aws_sdk_config::Client::new(&cfg);
+
+    let region = |kms, config| posture_core::inventory::RegionInventory {
+        kms,
+        config,
+        ..Default::default()
+    };
+    let inventory = |r| Inventory {
+        account_id: MOTO_ACCOUNT.into(),
+        collected_at: jiff::Timestamp::now(),
+        region: [("us-east-1".to_string(), r)].into(),
+        ..Inventory::default()
+    };
+    let inv = inventory(region(
+        posture_aws::collect::kms::collect(&kms).await,
+        posture_aws::collect::config::collect(&config).await,
+    ));
+    let rotation = statuses(&inv, "kms.key_rotation");
+    assert!(rotation.contains(&(rotated.clone(), Status::Pass)), "{rotation:?}");
+    assert!(rotation.contains(&(stale.clone(), Status::Fail)), "{rotation:?}");
+    let recording = statuses(&inv, "config.recorder_enabled");
+    assert!(
+        recording.iter().any(|(_, s)| *s == Status::Fail),
+        "no recorder yet: {recording:?}"
+    );
+
+    use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
+    config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn(format!("arn:aws:iam::{MOTO_ACCOUNT}:role/config-recorder"))
+                .recording_group(
+                    RecordingGroup::builder()
+                        .all_supported(true)
+                        .include_global_resource_types(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    config
+        .put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name("config-history-bucket")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    config
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
+    let inv = inventory(region(
+        Collected::default(),
+        posture_aws::collect::config::collect(&config).await,
+    ));
+    let recording = statuses(&inv, "config.recorder_enabled");
+    assert!(
+        !recording.is_empty() && recording.iter().all(|(_, s)| *s == Status::Pass),
+        "{recording:?}"
+    );
+}

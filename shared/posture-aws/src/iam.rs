@@ -23,6 +23,12 @@ pub const ACTIONS: &[&str] = &[
     "iam:GetPolicyVersion",
     "iam:ListEntitiesForPolicy",
     "iam:ListServerCertificates",
+    "kms:ListKeys",
+    "kms:DescribeKey",
+    "kms:GetKeyRotationStatus",
+    "config:DescribeConfigurationRecorders",
+    "config:DescribeConfigurationRecorderStatus",
+    "config:DescribeDeliveryChannels",
 ];
 
 #[cfg(test)]

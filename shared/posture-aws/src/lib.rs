@@ -39,6 +39,8 @@ impl AwsContext {
         Arc::new(collect::LiveInventory {
             sts: aws_sdk_sts::Client::new(&self.sdk),
             iam: aws_sdk_iam::Client::new(&self.sdk),
+            kms: aws_sdk_kms::Client::new(&self.sdk),
+            config: aws_sdk_config::Client::new(&self.sdk),
             region: self.region.clone(),
         })
     }

@@ -2,7 +2,9 @@
 //! Each section is collected on its own; a failure becomes that section's
 //! gap (with the call that failed and why), and the rest stands.
 
+pub mod config;
 pub mod iam;
+pub mod kms;
 
 use posture_core::inventory::Gap;
 use posture_core::ports::{SourceError, SourceErrorKind};
@@ -35,13 +37,17 @@ fn not_in_build(what: &str) -> Gap {
 }
 
 /// Collects the inventory of the account the credentials belong to, live,
-/// in the configured region (IAM today; the other sections are gaps that
-/// say they are not collected yet).
+/// in the configured region (IAM, KMS and AWS Config today; the other
+/// sections are gaps that say they are not collected yet).
 pub struct LiveInventory {
     /// STS, for the account id.
     pub sts: aws_sdk_sts::Client,
     /// IAM.
     pub iam: aws_sdk_iam::Client,
+    /// KMS.
+    pub kms: aws_sdk_kms::Client,
+    /// AWS Config.
+    pub config: aws_sdk_config::Client,
     /// The configured region.
     pub region: String,
 }
@@ -56,11 +62,15 @@ impl InventorySource for LiveInventory {
             .await
             .map_err(|e| crate::errors::classify("STS", &e))?;
         let account_id = who.account().unwrap_or_default().to_string();
-        let iam = iam::collect(&self.iam, &account_id).await;
+        let (iam, kms, config) = tokio::join!(
+            iam::collect(&self.iam, &account_id),
+            kms::collect(&self.kms),
+            config::collect(&self.config)
+        );
         let region = RegionInventory {
             ec2: Collected::Gap(not_in_build("EC2/VPC")),
-            kms: Collected::Gap(not_in_build("KMS")),
-            config: Collected::Gap(not_in_build("AWS Config")),
+            kms,
+            config,
             services: Collected::Gap(not_in_build("service enablement")),
         };
         Ok(vec![Inventory {
