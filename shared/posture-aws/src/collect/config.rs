@@ -1,22 +1,12 @@
 //! AWS Config recorders, their status, and delivery channels in a region.
 
-use super::gap;
-use crate::errors::classify;
+use super::{call, collected};
 use aws_sdk_config::Client;
 use posture_core::inventory::{Collected, ConfigRecorder, ConfigRegion, Gap};
 
-macro_rules! call {
-    ($name:literal, $e:expr) => {
-        $e.await.map_err(|e| gap($name, classify("Config", &e)))?
-    };
-}
-
 /// Collects the AWS Config settings of the client's region.
 pub async fn collect(client: &Client) -> Collected<ConfigRegion> {
-    match collect_inner(client).await {
-        Ok(c) => Collected::Collected(c),
-        Err(g) => Collected::Gap(g),
-    }
+    collected(collect_inner(client).await)
 }
 
 async fn collect_inner(client: &Client) -> Result<ConfigRegion, Gap> {

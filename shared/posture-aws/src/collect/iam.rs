@@ -2,8 +2,7 @@
 //! their policies and groups, attached managed policies with their documents,
 //! AWSSupportAccess attachments, server certificates.
 
-use super::gap;
-use crate::errors::classify;
+use super::{call, collected};
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::{PolicyScopeType, ReportStateType, SummaryKeyType};
@@ -14,18 +13,9 @@ use std::time::Duration;
 
 const SUPPORT_POLICY: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 
-macro_rules! call {
-    ($name:literal, $e:expr) => {
-        $e.await.map_err(|e| gap($name, classify("IAM", &e)))?
-    };
-}
-
 /// Collects the IAM section of `account_id`.
 pub async fn collect(client: &Client, account_id: &str) -> Collected<IamInventory> {
-    match collect_inner(client, account_id).await {
-        Ok(iam) => Collected::Collected(iam),
-        Err(g) => Collected::Gap(g),
-    }
+    collected(collect_inner(client, account_id).await)
 }
 
 async fn credential_report(client: &Client) -> Result<String, Gap> {
@@ -70,7 +60,12 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
         }),
         // NoSuchEntity: no password policy is set.
         Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchEntity") => None,
-        Err(e) => return Err(gap("iam:GetAccountPasswordPolicy", classify("IAM", &e))),
+        Err(e) => {
+            return Err(super::gap(
+                "iam:GetAccountPasswordPolicy",
+                crate::errors::classify("IAM", &e),
+            ));
+        }
     };
 
     let mut users = Vec::new();

@@ -1,22 +1,12 @@
 //! KMS keys of a region with their rotation status.
 
-use super::gap;
-use crate::errors::classify;
+use super::{call, collected};
 use aws_sdk_kms::Client;
 use posture_core::inventory::{Collected, Gap, KmsKey};
 
-macro_rules! call {
-    ($name:literal, $e:expr) => {
-        $e.await.map_err(|e| gap($name, classify("KMS", &e)))?
-    };
-}
-
 /// Collects the KMS keys of the client's region.
 pub async fn collect(client: &Client) -> Collected<Vec<KmsKey>> {
-    match collect_inner(client).await {
-        Ok(keys) => Collected::Collected(keys),
-        Err(g) => Collected::Gap(g),
-    }
+    collected(collect_inner(client).await)
 }
 
 async fn collect_inner(client: &Client) -> Result<Vec<KmsKey>, Gap> {

@@ -9,6 +9,24 @@ pub mod kms;
 use posture_core::inventory::Gap;
 use posture_core::ports::{SourceError, SourceErrorKind};
 
+/// Awaits an SDK call; a failure returns early as the section's gap, naming
+/// the action (`iam:ListUsers`) and why.
+macro_rules! call {
+    ($action:literal, $e:expr) => {
+        $e.await
+            .map_err(|e| $crate::collect::gap($action, $crate::errors::classify($action, &e)))?
+    };
+}
+pub(crate) use call;
+
+/// A section: its data, or the gap that stopped it.
+pub(crate) fn collected<T>(result: Result<T, Gap>) -> Collected<T> {
+    match result {
+        Ok(data) => Collected::Collected(data),
+        Err(g) => Collected::Gap(g),
+    }
+}
+
 /// A classified SDK failure as an inventory gap.
 pub fn gap(call: &str, error: SourceError) -> Gap {
     let kind = match error.kind {
