@@ -99,18 +99,44 @@ async fn the_binary_reads_moto_and_the_standin_through_the_standard_environment(
     let h = call_tool(&url, "health_check", json!({})).await;
     assert_eq!(h["structuredContent"]["status"], "healthy", "{h}");
 
-    // IAM is collected live: moto starts without a password policy (CIS 1.8 fails);
-    // sections not collected yet stay UNKNOWN, never passed.
+    // The inventory is collected live in every enabled region (POSTURE_REGIONS unset):
+    // moto starts without a password policy (CIS 1.8 fails) and with a default VPC
+    // without flow logs in each region (3.7 fails on each); moto has no Access
+    // Analyzer, so 1.20 stays UNKNOWN with the reason, never passed.
     let c = call_tool(
         &url,
         "check_compliance_status",
-        json!({"framework": "CIS", "control_ids": ["1.8", "3.7"]}),
+        json!({"framework": "CIS", "control_ids": ["1.8", "3.7", "1.20"]}),
     )
     .await;
     let c = &c["structuredContent"];
     assert_eq!(c["data_sources"]["inventory_error"], json!(null), "{c}");
-    assert_eq!(c["control_results"][0]["status"], "FAILED", "{c}");
-    assert_eq!(c["control_results"][1]["status"], "UNKNOWN", "{c}");
+    let status = |id: &str| {
+        c["control_results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["control_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(status("1.8")["status"], "FAILED", "{c}");
+    let flow_logs = status("3.7");
+    assert_eq!(flow_logs["status"], "FAILED", "{c}");
+    let vpcs = flow_logs["failing_resources"].as_array().unwrap();
+    assert!(vpcs.len() > 10, "a default VPC in each enabled region: {vpcs:?}");
+    assert!(
+        vpcs.iter()
+            .all(|v| v.as_str().unwrap().starts_with("123456789012/vpc-"))
+    );
+    let analyzer = status("1.20");
+    assert_eq!(analyzer["status"], "UNKNOWN", "{c}");
+    assert!(
+        analyzer["data_gaps"]
+            .to_string()
+            .contains("access-analyzer:ListAnalyzers"),
+        "{analyzer}"
+    );
     assert_eq!(h["structuredContent"]["configuration"]["data_source"], "aws");
 }
 

@@ -7,6 +7,7 @@ The binary comes from `POSTURE_MCP_SERVER_BIN`, else `$CARGO_TARGET_DIR/debug/mc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import socket
@@ -47,11 +48,12 @@ def _free_loopback_port() -> int:
 
 
 class _Server:
-    def __init__(self, binary: Path, port: int, stderr_file) -> None:
+    def __init__(self, binary: Path, port: int, stderr_file, demo: bool = True, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.expected_url = f"http://127.0.0.1:{port}/mcp"
         self.proc = subprocess.Popen(
-            [str(binary), "--demo", "--listen", f"127.0.0.1:{port}"],
+            [str(binary), *(["--demo"] if demo else []), "--listen", f"127.0.0.1:{port}"],
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr_file,
@@ -96,9 +98,9 @@ class _Server:
             self.proc.stdout.close()
 
 
-@pytest.fixture(scope="session")
-def mcp_server() -> Iterator[_Server]:
-    """The running demo server (object with `.expected_url`, `.proc`)."""
+@contextlib.contextmanager
+def serve(demo: bool = True, env: dict[str, str] | None = None) -> Iterator[_Server]:
+    """The mcp-server binary on a free loopback port (demo data, or AWS as `env` configures it)."""
     binary = _server_binary()
     if not binary.is_file() or not os.access(binary, os.X_OK):
         pytest.fail(
@@ -110,7 +112,7 @@ def mcp_server() -> Iterator[_Server]:
         server: _Server | None = None
         try:
             for _attempt in range(START_ATTEMPTS):
-                server = _Server(binary, _free_loopback_port(), stderr_file)
+                server = _Server(binary, _free_loopback_port(), stderr_file, demo, env)
                 if server.wait_ready(READY_TIMEOUT_S) is not None:
                     break
                 # Exited (port taken between probe and bind?) or never became ready: retry.
@@ -119,7 +121,7 @@ def mcp_server() -> Iterator[_Server]:
             if server is None:
                 stderr_file.seek(0)
                 pytest.fail(
-                    f"{binary} --demo did not print its URL within {READY_TIMEOUT_S}s "
+                    f"{binary} did not print its URL within {READY_TIMEOUT_S}s "
                     f"({START_ATTEMPTS} attempts); stderr:\n{stderr_file.read()[-4000:]}",
                     pytrace=False,
                 )
@@ -127,6 +129,13 @@ def mcp_server() -> Iterator[_Server]:
         finally:
             if server is not None:
                 server.stop()
+
+
+@pytest.fixture(scope="session")
+def mcp_server() -> Iterator[_Server]:
+    """The running demo server (object with `.expected_url`, `.proc`)."""
+    with serve() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,41 @@ pub fn demo_backend() -> Result<Backend, WiringError> {
     })
 }
 
+/// Environment variable: comma-separated regions to collect the inventory
+/// in; unset: every region enabled for the account.
+pub const REGIONS_VAR: &str = "POSTURE_REGIONS";
+
+/// The regions named by `POSTURE_REGIONS`, checked for shape.
+pub fn regions_from_env() -> Result<Option<Vec<String>>, WiringError> {
+    let Ok(raw) = std::env::var(REGIONS_VAR) else {
+        return Ok(None);
+    };
+    parse_regions(&raw).map(Some)
+}
+
+fn parse_regions(raw: &str) -> Result<Vec<String>, WiringError> {
+    let regions: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    let bad = regions.iter().find(|r| {
+        !r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || r.split('-').count() < 3
+    });
+    match (bad, regions.is_empty()) {
+        (Some(bad), _) => Err(WiringError::Config(format!(
+            "{REGIONS_VAR}: {bad:?} is not a region name (e.g. us-east-1)"
+        ))),
+        (None, true) => Err(WiringError::Config(format!(
+            "{REGIONS_VAR} is set but names no region; unset it to use every enabled region"
+        ))),
+        (None, false) => Ok(regions),
+    }
+}
+
 /// The backend over AWS (standard SDK configuration).
 pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringError> {
     let ctx = posture_aws::AwsContext::load().await;
@@ -113,7 +148,7 @@ pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringErr
         mode: Mode::Aws,
         log_level: log_level(),
         auth_methods,
-        inventories: ctx.inventory_source(),
+        inventories: ctx.inventory_source(regions_from_env()?),
         frameworks,
         framework_errors,
     })
@@ -185,4 +220,19 @@ pub fn lambda_service(
 > + Clone {
     use tower::ServiceExt;
     app.map_request(lambda_identity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_regions;
+
+    #[test]
+    fn region_lists_are_checked() {
+        assert_eq!(
+            parse_regions(" us-east-1, eu-west-1 ,").unwrap(),
+            vec!["us-east-1".to_string(), "eu-west-1".to_string()]
+        );
+        assert!(parse_regions("us-east-1,US_EAST").is_err());
+        assert!(parse_regions(" , ").is_err());
+    }
 }

@@ -34,14 +34,12 @@ impl AwsContext {
         ]
     }
 
-    /// Live inventory collection over this configuration.
-    pub fn inventory_source(&self) -> Arc<dyn posture_core::ports::InventorySource> {
+    /// Live inventory collection over this configuration, in `regions`
+    /// (`None`: the account's enabled regions).
+    pub fn inventory_source(&self, regions: Option<Vec<String>>) -> Arc<dyn posture_core::ports::InventorySource> {
         Arc::new(collect::LiveInventory {
-            sts: aws_sdk_sts::Client::new(&self.sdk),
-            iam: aws_sdk_iam::Client::new(&self.sdk),
-            kms: aws_sdk_kms::Client::new(&self.sdk),
-            config: aws_sdk_config::Client::new(&self.sdk),
-            region: self.region.clone(),
+            sdk: self.sdk.clone(),
+            regions,
         })
     }
 

@@ -2,9 +2,13 @@
 //! Each section is collected on its own; a failure becomes that section's
 //! gap (with the call that failed and why), and the rest stands.
 
+pub mod cloudtrail;
 pub mod config;
+pub mod ec2;
 pub mod iam;
 pub mod kms;
+pub mod s3;
+pub mod services;
 
 use posture_core::inventory::Gap;
 use posture_core::ports::{SourceError, SourceErrorKind};
@@ -18,6 +22,22 @@ macro_rules! call {
     };
 }
 pub(crate) use call;
+
+/// Like `call!`, but the listed service error codes mean "not configured"
+/// and give `None` (e.g. `NoSuchBucketPolicy`: the bucket has no policy).
+macro_rules! optional {
+    ($action:literal, [$($code:literal),+], $e:expr) => {
+        match $e.await {
+            Ok(out) => Some(out),
+            Err(e) if matches!(
+                e.as_service_error().and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code),
+                Some($($code)|+)
+            ) => None,
+            Err(e) => return Err($crate::collect::gap($action, $crate::errors::classify($action, &e))),
+        }
+    };
+}
+pub(crate) use optional;
 
 /// A section: its data, or the gap that stopped it.
 pub(crate) fn collected<T>(result: Result<T, Gap>) -> Collected<T> {
@@ -43,62 +63,91 @@ pub fn gap(call: &str, error: SourceError) -> Gap {
 }
 
 use async_trait::async_trait;
+use aws_config::SdkConfig;
+use futures::StreamExt;
 use posture_core::inventory::{Collected, Inventory, RegionInventory};
 use posture_core::ports::InventorySource;
 
-/// The gap of a section this build does not collect yet.
-fn not_in_build(what: &str) -> Gap {
-    Gap {
-        kind: "not_collected".into(),
-        detail: format!("{what} collection is not in this build yet"),
-    }
+/// Regions collected at once.
+const REGION_CONCURRENCY: usize = 4;
+
+/// Collects the inventory of the account the credentials belong to, live:
+/// IAM, S3 and CloudTrail once, and EC2/VPC, KMS, AWS Config and service
+/// enablement in every region asked for (by default the account's enabled
+/// regions, from `ec2:DescribeRegions`), a few regions at a time.
+pub struct LiveInventory {
+    /// The configuration every client is built from.
+    pub sdk: SdkConfig,
+    /// Regions to collect; `None`: the account's enabled regions.
+    pub regions: Option<Vec<String>>,
 }
 
-/// Collects the inventory of the account the credentials belong to, live,
-/// in the configured region (IAM, KMS and AWS Config today; the other
-/// sections are gaps that say they are not collected yet).
-pub struct LiveInventory {
-    /// STS, for the account id.
-    pub sts: aws_sdk_sts::Client,
-    /// IAM.
-    pub iam: aws_sdk_iam::Client,
-    /// KMS.
-    pub kms: aws_sdk_kms::Client,
-    /// AWS Config.
-    pub config: aws_sdk_config::Client,
-    /// The configured region.
-    pub region: String,
+impl LiveInventory {
+    fn in_region(&self, region: &str) -> SdkConfig {
+        self.sdk
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build()
+    }
+
+    async fn region(&self, region: String) -> (String, RegionInventory) {
+        let sdk = self.in_region(&region);
+        let services = services::ServiceClients::new(&sdk);
+        let (ec2, kms, config) = (
+            aws_sdk_ec2::Client::new(&sdk),
+            aws_sdk_kms::Client::new(&sdk),
+            aws_sdk_config::Client::new(&sdk),
+        );
+        let (ec2, kms, config, services) = tokio::join!(
+            ec2::collect(&ec2),
+            kms::collect(&kms),
+            config::collect(&config),
+            services::collect(&services)
+        );
+        (
+            region,
+            RegionInventory {
+                ec2,
+                kms,
+                config,
+                services,
+            },
+        )
+    }
 }
 
 #[async_trait]
 impl InventorySource for LiveInventory {
     async fn inventories(&self) -> Result<Vec<Inventory>, SourceError> {
-        let who = self
-            .sts
+        let who = aws_sdk_sts::Client::new(&self.sdk)
             .get_caller_identity()
             .send()
             .await
             .map_err(|e| crate::errors::classify("STS", &e))?;
         let account_id = who.account().unwrap_or_default().to_string();
-        let (iam, kms, config) = tokio::join!(
-            iam::collect(&self.iam, &account_id),
-            kms::collect(&self.kms),
-            config::collect(&self.config)
-        );
-        let region = RegionInventory {
-            ec2: Collected::Gap(not_in_build("EC2/VPC")),
-            kms,
-            config,
-            services: Collected::Gap(not_in_build("service enablement")),
+        let regions = match &self.regions {
+            Some(r) => r.clone(),
+            None => ec2::enabled_regions(&aws_sdk_ec2::Client::new(&self.sdk)).await?,
         };
+        let s3 = s3::S3Collector::new(&self.sdk);
+        let iam = aws_sdk_iam::Client::new(&self.sdk);
+        let (iam, s3, cloudtrail, region) = tokio::join!(
+            iam::collect(&iam, &account_id),
+            s3.collect(&account_id),
+            cloudtrail::collect(&self.sdk, &regions),
+            futures::stream::iter(regions.clone())
+                .map(|r| self.region(r))
+                .buffer_unordered(REGION_CONCURRENCY)
+                .collect::<std::collections::BTreeMap<_, _>>()
+        );
         Ok(vec![Inventory {
             account_id,
             collected_at: jiff::Timestamp::now(),
-            regions: vec![self.region.clone()],
+            regions,
             iam,
-            s3: Collected::Gap(not_in_build("S3")),
-            cloudtrail: Collected::Gap(not_in_build("CloudTrail")),
-            region: [(self.region.clone(), region)].into(),
+            s3,
+            cloudtrail,
+            region,
             ..Inventory::default()
         }])
     }

@@ -483,12 +483,9 @@ pub(crate) const ACCESS_ANALYZER: Check = Check {
                     "an active analyzer exists",
                     "no active analyzer",
                 ),
-                Ok(None) => v.add(
-                    account(inv),
-                    Some(region),
-                    Status::Error,
-                    "Access Analyzer status not collected",
-                ),
+                Ok(None) => {
+                    super::logging::service_gap(&mut v, inv, region, services, "access_analyzer", "Access Analyzer")
+                }
                 Err(gap) => v.gap(account(inv), Some(region), "service enablement", gap),
             }
         }

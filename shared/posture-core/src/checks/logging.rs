@@ -1,7 +1,7 @@
 //! Logging and detection checks (CIS v3.0 sections 3 and 4).
 
 use super::{Check, Status, Verdicts, account, regions};
-use crate::inventory::{ConfigRecorder, Inventory, ServiceEnablement};
+use crate::inventory::{ConfigRecorder, Gap, Inventory, ServiceEnablement};
 use crate::severity::Severity;
 
 pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
@@ -332,6 +332,7 @@ pub(crate) const S3_READ_DATA_EVENTS: Check = Check {
 fn service_enabled(
     inv: &Inventory,
     id: &'static str,
+    key: &str,
     name: &str,
     pick: fn(&ServiceEnablement) -> Option<bool>,
 ) -> Vec<super::Outcome> {
@@ -345,16 +346,31 @@ fn service_enabled(
                 format!("{name} is enabled"),
                 format!("{name} is not enabled"),
             ),
-            Ok(None) => v.add(
-                account(inv),
-                Some(region),
-                Status::Error,
-                format!("{name} status not collected"),
-            ),
+            Ok(None) => service_gap(&mut v, inv, region, services, key, name),
             Err(gap) => v.gap(account(inv), Some(region), "service enablement", gap),
         }
     }
     v.done()
+}
+
+/// An unknown service status, with the reason collection recorded for it.
+pub(super) fn service_gap(
+    v: &mut Verdicts,
+    inv: &Inventory,
+    region: &str,
+    services: Result<&ServiceEnablement, &Gap>,
+    key: &str,
+    name: &str,
+) {
+    match services.ok().and_then(|s| s.gaps.get(key)) {
+        Some(gap) => v.gap(account(inv), Some(region), &format!("{name} status"), gap),
+        None => v.add(
+            account(inv),
+            Some(region),
+            Status::Error,
+            format!("{name} status not collected"),
+        ),
+    }
 }
 
 pub(crate) const SECURITY_HUB_ENABLED: Check = Check {
@@ -367,7 +383,11 @@ pub(crate) const SECURITY_HUB_ENABLED: Check = Check {
     doc_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-enable.html",
     security_hub_control: None,
     cis_v3: Some("4.16"),
-    evaluate: |inv| service_enabled(inv, "securityhub.enabled", "Security Hub", |s| s.securityhub),
+    evaluate: |inv| {
+        service_enabled(inv, "securityhub.enabled", "securityhub", "Security Hub", |s| {
+            s.securityhub
+        })
+    },
 };
 
 pub(crate) const GUARDDUTY_ENABLED: Check = Check {
@@ -380,5 +400,5 @@ pub(crate) const GUARDDUTY_ENABLED: Check = Check {
     doc_url: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html",
     security_hub_control: Some("GuardDuty.1"),
     cis_v3: None,
-    evaluate: |inv| service_enabled(inv, "guardduty.enabled", "GuardDuty", |s| s.guardduty),
+    evaluate: |inv| service_enabled(inv, "guardduty.enabled", "guardduty", "GuardDuty", |s| s.guardduty),
 };

@@ -58,18 +58,21 @@ pub(crate) const S3_BUCKET_PUBLIC_ACCESS_BLOCK: Check = Check {
         let account_wide = s3.account_public_access_block.as_ref().is_some_and(|p| p.all_enabled());
         for b in &s3.buckets {
             let bucket = b.public_access_block.as_ref().is_some_and(|p| p.all_enabled());
-            let pass = if account_wide {
-                "all four settings on at account level"
-            } else {
-                "all four settings on for the bucket"
-            };
-            v.pass_if(
-                bucket || account_wide,
-                &b.name,
-                Some(&b.region),
-                pass,
-                "Block Public Access is not fully on for the bucket or the account",
-            );
+            match (&s3.account_public_access_block_gap, bucket || account_wide) {
+                // Not on for the bucket, and the account setting that could cover it is unknown.
+                (Some(gap), false) => v.gap(&b.name, Some(&b.region), "account-level Block Public Access", gap),
+                (_, ok) => v.pass_if(
+                    ok,
+                    &b.name,
+                    Some(&b.region),
+                    if bucket {
+                        "all four settings on for the bucket"
+                    } else {
+                        "all four settings on at account level"
+                    },
+                    "Block Public Access is not fully on for the bucket or the account",
+                ),
+            }
         }
         v.done_or_none(account(inv), "no S3 buckets")
     },
@@ -90,6 +93,10 @@ pub(crate) const S3_ACCOUNT_PUBLIC_ACCESS_BLOCK: Check = Check {
         let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
             return v.done();
         };
+        if let Some(gap) = &s3.account_public_access_block_gap {
+            v.gap(account(inv), None, "account-level Block Public Access", gap);
+            return v.done();
+        }
         let on = s3.account_public_access_block.as_ref().is_some_and(|p| p.all_enabled());
         v.pass_if(
             on,
@@ -129,6 +136,13 @@ pub(crate) const S3_NOT_PUBLIC: Check = Check {
                 .unwrap_or_else(|| b.policy.as_ref().is_some_and(allows_everyone))
                 && !(pab.restrict_public_buckets || account_pab.restrict_public_buckets);
             let acl_public = b.acl_grants_public && !(pab.ignore_public_acls || account_pab.ignore_public_acls);
+            if let Some(gap) = &s3.account_public_access_block_gap
+                && (policy_public || acl_public)
+            {
+                // Public by its own settings; whether the account setting neutralizes that is unknown.
+                v.gap(&b.name, Some(&b.region), "account-level Block Public Access", gap);
+                continue;
+            }
             let mut how = Vec::new();
             if policy_public {
                 how.push("its bucket policy");

@@ -177,3 +177,70 @@ fn checks_over_no_resources_say_so() {
         assert_eq!(statuses(id, empty.clone()), [Status::Skip], "{id}");
     }
 }
+
+fn with_outcomes(check: &str, inventory: serde_json::Value) -> Vec<(String, Status, String)> {
+    let inv: Inventory = serde_json::from_value(inventory).unwrap();
+    (super::find(check).unwrap().evaluate)(&inv)
+        .into_iter()
+        .map(|o| (o.resource, o.status, o.reason))
+        .collect()
+}
+
+#[test]
+fn an_unreadable_account_block_public_access_is_unknown_where_it_matters() {
+    let gap =
+        serde_json::json!({"kind": "access_denied", "detail": "s3:GetAccountPublicAccessBlock: AccessDenied: no"});
+    let all_on = serde_json::json!({"block_public_acls": true, "ignore_public_acls": true,
+        "block_public_policy": true, "restrict_public_buckets": true});
+    let inv = serde_json::json!({"account_id": "111122223333", "collected_at": "2026-11-26T12:00:00Z",
+        "s3": {"collected": {"account_public_access_block_gap": gap, "buckets": [
+            {"name": "covered", "region": "us-east-1", "public_access_block": all_on},
+            {"name": "open", "region": "us-east-1",
+             "policy": {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::open/*"}]}},
+            {"name": "private", "region": "us-east-1"}]}}});
+    let account = with_outcomes("s3.account_public_access_block", inv.clone());
+    assert_eq!(account.len(), 1);
+    assert_eq!(account[0].1, Status::Error);
+    assert!(account[0].2.contains("AccessDenied"), "{account:?}");
+    // A bucket fully blocked on its own passes; otherwise the account setting decides, and it is unknown.
+    let bucket = with_outcomes("s3.bucket_public_access_block", inv.clone());
+    let by_name: Vec<(&str, Status)> = bucket.iter().map(|(r, s, _)| (r.as_str(), *s)).collect();
+    assert_eq!(
+        by_name,
+        [
+            ("covered", Status::Pass),
+            ("open", Status::Error),
+            ("private", Status::Error)
+        ]
+    );
+    // Public by its own policy, and the account setting that could neutralize it is unknown.
+    let public = with_outcomes("s3.bucket_not_public", inv);
+    let by_name: Vec<(&str, Status)> = public.iter().map(|(r, s, _)| (r.as_str(), *s)).collect();
+    assert_eq!(
+        by_name,
+        [
+            ("covered", Status::Pass),
+            ("open", Status::Error),
+            ("private", Status::Pass)
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_service_status_carries_the_reason_it_is_unknown() {
+    let services = one_region(
+        "services",
+        serde_json::json!({"guardduty": true, "gaps": {"access_analyzer": {"kind": "unavailable",
+            "detail": "access-analyzer:ListAnalyzers: InternalError: boom"}}}),
+    );
+    let analyzer = with_outcomes("accessanalyzer.enabled", services.clone());
+    assert_eq!(analyzer.len(), 1);
+    assert_eq!(analyzer[0].1, Status::Error);
+    assert!(analyzer[0].2.contains("ListAnalyzers: InternalError"), "{analyzer:?}");
+    assert_eq!(statuses("guardduty.enabled", services.clone()), [Status::Pass]);
+    let hub = with_outcomes("securityhub.enabled", services);
+    assert_eq!(
+        (hub[0].1, hub[0].2.as_str()),
+        (Status::Error, "Security Hub status not collected")
+    );
+}

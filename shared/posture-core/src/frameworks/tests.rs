@@ -40,7 +40,7 @@ fn inventory() -> Inventory {
                 block_public_policy: true,
                 restrict_public_buckets: true,
             }),
-            buckets: Vec::new(),
+            ..Default::default()
         }),
         region: [(
             "us-east-1".to_string(),

@@ -135,6 +135,9 @@ pub struct ServerCertificate {
 pub struct S3Inventory {
     /// The account-level public access block (s3control), `None` when unset.
     pub account_public_access_block: Option<PublicAccessBlock>,
+    /// Why the account-level setting could not be read (then
+    /// `account_public_access_block` says nothing).
+    pub account_public_access_block_gap: Option<super::Gap>,
     /// Buckets.
     pub buckets: Vec<Bucket>,
 }
@@ -184,6 +187,9 @@ pub struct Bucket {
     pub policy_is_public: Option<bool>,
     /// The ACL grants access to AllUsers or AuthenticatedUsers.
     pub acl_grants_public: bool,
+    /// Attributes that could not be read (e.g. `versioning`), with why;
+    /// such an attribute's field above says nothing.
+    pub gaps: std::collections::BTreeMap<String, super::Gap>,
 }
 
 /// A CloudTrail trail with its status and selectors.
@@ -412,4 +418,7 @@ pub struct ServiceEnablement {
     pub macie: Option<bool>,
     /// An active IAM Access Analyzer exists.
     pub access_analyzer: Option<bool>,
+    /// Why a service's status is missing, by service (`guardduty`,
+    /// `securityhub`, `inspector`, `macie`, `access_analyzer`).
+    pub gaps: std::collections::BTreeMap<String, super::Gap>,
 }
