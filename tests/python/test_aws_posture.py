@@ -103,6 +103,17 @@ def _seed_account_a(endpoint: str) -> dict[str, str]:
     ec2.disable_ebs_encryption_by_default()
     client("ec2", "eu-west-1").enable_ebs_encryption_by_default()
 
+    rds = client("rds")
+    for name, private in (("planted-public-db", False), ("clean-private-db", True)):
+        rds.create_db_instance(
+            DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin",
+            MasterUserPassword="Correct-Horse-Battery-9", AllocatedStorage=20,
+            StorageEncrypted=private, PubliclyAccessible=not private, AutoMinorVersionUpgrade=private,
+        )
+    efs = client("efs")
+    ids["planted-unencrypted-fs"] = efs.create_file_system(CreationToken="planted", Encrypted=False)["FileSystemId"]
+    ids["clean-encrypted-fs"] = efs.create_file_system(CreationToken="clean", Encrypted=True)["FileSystemId"]
+
     kms = client("kms")
     ids["planted-unrotated-key"] = kms.create_key(Description="planted")["KeyMetadata"]["KeyId"]
     ids["clean-rotated-key"] = kms.create_key(Description="clean")["KeyMetadata"]["KeyId"]
@@ -186,8 +197,10 @@ PLANTED_BY_SERVICE = {
     "CloudTrail": {"cloudtrail.log_file_validation": 1},
     "EC2": {"ec2.sg_admin_ports_ipv4": 1, "ec2.ebs_default_encryption": 1},
     "KMS": {"kms.key_rotation": 1},
+    "RDS": {"rds.storage_encrypted": 1, "rds.auto_minor_version_upgrade": 1, "rds.not_publicly_accessible": 1},
+    "EFS": {"efs.encrypted": 1},
 }
-CIS_CONTROLS = ["1.8", "1.9", "1.10", "2.1.4", "2.2.1", "3.2", "3.6", "5.2"]
+CIS_CONTROLS = ["1.8", "1.9", "1.10", "2.1.4", "2.2.1", "2.3.1", "2.3.2", "2.3.3", "2.4.1", "3.2", "3.6", "5.2"]
 
 
 @pytest.mark.timeout(240)
@@ -228,6 +241,14 @@ def test_planted_misconfigurations_fail_and_clean_counterparts_pass(moto: str, s
     assert groups[a(ids["planted-ssh-open"])] == ("FAIL", "us-east-1")
     assert groups[a(ids["clean-ssh-internal"])] == ("PASS", "us-east-1")
     assert [g for g, (s, _) in groups.items() if s == "FAIL"] == [a(ids["planted-ssh-open"])]
+
+    for control, check in (("2.3.1", "rds.storage_encrypted"), ("2.3.2", "rds.auto_minor_version_upgrade"),
+                           ("2.3.3", "rds.not_publicly_accessible")):
+        assert _outcomes(cis, control, check) == {a("planted-public-db"): ("FAIL", "us-east-1"), a("clean-private-db"): ("PASS", "us-east-1")}
+    assert _outcomes(cis, "2.4.1", "efs.encrypted") == {
+        a(ids["planted-unencrypted-fs"]): ("FAIL", "us-east-1"),
+        a(ids["clean-encrypted-fs"]): ("PASS", "us-east-1"),
+    }
 
     # The public bucket is public; the private one is not.
     public = _outcomes(nist, "AC-3", "s3.bucket_not_public")

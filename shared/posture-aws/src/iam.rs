@@ -52,6 +52,8 @@ pub const ACTIONS: &[&str] = &[
     "inspector2:BatchGetAccountStatus",
     "macie2:GetMacieSession",
     "access-analyzer:ListAnalyzers",
+    "rds:DescribeDBInstances",
+    "elasticfilesystem:DescribeFileSystems",
 ];
 
 #[cfg(test)]
@@ -69,6 +71,8 @@ mod tests {
         ("collect/cloudtrail.rs", include_str!("collect/cloudtrail.rs")),
         ("collect/ec2.rs", include_str!("collect/ec2.rs")),
         ("collect/services.rs", include_str!("collect/services.rs")),
+        ("collect/rds.rs", include_str!("collect/rds.rs")),
+        ("collect/efs.rs", include_str!("collect/efs.rs")),
     ];
 
     #[test]

@@ -220,6 +220,24 @@ fn prod_payments_has_the_planted_problems_and_a_good_baseline() {
     let acct = account(PROD_PAYMENTS);
     assert!(errors(&o).is_empty(), "{:#?}", errors(&o));
 
+    // The ledger database and the shared file system are encrypted, private, auto-patched;
+    // every instance has a role.
+    for check in [
+        "rds.storage_encrypted",
+        "rds.auto_minor_version_upgrade",
+        "rds.not_publicly_accessible",
+    ] {
+        expect(&o, check, "payments-ledger", US, Status::Pass);
+    }
+    expect(&o, "efs.encrypted", "fs-0a1b2c3d4e5f60718", US, Status::Pass);
+    expect(
+        &o,
+        "ec2.instance_profile_attached",
+        "i-0c3d4e5f6a7b8091a",
+        US,
+        Status::Pass,
+    );
+
     // EC2.8 FAILED on payments-api-1; its siblings require IMDSv2.
     expect(&o, "ec2.imdsv2_required", "i-0a1b2c3d4e5f60718", US, Status::Fail);
     expect(&o, "ec2.imdsv2_required", "i-0b2c3d4e5f6a70819", US, Status::Pass);
@@ -351,6 +369,31 @@ fn prod_payments_has_the_planted_problems_and_a_good_baseline() {
 fn dev_sandbox_is_sloppy_and_has_a_kms_gap_in_eu_west_1() {
     let o = evaluate(DEV_SANDBOX);
     let acct = account(DEV_SANDBOX);
+
+    // A scratch database that is unencrypted, public and never patched; an unencrypted
+    // file system; dana-test runs without a role.
+    for check in [
+        "rds.storage_encrypted",
+        "rds.auto_minor_version_upgrade",
+        "rds.not_publicly_accessible",
+    ] {
+        expect(&o, check, "sandbox-scratch-db", US, Status::Fail);
+    }
+    expect(&o, "efs.encrypted", "fs-0e9f8a7b6c5d4e3f2", EU, Status::Fail);
+    expect(
+        &o,
+        "ec2.instance_profile_attached",
+        "i-0a7b8c9d0e1f2a3b5",
+        US,
+        Status::Fail,
+    );
+    expect(
+        &o,
+        "ec2.instance_profile_attached",
+        "i-0d1e2f3a4b5c6d7e8",
+        US,
+        Status::Pass,
+    );
 
     // The only gap: KMS in eu-west-1, denied to the collector role.
     let errs = errors(&o);

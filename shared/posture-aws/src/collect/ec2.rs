@@ -185,6 +185,7 @@ async fn collect_inner(client: &Client) -> Result<Ec2Region, Gap> {
                         .metadata_options()
                         .and_then(|m| m.http_endpoint())
                         .map(|t| t.as_str().to_string()),
+                    iam_instance_profile: i.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
                     tags: i
                         .tags()
                         .iter()

@@ -5,8 +5,10 @@
 pub mod cloudtrail;
 pub mod config;
 pub mod ec2;
+pub mod efs;
 pub mod iam;
 pub mod kms;
+pub mod rds;
 pub mod s3;
 pub mod services;
 
@@ -72,8 +74,8 @@ use posture_core::ports::InventorySource;
 const REGION_CONCURRENCY: usize = 4;
 
 /// Collects the inventory of the account the credentials belong to, live:
-/// IAM, S3 and CloudTrail once, and EC2/VPC, KMS, AWS Config and service
-/// enablement in every region asked for (by default the account's enabled
+/// IAM, S3 and CloudTrail once, and EC2/VPC, KMS, AWS Config, RDS, EFS and
+/// service enablement in every region asked for (by default the account's enabled
 /// regions, from `ec2:DescribeRegions`), a few regions at a time.
 pub struct LiveInventory {
     /// The configuration every client is built from.
@@ -93,16 +95,20 @@ impl LiveInventory {
     async fn region(&self, region: String) -> (String, RegionInventory) {
         let sdk = self.in_region(&region);
         let services = services::ServiceClients::new(&sdk);
-        let (ec2, kms, config) = (
+        let (ec2, kms, config, rds, efs) = (
             aws_sdk_ec2::Client::new(&sdk),
             aws_sdk_kms::Client::new(&sdk),
             aws_sdk_config::Client::new(&sdk),
+            aws_sdk_rds::Client::new(&sdk),
+            aws_sdk_efs::Client::new(&sdk),
         );
-        let (ec2, kms, config, services) = tokio::join!(
+        let (ec2, kms, config, services, rds, efs) = tokio::join!(
             ec2::collect(&ec2),
             kms::collect(&kms),
             config::collect(&config),
-            services::collect(&services)
+            services::collect(&services),
+            rds::collect(&rds),
+            efs::collect(&efs)
         );
         (
             region,
@@ -111,6 +117,8 @@ impl LiveInventory {
                 kms,
                 config,
                 services,
+                rds,
+                efs,
             },
         )
     }

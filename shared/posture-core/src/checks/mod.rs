@@ -103,6 +103,11 @@ pub static CHECKS: &[Check] = &[
     network::SG_ADMIN_PORTS_IPV6,
     network::DEFAULT_SG_CLOSED,
     network::IMDSV2_REQUIRED,
+    storage::RDS_ENCRYPTED,
+    storage::RDS_AUTO_MINOR_UPGRADE,
+    storage::RDS_NOT_PUBLIC,
+    storage::EFS_ENCRYPTED,
+    network::INSTANCE_ROLES,
 ];
 
 /// The check with this id.

@@ -223,3 +223,40 @@ pub(crate) const IMDSV2_REQUIRED: Check = Check {
         v.done()
     },
 };
+
+pub(crate) const INSTANCE_ROLES: Check = Check {
+    id: "ec2.instance_profile_attached",
+    title: "EC2 instances use an IAM role (instance profile) for AWS access",
+    severity: Severity::Medium,
+    service: "EC2",
+    rationale: "Without a role, software on the instance needs long-lived access keys stored on it to call AWS.",
+    remediation: &[
+        "Create a role with the permissions the workload needs and attach it: aws ec2 associate-iam-instance-profile --instance-id ID --iam-instance-profile Name=PROFILE; then remove any access keys stored on the instance",
+    ],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html",
+    security_hub_control: None,
+    cis_v3: Some("1.18"),
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.instance_profile_attached");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => {
+                    for i in &e.instances {
+                        v.pass_if(
+                            i.iam_instance_profile.is_some(),
+                            &i.id,
+                            Some(region),
+                            format!(
+                                "instance profile {}",
+                                i.iam_instance_profile.as_deref().unwrap_or_default()
+                            ),
+                            "no instance profile: any AWS access from it needs stored access keys",
+                        );
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "instances", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no EC2 instances")
+    },
+};

@@ -1,7 +1,8 @@
 //! Storage checks (CIS v3.0 section 2).
 
 use super::policy::{allows_everyone, denies_insecure_transport};
-use super::{Check, Status, Verdicts, account, regions};
+use super::{Check, Outcome, Status, Verdicts, account, regions};
+use crate::inventory::{DbInstance, Inventory};
 use crate::severity::Severity;
 
 pub(crate) const S3_TLS_ONLY: Check = Check {
@@ -190,5 +191,125 @@ pub(crate) const EBS_DEFAULT_ENCRYPTION: Check = Check {
             v.add(account(inv), None, Status::Error, "no region was collected");
         }
         v.done()
+    },
+};
+
+/// One outcome per DB instance of every region, judged by `judge` (pass?, why).
+fn per_db_instance(inv: &Inventory, id: &'static str, judge: fn(&DbInstance) -> (bool, &'static str)) -> Vec<Outcome> {
+    let mut v = Verdicts::new(id);
+    for (region, rds) in regions(inv, |r| &r.rds) {
+        match rds {
+            Ok(instances) => {
+                for db in instances {
+                    let (ok, why) = judge(db);
+                    v.pass_if(ok, &db.id, Some(region), why, why);
+                }
+            }
+            Err(gap) => v.gap(account(inv), Some(region), "RDS DB instances", gap),
+        }
+    }
+    v.done_or_none(account(inv), "no RDS DB instances")
+}
+
+pub(crate) const RDS_ENCRYPTED: Check = Check {
+    id: "rds.storage_encrypted",
+    title: "RDS DB instances are encrypted at rest",
+    severity: Severity::Medium,
+    service: "RDS",
+    rationale: "Unencrypted storage, snapshots and replicas expose data to anyone who obtains them.",
+    remediation: &[
+        "Encryption cannot be turned on in place: snapshot the instance, copy the snapshot with --kms-key-id, restore from the encrypted copy, then switch over",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.html",
+    security_hub_control: Some("RDS.3"),
+    cis_v3: Some("2.3.1"),
+    evaluate: |inv| {
+        per_db_instance(inv, "rds.storage_encrypted", |db| {
+            if db.storage_encrypted {
+                (true, "StorageEncrypted is true")
+            } else {
+                (false, "StorageEncrypted is false")
+            }
+        })
+    },
+};
+
+pub(crate) const RDS_AUTO_MINOR_UPGRADE: Check = Check {
+    id: "rds.auto_minor_version_upgrade",
+    title: "RDS DB instances apply minor engine upgrades automatically",
+    severity: Severity::High,
+    service: "RDS",
+    rationale: "Minor versions carry security fixes; without automatic upgrades they wait for someone to remember.",
+    remediation: &[
+        "aws rds modify-db-instance --db-instance-identifier ID --auto-minor-version-upgrade --apply-immediately",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.Upgrading.html#USER_UpgradeDBInstance.Upgrading.AutoMinorVersionUpgrades",
+    security_hub_control: Some("RDS.13"),
+    cis_v3: Some("2.3.2"),
+    evaluate: |inv| {
+        per_db_instance(inv, "rds.auto_minor_version_upgrade", |db| {
+            if db.auto_minor_version_upgrade {
+                (true, "AutoMinorVersionUpgrade is true")
+            } else {
+                (false, "AutoMinorVersionUpgrade is false")
+            }
+        })
+    },
+};
+
+pub(crate) const RDS_NOT_PUBLIC: Check = Check {
+    id: "rds.not_publicly_accessible",
+    title: "RDS DB instances are not publicly accessible",
+    severity: Severity::Critical,
+    service: "RDS",
+    rationale: "A publicly accessible instance gets a public DNS name and address; only security groups then stand between it and the internet.",
+    remediation: &[
+        "aws rds modify-db-instance --db-instance-identifier ID --no-publicly-accessible --apply-immediately",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html#USER_VPC.Hiding",
+    security_hub_control: Some("RDS.2"),
+    cis_v3: Some("2.3.3"),
+    evaluate: |inv| {
+        per_db_instance(inv, "rds.not_publicly_accessible", |db| {
+            if db.publicly_accessible {
+                (false, "PubliclyAccessible is true")
+            } else {
+                (true, "PubliclyAccessible is false")
+            }
+        })
+    },
+};
+
+pub(crate) const EFS_ENCRYPTED: Check = Check {
+    id: "efs.encrypted",
+    title: "EFS file systems are encrypted at rest",
+    severity: Severity::Medium,
+    service: "EFS",
+    rationale: "Unencrypted file systems leave data readable on the underlying storage.",
+    remediation: &[
+        "Encryption at rest is chosen at creation: create an encrypted file system and copy the data (AWS DataSync), then remove the old one",
+    ],
+    doc_url: "https://docs.aws.amazon.com/efs/latest/ug/encryption-at-rest.html",
+    security_hub_control: Some("EFS.1"),
+    cis_v3: Some("2.4.1"),
+    evaluate: |inv| {
+        let mut v = Verdicts::new("efs.encrypted");
+        for (region, efs) in regions(inv, |r| &r.efs) {
+            match efs {
+                Ok(file_systems) => {
+                    for fs in file_systems {
+                        v.pass_if(
+                            fs.encrypted,
+                            &fs.id,
+                            Some(region),
+                            "Encrypted is true",
+                            "Encrypted is false",
+                        );
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "EFS file systems", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no EFS file systems")
     },
 };

@@ -115,6 +115,10 @@ pub struct RegionInventory {
     pub config: Collected<ConfigRegion>,
     /// Which security services are on.
     pub services: Collected<ServiceEnablement>,
+    /// RDS DB instances.
+    pub rds: Collected<Vec<DbInstance>>,
+    /// EFS file systems.
+    pub efs: Collected<Vec<FileSystem>>,
 }
 
 /// Why an inventory could not be read.

@@ -356,6 +356,8 @@ pub struct Instance {
     pub http_tokens: Option<String>,
     /// `MetadataOptions.HttpEndpoint`: `enabled` or `disabled`.
     pub http_endpoint: Option<String>,
+    /// `IamInstanceProfile.Arn`, `None` when the instance has no role.
+    pub iam_instance_profile: Option<String>,
     /// Tags.
     pub tags: Vec<(String, String)>,
 }
@@ -421,4 +423,34 @@ pub struct ServiceEnablement {
     /// Why a service's status is missing, by service (`guardduty`,
     /// `securityhub`, `inspector`, `macie`, `access_analyzer`).
     pub gaps: std::collections::BTreeMap<String, super::Gap>,
+}
+
+/// An RDS DB instance (`DescribeDBInstances`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbInstance {
+    /// `DBInstanceIdentifier`.
+    pub id: String,
+    /// `DBInstanceArn`.
+    pub arn: String,
+    /// `Engine`.
+    pub engine: String,
+    /// `StorageEncrypted`.
+    pub storage_encrypted: bool,
+    /// `AutoMinorVersionUpgrade`.
+    pub auto_minor_version_upgrade: bool,
+    /// `PubliclyAccessible`.
+    pub publicly_accessible: bool,
+}
+
+/// An EFS file system (`DescribeFileSystems`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FileSystem {
+    /// `FileSystemId`.
+    pub id: String,
+    /// `FileSystemArn`.
+    pub arn: String,
+    /// `Encrypted`.
+    pub encrypted: bool,
 }
