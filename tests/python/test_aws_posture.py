@@ -250,6 +250,15 @@ def test_planted_misconfigurations_fail_and_clean_counterparts_pass(moto: str, s
         a(ids["clean-encrypted-fs"]): ("PASS", "us-east-1"),
     }
 
+    # The account's own compliance tooling, per region. moto has no Security Hub standards API and
+    # no Config compliance API: those parts are unknown with the reason, never shown as empty.
+    tooling = {(t["account_id"], t["region"]): t for t in cis["data_sources"]["aws_tooling"]}
+    assert set(tooling) == {(ACCOUNT_A, r) for r in REGIONS}
+    for t in tooling.values():
+        assert t["securityhub_standards"] is None and t["config_rules"] is None, t
+        assert any(g.startswith("Security Hub standards: securityhub:GetEnabledStandards") for g in t["gaps"]), t
+        assert any(g.startswith("AWS Config rules: config:DescribeComplianceByConfigRule") for g in t["gaps"]), t
+
     # The public bucket is public; the private one is not.
     public = _outcomes(nist, "AC-3", "s3.bucket_not_public")
     assert public[a("planted-public-data")][0] == "FAIL"

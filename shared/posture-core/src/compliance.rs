@@ -15,6 +15,7 @@ use crate::inventory::Inventory;
 use crate::severity::Severity;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Evidence items listed in full at most; the total is always given.
 pub const EVIDENCE_LIMIT: usize = 500;
@@ -133,6 +134,93 @@ pub struct DataSources {
     pub inventory_error: Option<String>,
     /// The finding sources (Security Hub control findings).
     pub finding_sources: Vec<crate::analysis::SourceStatus>,
+    /// What each account's own compliance tooling (Security Hub standards,
+    /// AWS Config rules and conformance packs) reported, per region.
+    #[serde(default)]
+    pub aws_tooling: Vec<ToolingStatus>,
+}
+
+/// The compliance tooling of one account in one region, as collected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ToolingStatus {
+    /// The account.
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// Enabled Security Hub standards as `ARN (STATUS)`; `null` when unknown.
+    pub securityhub_standards: Option<Vec<String>>,
+    /// AWS Config rules counted by compliance (`NOT_EVALUATED` when AWS
+    /// Config has no result yet); `null` when unknown.
+    pub config_rules: Option<BTreeMap<String, usize>>,
+    /// Conformance packs as `name: COMPLIANCE`; `null` when unknown.
+    pub conformance_packs: Option<Vec<String>>,
+    /// Why a part is unknown.
+    pub gaps: Vec<String>,
+}
+
+/// The tooling status of every collected account and region.
+pub fn tooling(inventories: &[Inventory]) -> Vec<ToolingStatus> {
+    let mut out = Vec::new();
+    for inv in inventories {
+        for (region, r) in &inv.region {
+            let mut gaps = Vec::new();
+            let mut known = |what: &str, gap: &crate::inventory::Gap| {
+                gaps.push(format!("{what}: {} ({})", gap.detail, gap.kind));
+            };
+            let securityhub_standards = match r.securityhub_standards.get() {
+                Ok(list) => Some(list.iter().map(|s| format!("{} ({})", s.arn, s.status)).collect()),
+                Err(g) => {
+                    known("Security Hub standards", g);
+                    None
+                }
+            };
+            let (config_rules, conformance_packs) = match r.config.get() {
+                Ok(c) => {
+                    let rules = match c.rules.get() {
+                        Ok(rules) => {
+                            let mut counts = BTreeMap::new();
+                            for rule in rules {
+                                *counts
+                                    .entry(rule.compliance.clone().unwrap_or_else(|| "NOT_EVALUATED".into()))
+                                    .or_insert(0) += 1;
+                            }
+                            Some(counts)
+                        }
+                        Err(g) => {
+                            known("AWS Config rules", g);
+                            None
+                        }
+                    };
+                    let packs = match c.conformance_packs.get() {
+                        Ok(packs) => Some(
+                            packs
+                                .iter()
+                                .map(|p| format!("{}: {}", p.name, p.compliance.as_deref().unwrap_or("NOT_REPORTED")))
+                                .collect(),
+                        ),
+                        Err(g) => {
+                            known("AWS Config conformance packs", g);
+                            None
+                        }
+                    };
+                    (rules, packs)
+                }
+                Err(g) => {
+                    known("AWS Config", g);
+                    (None, None)
+                }
+            };
+            out.push(ToolingStatus {
+                account_id: inv.account_id.clone(),
+                region: region.clone(),
+                securityhub_standards,
+                config_rules,
+                conformance_packs,
+                gaps,
+            });
+        }
+    }
+    out
 }
 
 /// Requirement counts.

@@ -420,12 +420,13 @@ impl PostureServer {
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
         PostureData {
-            inventories,
-            findings: merged.findings,
             sources: DataSources {
                 inventory_error,
                 finding_sources: merged.sources,
+                aws_tooling: posture_core::compliance::tooling(&inventories),
             },
+            inventories,
+            findings: merged.findings,
         }
     }
 

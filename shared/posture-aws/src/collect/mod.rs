@@ -102,11 +102,12 @@ impl LiveInventory {
             aws_sdk_rds::Client::new(&sdk),
             aws_sdk_efs::Client::new(&sdk),
         );
-        let (ec2, kms, config, services, rds, efs) = tokio::join!(
+        let (ec2, kms, config, enablement, securityhub_standards, rds, efs) = tokio::join!(
             ec2::collect(&ec2),
             kms::collect(&kms),
             config::collect(&config),
             services::collect(&services),
+            services::securityhub_standards(&services),
             rds::collect(&rds),
             efs::collect(&efs)
         );
@@ -116,9 +117,10 @@ impl LiveInventory {
                 ec2,
                 kms,
                 config,
-                services,
+                services: enablement,
                 rds,
                 efs,
+                securityhub_standards,
             },
         )
     }

@@ -6,7 +6,7 @@ use crate::errors::classify;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use posture_core::inventory::{Collected, Gap, ServiceEnablement};
+use posture_core::inventory::{Collected, EnabledStandard, Gap, ServiceEnablement};
 use posture_core::ports::SourceErrorKind;
 use std::collections::BTreeMap;
 
@@ -90,6 +90,39 @@ async fn access_analyzer(c: &aws_sdk_accessanalyzer::Client) -> Result<bool, Gap
         token = next;
         if token.is_none() {
             return Ok(false);
+        }
+    }
+}
+
+/// The Security Hub standards enabled in the client's region; none when
+/// Security Hub itself is off.
+pub async fn securityhub_standards(c: &ServiceClients) -> Collected<Vec<EnabledStandard>> {
+    let mut standards = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .securityhub
+            .get_enabled_standards()
+            .set_next_token(token.take())
+            .send()
+            .await;
+        let mut next = None;
+        let on = settle("securityhub:GetEnabledStandards", page, |o| {
+            next = o.next_token().map(str::to_string);
+            standards.extend(o.standards_subscriptions().iter().map(|s| EnabledStandard {
+                arn: s.standards_arn().unwrap_or_default().to_string(),
+                status: s.standards_status().map(|x| x.as_str().to_string()).unwrap_or_default(),
+            }));
+            true
+        });
+        match on {
+            Ok(true) => {}
+            Ok(false) => return Collected::Collected(Vec::new()),
+            Err(gap) => return Collected::Gap(gap),
+        }
+        token = next;
+        if token.is_none() {
+            return Collected::Collected(standards);
         }
     }
 }

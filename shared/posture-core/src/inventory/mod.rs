@@ -119,6 +119,8 @@ pub struct RegionInventory {
     pub rds: Collected<Vec<DbInstance>>,
     /// EFS file systems.
     pub efs: Collected<Vec<FileSystem>>,
+    /// Security Hub standards enabled (empty when Security Hub is off).
+    pub securityhub_standards: Collected<Vec<EnabledStandard>>,
 }
 
 /// Why an inventory could not be read.

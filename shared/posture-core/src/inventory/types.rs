@@ -388,6 +388,44 @@ pub struct ConfigRegion {
     pub recorders: Vec<ConfigRecorder>,
     /// Number of delivery channels.
     pub delivery_channels: u32,
+    /// Config rules with their compliance.
+    pub rules: super::Collected<Vec<ConfigRule>>,
+    /// Conformance packs with their compliance.
+    pub conformance_packs: super::Collected<Vec<ConformancePack>>,
+}
+
+/// An AWS Config rule (`DescribeConfigRules`, `DescribeComplianceByConfigRule`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConfigRule {
+    /// `ConfigRuleName`.
+    pub name: String,
+    /// `Source.SourceIdentifier` (the managed rule, e.g. `IAM_PASSWORD_POLICY`).
+    pub source_identifier: Option<String>,
+    /// `COMPLIANT`, `NON_COMPLIANT`, `NOT_APPLICABLE`, `INSUFFICIENT_DATA`;
+    /// `None` when AWS Config has not evaluated it.
+    pub compliance: Option<String>,
+}
+
+/// An AWS Config conformance pack (`DescribeConformancePacks`,
+/// `GetConformancePackComplianceSummary`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConformancePack {
+    /// `ConformancePackName`.
+    pub name: String,
+    /// `COMPLIANT`, `NON_COMPLIANT`, `INSUFFICIENT_DATA`; `None` when not reported.
+    pub compliance: Option<String>,
+}
+
+/// A Security Hub standard subscription (`GetEnabledStandards`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnabledStandard {
+    /// `StandardsArn`.
+    pub arn: String,
+    /// `StandardsStatus`: `READY`, `PENDING`, `INCOMPLETE`, `DELETING`, `FAILED`.
+    pub status: String,
 }
 
 /// A configuration recorder.
