@@ -171,6 +171,44 @@ fn effort(check_id: &str) -> Effort {
             &["ec2:ModifyInstanceMetadataOptions"],
             false,
         ),
+        "rds.storage_encrypted" => e(
+            "HIGH",
+            "no cost for the AWS managed key; downtime for the switch-over",
+            &[
+                "rds:CreateDBSnapshot",
+                "rds:CopyDBSnapshot",
+                "rds:RestoreDBInstanceFromDBSnapshot",
+            ],
+            false,
+        ),
+        "rds.auto_minor_version_upgrade" => e(
+            "LOW",
+            "no cost; upgrades run in the maintenance window",
+            &["rds:ModifyDBInstance"],
+            true,
+        ),
+        "rds.not_publicly_accessible" => e(
+            "MEDIUM",
+            "no cost; clients outside the VPC need another path",
+            &["rds:ModifyDBInstance"],
+            false,
+        ),
+        "efs.encrypted" => e(
+            "HIGH",
+            "storage for the copy while data moves (AWS DataSync per GB)",
+            &["elasticfilesystem:CreateFileSystem", "datasync:CreateTask"],
+            false,
+        ),
+        "ec2.instance_profile_attached" => e(
+            "MEDIUM",
+            "no cost",
+            &[
+                "iam:CreateRole",
+                "iam:CreateInstanceProfile",
+                "ec2:AssociateIamInstanceProfile",
+            ],
+            false,
+        ),
         _ => e("MEDIUM", "no direct cost", &[], false),
     }
 }
@@ -508,5 +546,21 @@ impl RecommendationsReport {
             data_sources,
             generated_at: now.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effort;
+    use crate::checks::CHECKS;
+
+    #[test]
+    fn every_check_has_its_own_effort_entry() {
+        let generic: Vec<&str> = CHECKS
+            .iter()
+            .filter(|c| effort(c.id).actions.is_empty())
+            .map(|c| c.id)
+            .collect();
+        assert!(generic.is_empty(), "no effort entry (AWS actions) for {generic:?}");
     }
 }
