@@ -120,12 +120,30 @@ impl S3Collector {
         );
         Ok(out
             .and_then(|o| o.public_access_block_configuration().cloned())
-            .map(|c| PublicAccessBlock {
-                block_public_acls: c.block_public_acls().unwrap_or(false),
-                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                block_public_policy: c.block_public_policy().unwrap_or(false),
-                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            .map(|c| {
+                settings(
+                    c.block_public_acls(),
+                    c.ignore_public_acls(),
+                    c.block_public_policy(),
+                    c.restrict_public_buckets(),
+                )
             }))
+    }
+}
+
+/// The four Block Public Access settings (S3 and S3 Control have one type
+/// each); an absent setting is off.
+fn settings(
+    acls: Option<bool>,
+    ignore: Option<bool>,
+    policy: Option<bool>,
+    restrict: Option<bool>,
+) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: acls.unwrap_or(false),
+        ignore_public_acls: ignore.unwrap_or(false),
+        block_public_policy: policy.unwrap_or(false),
+        restrict_public_buckets: restrict.unwrap_or(false),
     }
 }
 
@@ -147,11 +165,13 @@ async fn read_bucket(client: &aws_sdk_s3::Client, name: String, region: String) 
     );
     let public_access_block = pab
         .and_then(|o| o.public_access_block_configuration().cloned())
-        .map(|c| PublicAccessBlock {
-            block_public_acls: c.block_public_acls().unwrap_or(false),
-            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-            block_public_policy: c.block_public_policy().unwrap_or(false),
-            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+        .map(|c| {
+            settings(
+                c.block_public_acls(),
+                c.ignore_public_acls(),
+                c.block_public_policy(),
+                c.restrict_public_buckets(),
+            )
         });
     // Since 2023 AWS always reports SSE-S3 at least; older endpoints (and
     // moto) answer "not found" when no default encryption is set.
