@@ -24,6 +24,7 @@ pub mod ports;
 pub mod recommendations;
 pub mod remediation;
 pub mod severity;
+pub mod snapshot;
 pub mod time;
 pub mod validation;
 
