@@ -399,3 +399,37 @@ async fn the_demo_guardduty_findings_have_the_wire_shape_the_sdk_reads() {
         "the SDK path and the demo path normalize alike"
     );
 }
+
+#[tokio::test]
+async fn throttled_calls_are_retried_under_the_product_retry_settings() {
+    let standin = GuardDutyStandIn::start(DETECTOR, guardduty_fixtures()).await;
+    let base = sdk_config_for(&standin.endpoint).await;
+    let cfg = base
+        .to_builder()
+        .retry_config(posture_aws::config::retry_config())
+        .build();
+    let source = GuardDutySource::new(guardduty_client(&cfg, &standin.endpoint));
+    // Three throttled answers: the fourth and last attempt of the first call succeeds.
+    standin.fail_next(
+        Failure {
+            status: 400,
+            code: "ThrottlingException",
+        },
+        3,
+    );
+    let batch = source.fetch(&query(30, Severity::Medium, 1000)).await.unwrap();
+    assert_eq!(standin.failures_left(), Some(0));
+    assert_eq!(batch.records_read, 130);
+
+    // A fourth throttled answer in a row exhausts the attempts: the source reports it.
+    standin.fail_next(
+        Failure {
+            status: 400,
+            code: "ThrottlingException",
+        },
+        4,
+    );
+    let e = source.fetch(&query(30, Severity::Medium, 1000)).await.unwrap_err();
+    assert_eq!(e.kind, posture_core::ports::SourceErrorKind::Throttled, "{e:?}");
+    assert_eq!(standin.failures_left(), Some(0));
+}

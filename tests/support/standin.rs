@@ -28,6 +28,8 @@ struct Inner {
     detector_id: String,
     findings: Vec<Value>,
     failure: Option<Failure>,
+    /// Calls left to fail (`None`: every call).
+    failures_left: Option<usize>,
     list_requests: Vec<Value>,
     get_batches: Vec<usize>,
 }
@@ -62,7 +64,21 @@ impl GuardDutyStandIn {
 
     /// Makes every call fail (or succeed again with `None`).
     pub fn fail_with(&self, failure: Option<Failure>) {
-        self.inner.lock().unwrap().failure = failure;
+        let mut inner = self.inner.lock().unwrap();
+        inner.failure = failure;
+        inner.failures_left = None;
+    }
+
+    /// Makes the next `times` calls fail, then answers again.
+    pub fn fail_next(&self, failure: Failure, times: usize) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.failure = Some(failure);
+        inner.failures_left = Some(times);
+    }
+
+    /// Calls still to fail after `fail_next`.
+    pub fn failures_left(&self) -> Option<usize> {
+        self.inner.lock().unwrap().failures_left
     }
 
     /// The bodies of the `ListFindings` requests received.
@@ -78,8 +94,13 @@ impl GuardDutyStandIn {
 
 type Shared = State<Arc<Mutex<Inner>>>;
 
-fn failure(inner: &Inner) -> Option<Response> {
+fn failure(inner: &mut Inner) -> Option<Response> {
     let f = inner.failure.clone()?;
+    match &mut inner.failures_left {
+        Some(0) => return None,
+        Some(n) => *n -= 1,
+        None => {}
+    }
     let mut headers = HeaderMap::new();
     headers.insert("x-amzn-errortype", f.code.parse().unwrap());
     headers.insert(
@@ -98,13 +119,13 @@ fn unknown_detector(id: &str) -> Response {
 }
 
 async fn list_detectors(State(s): Shared) -> Response {
-    let inner = s.lock().unwrap();
-    failure(&inner).unwrap_or_else(|| Json(json!({"detectorIds": [inner.detector_id]})).into_response())
+    let mut inner = s.lock().unwrap();
+    failure(&mut inner).unwrap_or_else(|| Json(json!({"detectorIds": [inner.detector_id]})).into_response())
 }
 
 async fn get_detector(State(s): Shared, Path(id): Path<String>) -> Response {
-    let inner = s.lock().unwrap();
-    if let Some(r) = failure(&inner) {
+    let mut inner = s.lock().unwrap();
+    if let Some(r) = failure(&mut inner) {
         return r;
     }
     if id != inner.detector_id {
@@ -122,7 +143,7 @@ async fn get_detector(State(s): Shared, Path(id): Path<String>) -> Response {
 
 async fn list_findings(State(s): Shared, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
     let mut inner = s.lock().unwrap();
-    if let Some(r) = failure(&inner) {
+    if let Some(r) = failure(&mut inner) {
         return r;
     }
     if id != inner.detector_id {
@@ -148,7 +169,7 @@ async fn list_findings(State(s): Shared, Path(id): Path<String>, Json(body): Jso
 
 async fn get_findings(State(s): Shared, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
     let mut inner = s.lock().unwrap();
-    if let Some(r) = failure(&inner) {
+    if let Some(r) = failure(&mut inner) {
         return r;
     }
     if id != inner.detector_id {

@@ -7,6 +7,15 @@ use std::time::Duration;
 /// The profile variable of seed 000, honoured before `AWS_PROFILE`.
 pub const PROFILE_VARIABLE: &str = "AWS_SECURITY_ADVISOR_PROFILE_NAME";
 
+/// Standard retries: exponential backoff with jitter, 4 attempts. (The SDK's
+/// adaptive mode was tried: its process-wide limiter, cut by three early
+/// throttles, stretched the throttling test from 1.6 s to 98 s.)
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(200))
+}
+
 /// Clients built once per process (a Lambda cold start) and shared.
 #[derive(Clone)]
 pub struct AwsContext {
@@ -20,15 +29,10 @@ impl AwsContext {
     /// Loads the standard configuration: default credential chain, standard
     /// environment variables (`AWS_REGION`, `AWS_ENDPOINT_URL`,
     /// `AWS_ENDPOINT_URL_<SERVICE>`, ...), the profile named by
-    /// `AWS_SECURITY_ADVISOR_PROFILE_NAME` when set, and standard retries
-    /// (exponential backoff with jitter, 4 attempts).
+    /// `AWS_SECURITY_ADVISOR_PROFILE_NAME` when set, and [`retry_config`].
     pub async fn load() -> AwsContext {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(4)
-                    .with_initial_backoff(Duration::from_millis(200)),
-            )
+            .retry_config(retry_config())
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
