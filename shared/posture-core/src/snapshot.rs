@@ -339,6 +339,113 @@ pub fn history(snapshots: &[AccountSnapshot], framework: &str) -> (Vec<HistoryPo
     (points, trend)
 }
 
+/// The organization at one run: the accounts' snapshots pooled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OrgSummary {
+    /// Format version.
+    pub schema_version: u32,
+    /// The assessment run.
+    pub run_id: String,
+    /// Accounts with a snapshot in this run.
+    pub accounts: usize,
+    /// Per framework, pooled over accounts: requirement verdicts are summed,
+    /// so the score is Σ passed ÷ (Σ passed + Σ failed) × 100 (an account with
+    /// more decided requirements weighs more, as it has more to fix).
+    pub frameworks: BTreeMap<String, OrgFrameworkScore>,
+    /// Open findings by severity, all accounts.
+    pub open_findings: BTreeMap<Severity, usize>,
+    /// Failing native check outcomes, all accounts.
+    pub failures: usize,
+    /// Accounts with their score per framework, lowest CIS (or first
+    /// framework) score first; unscored accounts last.
+    pub worst_accounts: Vec<AccountStanding>,
+}
+
+/// A framework across the organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OrgFrameworkScore {
+    /// Pooled score; `None` when no account decided any requirement.
+    pub score: Option<f64>,
+    /// Σ passed.
+    pub passed: usize,
+    /// Σ failed.
+    pub failed: usize,
+    /// Σ unknown.
+    pub unknown: usize,
+    /// Accounts whose own score is 100.
+    pub fully_compliant_accounts: usize,
+}
+
+/// One account's line in the org summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountStanding {
+    /// The account.
+    pub account_id: String,
+    /// Score per framework.
+    pub scores: BTreeMap<String, Option<f64>>,
+    /// Failing native check outcomes.
+    pub failures: usize,
+}
+
+/// Pools the snapshots of one run.
+pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
+    let mut frameworks: BTreeMap<String, OrgFrameworkScore> = BTreeMap::new();
+    let mut open_findings = BTreeMap::new();
+    for s in snapshots {
+        for (name, f) in &s.frameworks {
+            let o = frameworks.entry(name.clone()).or_insert(OrgFrameworkScore {
+                score: None,
+                passed: 0,
+                failed: 0,
+                unknown: 0,
+                fully_compliant_accounts: 0,
+            });
+            o.passed += f.passed;
+            o.failed += f.failed;
+            o.unknown += f.unknown;
+            if f.score == Some(100.0) {
+                o.fully_compliant_accounts += 1;
+            }
+        }
+        for (severity, n) in &s.open_findings {
+            *open_findings.entry(*severity).or_insert(0) += n;
+        }
+    }
+    for o in frameworks.values_mut() {
+        let decided = o.passed + o.failed;
+        o.score = (decided > 0).then(|| round1(o.passed as f64 * 100.0 / decided as f64));
+    }
+    let ranking = if frameworks.contains_key("CIS") {
+        Some("CIS".to_string())
+    } else {
+        frameworks.keys().next().cloned()
+    };
+    let mut worst_accounts: Vec<AccountStanding> = snapshots
+        .iter()
+        .map(|s| AccountStanding {
+            account_id: s.account_id.clone(),
+            scores: s.frameworks.iter().map(|(n, f)| (n.clone(), f.score)).collect(),
+            failures: s.failures.len(),
+        })
+        .collect();
+    let rank = |a: &AccountStanding| ranking.as_ref().and_then(|r| a.scores.get(r).copied().flatten());
+    worst_accounts.sort_by(|a, b| match (rank(a), rank(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then(b.failures.cmp(&a.failures)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => b.failures.cmp(&a.failures),
+    });
+    OrgSummary {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        accounts: snapshots.len(),
+        frameworks,
+        open_findings,
+        failures: snapshots.iter().map(|s| s.failures.len()).sum(),
+        worst_accounts,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,5 +591,42 @@ mod tests {
         assert_eq!(history(&runs, "CIS").1, Trend::Stable);
         assert_eq!(history(&runs[..1], "CIS").1, Trend::InsufficientData);
         assert_eq!(history(&runs, "NOPE").1, Trend::InsufficientData);
+    }
+
+    #[test]
+    fn the_org_summary_pools_verdicts_and_ranks_the_worst_account_first() {
+        let (inventories, findings, frameworks) = demo();
+        let snaps: Vec<AccountSnapshot> = inventories
+            .iter()
+            .map(|i| take("run-1", i, &findings, &frameworks))
+            .collect();
+        let org = org_summary("run-1", &snaps);
+        assert_eq!(org.accounts, 3);
+        let cis = &org.frameworks["CIS"];
+        let (p, f): (usize, usize) = snaps
+            .iter()
+            .map(|s| (s.frameworks["CIS"].passed, s.frameworks["CIS"].failed))
+            .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+        assert_eq!((cis.passed, cis.failed), (p, f));
+        assert_eq!(cis.score, Some(round1(p as f64 * 100.0 / (p + f) as f64)));
+        assert_eq!(org.failures, snaps.iter().map(|s| s.failures.len()).sum::<usize>());
+        // The sloppy sandbox has the lowest CIS score; scores ascend down the list.
+        assert_eq!(org.worst_accounts[0].account_id, "456789012345");
+        let scores: Vec<f64> = org.worst_accounts.iter().filter_map(|a| a.scores["CIS"]).collect();
+        assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+
+        // By hand: two accounts, 3 passed + 1 failed and 1 passed + 3 failed: (3 + 1) / (4 + 4) = 50 %.
+        let mut a = snaps[0].clone();
+        let mut b = snaps[1].clone();
+        for (s, (passed, failed)) in [(&mut a, (3, 1)), (&mut b, (1, 3))] {
+            let cis = s.frameworks.get_mut("CIS").unwrap();
+            cis.passed = passed;
+            cis.failed = failed;
+            cis.score = Some(passed as f64 * 100.0 / 4.0);
+        }
+        let org = org_summary("run-2", &[a, b]);
+        assert_eq!(org.frameworks["CIS"].score, Some(50.0));
+        assert_eq!(org.worst_accounts[0].scores["CIS"], Some(25.0));
+        assert_eq!(org_summary("run-3", &[]).frameworks.len(), 0);
     }
 }
