@@ -23,6 +23,7 @@ pub mod inventory;
 pub mod ports;
 pub mod recommendations;
 pub mod remediation;
+pub mod report;
 pub mod severity;
 pub mod snapshot;
 pub mod time;
