@@ -362,7 +362,7 @@ pub struct OrgSummary {
 }
 
 /// A framework across the organization.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrgFrameworkScore {
     /// Pooled score; `None` when no account decided any requirement.
     pub score: Option<f64>,
@@ -393,13 +393,7 @@ pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
     let mut open_findings = BTreeMap::new();
     for s in snapshots {
         for (name, f) in &s.frameworks {
-            let o = frameworks.entry(name.clone()).or_insert(OrgFrameworkScore {
-                score: None,
-                passed: 0,
-                failed: 0,
-                unknown: 0,
-                fully_compliant_accounts: 0,
-            });
+            let o = frameworks.entry(name.clone()).or_default();
             o.passed += f.passed;
             o.failed += f.failed;
             o.unknown += f.unknown;

@@ -194,15 +194,23 @@ pub(crate) const EBS_DEFAULT_ENCRYPTION: Check = Check {
     },
 };
 
-/// One outcome per DB instance of every region, judged by `judge` (pass?, why).
-fn per_db_instance(inv: &Inventory, id: &'static str, judge: fn(&DbInstance) -> (bool, &'static str)) -> Vec<Outcome> {
+/// One outcome per DB instance of every region: it passes when the boolean
+/// `field` (read by `value`) is `wanted`; the reason states the field.
+fn per_db_instance(
+    inv: &Inventory,
+    id: &'static str,
+    field: &str,
+    value: fn(&DbInstance) -> bool,
+    wanted: bool,
+) -> Vec<Outcome> {
     let mut v = Verdicts::new(id);
     for (region, rds) in regions(inv, |r| &r.rds) {
         match rds {
             Ok(instances) => {
                 for db in instances {
-                    let (ok, why) = judge(db);
-                    v.pass_if(ok, &db.id, Some(region), why, why);
+                    let is = value(db);
+                    let why = format!("{field} is {is}");
+                    v.pass_if(is == wanted, &db.id, Some(region), why.clone(), why);
                 }
             }
             Err(gap) => v.gap(account(inv), Some(region), "RDS DB instances", gap),
@@ -224,13 +232,13 @@ pub(crate) const RDS_ENCRYPTED: Check = Check {
     security_hub_control: Some("RDS.3"),
     cis_v3: Some("2.3.1"),
     evaluate: |inv| {
-        per_db_instance(inv, "rds.storage_encrypted", |db| {
-            if db.storage_encrypted {
-                (true, "StorageEncrypted is true")
-            } else {
-                (false, "StorageEncrypted is false")
-            }
-        })
+        per_db_instance(
+            inv,
+            "rds.storage_encrypted",
+            "StorageEncrypted",
+            |db| db.storage_encrypted,
+            true,
+        )
     },
 };
 
@@ -247,13 +255,13 @@ pub(crate) const RDS_AUTO_MINOR_UPGRADE: Check = Check {
     security_hub_control: Some("RDS.13"),
     cis_v3: Some("2.3.2"),
     evaluate: |inv| {
-        per_db_instance(inv, "rds.auto_minor_version_upgrade", |db| {
-            if db.auto_minor_version_upgrade {
-                (true, "AutoMinorVersionUpgrade is true")
-            } else {
-                (false, "AutoMinorVersionUpgrade is false")
-            }
-        })
+        per_db_instance(
+            inv,
+            "rds.auto_minor_version_upgrade",
+            "AutoMinorVersionUpgrade",
+            |db| db.auto_minor_version_upgrade,
+            true,
+        )
     },
 };
 
@@ -270,13 +278,13 @@ pub(crate) const RDS_NOT_PUBLIC: Check = Check {
     security_hub_control: Some("RDS.2"),
     cis_v3: Some("2.3.3"),
     evaluate: |inv| {
-        per_db_instance(inv, "rds.not_publicly_accessible", |db| {
-            if db.publicly_accessible {
-                (false, "PubliclyAccessible is true")
-            } else {
-                (true, "PubliclyAccessible is false")
-            }
-        })
+        per_db_instance(
+            inv,
+            "rds.not_publicly_accessible",
+            "PubliclyAccessible",
+            |db| db.publicly_accessible,
+            false,
+        )
     },
 };
 
