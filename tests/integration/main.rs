@@ -9,3 +9,4 @@ mod binary;
 mod endpoint;
 mod frameworks;
 mod lambda_events;
+mod runs;

@@ -6,6 +6,7 @@
 pub mod fixtures;
 pub mod mcp;
 pub mod moto;
+pub mod runs;
 pub mod standin;
 
 use std::net::TcpListener;

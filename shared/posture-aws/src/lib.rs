@@ -15,6 +15,7 @@ pub mod health;
 pub mod iam;
 pub mod ratelimit;
 pub mod securityhub;
+pub mod store;
 
 pub use config::AwsContext;
 

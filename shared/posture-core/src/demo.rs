@@ -9,6 +9,7 @@ use crate::inventory::Inventory;
 use crate::ports::{
     DependencyHealth, FindingQuery, FindingSource, HealthProbe, InventorySource, Reading, SourceBatch, SourceError,
 };
+use crate::run::{AccountCollector, AccountDirectory, CollectError, CollectedAccount, DirectoryAccount, PortError};
 use crate::time::expand_relative_in_json;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -165,6 +166,41 @@ impl FindingSource for DemoSource {
 impl InventorySource for DemoOrganization {
     async fn inventories(&self) -> Result<Vec<Inventory>, SourceError> {
         Ok(self.inventories.clone())
+    }
+}
+
+#[async_trait]
+impl AccountDirectory for DemoOrganization {
+    async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
+        Ok(self
+            .accounts
+            .iter()
+            .map(|a| DirectoryAccount {
+                account_id: a.account_id.clone(),
+                name: a.name.clone(),
+                status: a.status.clone(),
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl AccountCollector for DemoOrganization {
+    async fn collect(&self, _run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+        let inventory = self
+            .inventories
+            .iter()
+            .find(|i| i.account_id == account_id)
+            .cloned()
+            .ok_or_else(|| CollectError::Unreachable(format!("the demo has no inventory for account {account_id}")))?;
+        let findings = self
+            .securityhub
+            .iter()
+            .filter_map(|f| f.normalize().ok())
+            .chain(self.guardduty.iter().filter_map(|f| f.normalize().ok()))
+            .filter(|f| f.account_id == account_id)
+            .collect();
+        Ok(CollectedAccount { inventory, findings })
     }
 }
 

@@ -24,6 +24,8 @@ pub mod ports;
 pub mod recommendations;
 pub mod remediation;
 pub mod report;
+pub mod report_html;
+pub mod run;
 pub mod severity;
 pub mod snapshot;
 pub mod time;
