@@ -8,11 +8,13 @@
 #![deny(missing_docs)]
 
 pub mod collect;
+pub mod collector;
 pub mod config;
 pub mod errors;
 pub mod guardduty;
 pub mod health;
 pub mod iam;
+pub mod org;
 pub mod ratelimit;
 pub mod securityhub;
 pub mod store;

@@ -200,7 +200,11 @@ impl AccountCollector for DemoOrganization {
             .chain(self.guardduty.iter().filter_map(|f| f.normalize().ok()))
             .filter(|f| f.account_id == account_id)
             .collect();
-        Ok(CollectedAccount { inventory, findings })
+        Ok(CollectedAccount {
+            inventory,
+            findings,
+            gaps: Vec::new(),
+        })
     }
 }
 

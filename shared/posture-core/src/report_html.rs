@@ -34,7 +34,7 @@ const NARROW: f64 = 480.0;
 const WIDE: f64 = 1000.0;
 
 /// Longest account name drawn in a chart label (the tables show it whole).
-const CHART_NAME_CHARS: usize = 24;
+const CHART_NAME_CHARS: usize = 20;
 
 const STYLE: &str = "\
 :root{color-scheme:light}\
@@ -61,9 +61,10 @@ table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e7eb;vertical-align:top}\
 th{font-size:11px;color:#6b7280;text-transform:uppercase;letter-spacing:.04em}\
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
+.nowrap{white-space:nowrap}\
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;background:#f3f4f6;padding:1px 4px;border-radius:4px}\
 .sev{display:inline-block;min-width:92px;text-align:center;padding:1px 6px;border-radius:4px;font-size:11px;font-weight:700;color:#fff}\
-.sev-CRITICAL{background:#7f1d1d}.sev-HIGH{background:#c2410c}.sev-MEDIUM{background:#b45309}\
+.sev-CRITICAL{background:#7f1d1d}.sev-HIGH{background:#c2410c}.sev-MEDIUM{background:#a16207}\
 .sev-LOW{background:#1d4ed8}.sev-INFORMATIONAL{background:#4b5563}\
 .note{color:#6b7280;font-size:13px;margin:8px 0 0}\
 .notice{border-left:4px solid #b45309}\
@@ -126,7 +127,7 @@ fn truncate(s: &str, chars: usize) -> String {
 }
 
 /// The framework that ranks accounts, as [`crate::snapshot::org_summary`]
-/// picks it: CIS if scored, else the first.
+/// picks it: CIS if present, else the first.
 fn ranking_framework(org: &OrgSummary) -> Option<&str> {
     if org.frameworks.contains_key("CIS") {
         Some("CIS")
@@ -263,7 +264,7 @@ fn gap_accounts(out: &mut String, report: &RunReport) -> fmt::Result {
     for a in gaps {
         writeln!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"nowrap\"><code>{}</code></td><td class=\"nowrap\">{}</td><td>{}</td></tr>",
             Esc(&a.account_id),
             Esc(&a.name),
             Esc(a.gap.as_deref().unwrap_or("no reason recorded"))
@@ -320,6 +321,8 @@ struct BarChart<'a> {
     width: f64,
     /// Width of the label column left of the bars.
     label_width: f64,
+    /// Room right of a full-length bar for its value text.
+    text_width: f64,
     /// The value of a full-length bar.
     max: f64,
     /// More attributes of the `<svg>` element.
@@ -332,13 +335,13 @@ fn bar_chart(out: &mut String, chart: &BarChart<'_>, bars: &[Bar]) -> fmt::Resul
         title,
         width,
         label_width,
+        text_width,
         max,
         ..
     } = *chart;
     let height = ROW * bars.len().max(1) as f64 + 8.0;
     svg_open(out, id, title, width, height, &chart.extra)?;
-    // Room right of the longest bar for its value text.
-    let span = width - label_width - 140.0;
+    let span = width - label_width - text_width;
     if bars.is_empty() {
         writeln!(
             out,
@@ -360,7 +363,8 @@ fn bar_chart(out: &mut String, chart: &BarChart<'_>, bars: &[Bar]) -> fmt::Resul
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             label_width - 8.0,
             y + ROW / 2.0 + 4.0,
-            Esc(&bar.label)
+            // About 7 px a character at 12 px: the label stays in its column.
+            Esc(&truncate(&bar.label, (label_width / 7.0) as usize))
         )?;
         // Background track: shows the full scale, so a short bar reads as short.
         writeln!(
@@ -414,6 +418,7 @@ fn framework_chart(out: &mut String, org: &OrgSummary, colours: &BTreeMap<String
         title: "Org-wide compliance score per framework, 0 to 100",
         width: NARROW,
         label_width: 90.0,
+        text_width: 56.0,
         max: 100.0,
         extra: String::new(),
     };
@@ -425,7 +430,7 @@ fn severity_colour(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "#7f1d1d",
         Severity::High => "#c2410c",
-        Severity::Medium => "#d97706",
+        Severity::Medium => "#ca8a04",
         Severity::Low => "#2563eb",
         Severity::Informational => "#9ca3af",
     }
@@ -450,6 +455,7 @@ fn severity_chart(out: &mut String, org: &OrgSummary) -> fmt::Result {
         title: "Open findings per severity, all accounts",
         width: NARROW,
         label_width: 110.0,
+        text_width: 56.0,
         max: max as f64,
         extra: String::new(),
     };
@@ -460,13 +466,16 @@ fn severity_chart(out: &mut String, org: &OrgSummary) -> fmt::Result {
 fn trend_chart(out: &mut String, report: &RunReport, colours: &BTreeMap<String, &'static str>) -> fmt::Result {
     let points = &report.trend;
     let names: BTreeSet<&String> = points.iter().flat_map(|p| p.scores.keys()).collect();
-    // Legend rows of five on top, rotated time labels below.
+    // Legend rows of five on top, time labels below.
     let per_row = 5;
     let legend_rows = names.len().div_ceil(per_row).max(1) as f64;
     let (left, right) = (48.0, WIDE - 24.0);
     let top = 16.0 + legend_rows * 20.0;
     let bottom = top + 200.0;
-    let height = bottom + 96.0;
+    // Time labels (about 100 px) lie flat while they fit between points.
+    let step = (right - left - 48.0) / points.len().saturating_sub(1).max(1) as f64;
+    let rotate = points.len() > 1 && step < 120.0;
+    let height = bottom + if rotate { 96.0 } else { 36.0 };
     let x = |i: usize| {
         if points.len() < 2 {
             (left + right) / 2.0
@@ -498,7 +507,7 @@ fn trend_chart(out: &mut String, report: &RunReport, colours: &BTreeMap<String, 
             colour(colours, name),
             lx + 20.0,
             ly,
-            Esc(name)
+            Esc(&truncate(name, 18))
         )?;
     }
     for tick in [0.0, 25.0, 50.0, 75.0, 100.0] {
@@ -512,10 +521,15 @@ fn trend_chart(out: &mut String, report: &RunReport, colours: &BTreeMap<String, 
         )?;
     }
     for (i, p) in points.iter().enumerate() {
-        let (tx, ty) = (x(i), bottom + 16.0);
+        let (tx, ty) = (x(i), bottom + 18.0);
+        let place = if rotate {
+            format!("text-anchor=\"end\" transform=\"rotate(-35 {tx:.1} {ty:.1})\"")
+        } else {
+            "text-anchor=\"middle\"".to_string()
+        };
         writeln!(
             out,
-            "<text x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"end\" transform=\"rotate(-35 {tx:.1} {ty:.1})\">{}</text>",
+            "<text x=\"{tx:.1}\" y=\"{ty:.1}\" {place}>{}</text>",
             Esc(&short_time(&p.started_at))
         )?;
     }
@@ -596,18 +610,19 @@ fn worst_accounts_chart(out: &mut String, org: &OrgSummary, report: &RunReport) 
             }
         })
         .collect();
-    let by = ranking.unwrap_or("score");
+    let by = ranking.map_or_else(|| "no framework".to_string(), |r| format!("{r} score"));
     writeln!(
         out,
-        "<figure class=\"wide\">\n<figcaption>Worst accounts by {} score (%)</figcaption>",
-        Esc(by)
+        "<figure class=\"wide\">\n<figcaption>Worst accounts by {} (%)</figcaption>",
+        Esc(&by)
     )?;
-    let title = format!("Accounts with the lowest {by} score, with their failing check outcomes");
+    let title = format!("Accounts with the lowest {by}, with their failing check outcomes");
     let chart = BarChart {
         id: "chart-worst-accounts",
         title: &title,
         width: WIDE,
         label_width: 260.0,
+        text_width: 150.0,
         max: 100.0,
         // How many accounts there are in all, so a test can tell the chart is capped.
         extra: format!(" data-total=\"{}\"", org.worst_accounts.len()),
@@ -765,22 +780,22 @@ fn data_gaps(out: &mut String, report: &RunReport) -> fmt::Result {
     if rows.is_empty() {
         writeln!(
             out,
-            "<p>Every inventory section of the assessed accounts was collected.</p>"
+            "<p>Every inventory section and finding source of the assessed accounts was read.</p>"
         )?;
         return writeln!(out, "</section>");
     }
     writeln!(
         out,
-        "<p class=\"note\">Not collected; requirements that need these sections are UNKNOWN.</p>"
+        "<p class=\"note\">Inventory sections and finding sources not (fully) read; requirements that need them are UNKNOWN.</p>"
     )?;
     writeln!(
         out,
-        "<table>\n<thead><tr><th>account</th><th>name</th><th>section: kind: detail</th></tr></thead>\n<tbody>"
+        "<table>\n<thead><tr><th>account</th><th>name</th><th>not collected</th></tr></thead>\n<tbody>"
     )?;
     for (s, gap) in rows {
         writeln!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"nowrap\"><code>{}</code></td><td class=\"nowrap\">{}</td><td>{}</td></tr>",
             Esc(&s.account_id),
             Esc(account_name(report, &s.account_id).unwrap_or("")),
             Esc(gap)
@@ -1032,14 +1047,5 @@ mod tests {
         for s in SEVERITIES {
             assert_eq!(serde_json::to_value(s).unwrap(), s.label());
         }
-    }
-
-    // TEMPORARY-SAMPLE
-    #[test]
-    #[ignore]
-    fn write_sample() {
-        let report = demo_report();
-        std::fs::write("/tmp/report.html", html(&report)).unwrap();
-        std::fs::write("/tmp/report.json", serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     }
 }

@@ -212,6 +212,8 @@ pub struct CollectedAccount {
     pub inventory: Inventory,
     /// Findings from the account's finding sources.
     pub findings: Vec<Finding>,
+    /// Finding sources that could not be read (fully), as `source: kind: detail`.
+    pub gaps: Vec<String>,
 }
 
 /// Why an account was not collected.
@@ -506,7 +508,8 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     while let Some((id, result)) = collected.next().await {
         let (outcome, gap) = match result {
             Ok(account) => {
-                let snap = snapshot::take(&run_id, &account.inventory, &account.findings, &settings.frameworks);
+                let mut snap = snapshot::take(&run_id, &account.inventory, &account.findings, &settings.frameworks);
+                snap.gaps.extend(account.gaps);
                 ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;
                 snapshots.push(snap);
                 (AccountOutcome::Assessed, None)
@@ -609,5 +612,10 @@ pub fn report_files(report: &RunReport) -> Vec<ReportFile> {
             body: report::markdown(summary, &report.snapshots).into_bytes(),
         });
     }
+    files.push(ReportFile {
+        name: "report.html".to_string(),
+        content_type: "text/html; charset=utf-8".to_string(),
+        body: crate::report_html::html(report).into_bytes(),
+    });
     files
 }

@@ -117,11 +117,12 @@ pub fn take(run_id: &str, inventory: &Inventory, findings: &[Finding], framework
         frameworks,
         failures,
         open_findings,
-        gaps: gaps(inventory),
+        gaps: inventory_gaps(inventory),
     }
 }
 
-fn gaps(inv: &Inventory) -> Vec<String> {
+/// The inventory sections that could not be read, as `section: kind: detail`.
+pub fn inventory_gaps(inv: &Inventory) -> Vec<String> {
     fn note<T>(out: &mut Vec<String>, section: &str, c: &Collected<T>) {
         if let Collected::Gap(g) = c {
             out.push(format!("{section}: {}: {}", g.kind, g.detail));

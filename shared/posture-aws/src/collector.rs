@@ -1,0 +1,381 @@
+//! The cross-account collector: assume the member role (ExternalId, a session
+//! name carrying the run id, a short session), collect the inventory and the
+//! findings in each region, and say what could not be read.
+//!
+//! Two ways to run it, behind the one `AccountCollector` port: in-process
+//! ([`InProcessCollector`], local mode and small organizations) and as a
+//! Lambda invocation per account ([`LambdaCollector`]), where the collector
+//! function writes the inventory to S3 under a run-scoped key and returns a
+//! [`CollectSummary`].
+
+use crate::collect::LiveInventory;
+use crate::errors::sanitize;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use posture_core::finding::Finding;
+use posture_core::inventory::Inventory;
+use posture_core::ports::{FindingQuery, FindingSource, InventorySource};
+use posture_core::run::{AccountCollector, CollectError, CollectedAccount};
+use posture_core::severity::Severity;
+use posture_core::time::TimeWindow;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Findings read per source and region for a snapshot.
+pub const MAX_FINDINGS_PER_SOURCE: usize = 10_000;
+/// Findings updated within this many days count as open in a snapshot.
+pub const FINDINGS_WINDOW_DAYS: u32 = 90;
+/// Assumed-role sessions last this long (the STS minimum; the SDK provider
+/// renews them if a collection runs longer).
+pub const SESSION_LENGTH: Duration = Duration::from_secs(900);
+
+/// How to enter member accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSettings {
+    /// Role name in each member account, or a full ARN with `{account_id}`.
+    pub role: String,
+    /// ExternalId the role's trust policy requires.
+    pub external_id: Option<String>,
+    /// Regions to collect (`None`: the account's enabled regions).
+    pub regions: Option<Vec<String>>,
+    /// `aws`, `aws-us-gov`, `aws-cn`.
+    pub partition: String,
+}
+
+impl RoleSettings {
+    /// The role ARN in `account_id`.
+    pub fn role_arn(&self, account_id: &str) -> String {
+        if self.role.starts_with("arn:") {
+            self.role.replace("{account_id}", account_id)
+        } else {
+            format!("arn:{}:iam::{account_id}:role/{}", self.partition, self.role)
+        }
+    }
+}
+
+/// The collector function's input event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectRequest {
+    /// The run.
+    pub run_id: String,
+    /// The member account.
+    pub account_id: String,
+    /// Role name or ARN.
+    pub role: String,
+    /// ExternalId.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Regions (`None`: enabled regions).
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+}
+
+/// What one collection produced, small enough for a Lambda response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectSummary {
+    /// The run.
+    pub run_id: String,
+    /// The account.
+    pub account_id: String,
+    /// Set when the account could not be entered (the role was refused):
+    /// the account is a gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
+    /// Where the inventory and findings were written (`s3://bucket/key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_uri: Option<String>,
+    /// Regions collected.
+    pub regions: Vec<String>,
+    /// Findings read.
+    pub findings: usize,
+    /// What could not be read, as `section: kind: detail`.
+    pub gaps: Vec<String>,
+}
+
+/// What the collector function stores per account and run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredCollection {
+    /// The inventory.
+    pub inventory: Inventory,
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// Finding sources that could not be read fully.
+    pub gaps: Vec<String>,
+}
+
+/// A valid STS session name carrying the run id (at most 64 of `[\w+=,.@-]`).
+pub fn session_name(run_id: &str) -> String {
+    let clean: String = format!("posture-{run_id}")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+        .collect();
+    clean.chars().take(64).collect()
+}
+
+/// Assumes the role in `account_id` and returns a configuration using it.
+/// A refusal (AccessDenied and the like) is `Unreachable`; anything else is
+/// `Failed`.
+pub async fn enter_account(
+    base: &SdkConfig,
+    roles: &RoleSettings,
+    run_id: &str,
+    account_id: &str,
+) -> Result<SdkConfig, CollectError> {
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(roles.role_arn(account_id))
+        .session_name(session_name(run_id))
+        .session_length(SESSION_LENGTH)
+        .configure(base);
+    if let Some(external_id) = &roles.external_id {
+        builder = builder.external_id(external_id);
+    }
+    let provider = builder.build().await;
+    // Assume now, so a refused role is known before any collection starts.
+    if let Err(e) = provider.provide_credentials().await {
+        let text = sanitize(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string());
+        let refused = [
+            "AccessDenied",
+            "not authorized",
+            "InvalidClientTokenId",
+            "ExpiredToken",
+            "RegionDisabled",
+        ]
+        .iter()
+        .any(|code| text.contains(code));
+        let message = format!("sts:AssumeRole {}: {text}", roles.role_arn(account_id));
+        return Err(if refused {
+            CollectError::Unreachable(message)
+        } else {
+            CollectError::Failed(message)
+        });
+    }
+    Ok(base
+        .to_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+        .build())
+}
+
+/// Collects one account with credentials already in `sdk`.
+pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Result<StoredCollection, CollectError> {
+    let live = LiveInventory {
+        sdk: sdk.clone(),
+        regions,
+    };
+    let mut inventories = live
+        .inventories()
+        .await
+        .map_err(|e| CollectError::Failed(format!("inventory: {e}")))?;
+    let inventory = inventories
+        .pop()
+        .ok_or_else(|| CollectError::Failed("inventory: nothing collected".to_string()))?;
+    let query = FindingQuery {
+        window: TimeWindow::last_days(inventory.collected_at, FINDINGS_WINDOW_DAYS),
+        min_severity: Severity::Informational,
+        max_findings: MAX_FINDINGS_PER_SOURCE,
+    };
+    let mut findings = Vec::new();
+    let mut gaps = Vec::new();
+    for region in &inventory.regions {
+        let regional = sdk.to_builder().region(aws_config::Region::new(region.clone())).build();
+        let sources: [Box<dyn FindingSource>; 2] = [
+            Box::new(crate::securityhub::SecurityHubSource::new(
+                aws_sdk_securityhub::Client::new(&regional),
+            )),
+            Box::new(crate::guardduty::GuardDutySource::new(aws_sdk_guardduty::Client::new(
+                &regional,
+            ))),
+        ];
+        for source in sources {
+            match source.fetch(&query).await {
+                Ok(batch) => {
+                    if batch.more_available {
+                        gaps.push(format!(
+                            "{region} {}: truncated: more than {MAX_FINDINGS_PER_SOURCE} findings, the rest not counted",
+                            source.service()
+                        ));
+                    }
+                    findings.extend(batch.findings);
+                }
+                Err(e) => gaps.push(format!("{region} {}: {:?}: {}", source.service(), e.kind, e.message)),
+            }
+        }
+    }
+    Ok(StoredCollection {
+        inventory,
+        findings,
+        gaps,
+    })
+}
+
+/// Collects member accounts in this process.
+pub struct InProcessCollector {
+    /// The collector's own configuration (the assessor account).
+    pub base: SdkConfig,
+    /// How to enter members.
+    pub roles: RoleSettings,
+}
+
+#[async_trait::async_trait]
+impl AccountCollector for InProcessCollector {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+        let sdk = enter_account(&self.base, &self.roles, run_id, account_id).await?;
+        let stored = collect_with(&sdk, self.roles.regions.clone()).await?;
+        if stored.inventory.account_id != account_id {
+            return Err(CollectError::Failed(format!(
+                "the role in {account_id} answered as account {}",
+                stored.inventory.account_id
+            )));
+        }
+        Ok(CollectedAccount {
+            inventory: stored.inventory,
+            findings: stored.findings,
+            gaps: stored.gaps,
+        })
+    }
+}
+
+/// Invokes the collector function once per account and reads what it wrote.
+pub struct LambdaCollector {
+    /// Lambda client.
+    pub lambda: aws_sdk_lambda::Client,
+    /// S3 client (the collector writes the inventory there).
+    pub s3: aws_sdk_s3::Client,
+    /// Collector function name or ARN.
+    pub function: String,
+    /// How members are entered (passed to the function).
+    pub roles: RoleSettings,
+}
+
+#[async_trait::async_trait]
+impl AccountCollector for LambdaCollector {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+        let request = CollectRequest {
+            run_id: run_id.to_string(),
+            account_id: account_id.to_string(),
+            role: self.roles.role.clone(),
+            external_id: self.roles.external_id.clone(),
+            regions: self.roles.regions.clone(),
+        };
+        let payload = serde_json::to_vec(&request).map_err(|e| CollectError::Failed(e.to_string()))?;
+        let out = self
+            .lambda
+            .invoke()
+            .function_name(&self.function)
+            .payload(payload.into())
+            .send()
+            .await
+            .map_err(|e| {
+                CollectError::Failed(format!(
+                    "lambda:InvokeFunction: {}",
+                    crate::errors::classify("Lambda", &e)
+                ))
+            })?;
+        let body = out.payload.map(|b| b.into_inner()).unwrap_or_default();
+        if let Some(kind) = out.function_error {
+            return Err(CollectError::Failed(format!(
+                "collector function {kind}: {}",
+                sanitize(&String::from_utf8_lossy(&body))
+            )));
+        }
+        let summary: CollectSummary =
+            serde_json::from_slice(&body).map_err(|e| CollectError::Failed(format!("collector response: {e}")))?;
+        if let Some(reason) = summary.unreachable {
+            return Err(CollectError::Unreachable(reason));
+        }
+        let uri = summary
+            .inventory_uri
+            .ok_or_else(|| CollectError::Failed("collector response without inventory_uri".to_string()))?;
+        let (bucket, key) = uri
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .ok_or_else(|| CollectError::Failed(format!("not an S3 URI: {uri}")))?;
+        let object = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| CollectError::Failed(format!("s3:GetObject: {}", crate::errors::classify("S3", &e))))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| CollectError::Failed(format!("s3:GetObject: {e}")))?
+            .to_vec();
+        let stored: StoredCollection =
+            serde_json::from_slice(&bytes).map_err(|e| CollectError::Failed(format!("{uri}: {e}")))?;
+        Ok(CollectedAccount {
+            inventory: stored.inventory,
+            findings: stored.findings,
+            gaps: stored.gaps,
+        })
+    }
+}
+
+/// The collector function's handler: collect, store under
+/// `<prefix>runs/<run_id>/collections/<account_id>.json`, summarize. A
+/// refused role is a normal answer (`unreachable`), not a function error.
+pub async fn handle_collect(
+    base: &SdkConfig,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    partition: &str,
+    request: CollectRequest,
+) -> Result<CollectSummary, CollectError> {
+    if !posture_core::run::is_valid_run_id(&request.run_id) {
+        return Err(CollectError::Failed(format!(
+            "not a valid run id: {:?}",
+            request.run_id
+        )));
+    }
+    if request.account_id.len() != 12 || !request.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CollectError::Failed(format!(
+            "not an account id: {:?}",
+            request.account_id
+        )));
+    }
+    let roles = RoleSettings {
+        role: request.role.clone(),
+        external_id: request.external_id.clone(),
+        regions: request.regions.clone(),
+        partition: partition.to_string(),
+    };
+    let mut summary = CollectSummary {
+        run_id: request.run_id.clone(),
+        account_id: request.account_id.clone(),
+        unreachable: None,
+        inventory_uri: None,
+        regions: Vec::new(),
+        findings: 0,
+        gaps: Vec::new(),
+    };
+    let sdk = match enter_account(base, &roles, &request.run_id, &request.account_id).await {
+        Ok(sdk) => sdk,
+        Err(CollectError::Unreachable(reason)) => {
+            summary.unreachable = Some(reason);
+            return Ok(summary);
+        }
+        Err(e) => return Err(e),
+    };
+    let stored = collect_with(&sdk, roles.regions.clone()).await?;
+    let key = format!(
+        "{prefix}runs/{}/collections/{}.json",
+        request.run_id, request.account_id
+    );
+    let body = serde_json::to_vec(&stored).map_err(|e| CollectError::Failed(e.to_string()))?;
+    s3.put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(body.into())
+        .send()
+        .await
+        .map_err(|e| CollectError::Failed(format!("s3:PutObject: {}", crate::errors::classify("S3", &e))))?;
+    summary.inventory_uri = Some(format!("s3://{bucket}/{key}"));
+    summary.regions = stored.inventory.regions.clone();
+    summary.findings = stored.findings.len();
+    summary.gaps = posture_core::snapshot::inventory_gaps(&stored.inventory);
+    summary.gaps.extend(stored.gaps);
+    Ok(summary)
+}

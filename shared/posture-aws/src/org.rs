@@ -1,0 +1,494 @@
+//! Org-wide assessment wiring shared by the assessor (Lambda and command
+//! line) and the MCP server: the settings from documented environment
+//! variables, the account directory (Organizations or a configured list), and
+//! the choice of stores and collector, each a port.
+
+use crate::collector::{InProcessCollector, LambdaCollector, RoleSettings};
+use crate::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, S3ReportStore};
+use crate::store::local::{LocalReportStore, LocalSnapshotStore};
+use aws_config::SdkConfig;
+use jiff::SignedDuration;
+use posture_core::frameworks::Framework;
+use posture_core::run::{
+    AccountCollector, AccountDirectory, DirectoryAccount, PortError, ReportStore, RunPorts, RunSettings, SnapshotStore,
+};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `POSTURE_DATA_DIR`: keep snapshots and reports in this directory.
+pub const DATA_DIR_VAR: &str = "POSTURE_DATA_DIR";
+/// `POSTURE_TABLE`: DynamoDB table of run records and snapshots.
+pub const TABLE_VAR: &str = "POSTURE_TABLE";
+/// `POSTURE_BUCKET`: S3 bucket of reports and collections.
+pub const BUCKET_VAR: &str = "POSTURE_BUCKET";
+/// `POSTURE_BUCKET_PREFIX`: key prefix in the bucket.
+pub const BUCKET_PREFIX_VAR: &str = "POSTURE_BUCKET_PREFIX";
+/// `POSTURE_RETENTION_DAYS`: run and snapshot items expire after this (default 400).
+pub const RETENTION_VAR: &str = "POSTURE_RETENTION_DAYS";
+/// `POSTURE_ROLE`: member role name or ARN with `{account_id}` (default `PostureAdvisorReadOnly`).
+pub const ROLE_VAR: &str = "POSTURE_ROLE";
+/// `POSTURE_EXTERNAL_ID`: the ExternalId the member roles require.
+pub const EXTERNAL_ID_VAR: &str = "POSTURE_EXTERNAL_ID";
+/// `POSTURE_PARTITION`: `aws` (default), `aws-us-gov`, `aws-cn`.
+pub const PARTITION_VAR: &str = "POSTURE_PARTITION";
+/// `POSTURE_REGIONS`: regions to collect (default: each account's enabled regions).
+pub const REGIONS_VAR: &str = "POSTURE_REGIONS";
+/// `POSTURE_ACCOUNTS`: `id[=name],...` instead of Organizations `ListAccounts`.
+pub const ACCOUNTS_VAR: &str = "POSTURE_ACCOUNTS";
+/// `POSTURE_INCLUDE_ACCOUNTS`: only these account ids.
+pub const INCLUDE_VAR: &str = "POSTURE_INCLUDE_ACCOUNTS";
+/// `POSTURE_EXCLUDE_ACCOUNTS`: never these account ids.
+pub const EXCLUDE_VAR: &str = "POSTURE_EXCLUDE_ACCOUNTS";
+/// `POSTURE_CONCURRENCY`: accounts collected at once (1-64, default 8).
+pub const CONCURRENCY_VAR: &str = "POSTURE_CONCURRENCY";
+/// `POSTURE_COLLECTOR_FUNCTION`: invoke this Lambda per account instead of
+/// collecting in-process.
+pub const COLLECTOR_FUNCTION_VAR: &str = "POSTURE_COLLECTOR_FUNCTION";
+/// `POSTURE_RUN_MAX_MINUTES`: a run still `RUNNING` after this is dead (default 20).
+pub const RUN_MAX_MINUTES_VAR: &str = "POSTURE_RUN_MAX_MINUTES";
+
+/// Default member role name (the StackSet in `infra/` creates it).
+pub const DEFAULT_ROLE: &str = "PostureAdvisorReadOnly";
+/// Default accounts collected at once: the slowest account bounds a run, and
+/// each collection keeps 4 regions busy, so 8 accounts keep 32 regional
+/// collections in flight, well inside per-account API limits (each account
+/// has its own).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct SettingError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(variable: &'static str, message: impl Into<String>) -> SettingError {
+    SettingError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// Where run records, snapshots and reports are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSettings {
+    /// A local directory.
+    Local(PathBuf),
+    /// DynamoDB and S3.
+    Aws {
+        /// Table.
+        table: String,
+        /// Bucket.
+        bucket: String,
+        /// Key prefix.
+        prefix: String,
+        /// Days items are kept.
+        retention_days: u32,
+    },
+}
+
+/// Everything an org-wide run needs to know, from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgSettings {
+    /// Stores; `None` when neither `POSTURE_DATA_DIR` nor table and bucket are set.
+    pub store: Option<StoreSettings>,
+    /// Member role.
+    pub roles: RoleSettings,
+    /// Configured accounts (instead of Organizations).
+    pub accounts: Option<Vec<DirectoryAccount>>,
+    /// Include list.
+    pub include: BTreeSet<String>,
+    /// Exclude list.
+    pub exclude: BTreeSet<String>,
+    /// Accounts at once.
+    pub concurrency: usize,
+    /// Collector function for Lambda fan-out.
+    pub collector_function: Option<String>,
+    /// Deadline of a run.
+    pub max_duration: SignedDuration,
+}
+
+fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn account_ids(variable: &'static str, raw: Option<String>) -> Result<BTreeSet<String>, SettingError> {
+    let mut out = BTreeSet::new();
+    for id in raw
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !is_account_id(id) {
+            return Err(bad(variable, format!("{id:?} is not a 12-digit account id")));
+        }
+        out.insert(id.to_string());
+    }
+    Ok(out)
+}
+
+/// Parses a comma-separated region list (`POSTURE_REGIONS`).
+pub fn parse_regions(raw: &str) -> Result<Vec<String>, SettingError> {
+    let regions: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(r) = regions.iter().find(|r| {
+        !r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || r.split('-').count() < 3
+    }) {
+        return Err(bad(REGIONS_VAR, format!("{r:?} is not a region name (e.g. us-east-1)")));
+    }
+    if regions.is_empty() {
+        return Err(bad(
+            REGIONS_VAR,
+            "set but names no region; unset it to use every enabled region",
+        ));
+    }
+    Ok(regions)
+}
+
+fn number<T>(
+    variable: &'static str,
+    raw: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, SettingError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = raw else { return Ok(default) };
+    let value: T = raw
+        .trim()
+        .parse()
+        .map_err(|_| bad(variable, format!("{raw:?} is not a number")))?;
+    if !range.contains(&value) {
+        return Err(bad(
+            variable,
+            format!("{value} is outside {}-{}", range.start(), range.end()),
+        ));
+    }
+    Ok(value)
+}
+
+impl OrgSettings {
+    /// Reads the settings through `var` (the process environment in mains,
+    /// a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<OrgSettings, SettingError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let store = match (var(DATA_DIR_VAR), var(TABLE_VAR), var(BUCKET_VAR)) {
+            (Some(dir), None, None) => Some(StoreSettings::Local(PathBuf::from(dir))),
+            (Some(_), _, _) => {
+                return Err(bad(
+                    DATA_DIR_VAR,
+                    format!("set together with {TABLE_VAR}/{BUCKET_VAR}; choose one store"),
+                ));
+            }
+            (None, Some(table), Some(bucket)) => {
+                let prefix = var(BUCKET_PREFIX_VAR).unwrap_or_default();
+                if !prefix.is_empty() && !prefix.ends_with('/') {
+                    return Err(bad(BUCKET_PREFIX_VAR, "must end with '/'"));
+                }
+                Some(StoreSettings::Aws {
+                    table,
+                    bucket,
+                    prefix,
+                    retention_days: number(RETENTION_VAR, var(RETENTION_VAR), 400, 1..=3650)?,
+                })
+            }
+            (None, Some(_), None) => return Err(bad(BUCKET_VAR, format!("required with {TABLE_VAR}"))),
+            (None, None, Some(_)) => return Err(bad(TABLE_VAR, format!("required with {BUCKET_VAR}"))),
+            (None, None, None) => None,
+        };
+        let accounts = match var(ACCOUNTS_VAR) {
+            None => None,
+            Some(raw) => {
+                let mut list = Vec::new();
+                for entry in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let (id, name) = entry.split_once('=').unwrap_or((entry, entry));
+                    if !is_account_id(id.trim()) {
+                        return Err(bad(ACCOUNTS_VAR, format!("{id:?} is not a 12-digit account id")));
+                    }
+                    list.push(DirectoryAccount {
+                        account_id: id.trim().to_string(),
+                        name: name.trim().to_string(),
+                        status: "ACTIVE".to_string(),
+                    });
+                }
+                Some(list)
+            }
+        };
+        let role = var(ROLE_VAR).unwrap_or_else(|| DEFAULT_ROLE.to_string());
+        if role.starts_with("arn:") && !role.contains("{account_id}") {
+            return Err(bad(ROLE_VAR, "an ARN must contain {account_id}"));
+        }
+        Ok(OrgSettings {
+            store,
+            roles: RoleSettings {
+                role,
+                external_id: var(EXTERNAL_ID_VAR),
+                regions: var(REGIONS_VAR).map(|r| parse_regions(&r)).transpose()?,
+                partition: var(PARTITION_VAR).unwrap_or_else(|| "aws".to_string()),
+            },
+            accounts,
+            include: account_ids(INCLUDE_VAR, var(INCLUDE_VAR))?,
+            exclude: account_ids(EXCLUDE_VAR, var(EXCLUDE_VAR))?,
+            concurrency: number(CONCURRENCY_VAR, var(CONCURRENCY_VAR), DEFAULT_CONCURRENCY, 1..=64)?,
+            collector_function: var(COLLECTOR_FUNCTION_VAR),
+            max_duration: SignedDuration::from_mins(number(
+                RUN_MAX_MINUTES_VAR,
+                var(RUN_MAX_MINUTES_VAR),
+                20,
+                1..=1440,
+            )?),
+        })
+    }
+
+    /// The run settings for `frameworks`.
+    pub fn run_settings(&self, frameworks: Vec<Framework>) -> RunSettings {
+        RunSettings {
+            frameworks,
+            concurrency: self.concurrency,
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            max_duration: self.max_duration,
+        }
+    }
+}
+
+/// Organizations `ListAccounts`, every page.
+pub struct OrganizationsDirectory {
+    /// Client in the management (or delegated administrator) account.
+    pub client: aws_sdk_organizations::Client,
+}
+
+#[async_trait::async_trait]
+impl AccountDirectory for OrganizationsDirectory {
+    async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
+        let mut pages = self.client.list_accounts().into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                PortError::new(
+                    "organizations:ListAccounts",
+                    crate::errors::classify("Organizations", &e).message,
+                )
+            })?;
+            for a in page.accounts() {
+                #[allow(deprecated)]
+                let status = a
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .or_else(|| a.status().map(|s| s.as_str().to_string()))
+                    .unwrap_or_default();
+                out.push(DirectoryAccount {
+                    account_id: a.id().unwrap_or_default().to_string(),
+                    name: a.name().unwrap_or_default().to_string(),
+                    status,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A configured list of accounts.
+pub struct ListedDirectory(pub Vec<DirectoryAccount>);
+
+#[async_trait::async_trait]
+impl AccountDirectory for ListedDirectory {
+    async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The stores, built from the settings.
+#[derive(Clone)]
+pub struct Stores {
+    /// Run records and snapshots.
+    pub snapshots: Arc<dyn SnapshotStore>,
+    /// Report files.
+    pub reports: Arc<dyn ReportStore>,
+}
+
+impl Stores {
+    /// Stores for `settings` (local directory, or DynamoDB and S3 over `sdk`).
+    pub fn new(settings: &StoreSettings, sdk: Option<&SdkConfig>) -> Result<Stores, SettingError> {
+        match settings {
+            StoreSettings::Local(dir) => Ok(Stores {
+                snapshots: Arc::new(LocalSnapshotStore::new(dir)),
+                reports: Arc::new(LocalReportStore::new(dir)),
+            }),
+            StoreSettings::Aws {
+                table,
+                bucket,
+                prefix,
+                retention_days,
+            } => {
+                let sdk = sdk.ok_or_else(|| bad(TABLE_VAR, "the DynamoDB store needs AWS configuration"))?;
+                let config = AwsStoreConfig {
+                    table: table.clone(),
+                    bucket: bucket.clone(),
+                    prefix: prefix.clone(),
+                    retention_days: *retention_days,
+                };
+                let s3 = s3_client(sdk);
+                Ok(Stores {
+                    snapshots: Arc::new(DynamoSnapshotStore::new(
+                        aws_sdk_dynamodb::Client::new(sdk),
+                        s3.clone(),
+                        config.clone(),
+                    )),
+                    reports: Arc::new(S3ReportStore::new(s3, config)),
+                })
+            }
+        }
+    }
+}
+
+/// An S3 client; path-style addressing when an endpoint is overridden
+/// (moto, S3-compatible stores), since their hosts take no bucket prefix.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build(),
+    )
+}
+
+/// Everything an AWS-mode run uses.
+pub struct AwsOrg {
+    /// Account directory.
+    pub directory: Arc<dyn AccountDirectory>,
+    /// Collector.
+    pub collector: Arc<dyn AccountCollector>,
+    /// Stores.
+    pub stores: Stores,
+}
+
+impl AwsOrg {
+    /// Wires the AWS directory and collector (Lambda fan-out when a collector
+    /// function is configured, in-process otherwise) over `sdk`.
+    pub fn new(settings: &OrgSettings, sdk: &SdkConfig) -> Result<AwsOrg, SettingError> {
+        let store = settings.store.as_ref().ok_or_else(|| {
+            bad(
+                TABLE_VAR,
+                format!("set {TABLE_VAR} and {BUCKET_VAR}, or {DATA_DIR_VAR}"),
+            )
+        })?;
+        let stores = Stores::new(store, Some(sdk))?;
+        let directory: Arc<dyn AccountDirectory> = match &settings.accounts {
+            Some(list) => Arc::new(ListedDirectory(list.clone())),
+            None => Arc::new(OrganizationsDirectory {
+                client: aws_sdk_organizations::Client::new(sdk),
+            }),
+        };
+        let collector: Arc<dyn AccountCollector> = match &settings.collector_function {
+            Some(function) => Arc::new(LambdaCollector {
+                lambda: aws_sdk_lambda::Client::new(sdk),
+                s3: s3_client(sdk),
+                function: function.clone(),
+                roles: settings.roles.clone(),
+            }),
+            None => Arc::new(InProcessCollector {
+                base: sdk.clone(),
+                roles: settings.roles.clone(),
+            }),
+        };
+        Ok(AwsOrg {
+            directory,
+            collector,
+            stores,
+        })
+    }
+
+    /// The ports of a run.
+    pub fn ports<'a>(&'a self, clock: &'a (dyn Fn() -> jiff::Timestamp + Sync)) -> RunPorts<'a> {
+        RunPorts {
+            directory: self.directory.as_ref(),
+            collector: self.collector.as_ref(),
+            store: self.stores.snapshots.as_ref(),
+            reports: self.stores.reports.as_ref(),
+            clock,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<OrgSettings, SettingError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        OrgSettings::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_each_bad_setting_named() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.store, None);
+        assert_eq!(s.roles.role, DEFAULT_ROLE);
+        assert_eq!(s.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(
+            s.roles.role_arn("111111111111"),
+            "arn:aws:iam::111111111111:role/PostureAdvisorReadOnly"
+        );
+        let s = settings(&[
+            (TABLE_VAR, "t"),
+            (BUCKET_VAR, "b"),
+            (ACCOUNTS_VAR, "111111111111=prod, 222222222222"),
+            (EXCLUDE_VAR, "222222222222"),
+            (ROLE_VAR, "arn:aws:iam::{account_id}:role/custom/Audit"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            s.store,
+            Some(StoreSettings::Aws {
+                retention_days: 400,
+                ..
+            })
+        ));
+        let accounts = s.accounts.unwrap();
+        assert_eq!(accounts[0].name, "prod");
+        assert_eq!(accounts[1].name, "222222222222");
+        assert_eq!(
+            s.roles.role_arn("333333333333"),
+            "arn:aws:iam::333333333333:role/custom/Audit"
+        );
+        for (vars, variable) in [
+            (vec![(TABLE_VAR, "t")], BUCKET_VAR),
+            (
+                vec![(DATA_DIR_VAR, "/x"), (TABLE_VAR, "t"), (BUCKET_VAR, "b")],
+                DATA_DIR_VAR,
+            ),
+            (vec![(CONCURRENCY_VAR, "0")], CONCURRENCY_VAR),
+            (vec![(CONCURRENCY_VAR, "many")], CONCURRENCY_VAR),
+            (vec![(INCLUDE_VAR, "12345")], INCLUDE_VAR),
+            (vec![(ACCOUNTS_VAR, "abc=x")], ACCOUNTS_VAR),
+            (vec![(REGIONS_VAR, "mars")], REGIONS_VAR),
+            (vec![(ROLE_VAR, "arn:aws:iam::1:role/x")], ROLE_VAR),
+            (
+                vec![(TABLE_VAR, "t"), (BUCKET_VAR, "b"), (BUCKET_PREFIX_VAR, "x")],
+                BUCKET_PREFIX_VAR,
+            ),
+        ] {
+            assert_eq!(settings(&vars).unwrap_err().variable, variable, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn session_names_are_valid_for_sts() {
+        let name = crate::collector::session_name("20261126T060000Z-scheduled");
+        assert_eq!(name, "posture-20261126T060000Z-scheduled");
+        assert!(crate::collector::session_name(&"x".repeat(100)).len() <= 64);
+    }
+}

@@ -1,0 +1,526 @@
+//! The AWS stores: run records and snapshots in one DynamoDB table, report
+//! files (and item bodies too large for DynamoDB) in S3.
+//!
+//! Key design (table with string keys `pk`, `sk`; TTL attribute `expires_at`):
+//!
+//! | item | pk | sk | written |
+//! | --- | --- | --- | --- |
+//! | run record | `ORG` | `RUN#<run_id>` | created conditionally (`attribute_not_exists`), then updated only while `RUNNING` with the same `attempt` |
+//! | latest pointer | `ORG` | `LATEST` | in the transaction that completes a run, only if no newer run holds it (`run_id < :id`) |
+//! | snapshot | `ACCOUNT#<account_id>` | `SNAP#<run_id>` | by a running run; read as history only when its run is `COMPLETE` |
+//!
+//! Run ids start with their UTC start time, so `sk` order is time order and
+//! a time range is a `BETWEEN`. Every item carries `schema_version`; run and
+//! snapshot items carry `expires_at` (start + retention). The record itself is
+//! JSON in `body`; one larger than [`INLINE_LIMIT`] goes to S3 under
+//! `<prefix>items/...` and the item keeps its key in `body_key`.
+
+use crate::errors::sanitize;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_smithy_runtime_api::client::result::SdkError;
+use posture_core::run::{
+    Begun, Page, Paged, PortError, RUN_SCHEMA_VERSION, ReportFile, ReportLocation, ReportStore, RunRecord, RunState,
+    SnapshotStore,
+};
+use posture_core::snapshot::AccountSnapshot;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Bodies above this many bytes go to S3 (DynamoDB items stop at 400 KB).
+pub const INLINE_LIMIT: usize = 300 * 1024;
+
+/// Presigned report links stay valid this long.
+pub const LINK_VALIDITY: Duration = Duration::from_secs(3600);
+
+/// Where the AWS stores keep things.
+#[derive(Debug, Clone)]
+pub struct AwsStoreConfig {
+    /// DynamoDB table.
+    pub table: String,
+    /// S3 bucket for reports and large bodies.
+    pub bucket: String,
+    /// Key prefix in the bucket (empty or ending in `/`).
+    pub prefix: String,
+    /// Run and snapshot items expire this many days after the run started.
+    pub retention_days: u32,
+}
+
+/// Run records and snapshots in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoSnapshotStore {
+    ddb: aws_sdk_dynamodb::Client,
+    s3: aws_sdk_s3::Client,
+    config: AwsStoreConfig,
+}
+
+/// Report files in S3.
+#[derive(Debug, Clone)]
+pub struct S3ReportStore {
+    s3: aws_sdk_s3::Client,
+    config: AwsStoreConfig,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+const ORG: &str = "ORG";
+const LATEST: &str = "LATEST";
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn run_sk(run_id: &str) -> String {
+    format!("RUN#{run_id}")
+}
+
+fn account_pk(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}")
+}
+
+fn snap_sk(run_id: &str) -> String {
+    format!("SNAP#{run_id}")
+}
+
+fn port_error<E, R>(action: &str, err: &SdkError<E, R>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let conflict = err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
+    let message = sanitize(&crate::errors::classify(action, err).message);
+    PortError {
+        operation: action.to_string(),
+        message,
+        conflict,
+    }
+}
+
+fn state_name(state: RunState) -> &'static str {
+    match state {
+        RunState::Running => "RUNNING",
+        RunState::Complete => "COMPLETE",
+        RunState::Failed => "FAILED",
+    }
+}
+
+/// Seconds since the epoch at which an item of a run started at `started_at`
+/// expires.
+fn expires_at(started_at: &str, retention_days: u32) -> i64 {
+    let start = started_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second());
+    start + i64::from(retention_days) * 86_400
+}
+
+impl DynamoSnapshotStore {
+    /// A store over `ddb` and `s3`.
+    pub fn new(ddb: aws_sdk_dynamodb::Client, s3: aws_sdk_s3::Client, config: AwsStoreConfig) -> DynamoSnapshotStore {
+        DynamoSnapshotStore { ddb, s3, config }
+    }
+
+    /// The item of a record: keys, the fields conditions look at, and the
+    /// body inline or in S3.
+    async fn item<T: Serialize>(&self, pk: &str, sk: &str, value: &T, started_at: &str) -> Result<Item, PortError> {
+        let body = serde_json::to_string(value).map_err(|e| PortError::new("serialize", e.to_string()))?;
+        let mut item = Item::from([
+            ("pk".to_string(), s(pk)),
+            ("sk".to_string(), s(sk)),
+            ("schema_version".to_string(), n(RUN_SCHEMA_VERSION)),
+            (
+                "expires_at".to_string(),
+                n(expires_at(started_at, self.config.retention_days)),
+            ),
+        ]);
+        if body.len() <= INLINE_LIMIT {
+            item.insert("body".to_string(), s(body));
+        } else {
+            // A retry writes a new key, so an earlier attempt's body is
+            // never overwritten under a reader.
+            let key = format!(
+                "{}items/{}/{}/{}.json",
+                self.config.prefix,
+                pk,
+                sk.replace('#', "_"),
+                uuid::Uuid::new_v4().simple()
+            );
+            self.s3
+                .put_object()
+                .bucket(&self.config.bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| port_error("s3:PutObject", &e))?;
+            item.insert("body_key".to_string(), s(key));
+        }
+        Ok(item)
+    }
+
+    fn run_item_fields(item: &mut Item, run: &RunRecord) {
+        item.insert("run_id".to_string(), s(&run.run_id));
+        item.insert("state".to_string(), s(state_name(run.state)));
+        item.insert("attempt".to_string(), n(run.attempt));
+    }
+
+    async fn run_item(&self, run: &RunRecord) -> Result<Item, PortError> {
+        let mut item = self.item(ORG, &run_sk(&run.run_id), run, &run.started_at).await?;
+        Self::run_item_fields(&mut item, run);
+        Ok(item)
+    }
+
+    async fn decode<T: DeserializeOwned>(&self, item: &Item) -> Result<T, PortError> {
+        let version = item
+            .get("schema_version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u32>().ok());
+        if version != Some(RUN_SCHEMA_VERSION) {
+            return Err(PortError::new(
+                "read",
+                format!("item with schema_version {version:?}, this build reads {RUN_SCHEMA_VERSION}"),
+            ));
+        }
+        let body = if let Some(body) = item.get("body").and_then(|v| v.as_s().ok()) {
+            body.clone().into_bytes()
+        } else if let Some(key) = item.get("body_key").and_then(|v| v.as_s().ok()) {
+            let object = self
+                .s3
+                .get_object()
+                .bucket(&self.config.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| port_error("s3:GetObject", &e))?;
+            object
+                .body
+                .collect()
+                .await
+                .map_err(|e| PortError::new("s3:GetObject", e.to_string()))?
+                .to_vec()
+        } else {
+            return Err(PortError::new("read", "item has neither body nor body_key"));
+        };
+        serde_json::from_slice(&body).map_err(|e| PortError::new("read", e.to_string()))
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, PortError> {
+        let out = self
+            .ddb
+            .get_item()
+            .table_name(&self.config.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:GetItem", &e))?;
+        Ok(out.item)
+    }
+
+    /// Puts a run record if the stored one is `attempt` and `RUNNING`.
+    async fn put_running(&self, run: &RunRecord, attempt: u32) -> Result<(), PortError> {
+        let item = self.run_item(run).await?;
+        self.ddb
+            .put_item()
+            .table_name(&self.config.table)
+            .set_item(Some(item))
+            .condition_expression("attempt = :attempt AND #state = :running")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":running", s("RUNNING"))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
+    /// Items of partition `pk` with sort keys in `[from, to]` after `after`:
+    /// at most `limit`, and whether there are more.
+    async fn query(
+        &self,
+        pk: &str,
+        from: String,
+        to: String,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), PortError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> =
+            after.map(|sk| Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))]));
+        loop {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.config.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":from", s(&from))
+                .expression_attribute_values(":to", s(&to))
+                .consistent_read(true)
+                .limit(i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb:Query", &e))?;
+            items.extend(out.items.unwrap_or_default());
+            if items.len() > limit {
+                items.truncate(limit);
+                return Ok((items, true));
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok((items, false)),
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SnapshotStore for DynamoSnapshotStore {
+    async fn begin_run(&self, run: &RunRecord) -> Result<Begun, PortError> {
+        let item = self.run_item(run).await?;
+        let put = self
+            .ddb
+            .put_item()
+            .table_name(&self.config.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Begun::Started),
+            Err(e) => {
+                let error = port_error("dynamodb:PutItem", &e);
+                if !error.conflict {
+                    return Err(error);
+                }
+                match self.run(&run.run_id).await? {
+                    Some(existing) => Ok(Begun::Exists(Box::new(existing))),
+                    None => Err(PortError::conflict("begin_run", "run record vanished")),
+                }
+            }
+        }
+    }
+
+    async fn retake_run(&self, run: &RunRecord, prior_attempt: u32) -> Result<(), PortError> {
+        let item = self.run_item(run).await?;
+        self.ddb
+            .put_item()
+            .table_name(&self.config.table)
+            .set_item(Some(item))
+            .condition_expression("attempt = :attempt AND #state <> :complete")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":attempt", n(prior_attempt))
+            .expression_attribute_values(":complete", s("COMPLETE"))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
+    async fn update_run(&self, run: &RunRecord) -> Result<(), PortError> {
+        self.put_running(run, run.attempt).await
+    }
+
+    async fn put_snapshot(&self, snapshot: &AccountSnapshot) -> Result<(), PortError> {
+        let mut item = self
+            .item(
+                &account_pk(&snapshot.account_id),
+                &snap_sk(&snapshot.run_id),
+                snapshot,
+                &snapshot.taken_at,
+            )
+            .await?;
+        item.insert("run_id".to_string(), s(&snapshot.run_id));
+        item.insert("account_id".to_string(), s(&snapshot.account_id));
+        self.ddb
+            .put_item()
+            .table_name(&self.config.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
+    async fn complete_run(&self, run: &RunRecord) -> Result<(), PortError> {
+        let item = self.run_item(run).await?;
+        let put_run = Put::builder()
+            .table_name(&self.config.table)
+            .set_item(Some(item))
+            .condition_expression("attempt = :attempt AND #state = :running")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":attempt", n(run.attempt))
+            .expression_attribute_values(":running", s("RUNNING"))
+            .build()
+            .map_err(|e| PortError::new("complete_run", e.to_string()))?;
+        let put_latest = Put::builder()
+            .table_name(&self.config.table)
+            .item("pk", s(ORG))
+            .item("sk", s(LATEST))
+            .item("run_id", s(&run.run_id))
+            .item("schema_version", n(RUN_SCHEMA_VERSION))
+            .condition_expression("attribute_not_exists(pk) OR run_id < :id")
+            .expression_attribute_values(":id", s(&run.run_id))
+            .build()
+            .map_err(|e| PortError::new("complete_run", e.to_string()))?;
+        let both = self
+            .ddb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_run).build())
+            .transact_items(TransactWriteItem::builder().put(put_latest).build())
+            .send()
+            .await;
+        let Err(e) = both else { return Ok(()) };
+        // Cancelled only because a newer run is already latest: commit the
+        // record alone (this run joins history, latest stays).
+        let reasons: Vec<Option<String>> = match e.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => c
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let run_ok = reasons
+            .first()
+            .is_some_and(|c| c.as_deref().is_none_or(|c| c == "None"));
+        let latest_lost = reasons
+            .get(1)
+            .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"));
+        if run_ok && latest_lost {
+            return self.put_running(run, run.attempt).await;
+        }
+        let mut error = port_error("TransactWriteItems (dynamodb:PutItem)", &e);
+        if reasons
+            .first()
+            .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"))
+        {
+            error.conflict = true;
+        }
+        Err(error)
+    }
+
+    async fn fail_run(&self, run: &RunRecord) -> Result<(), PortError> {
+        self.put_running(run, run.attempt).await
+    }
+
+    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, PortError> {
+        match self.get(ORG, &run_sk(run_id)).await? {
+            Some(item) => Ok(Some(self.decode(&item).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn latest_run(&self) -> Result<Option<RunRecord>, PortError> {
+        let Some(pointer) = self.get(ORG, LATEST).await? else {
+            return Ok(None);
+        };
+        let Some(run_id) = pointer.get("run_id").and_then(|v| v.as_s().ok()) else {
+            return Err(PortError::new("latest_run", "LATEST item without run_id"));
+        };
+        self.run(run_id).await
+    }
+
+    async fn runs(&self, from: &str, to: &str, page: &Page) -> Result<Paged<RunRecord>, PortError> {
+        let limit = page.limit.max(1);
+        let (items, more) = self
+            .query(ORG, run_sk(from), run_sk(to), page.after.as_deref().map(run_sk), limit)
+            .await?;
+        let mut runs = Vec::with_capacity(items.len());
+        for item in &items {
+            runs.push(self.decode::<RunRecord>(item).await?);
+        }
+        let next = more.then(|| runs.last().map(|r| r.run_id.clone())).flatten();
+        Ok(Paged { items: runs, next })
+    }
+
+    async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError> {
+        match self.get(&account_pk(account_id), &snap_sk(run_id)).await? {
+            Some(item) => Ok(Some(self.decode(&item).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn account_snapshots(
+        &self,
+        account_id: &str,
+        from: &str,
+        to: &str,
+        page: &Page,
+    ) -> Result<Paged<AccountSnapshot>, PortError> {
+        let limit = page.limit.max(1);
+        let (items, more) = self
+            .query(
+                &account_pk(account_id),
+                snap_sk(from),
+                snap_sk(to),
+                page.after.as_deref().map(snap_sk),
+                limit,
+            )
+            .await?;
+        let mut snaps = Vec::with_capacity(items.len());
+        for item in &items {
+            snaps.push(self.decode::<AccountSnapshot>(item).await?);
+        }
+        let next = more.then(|| snaps.last().map(|s| s.run_id.clone())).flatten();
+        Ok(Paged { items: snaps, next })
+    }
+}
+
+impl S3ReportStore {
+    /// A store over `s3`.
+    pub fn new(s3: aws_sdk_s3::Client, config: AwsStoreConfig) -> S3ReportStore {
+        S3ReportStore { s3, config }
+    }
+}
+
+#[async_trait::async_trait]
+impl ReportStore for S3ReportStore {
+    async fn put(&self, run_id: &str, file: &ReportFile) -> Result<ReportLocation, PortError> {
+        let name = super::local::report_name(&file.name)?;
+        if !posture_core::run::is_valid_run_id(run_id) {
+            return Err(PortError::new("put_report", format!("not a valid run id: {run_id:?}")));
+        }
+        let key = format!("{}reports/{run_id}/{name}", self.config.prefix);
+        self.s3
+            .put_object()
+            .bucket(&self.config.bucket)
+            .key(&key)
+            .content_type(&file.content_type)
+            .body(file.body.clone().into())
+            .send()
+            .await
+            .map_err(|e| port_error("s3:PutObject", &e))?;
+        Ok(ReportLocation {
+            name: file.name.clone(),
+            uri: format!("s3://{}/{key}", self.config.bucket),
+        })
+    }
+
+    async fn link(&self, location: &ReportLocation) -> Result<String, PortError> {
+        let prefix = format!("s3://{}/", self.config.bucket);
+        let Some(key) = location.uri.strip_prefix(&prefix) else {
+            return Err(PortError::new(
+                "link",
+                format!("{} is not in this bucket", location.uri),
+            ));
+        };
+        let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(LINK_VALIDITY)
+            .map_err(|e| PortError::new("link", e.to_string()))?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(&self.config.bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(|e| port_error("s3:GetObject", &e))?;
+        Ok(request.uri().to_string())
+    }
+}
