@@ -12,7 +12,7 @@ use posture_core::run::{
 };
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 /// The demo organization's collector, with faults on demand: after `ok_before_crash`
 /// successful collections every further one fails (a dying run), and
@@ -72,10 +72,6 @@ pub fn settings() -> RunSettings {
     }
 }
 
-fn fixed_clock() -> Timestamp {
-    "2026-11-26T06:05:00Z".parse().unwrap()
-}
-
 /// Everything a store holds, to show that a re-run wrote nothing.
 pub async fn everything(store: &dyn SnapshotStore, accounts: &[String]) -> String {
     let page = Page {
@@ -98,14 +94,19 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     let ids: Vec<String> = org.accounts.iter().map(|a| a.account_id.clone()).collect();
     assert_eq!(ids.len(), 3, "the demo has three accounts");
     let collector = FaultyCollector::new(org);
+    // The scenario's clock: set by the test, read by the run.
+    let clock_seconds = AtomicI64::new(0);
+    let set_now = |t: Timestamp| clock_seconds.store(t.as_second(), Ordering::SeqCst);
+    let test_clock = || Timestamp::from_second(clock_seconds.load(Ordering::SeqCst)).unwrap();
     let ports = RunPorts {
         directory: &collector.org,
         collector: &collector,
         store,
         reports,
-        clock: &fixed_clock,
+        clock: &test_clock,
     };
     let settings = settings();
+    set_now(now);
 
     // Run 1 completes: one snapshot per account, summary, reports, latest.
     let first = "20261126T060000Z-scheduled";
@@ -146,6 +147,7 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     let second = "20261127T060000Z-scheduled";
     let later = now + SignedDuration::from_hours(24);
     collector.ok_before_crash.store(1, Ordering::SeqCst);
+    set_now(later);
     let outcome = execute(ports, &settings, second, "schedule", later).await.unwrap();
     let RunOutcome::Failed(failed) = outcome else {
         panic!("the crashed run did not fail: {outcome:?}")
@@ -207,13 +209,11 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
         store.begin_run(&stuck).await.unwrap(),
         posture_core::run::Begun::Started
     ));
-    let busy = execute(ports, &settings, third, "schedule", t3 + SignedDuration::from_mins(5))
-        .await
-        .unwrap();
+    set_now(t3 + SignedDuration::from_mins(5));
+    let busy = execute(ports, &settings, third, "schedule", t3).await.unwrap();
     assert!(matches!(busy, RunOutcome::InProgress(_)), "{busy:?}");
-    let taken = execute(ports, &settings, third, "schedule", t3 + SignedDuration::from_hours(2))
-        .await
-        .unwrap();
+    set_now(t3 + SignedDuration::from_hours(2));
+    let taken = execute(ports, &settings, third, "schedule", t3).await.unwrap();
     let RunOutcome::Completed(taken) = taken else {
         panic!("the abandoned run was not taken over: {taken:?}")
     };

@@ -5,11 +5,11 @@
 
 use axum::Router;
 use posture_core::demo::{DemoHealth, DemoOrganization};
-use posture_core::frameworks::{self, Framework, FrameworkError};
+use posture_core::frameworks::{Framework, FrameworkError};
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router};
 use posture_mcp::{Backend, Mode, PostureServer};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Environment variable: comma-separated `Host` values to accept.
@@ -33,58 +33,16 @@ fn log_level() -> String {
 }
 
 /// Environment variable: a directory of custom framework files (`*.json`).
-pub const FRAMEWORKS_DIR_VAR: &str = "POSTURE_FRAMEWORKS_DIR";
+pub use posture_aws::org::FRAMEWORKS_DIR_VAR;
 
-/// The built-in frameworks plus the custom ones in `dir`; files that cannot
-/// be used are returned with where they are wrong, the rest still load.
+/// The built-in frameworks plus the custom ones in `dir` (see
+/// [`posture_aws::org::load_frameworks`]).
 pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
-    let mut frameworks = frameworks::builtin().map_err(|e| WiringError::Config(format!("built-in framework: {e}")))?;
-    let mut errors = Vec::new();
-    let Some(dir) = dir else {
-        return Ok((frameworks, errors));
-    };
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| WiringError::Config(format!("{FRAMEWORKS_DIR_VAR}={}: {e}", dir.display())))?;
-    let mut paths: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let file = path.display().to_string();
-        let parsed = std::fs::read_to_string(&path)
-            .map_err(|e| FrameworkError {
-                file: file.clone(),
-                location: "file".into(),
-                message: e.to_string(),
-            })
-            .and_then(|text| frameworks::parse(&file, &text));
-        match parsed {
-            Ok(fw)
-                if frameworks
-                    .iter()
-                    .any(|f| f.short_name == fw.short_name || f.id == fw.id) =>
-            {
-                errors.push(FrameworkError {
-                    file,
-                    location: "short_name".into(),
-                    message: format!("{} / {} is already loaded", fw.id, fw.short_name),
-                })
-            }
-            Ok(fw) => frameworks.push(fw),
-            Err(e) => errors.push(e),
-        }
-    }
-    for e in &errors {
-        tracing::error!(error = %e, "custom framework not loaded");
-    }
-    Ok((frameworks, errors))
+    posture_aws::org::load_frameworks(dir).map_err(|e| WiringError::Config(e.to_string()))
 }
 
 fn frameworks_from_env() -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
-    let dir = std::env::var_os(FRAMEWORKS_DIR_VAR).map(PathBuf::from);
-    load_frameworks(dir.as_deref())
+    posture_aws::org::frameworks_from_env().map_err(|e| WiringError::Config(e.to_string()))
 }
 
 /// The backend over the built-in demo organization.
@@ -105,37 +63,16 @@ pub fn demo_backend() -> Result<Backend, WiringError> {
 
 /// Environment variable: comma-separated regions to collect the inventory
 /// in; unset: every region enabled for the account.
-pub const REGIONS_VAR: &str = "POSTURE_REGIONS";
+pub use posture_aws::org::REGIONS_VAR;
 
 /// The regions named by `POSTURE_REGIONS`, checked for shape.
 pub fn regions_from_env() -> Result<Option<Vec<String>>, WiringError> {
     let Ok(raw) = std::env::var(REGIONS_VAR) else {
         return Ok(None);
     };
-    parse_regions(&raw).map(Some)
-}
-
-fn parse_regions(raw: &str) -> Result<Vec<String>, WiringError> {
-    let regions: Vec<String> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
-        .collect();
-    let bad = regions.iter().find(|r| {
-        !r.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            || r.split('-').count() < 3
-    });
-    match (bad, regions.is_empty()) {
-        (Some(bad), _) => Err(WiringError::Config(format!(
-            "{REGIONS_VAR}: {bad:?} is not a region name (e.g. us-east-1)"
-        ))),
-        (None, true) => Err(WiringError::Config(format!(
-            "{REGIONS_VAR} is set but names no region; unset it to use every enabled region"
-        ))),
-        (None, false) => Ok(regions),
-    }
+    posture_aws::org::parse_regions(&raw)
+        .map(Some)
+        .map_err(|e| WiringError::Config(e.to_string()))
 }
 
 /// The backend over AWS (standard SDK configuration).
@@ -220,19 +157,4 @@ pub fn lambda_service(
 > + Clone {
     use tower::ServiceExt;
     app.map_request(lambda_identity)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_regions;
-
-    #[test]
-    fn region_lists_are_checked() {
-        assert_eq!(
-            parse_regions(" us-east-1, eu-west-1 ,").unwrap(),
-            vec!["us-east-1".to_string(), "eu-west-1".to_string()]
-        );
-        assert!(parse_regions("us-east-1,US_EAST").is_err());
-        assert!(parse_regions(" , ").is_err());
-    }
 }

@@ -8,12 +8,13 @@ use crate::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, S3ReportStore}
 use crate::store::local::{LocalReportStore, LocalSnapshotStore};
 use aws_config::SdkConfig;
 use jiff::SignedDuration;
-use posture_core::frameworks::Framework;
+use posture_core::demo::DemoOrganization;
+use posture_core::frameworks::{self, Framework, FrameworkError};
 use posture_core::run::{
     AccountCollector, AccountDirectory, DirectoryAccount, PortError, ReportStore, RunPorts, RunSettings, SnapshotStore,
 };
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// `POSTURE_DATA_DIR`: keep snapshots and reports in this directory.
@@ -47,6 +48,9 @@ pub const CONCURRENCY_VAR: &str = "POSTURE_CONCURRENCY";
 pub const COLLECTOR_FUNCTION_VAR: &str = "POSTURE_COLLECTOR_FUNCTION";
 /// `POSTURE_RUN_MAX_MINUTES`: a run still `RUNNING` after this is dead (default 20).
 pub const RUN_MAX_MINUTES_VAR: &str = "POSTURE_RUN_MAX_MINUTES";
+
+/// `POSTURE_FRAMEWORKS_DIR`: a directory of custom framework files (`*.json`).
+pub const FRAMEWORKS_DIR_VAR: &str = "POSTURE_FRAMEWORKS_DIR";
 
 /// Default member role name (the StackSet in `infra/` creates it).
 pub const DEFAULT_ROLE: &str = "PostureAdvisorReadOnly";
@@ -264,6 +268,69 @@ impl OrgSettings {
     }
 }
 
+/// The built-in frameworks plus the custom ones in `dir`; files that cannot
+/// be used are returned with where they are wrong, the rest still load.
+pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<FrameworkError>), SettingError> {
+    let mut frameworks =
+        frameworks::builtin().map_err(|e| bad(FRAMEWORKS_DIR_VAR, format!("built-in framework: {e}")))?;
+    let mut errors = Vec::new();
+    let Some(dir) = dir else {
+        return Ok((frameworks, errors));
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| bad(FRAMEWORKS_DIR_VAR, format!("{}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let file = path.display().to_string();
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|e| FrameworkError {
+                file: file.clone(),
+                location: "file".into(),
+                message: e.to_string(),
+            })
+            .and_then(|text| frameworks::parse(&file, &text));
+        match parsed {
+            Ok(fw)
+                if frameworks
+                    .iter()
+                    .any(|f| f.short_name == fw.short_name || f.id == fw.id) =>
+            {
+                errors.push(FrameworkError {
+                    file,
+                    location: "short_name".into(),
+                    message: format!("{} / {} is already loaded", fw.id, fw.short_name),
+                })
+            }
+            Ok(fw) => frameworks.push(fw),
+            Err(e) => errors.push(e),
+        }
+    }
+    for e in &errors {
+        tracing::error!(error = %e, "custom framework not loaded");
+    }
+    Ok((frameworks, errors))
+}
+
+/// The frameworks named by `POSTURE_FRAMEWORKS_DIR` (built-in ones only when unset).
+pub fn frameworks_from_env() -> Result<(Vec<Framework>, Vec<FrameworkError>), SettingError> {
+    let dir = std::env::var_os(FRAMEWORKS_DIR_VAR).map(PathBuf::from);
+    load_frameworks(dir.as_deref())
+}
+
+/// Where local mode keeps its data: `POSTURE_DATA_DIR`, else
+/// `$XDG_DATA_HOME/posture-advisor`, else `~/.local/share/posture-advisor`.
+pub fn default_data_dir() -> PathBuf {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var(DATA_DIR_VAR)
+        .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("posture-advisor")))
+        .or_else(|| var("HOME").map(|h| h.join(".local/share/posture-advisor")))
+        .unwrap_or_else(|| PathBuf::from(".posture-advisor"))
+}
+
 /// Organizations `ListAccounts`, every page.
 pub struct OrganizationsDirectory {
     /// Client in the management (or delegated administrator) account.
@@ -364,8 +431,9 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-/// Everything an AWS-mode run uses.
-pub struct AwsOrg {
+/// Everything a run uses: the demo organization or AWS.
+#[derive(Clone)]
+pub struct Org {
     /// Account directory.
     pub directory: Arc<dyn AccountDirectory>,
     /// Collector.
@@ -374,10 +442,23 @@ pub struct AwsOrg {
     pub stores: Stores,
 }
 
-impl AwsOrg {
+impl Org {
+    /// The demo organization as directory and collector, with local stores
+    /// in `dir`.
+    pub fn demo(org: Arc<DemoOrganization>, dir: &Path) -> Org {
+        Org {
+            directory: org.clone(),
+            collector: org,
+            stores: Stores {
+                snapshots: Arc::new(LocalSnapshotStore::new(dir)),
+                reports: Arc::new(LocalReportStore::new(dir)),
+            },
+        }
+    }
+
     /// Wires the AWS directory and collector (Lambda fan-out when a collector
     /// function is configured, in-process otherwise) over `sdk`.
-    pub fn new(settings: &OrgSettings, sdk: &SdkConfig) -> Result<AwsOrg, SettingError> {
+    pub fn aws(settings: &OrgSettings, sdk: &SdkConfig) -> Result<Org, SettingError> {
         let store = settings.store.as_ref().ok_or_else(|| {
             bad(
                 TABLE_VAR,
@@ -403,7 +484,7 @@ impl AwsOrg {
                 roles: settings.roles.clone(),
             }),
         };
-        Ok(AwsOrg {
+        Ok(Org {
             directory,
             collector,
             stores,
@@ -483,6 +564,16 @@ mod tests {
         ] {
             assert_eq!(settings(&vars).unwrap_err().variable, variable, "{vars:?}");
         }
+    }
+
+    #[test]
+    fn region_lists_are_checked() {
+        assert_eq!(
+            parse_regions(" us-east-1, eu-west-1 ,").unwrap(),
+            vec!["us-east-1".to_string(), "eu-west-1".to_string()]
+        );
+        assert!(parse_regions("us-east-1,US_EAST").is_err());
+        assert!(parse_regions(" , ").is_err());
     }
 
     #[test]

@@ -419,7 +419,9 @@ pub struct RunReport {
     pub trend: Vec<TrendPoint>,
 }
 
-/// Runs one org-wide assessment with id `run_id`, started at `now`.
+/// Runs one org-wide assessment with id `run_id` for the instant
+/// `started_at` (a schedule tick, or the request time); the current time for
+/// deadlines comes from the ports' clock.
 ///
 /// Idempotent per run id: a complete run is not redone; a failed or
 /// abandoned one is retried as a new attempt; a live one is left alone.
@@ -430,13 +432,14 @@ pub async fn execute(
     settings: &RunSettings,
     run_id: &str,
     trigger: &str,
-    now: Timestamp,
+    started_at: Timestamp,
 ) -> Result<RunOutcome, RunError> {
+    let now = (ports.clock)();
     let mut run = RunRecord {
         schema_version: RUN_SCHEMA_VERSION,
         run_id: run_id.to_string(),
         trigger: trigger.to_string(),
-        started_at: now.to_string(),
+        started_at: started_at.to_string(),
         deadline: (now + settings.max_duration).to_string(),
         finished_at: None,
         state: RunState::Running,

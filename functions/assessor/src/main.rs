@@ -1,0 +1,101 @@
+//! `assessor [--demo] [--event FILE | --run-id ID]`: one org-wide assessment.
+//! In AWS Lambda (detected by `AWS_LAMBDA_RUNTIME_API`) it handles each
+//! EventBridge schedule tick; elsewhere it runs once and exits, printing the
+//! run as JSON (exit status 1 when the run failed).
+
+use anyhow::Context;
+use clap::Parser;
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use posture_aws::org::{Org, OrgSettings, StoreSettings, default_data_dir, frameworks_from_env};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(version, about = "Posture Advisor assessor: one org-wide assessment run")]
+struct Cli {
+    /// Assess the built-in demo organization (stored in POSTURE_DATA_DIR).
+    #[arg(long, env = "POSTURE_DEMO")]
+    demo: bool,
+    /// An event to handle (EventBridge scheduled-event JSON, or {"run_id": ...}).
+    #[arg(long, conflicts_with = "run_id")]
+    event: Option<std::path::PathBuf>,
+    /// Run id to use (default: the current time, suffix `cli`).
+    #[arg(long)]
+    run_id: Option<String>,
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_current_span(false)
+        .init();
+}
+
+fn clock() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let settings = OrgSettings::from_vars(|k| std::env::var(k).ok())?;
+    let (frameworks, framework_errors) = frameworks_from_env()?;
+    if let Some(e) = framework_errors.first() {
+        anyhow::bail!("custom framework not usable: {e}");
+    }
+    let run_settings = settings.run_settings(frameworks);
+    let org = if cli.demo {
+        let dir = match &settings.store {
+            Some(StoreSettings::Local(dir)) => dir.clone(),
+            _ => default_data_dir(),
+        };
+        Org::demo(Arc::new(posture_core::demo::DemoOrganization::load(clock())?), &dir)
+    } else {
+        let ctx = posture_aws::AwsContext::load().await;
+        Org::aws(&settings, &ctx.sdk)?
+    };
+
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        let (org, run_settings) = (&org, &run_settings);
+        return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+            let request = assessor::run_request(&event.payload)?;
+            let answer = assessor::assess(org, run_settings, &request, &clock).await?;
+            if answer.outcome == "failed" {
+                // A failed invocation is retried by EventBridge: the retry is
+                // the run's next attempt.
+                return Err(lambda_runtime::Error::from(format!(
+                    "run {} failed: {}",
+                    answer.run.run_id,
+                    answer.run.error.unwrap_or_default()
+                )));
+            }
+            Ok::<Value, lambda_runtime::Error>(serde_json::to_value(answer)?)
+        }))
+        .await
+        .map_err(|e| anyhow::anyhow!(e));
+    }
+
+    let request = match (&cli.event, &cli.run_id) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+            assessor::run_request(&serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?)?
+        }
+        (None, Some(id)) => assessor::run_request(&serde_json::json!({"run_id": id, "trigger": "cli"}))?,
+        (None, None) => {
+            let id = posture_core::run::run_id(clock(), "cli");
+            assessor::run_request(&serde_json::json!({"run_id": id, "trigger": "cli"}))?
+        }
+    };
+    let answer = assessor::assess(&org, &run_settings, &request, &clock).await?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    if answer.outcome == "failed" {
+        std::process::exit(1);
+    }
+    Ok(())
+}
