@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod mcp;
 pub mod moto;
 pub mod runs;
+pub mod sts_gate;
 pub mod standin;
 
 use std::net::TcpListener;
