@@ -69,6 +69,7 @@ fn backend(cfg: &SdkConfig, securityhub_cfg: &SdkConfig, guardduty_endpoint: &st
         inventories: Arc::new(posture_core::demo::DemoOrganization::load(Timestamp::now()).unwrap()),
         frameworks: posture_core::frameworks::builtin().unwrap(),
         framework_errors: Vec::new(),
+        history: None,
     }
 }
 

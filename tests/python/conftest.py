@@ -108,7 +108,10 @@ def serve(demo: bool = True, env: dict[str, str] | None = None) -> Iterator[_Ser
             "`cargo build -p mcp-server` (with CARGO_TARGET_DIR set) or set POSTURE_MCP_SERVER_BIN",
             pytrace=False,
         )
-    with tempfile.TemporaryFile(mode="w+") as stderr_file:
+    env = dict(os.environ if env is None else env)
+    with tempfile.TemporaryFile(mode="w+") as stderr_file, tempfile.TemporaryDirectory() as data_dir:
+        # Each server keeps its runs in its own directory unless the test names one.
+        env.setdefault("POSTURE_DATA_DIR", data_dir)
         server: _Server | None = None
         try:
             for _attempt in range(START_ATTEMPTS):

@@ -51,19 +51,7 @@ pub fn run_request(event: &Value) -> Result<RunRequest, EventError> {
     if !is_valid_run_id(id) {
         return Err(EventError(format!("run_id {id:?} is not a run id")));
     }
-    // The id's validated shape is yyyymmddThhmmssZ-...
-    let rfc3339 = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &id[0..4],
-        &id[4..6],
-        &id[6..8],
-        &id[9..11],
-        &id[11..13],
-        &id[13..15]
-    );
-    let started_at = rfc3339
-        .parse::<Timestamp>()
-        .ok()
+    let started_at = posture_core::run::run_started_at(id)
         .ok_or_else(|| EventError(format!("run_id {id:?} does not start with a valid time")))?;
     let trigger = event.get("trigger").and_then(Value::as_str).unwrap_or("manual");
     if !["mcp", "cli", "manual"].contains(&trigger) {

@@ -4,9 +4,14 @@
 //! reads the command line and runs one of the two entry points.
 
 use axum::Router;
+use posture_aws::org::{
+    ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, StoreSettings, Stores, TaskLauncher, default_data_dir,
+};
 use posture_core::demo::{DemoHealth, DemoOrganization};
 use posture_core::frameworks::{Framework, FrameworkError};
+use posture_core::run::{self, PortError, RunLauncher, RunOutcome};
 use posture_mcp::audit::{Caller, RequestId};
+use posture_mcp::history::HistoryBackend;
 use posture_mcp::http::{HttpConfig, router};
 use posture_mcp::{Backend, Mode, PostureServer};
 use std::path::Path;
@@ -58,7 +63,87 @@ pub fn demo_backend() -> Result<Backend, WiringError> {
         inventories: org,
         frameworks,
         framework_errors,
+        history: None,
     })
+}
+
+/// Gives the demo backend its history: a local store in `POSTURE_DATA_DIR`
+/// (default: the user's data directory), org-wide runs in-process, and one
+/// org-wide run of the demo organization now. Returns that run's id.
+pub async fn demo_history(backend: &mut Backend) -> Result<String, WiringError> {
+    let settings = OrgSettings::from_vars(|k| std::env::var(k).ok()).map_err(|e| WiringError::Config(e.to_string()))?;
+    let dir = match &settings.store {
+        Some(StoreSettings::Local(dir)) => dir.clone(),
+        _ => default_data_dir(),
+    };
+    let now = jiff::Timestamp::now();
+    let org = Org::demo(Arc::new(DemoOrganization::load(now)?), &dir);
+    let run_settings = settings.run_settings(backend.frameworks.clone());
+    let run_id = run::run_id(now, "demo");
+    let outcome = run::execute(org.ports(&clock), &run_settings, &run_id, "cli", now)
+        .await
+        .map_err(|e| WiringError::Config(format!("demo assessment in {}: {e}", dir.display())))?;
+    if let RunOutcome::Failed(r) = &outcome {
+        return Err(WiringError::Config(format!(
+            "demo assessment failed: {}",
+            r.error.as_deref().unwrap_or("")
+        )));
+    }
+    backend.history = Some(HistoryBackend {
+        store: org.stores.snapshots.clone(),
+        reports: org.stores.reports.clone(),
+        max_duration: run_settings.max_duration,
+        launcher: Arc::new(TaskLauncher {
+            org,
+            settings: run_settings,
+        }),
+    });
+    Ok(run_id)
+}
+
+fn clock() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+/// Refuses to start runs, saying what is missing.
+struct NoLauncher(String);
+
+#[async_trait::async_trait]
+impl RunLauncher for NoLauncher {
+    async fn launch(&self, _run_id: &str) -> Result<(), PortError> {
+        Err(PortError::new("launch", self.0.clone()))
+    }
+}
+
+/// History over the configured store (none when no store is configured):
+/// runs start through the assessor function when one is named, in-process
+/// otherwise (never in-process inside Lambda, which freezes after the reply).
+fn aws_history(ctx: &posture_aws::AwsContext, frameworks: &[Framework]) -> Result<Option<HistoryBackend>, WiringError> {
+    let settings = OrgSettings::from_vars(|k| std::env::var(k).ok()).map_err(|e| WiringError::Config(e.to_string()))?;
+    let Some(store) = &settings.store else {
+        return Ok(None);
+    };
+    let stores = Stores::new(store, Some(&ctx.sdk)).map_err(|e| WiringError::Config(e.to_string()))?;
+    let run_settings = settings.run_settings(frameworks.to_vec());
+    let launcher: Arc<dyn RunLauncher> = match std::env::var(ASSESSOR_FUNCTION_VAR).ok().filter(|f| !f.is_empty()) {
+        Some(function) => Arc::new(LambdaLauncher {
+            lambda: posture_aws::aws_sdk_lambda::Client::new(&ctx.sdk),
+            function,
+        }),
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Arc::new(NoLauncher(format!(
+            "{ASSESSOR_FUNCTION_VAR} is not set: in Lambda, org-wide runs are started through the assessor function"
+        ))),
+        None => Arc::new(TaskLauncher {
+            org: Org::aws(&settings, &ctx.sdk).map_err(|e| WiringError::Config(e.to_string()))?,
+            settings: run_settings.clone(),
+        }),
+    };
+    Ok(Some(HistoryBackend {
+        store: stores.snapshots,
+        reports: stores.reports,
+        launcher,
+        max_duration: run_settings.max_duration,
+    }))
 }
 
 /// Environment variable: comma-separated regions to collect the inventory
@@ -86,6 +171,7 @@ pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringErr
         log_level: log_level(),
         auth_methods,
         inventories: ctx.inventory_source(regions_from_env()?),
+        history: aws_history(&ctx, &frameworks)?,
         frameworks,
         framework_errors,
     })

@@ -40,7 +40,10 @@ async fn main() -> anyhow::Result<()> {
         "none (loopback only)"
     };
     let backend = if cli.demo {
-        mcp_server::demo_backend()?
+        let mut backend = mcp_server::demo_backend()?;
+        let run_id = mcp_server::demo_history(&mut backend).await?;
+        eprintln!("Org-wide assessment of the demo organization: run {run_id}");
+        backend
     } else {
         mcp_server::aws_backend(vec![auth.to_string()]).await?
     };

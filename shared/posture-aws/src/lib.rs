@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod securityhub;
 pub mod store;
 
+pub use aws_sdk_lambda;
 pub use config::AwsContext;
 
 use posture_core::ports::{FindingSource, HealthProbe};

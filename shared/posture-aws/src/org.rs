@@ -11,7 +11,8 @@ use jiff::SignedDuration;
 use posture_core::demo::DemoOrganization;
 use posture_core::frameworks::{self, Framework, FrameworkError};
 use posture_core::run::{
-    AccountCollector, AccountDirectory, DirectoryAccount, PortError, ReportStore, RunPorts, RunSettings, SnapshotStore,
+    AccountCollector, AccountDirectory, DirectoryAccount, PortError, ReportStore, RunLauncher, RunPorts, RunSettings,
+    SnapshotStore,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,9 @@ pub const CONCURRENCY_VAR: &str = "POSTURE_CONCURRENCY";
 /// `POSTURE_COLLECTOR_FUNCTION`: invoke this Lambda per account instead of
 /// collecting in-process.
 pub const COLLECTOR_FUNCTION_VAR: &str = "POSTURE_COLLECTOR_FUNCTION";
+/// `POSTURE_ASSESSOR_FUNCTION`: the MCP server starts org-wide runs by
+/// invoking this Lambda (required in Lambda; locally runs start in-process).
+pub const ASSESSOR_FUNCTION_VAR: &str = "POSTURE_ASSESSOR_FUNCTION";
 /// `POSTURE_RUN_MAX_MINUTES`: a run still `RUNNING` after this is dead (default 20).
 pub const RUN_MAX_MINUTES_VAR: &str = "POSTURE_RUN_MAX_MINUTES";
 
@@ -374,6 +378,60 @@ pub struct ListedDirectory(pub Vec<DirectoryAccount>);
 impl AccountDirectory for ListedDirectory {
     async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
         Ok(self.0.clone())
+    }
+}
+
+/// Starts a queued run by invoking the assessor function asynchronously
+/// (`InvocationType=Event`): the MCP request returns at once, the assessor
+/// takes the queued record over.
+pub struct LambdaLauncher {
+    /// Lambda client.
+    pub lambda: aws_sdk_lambda::Client,
+    /// Assessor function name or ARN.
+    pub function: String,
+}
+
+#[async_trait::async_trait]
+impl RunLauncher for LambdaLauncher {
+    async fn launch(&self, run_id: &str) -> Result<(), PortError> {
+        let payload = serde_json::json!({"run_id": run_id, "trigger": "mcp"}).to_string();
+        self.lambda
+            .invoke()
+            .function_name(&self.function)
+            .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+            .payload(payload.into_bytes().into())
+            .send()
+            .await
+            .map_err(|e| PortError::new("lambda:InvokeFunction", crate::errors::classify("Lambda", &e).message))?;
+        Ok(())
+    }
+}
+
+/// Runs a queued run in this process, in a background task (local mode).
+pub struct TaskLauncher {
+    /// The organization and stores.
+    pub org: Org,
+    /// How runs are carried out.
+    pub settings: RunSettings,
+}
+
+fn system_clock() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+#[async_trait::async_trait]
+impl RunLauncher for TaskLauncher {
+    async fn launch(&self, run_id: &str) -> Result<(), PortError> {
+        let started_at = posture_core::run::run_started_at(run_id)
+            .ok_or_else(|| PortError::new("launch", format!("not a run id: {run_id:?}")))?;
+        let (org, settings, run_id) = (self.org.clone(), self.settings.clone(), run_id.to_string());
+        tokio::spawn(async move {
+            match posture_core::run::execute(org.ports(&system_clock), &settings, &run_id, "mcp", started_at).await {
+                Ok(outcome) => tracing::info!(run_id, state = ?outcome.record().state, "assessment run"),
+                Err(e) => tracing::error!(run_id, error = %e, "assessment run not recorded"),
+            }
+        });
+        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod finding;
 pub mod frameworks;
 pub mod guardduty;
+pub mod history;
 pub mod inventory;
 pub mod ports;
 pub mod recommendations;

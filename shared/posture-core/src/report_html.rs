@@ -105,6 +105,7 @@ fn exact(score: Option<f64>) -> String {
 
 fn state_label(state: RunState) -> &'static str {
     match state {
+        RunState::Queued => "QUEUED",
         RunState::Running => "RUNNING",
         RunState::Complete => "COMPLETE",
         RunState::Failed => "FAILED",

@@ -30,6 +30,8 @@ pub const TREND_RUNS: usize = 12;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunState {
+    /// Accepted (by the MCP server) and handed to the assessor, not started.
+    Queued,
     /// Collecting and evaluating.
     Running,
     /// Committed: its snapshots are history, and it may be the latest.
@@ -111,9 +113,11 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// True for a `RUNNING` record past its deadline: its process died.
+    /// True for a `QUEUED` or `RUNNING` record past its deadline: its
+    /// process died (or never started).
     pub fn is_abandoned(&self, now: Timestamp) -> bool {
-        self.state == RunState::Running && self.deadline.parse::<Timestamp>().is_ok_and(|d| now > d)
+        matches!(self.state, RunState::Queued | RunState::Running)
+            && self.deadline.parse::<Timestamp>().is_ok_and(|d| now > d)
     }
 
     /// The state readers should show: an abandoned run counts as failed.
@@ -154,6 +158,25 @@ pub fn is_valid_run_id(id: &str) -> bool {
         && suffix
             .bytes()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
+/// The instant a run id starts with (`None` for a malformed id).
+pub fn run_started_at(id: &str) -> Option<Timestamp> {
+    if !is_valid_run_id(id) {
+        return None;
+    }
+    // The validated shape is yyyymmddThhmmssZ-...
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &id[0..4],
+        &id[4..6],
+        &id[6..8],
+        &id[9..11],
+        &id[11..13],
+        &id[13..15]
+    )
+    .parse()
+    .ok()
 }
 
 /// An account the directory knows.
@@ -252,6 +275,34 @@ pub struct Paged<T> {
     pub items: Vec<T>,
     /// Cursor for the next page, when there is one.
     pub next: Option<String>,
+}
+
+/// The record the MCP server writes when it hands a run to the assessor: the
+/// run id is known (and queryable) at once; the assessor takes it over.
+pub fn queued(run_id: &str, trigger: &str, now: Timestamp, max_duration: SignedDuration) -> RunRecord {
+    RunRecord {
+        schema_version: RUN_SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        trigger: trigger.to_string(),
+        started_at: now.to_string(),
+        deadline: (now + max_duration).to_string(),
+        finished_at: None,
+        state: RunState::Queued,
+        attempt: 0,
+        accounts: Vec::new(),
+        accounts_done: 0,
+        error: None,
+        summary: None,
+        reports: Vec::new(),
+    }
+}
+
+/// Starts a run in the background (a task locally, an asynchronous Lambda
+/// invocation of the assessor in AWS).
+#[async_trait]
+pub trait RunLauncher: Send + Sync {
+    /// Hands the queued run `run_id` to the assessor.
+    async fn launch(&self, run_id: &str) -> Result<(), PortError>;
 }
 
 /// Result of trying to start a run.
@@ -455,7 +506,7 @@ pub async fn execute(
         Begun::Exists(existing) => match existing.effective_state(now) {
             RunState::Complete => return Ok(RunOutcome::AlreadyComplete(*existing)),
             RunState::Running => return Ok(RunOutcome::InProgress(*existing)),
-            RunState::Failed => {
+            RunState::Queued | RunState::Failed => {
                 run.attempt = existing.attempt + 1;
                 match ports.store.retake_run(&run, existing.attempt).await {
                     Ok(()) => {}

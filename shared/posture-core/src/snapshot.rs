@@ -323,20 +323,7 @@ pub fn history(snapshots: &[AccountSnapshot], framework: &str) -> (Vec<HistoryPo
             }
         })
         .collect();
-    let scored: Vec<f64> = points.iter().filter_map(|p| p.score).collect();
-    let trend = match (scored.first(), scored.last()) {
-        (Some(first), Some(last)) if scored.len() >= 2 => {
-            let delta = last - first;
-            if delta >= STABLE_WITHIN_POINTS {
-                Trend::Improving
-            } else if delta <= -STABLE_WITHIN_POINTS {
-                Trend::Declining
-            } else {
-                Trend::Stable
-            }
-        }
-        _ => Trend::InsufficientData,
-    };
+    let trend = trend_of(points.iter().map(|p| p.score));
     (points, trend)
 }
 
@@ -386,6 +373,25 @@ pub struct AccountStanding {
     pub scores: BTreeMap<String, Option<f64>>,
     /// Failing native check outcomes.
     pub failures: usize,
+}
+
+/// Trend of a score series (oldest first): the last scored point against
+/// the first; within [`STABLE_WITHIN_POINTS`] is stable.
+pub fn trend_of(scores: impl Iterator<Item = Option<f64>>) -> Trend {
+    let scored: Vec<f64> = scores.flatten().collect();
+    match (scored.first(), scored.last()) {
+        (Some(first), Some(last)) if scored.len() >= 2 => {
+            let delta = last - first;
+            if delta >= STABLE_WITHIN_POINTS {
+                Trend::Improving
+            } else if delta <= -STABLE_WITHIN_POINTS {
+                Trend::Declining
+            } else {
+                Trend::Stable
+            }
+        }
+        _ => Trend::InsufficientData,
+    }
 }
 
 /// Pools the snapshots of one run.

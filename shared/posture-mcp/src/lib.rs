@@ -11,6 +11,7 @@
 pub mod args;
 pub mod audit;
 pub mod error;
+pub mod history;
 pub mod http;
 pub mod render;
 pub mod server;

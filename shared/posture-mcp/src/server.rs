@@ -77,6 +77,9 @@ pub struct Backend {
     pub frameworks: Vec<Framework>,
     /// Custom framework files that could not be loaded.
     pub framework_errors: Vec<FrameworkError>,
+    /// Stored runs and snapshots (history tools); `None` when no store is
+    /// configured.
+    pub history: Option<crate::history::HistoryBackend>,
 }
 
 /// The MCP service. Cheap to clone: one is built per HTTP request.
@@ -102,7 +105,7 @@ pub struct ToolOutput {
 }
 
 impl ToolOutput {
-    fn new<T: Serialize>(value: &T, text: String) -> Result<ToolOutput, ToolError> {
+    pub(crate) fn new<T: Serialize>(value: &T, text: String) -> Result<ToolOutput, ToolError> {
         let structured = serde_json::to_value(value)
             .map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))?;
         Ok(ToolOutput { structured, text })
@@ -117,6 +120,10 @@ impl PostureServer {
             tools: Arc::new(tools::definitions(&names)),
             backend: Arc::new(backend),
         }
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     /// The registered tools.
@@ -155,6 +162,11 @@ impl PostureServer {
             tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(&args).await,
             tools::ASSESS_SECURITY_POSTURE => self.assess(&args).await,
             tools::VALIDATE_SECURITY_CONTROLS => self.validate(&args).await,
+            tools::LIST_ACCOUNTS => self.list_accounts(&args).await,
+            tools::GET_POSTURE_HISTORY => self.posture_history(&args).await,
+            tools::COMPARE_SNAPSHOTS => self.compare(&args).await,
+            tools::GET_ASSESSMENT_STATUS => self.assessment_status(&args).await,
+            tools::GENERATE_SECURITY_REPORT => self.generate_report(&args).await,
             _ => return None,
         };
         let (outcome, error_type) = match &result {
@@ -432,12 +444,16 @@ impl PostureServer {
 
     async fn assess(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
         let a = Args::new(args, tools::ASSESS_ARGS)?;
-        let scopes: Vec<String> = ["account", "region", "service", "workload"]
+        let scopes: Vec<String> = ["account", "region", "service", "workload", "organization"]
             .iter()
             .map(|s| s.to_string())
             .collect();
         let scope = a.one_of("scope", &scopes)?;
         let target = a.required_string("target", 256)?;
+        if scope == "organization" {
+            // Long work: started in the background, followed with get_assessment_status.
+            return self.start_org_assessment(&target).await;
+        }
         let names: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
         let requested = match args.get("frameworks") {
             None | Some(Value::Null) => vec!["CIS".to_string()],

@@ -31,6 +31,49 @@ pub const ASSESS_ARGS: &[&str] = &[
     "include_recommendations",
 ];
 
+/// `list_accounts`.
+pub const LIST_ACCOUNTS: &str = "list_accounts";
+/// Arguments `list_accounts` accepts.
+pub const LIST_ACCOUNTS_ARGS: &[&str] = &["max_results", "next_token"];
+/// `get_posture_history`.
+pub const GET_POSTURE_HISTORY: &str = "get_posture_history";
+/// Arguments `get_posture_history` accepts.
+pub const HISTORY_ARGS: &[&str] = &["account_id", "framework", "days", "max_points"];
+/// `compare_snapshots`.
+pub const COMPARE_SNAPSHOTS: &str = "compare_snapshots";
+/// Arguments `compare_snapshots` accepts.
+pub const COMPARE_ARGS: &[&str] = &["account_id", "from_run_id", "to_run_id", "max_items"];
+/// `get_assessment_status`.
+pub const GET_ASSESSMENT_STATUS: &str = "get_assessment_status";
+/// Arguments `get_assessment_status` accepts.
+pub const STATUS_ARGS: &[&str] = &["run_id"];
+/// `generate_security_report`.
+pub const GENERATE_SECURITY_REPORT: &str = "generate_security_report";
+/// Arguments `generate_security_report` accepts.
+pub const REPORT_ARGS: &[&str] = &["report_type", "format", "run_id", "account_id"];
+
+/// What `assess_security_posture` returns: an assessment, or (scope
+/// `organization`) the id of the run it started.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum AssessOutput {
+    /// Scopes account, region, service, workload.
+    Assessment(Box<posture_core::assessment::Assessment>),
+    /// Scope organization.
+    Started(crate::history::RunStarted),
+}
+
+/// An object schema of `T` (MCP output schemas must be objects; an untagged
+/// enum's schema is an `anyOf` of objects).
+fn object_schema_of<T: schemars::JsonSchema>() -> Arc<JsonObject> {
+    let mut schema = (*schema_of::<T>()).clone();
+    schema.insert("type".to_string(), json!("object"));
+    Arc::new(schema)
+}
+
+const ACCOUNT_ID: &str = "12-digit account id; omit for the whole organization";
+const RUN_ID_PATTERN: &str = "^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]{1,40}$";
+
 /// `validate_security_controls`.
 pub const VALIDATE_SECURITY_CONTROLS: &str = "validate_security_controls";
 /// Arguments `validate_security_controls` accepts.
@@ -105,7 +148,7 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             json!({
                 "type": "object",
                 "properties": {
-                    "scope": {"type": "string", "enum": ["account", "region", "service", "workload"], "description": "Assessment scope"},
+                    "scope": {"type": "string", "enum": ["account", "region", "service", "workload", "organization"], "description": "Assessment scope; organization starts an org-wide run in the background (target all) and returns its run_id at once"},
                     "target": {"type": "string", "description": "Account id, region name, service name, or workload tag key=value"},
                     "frameworks": {
                         "type": "array",
@@ -124,7 +167,7 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
                 "required": ["scope", "target"],
                 "additionalProperties": false
             }),
-            schema_of::<posture_core::assessment::Assessment>(),
+            object_schema_of::<AssessOutput>(),
         ),
         tool(
             ANALYZE_SECURITY_FINDINGS,
@@ -254,6 +297,82 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
                 "additionalProperties": false
             }),
             schema_of::<ValidationReport>(),
+        ),
+        tool(
+            LIST_ACCOUNTS,
+            "List accounts",
+            "Accounts in scope of the latest complete org-wide run: name, status, whether that run assessed them (or why not), when each was last assessed and its latest score per framework. Paginated by next_token.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "max_results": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50, "description": "Accounts per page"},
+                    "next_token": {"type": "string", "description": "From the previous page"}
+                },
+                "additionalProperties": false
+            }),
+            schema_of::<crate::history::AccountList>(),
+        ),
+        tool(
+            GET_POSTURE_HISTORY,
+            "Posture history",
+            "Score series of one framework over complete org-wide runs in the last N days, for the organization (pooled) or one account, with failure and open-finding counts per run and the trend (last scored point against the first; within 1 point is stable). Runs that failed are listed apart, never as history.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": ACCOUNT_ID},
+                    "framework": {"type": "string", "enum": frameworks, "default": "CIS"},
+                    "days": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 90, "description": "How far back"},
+                    "max_points": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100, "description": "Latest runs shown; earlier ones are counted in points_omitted"}
+                },
+                "additionalProperties": false
+            }),
+            schema_of::<crate::history::PostureHistory>(),
+        ),
+        tool(
+            COMPARE_SNAPSHOTS,
+            "Compare snapshots",
+            "Drift between two complete runs (default: the latest against the one before): new, resolved and persisting failing resources, requirement status changes and score deltas, for the organization or one account; accounts added or no longer assessed. Lists are cut at max_items and say so.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": ACCOUNT_ID},
+                    "from_run_id": {"type": "string", "pattern": RUN_ID_PATTERN, "description": "Earlier run (default: the complete run before to_run_id)"},
+                    "to_run_id": {"type": "string", "pattern": RUN_ID_PATTERN, "description": "Later run (default: the latest complete run)"},
+                    "max_items": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50, "description": "Items per list per account"}
+                },
+                "additionalProperties": false
+            }),
+            schema_of::<crate::history::Comparison>(),
+        ),
+        tool(
+            GET_ASSESSMENT_STATUS,
+            "Assessment status",
+            "State and progress of an org-wide run (QUEUED, RUNNING, COMPLETE, FAILED; a run past its deadline is FAILED and marked abandoned): accounts done of accounts in scope, accounts that could not be assessed with the reason, and once complete the org summary and report files.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "run_id": {"type": "string", "pattern": RUN_ID_PATTERN, "description": "From assess_security_posture (scope organization), list_accounts or get_posture_history"}
+                },
+                "required": ["run_id"],
+                "additionalProperties": false
+            }),
+            schema_of::<crate::history::RunStatus>(),
+        ),
+        tool(
+            GENERATE_SECURITY_REPORT,
+            "Generate security report",
+            "Writes a report of a complete run (default: the latest) for the organization or one account and returns where it lies (a presigned S3 URL valid one hour in AWS, a file path locally) with the headline numbers. executive: scores, severities, worst accounts (html adds charts: score per framework, severity distribution, trend, worst accounts); technical: every failing resource and every gap; compliance: every requirement across accounts. html is executive only.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "report_type": {"type": "string", "enum": ["executive", "technical", "compliance"], "default": "executive"},
+                    "format": {"type": "string", "enum": ["json", "markdown", "html"], "default": "markdown"},
+                    "run_id": {"type": "string", "pattern": RUN_ID_PATTERN, "description": "Default: the latest complete run"},
+                    "account_id": {"type": "string", "pattern": "^[0-9]{12}$", "description": ACCOUNT_ID}
+                },
+                "additionalProperties": false
+            }),
+            schema_of::<crate::history::GeneratedReport>(),
         ),
         tool(
             HEALTH_CHECK,

@@ -104,6 +104,7 @@ where
 
 fn state_name(state: RunState) -> &'static str {
     match state {
+        RunState::Queued => "QUEUED",
         RunState::Running => "RUNNING",
         RunState::Complete => "COMPLETE",
         RunState::Failed => "FAILED",
