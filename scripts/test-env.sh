@@ -14,7 +14,7 @@ mkdir -p "$POSTURE_CACHE"
 
 # Pinned versions (see ../shared/facts): bump deliberately.
 PY_REQUIREMENTS=("moto[server]==5.2.5" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0")
-NODE_PACKAGES=("@modelcontextprotocol/conformance@0.1.16" "node@22")
+NODE_PACKAGES=("@modelcontextprotocol/conformance@0.1.16" "node@22" "playwright-core@1.65.1")
 
 stamp_py="$POSTURE_VENV/.posture-requirements"
 want_py="${PY_REQUIREMENTS[*]}"

@@ -522,7 +522,6 @@ pub async fn execute(
     match carry_out(ports, settings, &mut run).await {
         Ok(()) => {
             run.state = RunState::Complete;
-            run.finished_at = Some((ports.clock)().to_string());
             match ports.store.complete_run(&run).await {
                 Ok(()) => Ok(RunOutcome::Completed(run)),
                 Err(e) => fail(ports, run, e.to_string()).await,
@@ -537,6 +536,7 @@ async fn fail(ports: RunPorts<'_>, mut run: RunRecord, reason: String) -> Result
     run.error = Some(reason);
     run.finished_at = Some((ports.clock)().to_string());
     run.summary = None;
+    run.reports.clear();
     ports.store.fail_run(&run).await.map_err(RunError)?;
     Ok(RunOutcome::Failed(run))
 }
@@ -584,9 +584,15 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     let summary = snapshot::org_summary(&run_id, &snapshots);
     let trend = trend_before(ports.store, &run_id).await.map_err(|e| e.to_string())?;
     run.summary = Some(summary);
+    run.finished_at = Some((ports.clock)().to_string());
+    // The reports describe the run as it will be committed; a run whose
+    // commit fails drops them from its record (see `fail`).
     let mut report = RunReport {
         schema_version: RUN_SCHEMA_VERSION,
-        run: run.clone(),
+        run: RunRecord {
+            state: RunState::Complete,
+            ..run.clone()
+        },
         snapshots,
         trend,
     };
