@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def _failures(account: dict[str, Any], kind: str) -> set[tuple[str, str]]:
 
 @pytest.mark.timeout(240)
 def test_history_and_drift_report_exactly_the_planted_changes(moto: str, tmp_path: Path) -> None:  # noqa: F811
+    # moto's state is process-wide: start from an empty account whatever ran before.
+    urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST"), timeout=30).close()
     client = _session(moto)
     s3, iam = client("s3"), client("iam")
     s3.create_bucket(Bucket=BUCKET)

@@ -36,6 +36,11 @@ TOOLS = {
     "recommend_security_improvements",
     "assess_security_posture",
     "validate_security_controls",
+    "list_accounts",
+    "get_posture_history",
+    "compare_snapshots",
+    "get_assessment_status",
+    "generate_security_report",
 }
 VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"
@@ -179,7 +184,12 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
         assert isinstance(tool.input_schema, dict) and tool.input_schema.get("type") == "object", name
         assert isinstance(tool.output_schema, dict) and tool.output_schema.get("type") == "object", name
         required = tool.input_schema.get("required") or []
-        expected_required = {COMPLIANCE: ["framework"], ASSESS: ["scope", "target"], VALIDATE: ["control_ids"]}.get(name, [])
+        expected_required = {
+            COMPLIANCE: ["framework"],
+            ASSESS: ["scope", "target"],
+            VALIDATE: ["control_ids"],
+            "get_assessment_status": ["run_id"],
+        }.get(name, [])
         assert required == expected_required, f"{name}: required arguments per the seed"
         assert tool.description, name
 

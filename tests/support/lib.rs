@@ -7,8 +7,8 @@ pub mod fixtures;
 pub mod mcp;
 pub mod moto;
 pub mod runs;
-pub mod sts_gate;
 pub mod standin;
+pub mod sts_gate;
 
 use std::net::TcpListener;
 

@@ -1,1 +1,258 @@
-//! Placeholder: being written.
+//! A loopback gate in front of moto that stands in for IAM trust policies.
+//!
+//! moto answers every `sts:AssumeRole` (it enforces neither trust policies
+//! nor `ExternalId`), so a test of a refused role needs someone to refuse
+//! it. The gate forwards every request to moto unchanged (method, path and
+//! query, headers, body; moto's status, headers and body come back), except
+//! an STS `AssumeRole` whose `RoleArn` is in its refused set: that one is
+//! answered as AWS answers it, HTTP 403 with the awsQuery `AccessDenied`
+//! error document. Every `AssumeRole` seen, refused or forwarded, is
+//! recorded with the parameters a trust policy would look at.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The account the refused caller is shown as (moto's static test keys).
+const CALLER_ACCOUNT: &str = crate::fixtures::MOTO_ACCOUNT;
+
+/// One `AssumeRole` request the gate saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRoleCall {
+    /// `RoleArn`.
+    pub role_arn: String,
+    /// `ExternalId`, when sent.
+    pub external_id: Option<String>,
+    /// `RoleSessionName`.
+    pub role_session_name: String,
+    /// `DurationSeconds`, when sent.
+    pub duration_seconds: Option<u32>,
+    /// True when the gate answered `AccessDenied` instead of forwarding.
+    pub refused: bool,
+}
+
+struct Inner {
+    moto: String,
+    http: reqwest::Client,
+    refused: BTreeSet<String>,
+    calls: Mutex<Vec<AssumeRoleCall>>,
+    request_ids: AtomicU64,
+}
+
+/// The running gate.
+#[derive(Clone)]
+pub struct StsGate {
+    inner: Arc<Inner>,
+    /// `http://127.0.0.1:PORT`: point the SDK here instead of at moto.
+    pub endpoint: String,
+}
+
+impl StsGate {
+    /// Starts a gate in front of `moto_endpoint` that refuses `AssumeRole`
+    /// into each role ARN of `refused`.
+    pub async fn start(moto_endpoint: &str, refused: Vec<String>) -> StsGate {
+        let http = reqwest::Client::builder()
+            // S3 answers some requests with redirects meant for the SDK.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let inner = Arc::new(Inner {
+            moto: moto_endpoint.trim_end_matches('/').to_string(),
+            http,
+            refused: refused.into_iter().collect(),
+            calls: Mutex::new(Vec::new()),
+            request_ids: AtomicU64::new(0),
+        });
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        StsGate { inner, endpoint }
+    }
+
+    /// Every `AssumeRole` seen so far, in arrival order.
+    pub fn assume_role_calls(&self) -> Vec<AssumeRoleCall> {
+        self.inner.calls.lock().unwrap().clone()
+    }
+}
+
+/// Headers that belong to one connection, not to the request or response.
+fn hop_by_hop(name: &HeaderName) -> bool {
+    [
+        header::HOST,
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_LENGTH,
+        header::TE,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+    ]
+    .contains(name)
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("gate: unreadable body: {e}")).into_response(),
+    };
+    if let Some(call) = assume_role(&parts.headers, &body) {
+        let refuse = inner.refused.contains(&call.role_arn);
+        let call = AssumeRoleCall {
+            refused: refuse,
+            ..call
+        };
+        inner.calls.lock().unwrap().push(call.clone());
+        if refuse {
+            let n = inner.request_ids.fetch_add(1, Ordering::SeqCst) + 1;
+            return access_denied(&call.role_arn, &format!("0a7e5a7e-{n:04x}-4000-8000-{n:012x}"));
+        }
+    }
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut headers = HeaderMap::new();
+    for (name, value) in &parts.headers {
+        if !hop_by_hop(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let forwarded = inner
+        .http
+        .request(parts.method.clone(), format!("{}{path}", inner.moto))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await;
+    let answer = match forwarded {
+        Ok(a) => a,
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("gate: moto did not answer: {e}")).into_response(),
+    };
+    let status = answer.status();
+    let mut headers = HeaderMap::new();
+    for (name, value) in answer.headers() {
+        // Content-Length stays: a HEAD answer has none of the body it describes.
+        if !hop_by_hop(name) || name == header::CONTENT_LENGTH {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let bytes = match answer.bytes().await {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("gate: moto's body was cut: {e}")).into_response(),
+    };
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The `AssumeRole` parameters, when `body` is an awsQuery `AssumeRole` form.
+fn assume_role(headers: &HeaderMap, body: &[u8]) -> Option<AssumeRoleCall> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return None;
+    }
+    let fields = parse_form(std::str::from_utf8(body).ok()?);
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if field("Action").as_deref() != Some("AssumeRole") {
+        return None;
+    }
+    Some(AssumeRoleCall {
+        role_arn: field("RoleArn").unwrap_or_default(),
+        external_id: field("ExternalId"),
+        role_session_name: field("RoleSessionName").unwrap_or_default(),
+        duration_seconds: field("DurationSeconds").and_then(|d| d.parse().ok()),
+        refused: false,
+    })
+}
+
+/// `application/x-www-form-urlencoded` pairs, decoded.
+fn parse_form(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// STS's answer to a caller the role's trust policy does not admit.
+fn access_denied(role_arn: &str, request_id: &str) -> Response {
+    let body = format!(
+        r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>AccessDenied</Code>
+    <Message>User: arn:aws:sts::{CALLER_ACCOUNT}:assumed-role/PostureAdvisorAssessor/posture-assessor is not authorized to perform: sts:AssumeRole on resource: {}</Message>
+  </Error>
+  <RequestId>{request_id}</RequestId>
+</ErrorResponse>
+"#,
+        xml_escape(role_arn)
+    );
+    (
+        StatusCode::FORBIDDEN,
+        [
+            (header::CONTENT_TYPE, "text/xml".to_string()),
+            (HeaderName::from_static("x-amzn-requestid"), request_id.to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_decode() {
+        let fields = parse_form("Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2FR&X=a+b&Y=%zz&Z=%4");
+        assert_eq!(fields[0], ("Action".into(), "AssumeRole".into()));
+        assert_eq!(fields[1].1, "arn:aws:iam::1:role/R");
+        assert_eq!(fields[2].1, "a b");
+        assert_eq!(fields[3].1, "%zz");
+        assert_eq!(fields[4].1, "%4");
+    }
+}
