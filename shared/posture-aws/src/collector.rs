@@ -114,7 +114,8 @@ pub fn session_name(run_id: &str) -> String {
 
 /// Assumes the role in `account_id` and returns a configuration using it.
 /// A refusal (AccessDenied and the like) is `Unreachable`; anything else is
-/// `Failed`.
+/// `Failed`. The role is assumed once here; the configuration reuses those
+/// credentials until they near expiry, then renews them.
 pub async fn enter_account(
     base: &SdkConfig,
     roles: &RoleSettings,
@@ -130,28 +131,88 @@ pub async fn enter_account(
     }
     let provider = builder.build().await;
     // Assume now, so a refused role is known before any collection starts.
-    if let Err(e) = provider.provide_credentials().await {
-        let text = sanitize(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string());
-        let refused = [
-            "AccessDenied",
-            "not authorized",
-            "InvalidClientTokenId",
-            "ExpiredToken",
-            "RegionDisabled",
-        ]
-        .iter()
-        .any(|code| text.contains(code));
-        let message = format!("sts:AssumeRole {}: {text}", roles.role_arn(account_id));
-        return Err(if refused {
-            CollectError::Unreachable(message)
-        } else {
-            CollectError::Failed(message)
-        });
-    }
+    let first = match provider.provide_credentials().await {
+        Ok(credentials) => credentials,
+        Err(e) => {
+            let (code, text) = assume_role_error(&e);
+            let refused = [
+                "AccessDenied",
+                "InvalidClientTokenId",
+                "ExpiredToken",
+                "RegionDisabledException",
+            ]
+            .contains(&code.as_str());
+            let message = format!("sts:AssumeRole {}: {code}: {text}", roles.role_arn(account_id));
+            return Err(if refused {
+                CollectError::Unreachable(message)
+            } else {
+                CollectError::Failed(message)
+            });
+        }
+    };
+    let primed = PrimedCredentials {
+        first: std::sync::Mutex::new(Some(first)),
+        renew: provider,
+    };
     Ok(base
         .to_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(primed))
         .build())
+}
+
+/// The code and message of a failed AssumeRole, read from the STS error
+/// when the provider passes it on, else the sanitized error text.
+fn assume_role_error(e: &aws_credential_types::provider::error::CredentialsError) -> (String, String) {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(sdk) = err.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            let info = crate::errors::classify("STS", sdk);
+            return match sdk.as_service_error() {
+                Some(se) => (
+                    se.code().unwrap_or("Unknown").to_string(),
+                    sanitize(se.message().unwrap_or("")),
+                ),
+                None => (format!("{:?}", info.kind), info.message),
+            };
+        }
+        source = err.source();
+    }
+    let text = sanitize(&aws_smithy_types::error::display::DisplayErrorContext(e).to_string());
+    let code = [
+        "AccessDenied",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "RegionDisabledException",
+    ]
+    .into_iter()
+    .find(|c| text.contains(c))
+    .unwrap_or("Unknown");
+    (code.to_string(), text)
+}
+
+/// Hands out the credentials the up-front check obtained, then renews from
+/// the role provider (the SDK's identity cache asks again near expiry).
+#[derive(Debug)]
+struct PrimedCredentials {
+    first: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    renew: aws_config::sts::AssumeRoleProvider,
+}
+
+impl ProvideCredentials for PrimedCredentials {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().map(|mut f| f.take()).unwrap_or_default();
+        match first {
+            Some(credentials) => aws_credential_types::provider::future::ProvideCredentials::ready(Ok(credentials)),
+            None => self.renew.provide_credentials(),
+        }
+    }
 }
 
 /// Collects one account with credentials already in `sdk`.

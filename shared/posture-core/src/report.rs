@@ -2,6 +2,7 @@
 //! Lists are capped for reading, and every cap says how much it left out.
 
 use crate::checks;
+use crate::run::{AccountOutcome, RunAccount};
 use crate::severity::Severity;
 use crate::snapshot::{AccountSnapshot, OrgSummary};
 use std::collections::BTreeMap;
@@ -17,8 +18,9 @@ fn score(s: Option<f64>) -> String {
 }
 
 /// Markdown report of one run: framework scores, open findings, the worst
-/// accounts, and per account its failed checks (most severe first).
-pub fn markdown(org: &OrgSummary, snapshots: &[AccountSnapshot]) -> String {
+/// accounts, the accounts in scope it could not assess (with why), and per
+/// account its failed checks (most severe first).
+pub fn markdown(org: &OrgSummary, snapshots: &[AccountSnapshot], accounts: &[RunAccount]) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(out, "# Security posture: run {}\n", org.run_id);
@@ -27,6 +29,30 @@ pub fn markdown(org: &OrgSummary, snapshots: &[AccountSnapshot]) -> String {
         "{} account(s), {} failing check outcome(s).\n",
         org.accounts, org.failures
     );
+
+    let not_assessed: Vec<&RunAccount> = accounts
+        .iter()
+        .filter(|a| a.outcome != AccountOutcome::Assessed)
+        .collect();
+    if !not_assessed.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Accounts not assessed\n\n{} account(s) in scope have no snapshot in this run; the scores below leave them out.\n",
+            not_assessed.len()
+        );
+        let _ = writeln!(out, "| account | name | reason |");
+        let _ = writeln!(out, "| --- | --- | --- |");
+        for a in not_assessed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                a.account_id,
+                a.name.replace('|', "/"),
+                a.gap.as_deref().unwrap_or("not collected").replace('|', "/")
+            );
+        }
+        let _ = writeln!(out);
+    }
 
     let _ = writeln!(out, "## Compliance by framework\n");
     let _ = writeln!(
@@ -138,7 +164,18 @@ mod tests {
             .map(|i| take("run-7", i, &findings, &frameworks))
             .collect();
         let summary = org_summary("run-7", &snaps);
-        let md = markdown(&summary, &snaps);
+        let refused = RunAccount {
+            account_id: "999999999999".into(),
+            name: "closed-lab".into(),
+            status: "ACTIVE".into(),
+            outcome: AccountOutcome::Gap,
+            gap: Some("sts:AssumeRole: AccessDenied".into()),
+        };
+        let md = markdown(&summary, &snaps, &[refused]);
+        assert!(
+            md.contains("| 999999999999 | closed-lab | sts:AssumeRole: AccessDenied |"),
+            "{md}"
+        );
 
         assert!(md.starts_with("# Security posture: run run-7\n"));
         let cis = &summary.frameworks["CIS"];

@@ -669,7 +669,7 @@ pub fn report_files(report: &RunReport) -> Vec<ReportFile> {
         files.push(ReportFile {
             name: "report.md".to_string(),
             content_type: "text/markdown; charset=utf-8".to_string(),
-            body: report::markdown(summary, &report.snapshots).into_bytes(),
+            body: report::markdown(summary, &report.snapshots, &report.run.accounts).into_bytes(),
         });
     }
     files.push(ReportFile {

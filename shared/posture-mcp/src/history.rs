@@ -829,7 +829,7 @@ impl PostureServer {
             ),
             ("executive", "markdown") => match &report.run.summary {
                 Some(s) => (
-                    posture_core::report::markdown(s, &report.snapshots),
+                    posture_core::report::markdown(s, &report.snapshots, &report.run.accounts),
                     "text/markdown; charset=utf-8",
                     "md",
                 ),
