@@ -12,3 +12,4 @@ mod endpoint;
 mod frameworks;
 mod lambda_events;
 mod runs;
+mod tasks;

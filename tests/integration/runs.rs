@@ -19,3 +19,89 @@ async fn local_store_keeps_the_run_semantics() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+struct NoLaunch;
+
+#[async_trait::async_trait]
+impl posture_core::run::RunLauncher for NoLaunch {
+    async fn launch(&self, _run_id: &str) -> Result<(), posture_core::run::PortError> {
+        Err(posture_core::run::PortError::new("launch", "not in this test"))
+    }
+}
+
+/// An account the latest run could not enter is listed with the reason and
+/// with its last complete assessment.
+#[tokio::test]
+async fn list_accounts_shows_a_gap_with_the_last_assessment() {
+    use posture_core::run::{RunOutcome, RunPorts, execute};
+    use posture_tests::runs::{FaultyCollector, settings};
+    use std::sync::Arc;
+
+    let dir = std::env::temp_dir().join(format!("posture-list-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Arc::new(LocalSnapshotStore::new(&dir));
+    let reports = Arc::new(LocalReportStore::new(&dir));
+    let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
+    let collector = FaultyCollector::new(posture_core::demo::DemoOrganization::load(now).unwrap());
+    let clock = || now;
+    let ports = RunPorts {
+        directory: &collector.org,
+        collector: &collector,
+        store: store.as_ref(),
+        reports: reports.as_ref(),
+        clock: &clock,
+    };
+    let first = execute(ports, &settings(), "20261125T060000Z-one", "cli", now)
+        .await
+        .unwrap();
+    let RunOutcome::Completed(first) = first else {
+        panic!("{first:?}")
+    };
+    let refused = "456789012345";
+    collector.unreachable.lock().unwrap().insert(refused.to_string());
+    let second = execute(ports, &settings(), "20261126T060000Z-two", "cli", now)
+        .await
+        .unwrap();
+    assert!(matches!(second, RunOutcome::Completed(_)), "{second:?}");
+
+    let mut backend = mcp_server::demo_backend().unwrap();
+    backend.history = Some(posture_mcp::history::HistoryBackend {
+        store: store.clone(),
+        reports: reports.clone(),
+        launcher: Arc::new(NoLaunch),
+        max_duration: jiff::SignedDuration::from_hours(1),
+    });
+    let server = posture_mcp::PostureServer::new(backend);
+    let page = |args: serde_json::Value| {
+        let server = server.clone();
+        async move {
+            let r = server
+                .call("list_accounts", args.as_object().cloned(), "test", "r1")
+                .await
+                .unwrap();
+            assert_eq!(r.is_error, Some(false), "{:?}", r.structured_content);
+            r.structured_content.unwrap()
+        }
+    };
+    let listed = page(serde_json::json!({"max_results": 2})).await;
+    assert_eq!(listed["latest_run"], "20261126T060000Z-two");
+    assert_eq!(listed["total_accounts"], 3);
+    assert_eq!(listed["accounts"].as_array().unwrap().len(), 2);
+    let next = listed["next_token"].as_str().unwrap().to_string();
+    let rest = page(serde_json::json!({"next_token": next})).await;
+    assert!(rest["next_token"].is_null());
+    let entry = &rest["accounts"][0];
+    assert_eq!(entry["account_id"], refused);
+    assert_eq!(entry["latest_outcome"], "GAP");
+    assert!(entry["gap"].as_str().unwrap().contains("AccessDenied"));
+    assert_eq!(entry["last_assessed_run"], "20261125T060000Z-one");
+    let earlier = first
+        .summary
+        .unwrap()
+        .worst_accounts
+        .into_iter()
+        .find(|a| a.account_id == refused)
+        .unwrap();
+    assert_eq!(entry["scores"]["CIS"], serde_json::json!(earlier.scores["CIS"]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

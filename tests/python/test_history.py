@@ -25,7 +25,7 @@ import pytest
 from mcp import Client
 
 from conftest import serve
-from test_aws_posture import ACCOUNT_A, ACCOUNT_B, PUBLIC_READ, _server_env, _session, moto  # noqa: F401 (fixture)
+from test_aws_posture import ACCOUNT_A, ACCOUNT_B, PUBLIC_READ, _call, _server_env, _session, moto  # noqa: F401 (fixture)
 
 BUCKET = "drifting-data"
 ALL_ON = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
@@ -40,16 +40,6 @@ def _assess(env: dict[str, str], run_id: str) -> dict[str, Any]:
     done = subprocess.run([str(_assessor_binary()), "--run-id", run_id], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
-
-
-def _call(url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    async def main() -> dict[str, Any]:
-        async with Client(url, read_timeout_seconds=60) as client:
-            result = await client.call_tool(name, arguments)
-            assert result.is_error is False, f"{name}: {result.structured_content or result.content}"
-            return result.structured_content
-
-    return anyio.run(main)
 
 
 def _run_id(days_ago: int) -> str:

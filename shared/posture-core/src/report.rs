@@ -17,6 +17,21 @@ fn score(s: Option<f64>) -> String {
     s.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"))
 }
 
+/// An account's failed checks with their failing-resource counts, most
+/// severe first, then most resources (the order every report uses).
+pub(crate) fn failed_checks_ranked(s: &AccountSnapshot) -> Vec<(Severity, &str, usize)> {
+    let mut by_check: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &s.failures {
+        *by_check.entry(f.check_id.as_str()).or_insert(0) += 1;
+    }
+    let mut rows: Vec<(Severity, &str, usize)> = by_check
+        .into_iter()
+        .map(|(id, n)| (checks::find(id).map_or(Severity::Medium, |c| c.severity), id, n))
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
+    rows
+}
+
 /// Markdown report of one run: framework scores, open findings, the worst
 /// accounts, the accounts in scope it could not assess (with why), and per
 /// account its failed checks (most severe first).
@@ -110,15 +125,7 @@ pub fn markdown(org: &OrgSummary, snapshots: &[AccountSnapshot], accounts: &[Run
     for s in snapshots {
         let _ = writeln!(out, "\n## Account {}\n", s.account_id);
         let _ = writeln!(out, "Inventory collected {}.", s.taken_at);
-        let mut by_check: BTreeMap<&str, usize> = BTreeMap::new();
-        for f in &s.failures {
-            *by_check.entry(f.check_id.as_str()).or_insert(0) += 1;
-        }
-        let mut rows: Vec<(Severity, &str, usize)> = by_check
-            .into_iter()
-            .map(|(id, n)| (checks::find(id).map_or(Severity::Medium, |c| c.severity), id, n))
-            .collect();
-        rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
+        let rows = failed_checks_ranked(s);
         if rows.is_empty() {
             let _ = writeln!(out, "\nNo native check fails.");
         } else {

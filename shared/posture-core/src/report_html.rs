@@ -714,15 +714,7 @@ fn failed_checks(out: &mut String, report: &RunReport) -> fmt::Result {
     }
     for s in &report.snapshots {
         account_heading(out, report, s)?;
-        let mut by_check: BTreeMap<&str, usize> = BTreeMap::new();
-        for f in &s.failures {
-            *by_check.entry(f.check_id.as_str()).or_insert(0) += 1;
-        }
-        let mut rows: Vec<(Severity, &str, usize)> = by_check
-            .into_iter()
-            .map(|(id, n)| (checks::find(id).map_or(Severity::Medium, |c| c.severity), id, n))
-            .collect();
-        rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
+        let rows = crate::report::failed_checks_ranked(s);
         if rows.is_empty() {
             writeln!(out, "<p>No native check fails.</p>")?;
             continue;

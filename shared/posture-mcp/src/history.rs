@@ -14,7 +14,8 @@ use posture_core::run::{
     SnapshotStore, TrendPoint,
 };
 use posture_core::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
-use rmcp::model::JsonObject;
+use rmcp::model::{JsonObject, ProgressNotificationParam, ProgressToken};
+use rmcp::{Peer, RoleServer};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -387,6 +388,8 @@ impl PostureServer {
             .flat_map(|s| s.worst_accounts.iter())
             .map(|s| (s.account_id.as_str(), s))
             .collect();
+        // Complete runs, read once and only if an account on this page needs them.
+        let mut complete: Option<BTreeSet<String>> = None;
         let mut entries = Vec::new();
         for acct in page {
             let mut entry = AccountEntry {
@@ -407,14 +410,19 @@ impl PostureServer {
                 entry.failures = Some(s.failures);
             } else {
                 // Not assessed in the latest run: its newest snapshot of a complete run.
-                let complete: BTreeSet<String> = runs_since(h.store.as_ref(), "")
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.state == RunState::Complete)
-                    .map(|r| r.run_id)
-                    .collect();
+                if complete.is_none() {
+                    complete = Some(
+                        runs_since(h.store.as_ref(), "")
+                            .await?
+                            .into_iter()
+                            .filter(|r| r.state == RunState::Complete)
+                            .map(|r| r.run_id)
+                            .collect(),
+                    );
+                }
                 let snaps = snapshots_of(h.store.as_ref(), &acct.account_id, "", &latest.run_id).await?;
-                if let Some(s) = snaps.iter().rev().find(|s| complete.contains(&s.run_id)) {
+                let is_complete = |id: &String| complete.as_ref().is_some_and(|c| c.contains(id));
+                if let Some(s) = snaps.iter().rev().find(|s| is_complete(&s.run_id)) {
                     entry.last_assessed = Some(s.taken_at.clone());
                     entry.last_assessed_run = Some(s.run_id.clone());
                     entry.scores = s.frameworks.iter().map(|(k, v)| (k.clone(), v.score)).collect();
@@ -667,66 +675,66 @@ impl PostureServer {
         ToolOutput::new(&comparison, text)
     }
 
-    pub(crate) async fn assessment_status(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+    /// The run record `id` from the store (`None`: no such run).
+    pub(crate) async fn run_record(&self, id: &str) -> Result<Option<RunRecord>, ToolError> {
+        let h = self.history_backend()?;
+        h.store.run(id).await.map_err(store_error)
+    }
+
+    /// `get_assessment_status`. With `wait_seconds`, polls the store until
+    /// the run ends or the wait elapses, reporting each change of
+    /// `accounts_done` to `progress` (when the request carried a token).
+    pub(crate) async fn assessment_status(
+        &self,
+        args: &JsonObject,
+        progress: Option<&ProgressSink>,
+    ) -> Result<ToolOutput, ToolError> {
         let a = Args::new(args, tools::STATUS_ARGS)?;
         let id = run_id_arg(&a, args, "run_id")?
             .ok_or_else(|| ToolError::validation("run_id", "run_id is required", json!({})))?;
+        let wait = a.integer("wait_seconds", 0, tools::MAX_WAIT_SECONDS, 0)?;
         let h = self.history_backend()?;
-        let run = h
-            .store
-            .run(&id)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| not_found("run_id", format!("no run {id}")))?;
-        let now = Timestamp::now();
-        let abandoned = run.is_abandoned(now);
-        let status = RunStatus {
-            run_id: run.run_id.clone(),
-            state: run.effective_state(now),
-            abandoned,
-            progress_percent: run.progress_percent(),
-            accounts_done: run.accounts_done,
-            accounts_total: run.accounts.len(),
-            gaps: run.accounts.iter().filter(|x| x.gap.is_some()).cloned().collect(),
-            error: if abandoned {
-                Some(format!("the run did not finish by its deadline {}", run.deadline))
-            } else {
-                run.error.clone()
-            },
-            started_at: run.started_at.clone(),
-            finished_at: run.finished_at.clone(),
-            attempt: run.attempt,
-            summary: run.summary.clone(),
-            reports: run.reports.clone(),
+        let read = || async {
+            h.store
+                .run(&id)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| not_found("run_id", format!("no run {id}")))
         };
-        let mut text = format!(
-            "Run {}: {:?}, {} of {} account(s) done ({:.1}%).",
-            status.run_id, status.state, status.accounts_done, status.accounts_total, status.progress_percent
-        );
-        if let Some(e) = &status.error {
-            let _ = write!(text, " Error: {e}");
-        }
-        for g in &status.gaps {
-            let _ = write!(
-                text,
-                "\nNot assessed: {} ({})",
-                g.account_id,
-                g.gap.as_deref().unwrap_or("")
-            );
-        }
-        if let Some(s) = &status.summary {
-            for (name, f) in &s.frameworks {
-                let _ = write!(
-                    text,
-                    "\n{name}: {}",
-                    f.score.map_or("n/a".to_string(), |v| format!("{v:.1}"))
+        let mut run = read().await?;
+        if wait > 0 {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(wait.unsigned_abs());
+            let mut reported: Option<usize> = None;
+            loop {
+                let active = matches!(
+                    run.effective_state(Timestamp::now()),
+                    RunState::Queued | RunState::Running
                 );
+                // The first report only while the run is going (a finished run
+                // answers plain JSON); later ones on every change, the last
+                // one included.
+                if let Some(p) = progress
+                    && reported != Some(run.accounts_done)
+                    && (active || reported.is_some())
+                {
+                    p.report(&run).await;
+                    reported = Some(run.accounts_done);
+                }
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if !active || left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(POLL_INTERVAL)).await;
+                run = read().await?;
             }
         }
-        ToolOutput::new(&status, text)
+        status_output(&run, Timestamp::now())
     }
 
-    pub(crate) async fn start_org_assessment(&self, target: &str) -> Result<ToolOutput, ToolError> {
+    /// Validates the target, writes the queued record (durably, before
+    /// anything is returned) and hands the run to the launcher. Shared by
+    /// the plain tool result and the task.
+    pub(crate) async fn begin_org_run(&self, target: &str) -> Result<RunRecord, ToolError> {
         if target != "all" {
             return Err(ToolError::validation(
                 "target",
@@ -753,6 +761,11 @@ impl PostureServer {
                 context: Map::new(),
             });
         }
+        Ok(record)
+    }
+
+    pub(crate) async fn start_org_assessment(&self, target: &str) -> Result<ToolOutput, ToolError> {
+        let run_id = self.begin_org_run(target).await?.run_id;
         let started = RunStarted {
             run_id: run_id.clone(),
             state: RunState::Queued,
@@ -901,6 +914,101 @@ impl PostureServer {
             result.link
         );
         ToolOutput::new(&result, text)
+    }
+}
+
+/// How often `get_assessment_status` re-reads the run while waiting.
+const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Where `get_assessment_status` reports progress while it waits: the
+/// requesting client and the progress token of its request.
+pub(crate) struct ProgressSink {
+    /// The client.
+    pub(crate) peer: Peer<RoleServer>,
+    /// The request's `_meta.progressToken`.
+    pub(crate) token: ProgressToken,
+}
+
+impl ProgressSink {
+    /// Sends `notifications/progress`: accounts done of accounts in scope
+    /// (no total until the directory is read). A lost notification is not an
+    /// error of the tool.
+    async fn report(&self, run: &RunRecord) {
+        let mut param = ProgressNotificationParam::new(self.token.clone(), run.accounts_done as f64)
+            .with_message(progress_message(run));
+        if !run.accounts.is_empty() {
+            param = param.with_total(run.accounts.len() as f64);
+        }
+        if let Err(e) = self.peer.notify_progress(param).await {
+            tracing::debug!(run_id = %run.run_id, error = %e, "progress notification not sent");
+        }
+    }
+}
+
+/// "2 of 3 accounts assessed (66.7%)", or what a run without accounts yet waits for.
+pub(crate) fn progress_message(run: &RunRecord) -> String {
+    match (run.state, run.accounts.len()) {
+        (RunState::Queued, 0) => "queued: waiting for the assessor to start".to_string(),
+        (_, 0) => "reading the accounts in scope".to_string(),
+        (_, total) => format!(
+            "{} of {total} accounts assessed ({:.1}%)",
+            run.accounts_done,
+            run.progress_percent()
+        ),
+    }
+}
+
+/// The `get_assessment_status` answer for `run` at `now`.
+pub(crate) fn status_output(run: &RunRecord, now: Timestamp) -> Result<ToolOutput, ToolError> {
+    let abandoned = run.is_abandoned(now);
+    let status = RunStatus {
+        run_id: run.run_id.clone(),
+        state: run.effective_state(now),
+        abandoned,
+        progress_percent: run.progress_percent(),
+        accounts_done: run.accounts_done,
+        accounts_total: run.accounts.len(),
+        gaps: run.accounts.iter().filter(|x| x.gap.is_some()).cloned().collect(),
+        error: run_error(run, now),
+        started_at: run.started_at.clone(),
+        finished_at: run.finished_at.clone(),
+        attempt: run.attempt,
+        summary: run.summary.clone(),
+        reports: run.reports.clone(),
+    };
+    let mut text = format!(
+        "Run {}: {:?}, {} of {} account(s) done ({:.1}%).",
+        status.run_id, status.state, status.accounts_done, status.accounts_total, status.progress_percent
+    );
+    if let Some(e) = &status.error {
+        let _ = write!(text, " Error: {e}");
+    }
+    for g in &status.gaps {
+        let _ = write!(
+            text,
+            "\nNot assessed: {} ({})",
+            g.account_id,
+            g.gap.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(s) = &status.summary {
+        for (name, f) in &s.frameworks {
+            let _ = write!(
+                text,
+                "\n{name}: {}",
+                f.score.map_or("n/a".to_string(), |v| format!("{v:.1}"))
+            );
+        }
+    }
+    ToolOutput::new(&status, text)
+}
+
+/// Why `run` failed (an abandoned run: its deadline passed).
+pub(crate) fn run_error(run: &RunRecord, now: Timestamp) -> Option<String> {
+    if run.is_abandoned(now) {
+        Some(format!("the run did not finish by its deadline {}", run.deadline))
+    } else {
+        run.error.clone()
     }
 }
 

@@ -3,8 +3,10 @@
 use crate::args::Args;
 use crate::audit::{self, Caller, RequestId};
 use crate::error::ToolError;
+use crate::history::{self, ProgressSink, run_error};
 use crate::render;
 use crate::tools::{self, HealthConfiguration, HealthReport, InfoConfiguration, ServerIdentity, ServerInfoReport};
+use jiff::Timestamp;
 use posture_core::Severity;
 use posture_core::analysis::{self, AnalysisRequest};
 use posture_core::attack;
@@ -12,11 +14,13 @@ use posture_core::compliance::{self, DataSources};
 use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::ports::{FindingQuery, FindingSource, HealthProbe, InventorySource};
 use posture_core::ports::{SourceBatch, SourceError};
+use posture_core::run::{self, RunRecord, RunState};
 use posture_core::time::TimeWindow;
 use posture_core::{assessment, recommendations, validation};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
+    DetailedTask, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ServerCapabilities, ServerConfig, Task, TaskPayload, TaskStatus, Tool, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -96,6 +100,31 @@ struct PostureData {
     sources: DataSources,
 }
 
+/// Suggested `tasks/get` polling interval: an account takes seconds to
+/// collect, so faster polling would mostly read an unchanged record.
+pub const TASK_POLL_INTERVAL_MS: u64 = 2_000;
+
+/// How long a task (its run record) stays readable after creation: one day,
+/// the shortest retention the store can be configured with
+/// (`POSTURE_RETENTION_DAYS` >= 1, default 400 days; the local store keeps
+/// records forever), so the promise holds for every deployment.
+pub const TASK_TTL_MS: u64 = 86_400_000;
+
+/// What a tool call answers: a result now, or a task to poll.
+enum Answer {
+    Output(ToolOutput),
+    Task(Task),
+}
+
+/// Per-request options of a tool call.
+#[derive(Default)]
+pub(crate) struct CallOptions {
+    /// The request declared the tasks extension: long work may answer a task.
+    pub(crate) tasks: bool,
+    /// Where to send progress (the request carried a progress token).
+    pub(crate) progress: Option<ProgressSink>,
+}
+
 /// A tool's successful output.
 pub struct ToolOutput {
     /// Structured content.
@@ -136,7 +165,7 @@ impl PostureServer {
         let mut info = Implementation::new(SERVER_NAME, VERSION);
         info.title = Some("Posture Advisor".to_string());
         info.description = Some("Security posture of an AWS organization over MCP (read-only)".to_string());
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tasks().build())
             .with_server_info(info)
             .with_instructions(
                 "Read-only AWS security posture advisor. Start with health_check, then analyze_security_findings. \
@@ -152,25 +181,35 @@ impl PostureServer {
         caller: &str,
         request_id: &str,
     ) -> Option<CallToolResult> {
+        match self
+            .call_with(name, arguments, caller, request_id, CallOptions::default())
+            .await?
+        {
+            CallToolResponse::Complete(r) => Some(r),
+            // Without the tasks option no tool answers anything else.
+            _ => None,
+        }
+    }
+
+    /// [`PostureServer::call`] with per-request options: an org-wide
+    /// assessment answers a task when the client takes tasks.
+    pub(crate) async fn call_with(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        caller: &str,
+        request_id: &str,
+        options: CallOptions,
+    ) -> Option<CallToolResponse> {
         let started = Instant::now();
         let args = arguments.unwrap_or_default();
         let result = match name {
-            tools::HEALTH_CHECK => self.health_check(&args).await,
-            tools::GET_SERVER_INFO => self.server_info(&args),
-            tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(&args).await,
-            tools::CHECK_COMPLIANCE_STATUS => self.compliance(&args).await,
-            tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(&args).await,
-            tools::ASSESS_SECURITY_POSTURE => self.assess(&args).await,
-            tools::VALIDATE_SECURITY_CONTROLS => self.validate(&args).await,
-            tools::LIST_ACCOUNTS => self.list_accounts(&args).await,
-            tools::GET_POSTURE_HISTORY => self.posture_history(&args).await,
-            tools::COMPARE_SNAPSHOTS => self.compare(&args).await,
-            tools::GET_ASSESSMENT_STATUS => self.assessment_status(&args).await,
-            tools::GENERATE_SECURITY_REPORT => self.generate_report(&args).await,
-            _ => return None,
+            tools::ASSESS_SECURITY_POSTURE => self.assess(&args, options.tasks).await,
+            _ => self.run_tool(name, &args, &options).await?.map(Answer::Output),
         };
         let (outcome, error_type) = match &result {
-            Ok(_) => ("ok", None),
+            Ok(Answer::Output(_)) => ("ok", None),
+            Ok(Answer::Task(_)) => ("task", None),
             Err(e) => ("error", Some(format!("{:?}", e.error_type))),
         };
         audit::record(
@@ -183,20 +222,32 @@ impl PostureServer {
             error_type.as_deref(),
         );
         Some(match result {
-            Ok(out) => {
-                let mut r = CallToolResult::success(vec![ContentBlock::text(out.text)]);
-                r.structured_content = Some(out.structured);
-                r
-            }
-            Err(e) => {
-                let value = e.to_value();
-                let mut r = CallToolResult::error(vec![ContentBlock::text(format!(
-                    "{:?}: {}\n{}",
-                    e.error_type, e.detail, value
-                ))]);
-                r.structured_content = Some(value);
-                r
-            }
+            Ok(Answer::Output(out)) => tool_result(Ok(out)).into(),
+            Ok(Answer::Task(task)) => CallToolResponse::Task(CreateTaskResult::new(task)),
+            Err(e) => tool_result(Err(e)).into(),
+        })
+    }
+
+    /// The tools that answer at once. Unknown tools are `None`.
+    async fn run_tool(
+        &self,
+        name: &str,
+        args: &JsonObject,
+        options: &CallOptions,
+    ) -> Option<Result<ToolOutput, ToolError>> {
+        Some(match name {
+            tools::HEALTH_CHECK => self.health_check(args).await,
+            tools::GET_SERVER_INFO => self.server_info(args),
+            tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(args).await,
+            tools::CHECK_COMPLIANCE_STATUS => self.compliance(args).await,
+            tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(args).await,
+            tools::VALIDATE_SECURITY_CONTROLS => self.validate(args).await,
+            tools::LIST_ACCOUNTS => self.list_accounts(args).await,
+            tools::GET_POSTURE_HISTORY => self.posture_history(args).await,
+            tools::COMPARE_SNAPSHOTS => self.compare(args).await,
+            tools::GET_ASSESSMENT_STATUS => self.assessment_status(args, options.progress.as_ref()).await,
+            tools::GENERATE_SECURITY_REPORT => self.generate_report(args).await,
+            _ => return None,
         })
     }
 
@@ -442,7 +493,7 @@ impl PostureServer {
         }
     }
 
-    async fn assess(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
+    async fn assess(&self, args: &JsonObject, tasks: bool) -> Result<Answer, ToolError> {
         let a = Args::new(args, tools::ASSESS_ARGS)?;
         let scopes: Vec<String> = ["account", "region", "service", "workload", "organization"]
             .iter()
@@ -451,8 +502,13 @@ impl PostureServer {
         let scope = a.one_of("scope", &scopes)?;
         let target = a.required_string("target", 256)?;
         if scope == "organization" {
-            // Long work: started in the background, followed with get_assessment_status.
-            return self.start_org_assessment(&target).await;
+            // Long work: started in the background, followed with tasks/get
+            // (when the client takes tasks) or get_assessment_status.
+            if tasks {
+                let record = self.begin_org_run(&target).await?;
+                return Ok(Answer::Task(task_of(&record, TaskStatus::Working, Timestamp::now())));
+            }
+            return self.start_org_assessment(&target).await.map(Answer::Output);
         }
         let names: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
         let requested = match args.get("frameworks") {
@@ -503,7 +559,7 @@ impl PostureServer {
         };
         let report = assessment::assess_scope(&request, &data.inventories, &data.findings, data.sources);
         let text = render::assessment(&report);
-        ToolOutput::new(&report, text)
+        ToolOutput::new(&report, text).map(Answer::Output)
     }
 
     async fn validate(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
@@ -666,6 +722,105 @@ impl PostureServer {
     }
 }
 
+/// A tool's answer as an MCP result (errors in the seed's shape, `isError`).
+pub(crate) fn tool_result(result: Result<ToolOutput, ToolError>) -> CallToolResult {
+    match result {
+        Ok(out) => {
+            let mut r = CallToolResult::success(vec![ContentBlock::text(out.text)]);
+            r.structured_content = Some(out.structured);
+            r
+        }
+        Err(e) => {
+            let value = e.to_value();
+            let mut r = CallToolResult::error(vec![ContentBlock::text(format!(
+                "{:?}: {}\n{}",
+                e.error_type, e.detail, value
+            ))]);
+            r.structured_content = Some(value);
+            r
+        }
+    }
+}
+
+/// The task of an org-wide run: its id is the run id, it was created when
+/// the run was queued (the instant in the run id, stable while the assessor
+/// rewrites the record), and it last changed when the run ended (while it
+/// runs, the record keeps no update time: the creation is reported).
+fn task_of(run: &RunRecord, status: TaskStatus, now: Timestamp) -> Task {
+    let created = run::run_started_at(&run.run_id).map_or_else(|| run.started_at.clone(), |t| t.to_string());
+    let updated = match (&run.finished_at, run.is_abandoned(now)) {
+        (Some(f), _) => f.clone(),
+        (None, true) => run.deadline.clone(),
+        (None, false) => created.clone(),
+    };
+    let message = match run_error(run, now) {
+        Some(e) if status == TaskStatus::Failed => e,
+        _ => history::progress_message(run),
+    };
+    Task::new(run.run_id.clone(), status, created, updated)
+        .with_status_message(message)
+        .with_ttl_ms(TASK_TTL_MS)
+        .with_poll_interval_ms(TASK_POLL_INTERVAL_MS)
+}
+
+fn to_object<T: Serialize>(value: &T) -> JsonObject {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+impl PostureServer {
+    /// The run behind task `task_id` (task ids are run ids).
+    async fn task_run(&self, task_id: &str) -> Result<RunRecord, McpError> {
+        if !run::is_valid_run_id(task_id) {
+            return Err(McpError::invalid_params(
+                format!("unknown task {task_id:?}: task ids are run ids (like 20261126T060000Z-mcp-1a2b3c4d)"),
+                Some(json!({"taskId": task_id})),
+            ));
+        }
+        match self.run_record(task_id).await {
+            Ok(Some(run)) => Ok(run),
+            Ok(None) => Err(McpError::invalid_params(
+                format!("unknown task {task_id:?}: no such assessment run (expired or never created)"),
+                Some(json!({"taskId": task_id})),
+            )),
+            Err(e) => Err(McpError::internal_error(e.detail.clone(), Some(e.to_value()))),
+        }
+    }
+
+    /// `tasks/get`: the run's state from the store. Working while queued or
+    /// running; completed with the `get_assessment_status` result; failed
+    /// (abandoned runs too) with the run's error.
+    async fn task_state(&self, task_id: &str) -> Result<DetailedTask, McpError> {
+        let run = self.task_run(task_id).await?;
+        let now = Timestamp::now();
+        let (status, payload) = match run.effective_state(now) {
+            RunState::Queued | RunState::Running => (TaskStatus::Working, TaskPayload::Working),
+            RunState::Complete => (
+                TaskStatus::Completed,
+                TaskPayload::Completed {
+                    result: to_object(&tool_result(history::status_output(&run, now))),
+                },
+            ),
+            RunState::Failed => {
+                let message = run_error(&run, now).unwrap_or_else(|| "the run failed".to_string());
+                let error = McpError::internal_error(
+                    format!("assessment run {} failed: {message}", run.run_id),
+                    Some(json!({"run_id": run.run_id, "abandoned": run.is_abandoned(now)})),
+                );
+                (
+                    TaskStatus::Failed,
+                    TaskPayload::Failed {
+                        error: to_object(&error),
+                    },
+                )
+            }
+        };
+        Ok(DetailedTask::new(task_of(&run, status, now), payload))
+    }
+}
+
 fn transport_identity(context: &RequestContext<RoleServer>) -> (String, String) {
     let parts = context.extensions.get::<http::request::Parts>();
     let caller = parts
@@ -706,12 +861,61 @@ impl ServerHandler for PostureServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let (caller, request_id) = transport_identity(&context);
-        match self.call(&request.name, request.arguments, &caller, &request_id).await {
-            Some(result) => Ok(result.into()),
+        let options = CallOptions {
+            tasks: context.client_capabilities().is_some_and(|c| c.supports_tasks()),
+            progress: context.meta.get_progress_token().map(|token| ProgressSink {
+                peer: context.peer.clone(),
+                token,
+            }),
+        };
+        match self
+            .call_with(&request.name, request.arguments, &caller, &request_id, options)
+            .await
+        {
+            Some(response) => Ok(response),
             None => Err(McpError::invalid_params(
                 format!("unknown tool {:?}", request.name),
                 Some(json!({"available": self.tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()})),
             )),
         }
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        Ok(GetTaskResult::new(self.task_state(&request.task_id).await?))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.task_run(&request.task_id).await?;
+        Err(McpError::invalid_request(
+            format!(
+                "task {} takes no input: assessment runs never ask for any (no task is ever input_required)",
+                request.task_id
+            ),
+            Some(json!({"taskId": request.task_id})),
+        ))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.task_run(&request.task_id).await?;
+        Err(McpError::invalid_request(
+            format!(
+                "task {} cannot be cancelled: an assessment run, once started, runs to its end (or fails at its \
+                 deadline); follow it with tasks/get",
+                request.task_id
+            ),
+            Some(json!({"taskId": request.task_id})),
+        ))
     }
 }

@@ -46,7 +46,10 @@ pub const COMPARE_ARGS: &[&str] = &["account_id", "from_run_id", "to_run_id", "m
 /// `get_assessment_status`.
 pub const GET_ASSESSMENT_STATUS: &str = "get_assessment_status";
 /// Arguments `get_assessment_status` accepts.
-pub const STATUS_ARGS: &[&str] = &["run_id"];
+pub const STATUS_ARGS: &[&str] = &["run_id", "wait_seconds"];
+/// Longest `wait_seconds` of `get_assessment_status`: the request must end
+/// well within the Lambda Function URL / API Gateway timeouts (29 s).
+pub const MAX_WAIT_SECONDS: i64 = 25;
 /// `generate_security_report`.
 pub const GENERATE_SECURITY_REPORT: &str = "generate_security_report";
 /// Arguments `generate_security_report` accepts.
@@ -148,7 +151,7 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             json!({
                 "type": "object",
                 "properties": {
-                    "scope": {"type": "string", "enum": ["account", "region", "service", "workload", "organization"], "description": "Assessment scope; organization starts an org-wide run in the background (target all) and returns its run_id at once"},
+                    "scope": {"type": "string", "enum": ["account", "region", "service", "workload", "organization"], "description": "Assessment scope; organization starts an org-wide run in the background (target all) and returns its run_id at once (a client that declares the io.modelcontextprotocol/tasks extension gets a task instead, task id = run id, polled with tasks/get)"},
                     "target": {"type": "string", "description": "Account id, region name, service name, or workload tag key=value"},
                     "frameworks": {
                         "type": "array",
@@ -351,7 +354,8 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             json!({
                 "type": "object",
                 "properties": {
-                    "run_id": {"type": "string", "pattern": RUN_ID_PATTERN, "description": "From assess_security_posture (scope organization), list_accounts or get_posture_history"}
+                    "run_id": {"type": "string", "pattern": RUN_ID_PATTERN, "description": "From assess_security_posture (scope organization), list_accounts or get_posture_history"},
+                    "wait_seconds": {"type": "integer", "minimum": 0, "maximum": MAX_WAIT_SECONDS, "default": 0, "description": "Wait up to this many seconds for a QUEUED or RUNNING run to end before answering (the store is re-read every 250 ms); with a progressToken in the request's _meta, notifications/progress (accounts done of accounts in scope) are sent whenever an account is done, and the reply comes as an SSE stream. At most 25 s: the request must end within the Lambda Function URL / API Gateway timeouts; call again to keep waiting."}
                 },
                 "required": ["run_id"],
                 "additionalProperties": false
