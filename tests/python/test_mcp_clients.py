@@ -196,6 +196,12 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
     for name in ("health_check", "get_server_info"):
         assert tools[name].input_schema.get("properties", {}) == {}, f"{name} takes no parameters"
 
+    # Tools that write to the product's own store (a queued run, a report file) do not claim to be reads.
+    writers = {ASSESS, "generate_security_report"}
+    for name, tool in tools.items():
+        assert tool.annotations is not None and tool.annotations.destructive_hint is False, name
+        assert tool.annotations.read_only_hint is (name not in writers), name
+
     # Output schemas declare the seed's top-level response fields.
     seed_top_level = {
         "health_check": {"server_name", "version", "status", "timestamp", "configuration", "services"},

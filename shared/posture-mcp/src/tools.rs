@@ -143,7 +143,7 @@ fn tool(name: &'static str, title: &str, description: &str, input: Value, output
 /// Every registered tool, in the order `tools/list` shows them.
 /// `frameworks` are the short names of the loaded frameworks.
 pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
-    vec![
+    let mut tools = vec![
         tool(
             ASSESS_SECURITY_POSTURE,
             "Assess security posture",
@@ -392,7 +392,19 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             json!({"type": "object", "properties": {}, "additionalProperties": false}),
             schema_of::<ServerInfoReport>(),
         ),
-    ]
+    ];
+    // These two write to the product's own store (a queued run, a report
+    // file); nothing touches the inspected accounts, but they are not reads.
+    for t in tools
+        .iter_mut()
+        .filter(|t| [ASSESS_SECURITY_POSTURE, GENERATE_SECURITY_REPORT].contains(&t.name.as_ref()))
+    {
+        if let Some(a) = t.annotations.as_mut() {
+            a.read_only_hint = Some(false);
+            a.idempotent_hint = Some(false);
+        }
+    }
+    tools
 }
 
 /// One validated control.
