@@ -332,13 +332,24 @@ impl AccountCollector for LambdaCollector {
             })?;
         let body = out.payload.map(|b| b.into_inner()).unwrap_or_default();
         if let Some(kind) = out.function_error {
+            // The runtime answers {"errorType", "errorMessage"}; the message is what helps.
+            let message = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             return Err(CollectError::Failed(format!(
                 "collector function {kind}: {}",
-                sanitize(&String::from_utf8_lossy(&body))
+                sanitize(&message)
             )));
         }
         let summary: CollectSummary =
             serde_json::from_slice(&body).map_err(|e| CollectError::Failed(format!("collector response: {e}")))?;
+        if summary.run_id != run_id || summary.account_id != account_id {
+            return Err(CollectError::Failed(format!(
+                "the collector answered for account {} in run {}, not {account_id} in {run_id}",
+                summary.account_id, summary.run_id
+            )));
+        }
         if let Some(reason) = summary.unreachable {
             return Err(CollectError::Unreachable(reason));
         }
@@ -365,6 +376,12 @@ impl AccountCollector for LambdaCollector {
             .to_vec();
         let stored: StoredCollection =
             serde_json::from_slice(&bytes).map_err(|e| CollectError::Failed(format!("{uri}: {e}")))?;
+        if stored.inventory.account_id != account_id {
+            return Err(CollectError::Failed(format!(
+                "{uri} holds account {}, not {account_id}",
+                stored.inventory.account_id
+            )));
+        }
         Ok(CollectedAccount {
             inventory: stored.inventory,
             findings: stored.findings,

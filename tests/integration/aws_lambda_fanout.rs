@@ -1,0 +1,416 @@
+//! The Lambda fan-out, end to end against moto: with
+//! `POSTURE_COLLECTOR_FUNCTION` set, `Org::aws` collects each member by
+//! invoking the collector function (`RequestResponse`, a `CollectRequest`
+//! payload), the function writes the collection to S3 and answers a
+//! `CollectSummary`, and the assessor reads the collection back. A function
+//! error for one member fails the run and leaves the latest run in place.
+//! Also the MCP server's `LambdaLauncher`: one `Event` invocation of the
+//! assessor function.
+//!
+//! moto's Invoke needs Docker, so the SDK talks to [`LambdaStandIn`], which
+//! answers Invoke (running the collector's handler in this process) and
+//! forwards everything else to moto.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_organizations::types::OrganizationFeatureSet;
+use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+use aws_sdk_sts::config::Credentials;
+use posture_aws::collector::{CollectRequest, StoredCollection};
+use posture_aws::org::{LambdaLauncher, Org, OrgSettings, s3_client};
+use posture_core::run::{AccountOutcome, RunLauncher, RunState};
+use posture_tests::fixtures::MOTO_ACCOUNT;
+use posture_tests::lambda_standin::{CollectorFunction, LambdaStandIn, runtime_error_type};
+use posture_tests::moto::{Moto, sdk_config_for};
+use std::collections::{BTreeSet, HashMap};
+
+const TABLE: &str = "posture-fanout";
+const BUCKET: &str = "posture-fanout-data";
+const PREFIX: &str = "org/";
+const EXTERNAL_ID: &str = "posture-fanout-external-id";
+const ROLE: &str = "PostureAdvisorReadOnly";
+const COLLECTOR: &str = "posture-collector";
+const ASSESSOR: &str = "posture-assessor";
+/// The run id the captured tick (`time` 2026-11-26T06:00:00Z) becomes.
+const RUN_ID: &str = "20261126T060000Z-scheduled";
+/// The next day's tick.
+const NEXT_RUN_ID: &str = "20261127T060000Z-scheduled";
+const PUBLIC_BUCKET: &str = "fanout-a-public-assets";
+const PRIVATE_BUCKET: &str = "fanout-b-private-data";
+
+/// A trust policy admitting the management account's principals that send `external_id`.
+fn trust_policy(external_id: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{MOTO_ACCOUNT}:root")},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": external_id}}
+        }]
+    })
+    .to_string()
+}
+
+/// Read-only permissions for the collector (a customer policy).
+const READ_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*","iam:GenerateCredentialReport","s3:Get*","s3:List*","ec2:Describe*","kms:Describe*","kms:Get*","kms:List*","config:Describe*","cloudtrail:Describe*","cloudtrail:Get*","rds:Describe*","elasticfilesystem:Describe*","securityhub:Get*","securityhub:Describe*","guardduty:Get*","guardduty:List*"],"Resource":"*"}]}"#;
+
+/// A configuration for moto with the session credentials of `role_arn`
+/// (setup goes straight to moto, not through the stand-in).
+async fn enter(moto: &SdkConfig, endpoint: &str, role_arn: &str) -> SdkConfig {
+    let out = aws_sdk_sts::Client::new(moto)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("test-setup")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    let credentials = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_string()),
+        None,
+        "test-setup",
+    );
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
+
+/// Creates the collector's role in a member, trusting `EXTERNAL_ID`.
+async fn create_role(member: &SdkConfig) {
+    let iam = aws_sdk_iam::Client::new(member);
+    iam.create_role()
+        .role_name(ROLE)
+        .assume_role_policy_document(trust_policy(EXTERNAL_ID))
+        .send()
+        .await
+        .unwrap();
+    let policy = iam
+        .create_policy()
+        .policy_name("PostureAdvisorReadOnlyAccess")
+        .policy_document(READ_ONLY)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name(ROLE)
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+fn scheduled_tick(time: &str) -> assessor::RunRequest {
+    let mut tick: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/events/assessor-scheduled.json")).unwrap();
+    tick["time"] = serde_json::Value::String(time.to_string());
+    assessor::run_request(&tick).unwrap()
+}
+
+#[tokio::test]
+async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fails_the_run() {
+    let started = std::time::Instant::now();
+    let moto = Moto::start();
+    let management = moto.sdk_config().await;
+
+    // The organization: the management account and three members, each with
+    // the collector's role.
+    let orgs = aws_sdk_organizations::Client::new(&management);
+    orgs.create_organization()
+        .feature_set(OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let mut members = Vec::new();
+    for name in ["fanout-a", "fanout-b", "fanout-c"] {
+        let created = orgs
+            .create_account()
+            .email(format!("{name}@example.com"))
+            .account_name(name)
+            .send()
+            .await
+            .unwrap();
+        members.push(
+            created
+                .create_account_status()
+                .unwrap()
+                .account_id()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let [a, b, c] = [members[0].clone(), members[1].clone(), members[2].clone()];
+    let mut admin = Vec::new();
+    for id in &members {
+        let arn = format!("arn:aws:iam::{id}:role/OrganizationAccountAccessRole");
+        let member = enter(&management, &moto.endpoint, &arn).await;
+        create_role(&member).await;
+        admin.push(member);
+    }
+    // A: a bucket anyone may read. B: a private bucket behind Block Public Access.
+    let s3_a = s3_client(&admin[0]);
+    s3_a.create_bucket().bucket(PUBLIC_BUCKET).send().await.unwrap();
+    let public = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{PUBLIC_BUCKET}/*")
+        }]
+    });
+    s3_a.put_bucket_policy()
+        .bucket(PUBLIC_BUCKET)
+        .policy(public.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s3_b = s3_client(&admin[1]);
+    s3_b.create_bucket().bucket(PRIVATE_BUCKET).send().await.unwrap();
+    s3_b.put_public_access_block()
+        .bucket(PRIVATE_BUCKET)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    super::aws_runs::create_table_and_bucket(&management, TABLE, BUCKET).await;
+
+    let standin = LambdaStandIn::start(
+        &moto.endpoint,
+        CollectorFunction {
+            name: COLLECTOR.to_string(),
+            bucket: BUCKET.to_string(),
+            prefix: PREFIX.to_string(),
+            partition: "aws".to_string(),
+        },
+        vec![ASSESSOR.to_string()],
+    )
+    .await;
+    let include = members.join(",");
+    let vars: HashMap<&str, &str> = HashMap::from([
+        ("POSTURE_TABLE", TABLE),
+        ("POSTURE_BUCKET", BUCKET),
+        ("POSTURE_BUCKET_PREFIX", PREFIX),
+        ("POSTURE_EXTERNAL_ID", EXTERNAL_ID),
+        ("POSTURE_REGIONS", "us-east-1"),
+        ("POSTURE_INCLUDE_ACCOUNTS", include.as_str()),
+        ("POSTURE_COLLECTOR_FUNCTION", COLLECTOR),
+    ]);
+    let settings = OrgSettings::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+    let sdk = sdk_config_for(&standin.endpoint).await;
+    let org = Org::aws(&settings, &sdk).unwrap();
+    let run_settings = settings.run_settings(posture_core::frameworks::builtin().unwrap());
+    let request = scheduled_tick("2026-11-26T06:00:00Z");
+    assert_eq!(request.run_id, RUN_ID);
+    let setup_done = started.elapsed();
+
+    // Scenario 1: every member collected by the function.
+    let answer = assessor::assess(&org, &run_settings, &request, &jiff::Timestamp::now)
+        .await
+        .unwrap();
+    let run_took = started.elapsed() - setup_done;
+    let run = &answer.run;
+    assert_eq!(answer.outcome, "completed", "{run:#?}");
+    assert_eq!(run.state, RunState::Complete);
+    let in_scope: BTreeSet<&str> = run.accounts.iter().map(|x| x.account_id.as_str()).collect();
+    assert_eq!(in_scope, members.iter().map(String::as_str).collect());
+    assert!(
+        run.accounts
+            .iter()
+            .all(|x| x.outcome == AccountOutcome::Assessed && x.gap.is_none()),
+        "{:#?}",
+        run.accounts
+    );
+    assert_eq!(run.summary.as_ref().unwrap().accounts, 3);
+
+    // One synchronous invocation of the collector per member, with the
+    // request the function needs.
+    let calls = standin.invocations();
+    assert_eq!(calls.len(), 3, "{calls:#?}");
+    let mut invoked = BTreeSet::new();
+    for call in &calls {
+        assert_eq!(call.function, COLLECTOR, "{call:?}");
+        assert_eq!(call.qualifier, None, "{call:?}");
+        assert_eq!(call.invocation_type(), "RequestResponse", "{call:?}");
+        assert_eq!((call.status, call.function_error.as_deref()), (200, None), "{call:?}");
+        let keys: BTreeSet<&str> = call.payload.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["run_id", "account_id", "role", "external_id", "regions"]),
+            "{call:?}"
+        );
+        let sent: CollectRequest = serde_json::from_value(call.payload.clone()).unwrap();
+        assert_eq!(
+            sent,
+            CollectRequest {
+                run_id: RUN_ID.to_string(),
+                account_id: sent.account_id.clone(),
+                role: ROLE.to_string(),
+                external_id: Some(EXTERNAL_ID.to_string()),
+                regions: Some(vec!["us-east-1".to_string()]),
+            }
+        );
+        invoked.insert(sent.account_id);
+    }
+    assert_eq!(invoked, members.iter().cloned().collect(), "one invocation per member");
+
+    // What the function wrote: one collection per member under the prefix,
+    // each the member's own inventory.
+    let s3 = s3_client(&management);
+    let collections = format!("{PREFIX}runs/{RUN_ID}/collections/");
+    let listed = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(&collections)
+        .send()
+        .await
+        .unwrap();
+    let keys: BTreeSet<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(String::from))
+        .collect();
+    assert_eq!(
+        keys,
+        members.iter().map(|m| format!("{collections}{m}.json")).collect(),
+        "collections in S3"
+    );
+    for member in &members {
+        let object = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(format!("{collections}{member}.json"))
+            .send()
+            .await
+            .unwrap();
+        let stored: StoredCollection = serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap();
+        assert_eq!(&stored.inventory.account_id, member);
+        assert_eq!(stored.inventory.regions, ["us-east-1"]);
+    }
+
+    // The snapshots in the store are the real collections: only A's public bucket fails.
+    let store = org.stores.snapshots.clone();
+    assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, RUN_ID);
+    let not_public = |snap: &posture_core::snapshot::AccountSnapshot| {
+        snap.failures
+            .iter()
+            .filter(|f| f.check_id == "s3.bucket_not_public")
+            .map(|f| f.resource.clone())
+            .collect::<Vec<_>>()
+    };
+    for member in &members {
+        let snap = store.snapshot(member, RUN_ID).await.unwrap().unwrap();
+        assert_eq!(&snap.account_id, member);
+        let expected: Vec<String> = if *member == a {
+            vec![PUBLIC_BUCKET.to_string()]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(not_public(&snap), expected, "{member}: {:#?}", snap.failures);
+    }
+
+    // Scenario 2: the next day, the function fails for B.
+    let reason = "s3:PutObject: AccessDenied: stand-in refused the write";
+    standin.fail_account(&b, reason);
+    let next = scheduled_tick("2026-11-27T06:00:00Z");
+    assert_eq!(next.run_id, NEXT_RUN_ID);
+    let failed = assessor::assess(&org, &run_settings, &next, &jiff::Timestamp::now)
+        .await
+        .unwrap();
+    assert_eq!(failed.outcome, "failed", "{:#?}", failed.run);
+    assert_eq!(failed.run.state, RunState::Failed);
+    let error = failed.run.error.as_deref().unwrap();
+    let expected = format!("account {b}: collector function Unhandled: ");
+    // Only the runtime's errorMessage, not its errorType (a Rust type name).
+    assert_eq!(error, format!("{expected}account {b}: collector failed: {reason}"));
+    assert!(!error.contains(runtime_error_type()), "{error}");
+    assert!(!error.contains(&a) && !error.contains(&c), "{error}");
+    eprintln!("failed run error: {error}");
+    assert!(failed.run.summary.is_none() && failed.run.reports.is_empty());
+    let next_calls: Vec<_> = standin
+        .invocations()
+        .into_iter()
+        .filter(|x| x.payload["run_id"] == NEXT_RUN_ID)
+        .collect();
+    let b_calls: Vec<_> = next_calls.iter().filter(|x| x.payload["account_id"] == b).collect();
+    assert_eq!(b_calls.len(), 1, "a function error is not retried: {next_calls:#?}");
+    assert_eq!(
+        (b_calls[0].status, b_calls[0].function_error.as_deref()),
+        (200, Some("Unhandled"))
+    );
+    let accounts: BTreeSet<&str> = next_calls
+        .iter()
+        .filter_map(|x| x.payload["account_id"].as_str())
+        .collect();
+    assert_eq!(
+        accounts.len(),
+        next_calls.len(),
+        "at most one invocation per member: {next_calls:#?}"
+    );
+    // The failed run is recorded as such; the latest is still the first run.
+    let recorded = store.run(NEXT_RUN_ID).await.unwrap().unwrap();
+    assert_eq!(recorded.state, RunState::Failed);
+    assert_eq!(recorded.error.as_deref(), Some(error));
+    assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, RUN_ID);
+    eprintln!(
+        "aws_lambda_fanout: setup {:.1}s, run {:.1}s, total {:.1}s",
+        setup_done.as_secs_f64(),
+        run_took.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
+    // No upstream is needed: the launcher only invokes.
+    let standin = LambdaStandIn::start(
+        "http://127.0.0.1:9",
+        CollectorFunction {
+            name: COLLECTOR.to_string(),
+            bucket: BUCKET.to_string(),
+            prefix: String::new(),
+            partition: "aws".to_string(),
+        },
+        vec![ASSESSOR.to_string()],
+    )
+    .await;
+    let sdk = sdk_config_for(&standin.endpoint).await;
+    let launcher = LambdaLauncher {
+        lambda: posture_aws::aws_sdk_lambda::Client::new(&sdk),
+        function: ASSESSOR.to_string(),
+    };
+    let run_id = "20261126T101500Z-a1b2c3";
+    launcher.launch(run_id).await.unwrap();
+    let calls = standin.invocations();
+    assert_eq!(calls.len(), 1, "{calls:#?}");
+    let call = &calls[0];
+    assert_eq!(call.function, ASSESSOR);
+    assert_eq!(call.invocation_type_header.as_deref(), Some("Event"));
+    assert_eq!((call.status, call.function_error.as_deref()), (202, None));
+    assert_eq!(call.payload, serde_json::json!({"run_id": run_id, "trigger": "mcp"}));
+    // The assessor reads that payload as the queued MCP run.
+    let request = assessor::run_request(&call.payload).unwrap();
+    assert_eq!((request.run_id.as_str(), request.trigger.as_str()), (run_id, "mcp"));
+
+    // A function that does not exist: the launch fails and says so.
+    let missing = LambdaLauncher {
+        lambda: posture_aws::aws_sdk_lambda::Client::new(&sdk),
+        function: "no-such-assessor".to_string(),
+    };
+    let e = missing.launch(run_id).await.unwrap_err();
+    assert_eq!(e.operation, "lambda:InvokeFunction");
+    assert!(e.message.contains("Function not found"), "{e:?}");
+    assert_eq!(standin.invocations().len(), 2);
+    assert_eq!(standin.invocations()[1].status, 404);
+}
