@@ -12,5 +12,6 @@ mod binary;
 mod endpoint;
 mod frameworks;
 mod lambda_events;
+mod oauth;
 mod runs;
 mod tasks;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
+pub mod jwks;
 pub mod lambda_standin;
 pub mod mcp;
 pub mod moto;

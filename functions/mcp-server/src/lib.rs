@@ -12,7 +12,8 @@ use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::run::{self, PortError, RunLauncher, RunOutcome};
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::history::HistoryBackend;
-use posture_mcp::http::{HttpConfig, router};
+use posture_mcp::http::{HttpConfig, router, router_with_oauth};
+use posture_mcp::oauth::{OAuthConfig, Verifier};
 use posture_mcp::{Backend, Mode, PostureServer};
 use std::path::Path;
 use std::sync::Arc;
@@ -182,6 +183,33 @@ pub fn app(backend: Backend, config: &HttpConfig) -> Router {
     router(PostureServer::new(backend), config)
 }
 
+/// The OAuth settings from the environment (`POSTURE_OAUTH_*`,
+/// `POSTURE_RESOURCE_URL`; see [`posture_mcp::oauth`]): `None` when
+/// `POSTURE_OAUTH_ISSUER` is unset. A malformed setting is an error naming
+/// its variable.
+pub fn oauth_from_env() -> Result<Option<OAuthConfig>, WiringError> {
+    OAuthConfig::from_vars(|k| std::env::var(k).ok()).map_err(|e| WiringError::Config(e.to_string()))
+}
+
+/// The HTTP app for a backend, with `/mcp` behind OAuth bearer tokens when
+/// `oauth` is given (and `get_server_info` saying so).
+pub fn app_with_oauth(
+    mut backend: Backend,
+    config: &HttpConfig,
+    oauth: Option<OAuthConfig>,
+) -> Result<Router, WiringError> {
+    let verifier = match oauth {
+        Some(oauth) => {
+            backend.auth_methods = vec![oauth.describe()];
+            Some(Arc::new(
+                Verifier::new(oauth).map_err(|e| WiringError::Config(e.to_string()))?,
+            ))
+        }
+        None => None,
+    };
+    Ok(router_with_oauth(PostureServer::new(backend), config, verifier))
+}
+
 /// Transport settings in Lambda: the allow-lists from the environment. The
 /// Function URL host must be listed (rmcp refuses any other Host).
 pub fn lambda_http_config() -> Result<HttpConfig, WiringError> {
@@ -210,7 +238,8 @@ pub fn local_http_config() -> HttpConfig {
 
 /// Copies what Lambda established about a Function URL request (the caller
 /// that SigV4 authenticated, the request id) into request extensions, where
-/// clients cannot forge them.
+/// clients cannot forge them. With OAuth (`AuthType: NONE`), the caller is
+/// then replaced by the bearer token's subject.
 pub fn lambda_identity(mut request: lambda_http::Request) -> lambda_http::Request {
     use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;

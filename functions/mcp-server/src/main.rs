@@ -34,10 +34,11 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     let cli = Cli::parse();
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let auth = if in_lambda {
-        "AWS_IAM (SigV4, checked by the Function URL)"
-    } else {
-        "none (loopback only)"
+    let oauth = mcp_server::oauth_from_env()?;
+    let auth = match &oauth {
+        Some(oauth) => oauth.describe(),
+        None if in_lambda => "AWS_IAM (SigV4, checked by the Function URL)".to_string(),
+        None => "none (loopback only)".to_string(),
     };
     let backend = if cli.demo {
         let mut backend = mcp_server::demo_backend()?;
@@ -45,15 +46,15 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("Org-wide assessment of the demo organization: run {run_id}");
         backend
     } else {
-        mcp_server::aws_backend(vec![auth.to_string()]).await?
+        mcp_server::aws_backend(vec![auth]).await?
     };
     if in_lambda {
-        let app = mcp_server::app(backend, &mcp_server::lambda_http_config()?);
+        let app = mcp_server::app_with_oauth(backend, &mcp_server::lambda_http_config()?, oauth)?;
         lambda_http::run(mcp_server::lambda_service(app))
             .await
             .map_err(|e| anyhow::anyhow!(e))
     } else {
-        let app = mcp_server::app(backend, &mcp_server::local_http_config());
+        let app = mcp_server::app_with_oauth(backend, &mcp_server::local_http_config(), oauth)?;
         let listener = tokio::net::TcpListener::bind(cli.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cli.listen))?;

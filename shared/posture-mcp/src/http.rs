@@ -1,13 +1,17 @@
 //! The Streamable HTTP endpoint: stateless (no session survives a request,
 //! since Lambda instances come and go), JSON responses, Host and Origin
 //! allow-lists, mounted at `/mcp`. The same router is served by axum locally
-//! and by lambda_http in Lambda.
+//! and by lambda_http in Lambda. With OAuth configured ([`crate::oauth`]),
+//! `/mcp` needs a bearer token and the protected-resource metadata is served
+//! beside it.
 
 use crate::audit::{Caller, RequestId};
+use crate::oauth::{self, METADATA_PATH, Verifier};
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -97,13 +101,125 @@ pub fn router<H>(handler: H, config: &HttpConfig) -> Router
 where
     H: ServerHandler + Clone + Send + Sync + 'static,
 {
+    router_with_oauth(handler, config, None)
+}
+
+/// The router, with `/mcp` behind OAuth bearer tokens when `oauth` is given:
+/// then the protected-resource metadata is served (without a token) at
+/// [`METADATA_PATH`] and `METADATA_PATH/mcp`, and the Host/Origin allow-lists
+/// are checked before the token, on every route.
+pub fn router_with_oauth<H>(handler: H, config: &HttpConfig, oauth: Option<Arc<Verifier>>) -> Router
+where
+    H: ServerHandler + Clone + Send + Sync + 'static,
+{
     let service = StreamableHttpService::<H, NeverSessionManager>::new(
         move || Ok(handler.clone()),
         Arc::new(NeverSessionManager::default()),
         config.streamable(),
     );
-    Router::new()
-        .route_service("/mcp", service)
-        .fallback(not_found)
-        .layer(middleware::from_fn(identify))
+    let mut app = Router::new().route_service("/mcp", service);
+    if let Some(verifier) = oauth {
+        let document = Arc::new(verifier.config().metadata().to_string());
+        let metadata = move || {
+            let document = document.clone();
+            async move {
+                (
+                    [
+                        (http::header::CONTENT_TYPE, "application/json"),
+                        (http::header::CACHE_CONTROL, "public, max-age=300"),
+                    ],
+                    document.as_str().to_string(),
+                )
+                    .into_response()
+            }
+        };
+        app = app
+            .route_layer(middleware::from_fn_with_state(verifier, oauth::authenticate))
+            .route(METADATA_PATH, get(metadata.clone()))
+            .route(&format!("{METADATA_PATH}/mcp"), get(metadata))
+            .route_layer(middleware::from_fn_with_state(Arc::new(config.clone()), guard));
+    }
+    app.fallback(not_found).layer(middleware::from_fn(identify))
+}
+
+/// Host and Origin allow-lists, as rmcp applies them to `/mcp` (empty Host
+/// list: any Host; an Origin must be listed; no Origin passes), for routes
+/// that answer before rmcp does.
+async fn guard(State(config): State<Arc<HttpConfig>>, request: Request, next: Next) -> Response {
+    let forbidden = |what: &str| (http::StatusCode::FORBIDDEN, format!("Forbidden: {what}")).into_response();
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    let Some(host) = host.and_then(|h| http::uri::Authority::try_from(h.as_str()).ok()) else {
+        return (http::StatusCode::BAD_REQUEST, "Bad Request: Invalid Host header").into_response();
+    };
+    if !host_allowed(&host, &config.allowed_hosts) {
+        return forbidden("Host header is not allowed");
+    }
+    if let Some(origin) = request.headers().get(http::header::ORIGIN)
+        && !origin
+            .to_str()
+            .is_ok_and(|o| origin_allowed(o, &config.allowed_origins))
+    {
+        return forbidden("Origin header is not allowed");
+    }
+    next.run(request).await
+}
+
+fn normalize_host(host: &str) -> String {
+    host.trim_matches(['[', ']']).to_ascii_lowercase()
+}
+
+fn host_allowed(host: &http::uri::Authority, allowed: &[String]) -> bool {
+    allowed.is_empty()
+        || allowed.iter().any(|a| {
+            let (name, port) = match http::uri::Authority::try_from(a.trim()) {
+                Ok(a) => (normalize_host(a.host()), a.port_u16()),
+                Err(_) => (normalize_host(a.trim()), None),
+            };
+            name == normalize_host(host.host()) && port.is_none_or(|p| host.port_u16() == Some(p))
+        })
+}
+
+/// `(scheme, host, port)` of an origin; `None` if malformed.
+fn parse_origin(value: &str) -> Option<(String, String, Option<u16>)> {
+    let uri = http::Uri::try_from(value.trim()).ok()?;
+    let authority = uri.authority()?;
+    Some((
+        uri.scheme_str()?.to_ascii_lowercase(),
+        normalize_host(authority.host()),
+        authority.port_u16(),
+    ))
+}
+
+fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    if origin.trim().eq_ignore_ascii_case("null") {
+        return allowed.iter().any(|a| a.trim().eq_ignore_ascii_case("null"));
+    }
+    let Some((scheme, host, port)) = parse_origin(origin) else {
+        return false;
+    };
+    let default_port = match scheme.as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    allowed.iter().any(|a| {
+        let (base, any_port) = match a.trim().strip_suffix(":*") {
+            Some(base) => (base, true),
+            None => (a.trim(), false),
+        };
+        let Some((a_scheme, a_host, a_port)) = parse_origin(base) else {
+            return false;
+        };
+        let port_ok = match (any_port, a_port) {
+            (true, None) | (false, None) => true,
+            (true, Some(_)) => false,
+            (false, Some(p)) => port.or(default_port) == Some(p),
+        };
+        a_scheme == scheme && a_host == host && port_ok
+    })
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod error;
 pub mod history;
 pub mod http;
+pub mod oauth;
 pub mod render;
 pub mod server;
 pub mod tools;
