@@ -11,16 +11,13 @@
 //! answers Invoke (running the collector's handler in this process) and
 //! forwards everything else to moto.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_organizations::types::OrganizationFeatureSet;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use aws_sdk_sts::config::Credentials;
 use posture_aws::collector::{CollectRequest, StoredCollection};
 use posture_aws::org::{LambdaLauncher, Org, OrgSettings, s3_client};
 use posture_core::run::{AccountOutcome, RunLauncher, RunState};
-use posture_tests::fixtures::MOTO_ACCOUNT;
 use posture_tests::lambda_standin::{CollectorFunction, LambdaStandIn, runtime_error_type};
 use posture_tests::moto::{Moto, sdk_config_for};
+use posture_tests::org::{admin_sessions, create_member_role, create_organization};
 use std::collections::{BTreeSet, HashMap};
 
 const TABLE: &str = "posture-fanout";
@@ -37,73 +34,6 @@ const NEXT_RUN_ID: &str = "20261127T060000Z-scheduled";
 const PUBLIC_BUCKET: &str = "fanout-a-public-assets";
 const PRIVATE_BUCKET: &str = "fanout-b-private-data";
 
-/// A trust policy admitting the management account's principals that send `external_id`.
-fn trust_policy(external_id: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{MOTO_ACCOUNT}:root")},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"sts:ExternalId": external_id}}
-        }]
-    })
-    .to_string()
-}
-
-/// Read-only permissions for the collector (a customer policy).
-const READ_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*","iam:GenerateCredentialReport","s3:Get*","s3:List*","ec2:Describe*","kms:Describe*","kms:Get*","kms:List*","config:Describe*","cloudtrail:Describe*","cloudtrail:Get*","rds:Describe*","elasticfilesystem:Describe*","securityhub:Get*","securityhub:Describe*","guardduty:Get*","guardduty:List*"],"Resource":"*"}]}"#;
-
-/// A configuration for moto with the session credentials of `role_arn`
-/// (setup goes straight to moto, not through the stand-in).
-async fn enter(moto: &SdkConfig, endpoint: &str, role_arn: &str) -> SdkConfig {
-    let out = aws_sdk_sts::Client::new(moto)
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("test-setup")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    let credentials = Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        None,
-        "test-setup",
-    );
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .load()
-        .await
-}
-
-/// Creates the collector's role in a member, trusting `EXTERNAL_ID`.
-async fn create_role(member: &SdkConfig) {
-    let iam = aws_sdk_iam::Client::new(member);
-    iam.create_role()
-        .role_name(ROLE)
-        .assume_role_policy_document(trust_policy(EXTERNAL_ID))
-        .send()
-        .await
-        .unwrap();
-    let policy = iam
-        .create_policy()
-        .policy_name("PostureAdvisorReadOnlyAccess")
-        .policy_document(READ_ONLY)
-        .send()
-        .await
-        .unwrap();
-    iam.attach_role_policy()
-        .role_name(ROLE)
-        .policy_arn(policy.policy().unwrap().arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-}
-
 fn scheduled_tick(time: &str) -> assessor::RunRequest {
     let mut tick: serde_json::Value =
         serde_json::from_str(include_str!("../fixtures/events/assessor-scheduled.json")).unwrap();
@@ -119,37 +49,11 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
 
     // The organization: the management account and three members, each with
     // the collector's role.
-    let orgs = aws_sdk_organizations::Client::new(&management);
-    orgs.create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let mut members = Vec::new();
-    for name in ["fanout-a", "fanout-b", "fanout-c"] {
-        let created = orgs
-            .create_account()
-            .email(format!("{name}@example.com"))
-            .account_name(name)
-            .send()
-            .await
-            .unwrap();
-        members.push(
-            created
-                .create_account_status()
-                .unwrap()
-                .account_id()
-                .unwrap()
-                .to_string(),
-        );
-    }
+    let members = create_organization(&management, &["fanout-a", "fanout-b", "fanout-c"]).await;
     let [a, b, c] = [members[0].clone(), members[1].clone(), members[2].clone()];
-    let mut admin = Vec::new();
-    for id in &members {
-        let arn = format!("arn:aws:iam::{id}:role/OrganizationAccountAccessRole");
-        let member = enter(&management, &moto.endpoint, &arn).await;
-        create_role(&member).await;
-        admin.push(member);
+    let admin = admin_sessions(&management, &moto.endpoint, &members).await;
+    for member in &admin {
+        create_member_role(member, ROLE, EXTERNAL_ID).await;
     }
     // A: a bucket anyone may read. B: a private bucket behind Block Public Access.
     let s3_a = s3_client(&admin[0]);

@@ -9,16 +9,14 @@
 //! moto through [`StsGate`], which answers the one refused `AssumeRole` as
 //! STS does (403 `AccessDenied`) and records every `AssumeRole` it sees.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_organizations::types::OrganizationFeatureSet;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use aws_sdk_sts::config::Credentials;
 use posture_aws::org::{Org, OrgSettings, s3_client};
 use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore};
 use posture_core::run::{AccountOutcome, RunReport, RunState, SnapshotStore};
 use posture_tests::fixtures::MOTO_ACCOUNT;
 use posture_tests::moto::{Moto, sdk_config_for};
+use posture_tests::org::{admin_sessions, create_member_role, create_organization};
 use posture_tests::sts_gate::StsGate;
 use std::collections::{BTreeSet, HashMap};
 
@@ -43,74 +41,6 @@ fn role_arn(account_id: &str) -> String {
     format!("arn:aws:iam::{account_id}:role/{ROLE}")
 }
 
-/// A trust policy admitting the management account's principals that send `external_id`.
-fn trust_policy(external_id: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{MOTO_ACCOUNT}:root")},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"sts:ExternalId": external_id}}
-        }]
-    })
-    .to_string()
-}
-
-/// Read-only permissions for the collector (a customer policy: moto loads
-/// AWS managed policies such as ReadOnlyAccess only on request).
-const READ_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:Get*","iam:List*","iam:GenerateCredentialReport","s3:Get*","s3:List*","ec2:Describe*","kms:Describe*","kms:Get*","kms:List*","config:Describe*","cloudtrail:Describe*","cloudtrail:Get*","rds:Describe*","elasticfilesystem:Describe*","securityhub:Get*","securityhub:Describe*","guardduty:Get*","guardduty:List*"],"Resource":"*"}]}"#;
-
-/// A configuration for moto with the session credentials of `role_arn`
-/// (setup goes straight to moto, so the gate sees only the assessor).
-async fn enter(moto: &SdkConfig, endpoint: &str, role_arn: &str) -> SdkConfig {
-    let out = aws_sdk_sts::Client::new(moto)
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("test-setup")
-        .send()
-        .await
-        .unwrap();
-    let c = out.credentials().unwrap();
-    let credentials = Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        None,
-        "test-setup",
-    );
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .load()
-        .await
-}
-
-/// Creates the collector's role in a member, trusting `external_id`.
-async fn create_role(member: &SdkConfig, external_id: &str) {
-    let iam = aws_sdk_iam::Client::new(member);
-    iam.create_role()
-        .role_name(ROLE)
-        .assume_role_policy_document(trust_policy(external_id))
-        .send()
-        .await
-        .unwrap();
-    let policy = iam
-        .create_policy()
-        .policy_name("PostureAdvisorReadOnlyAccess")
-        .policy_document(READ_ONLY)
-        .send()
-        .await
-        .unwrap();
-    iam.attach_role_policy()
-        .role_name(ROLE)
-        .policy_arn(policy.policy().unwrap().arn().unwrap())
-        .send()
-        .await
-        .unwrap();
-}
-
 async fn get_item(ddb: &aws_sdk_dynamodb::Client, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
     ddb.get_item()
         .table_name(TABLE)
@@ -130,37 +60,16 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     let management = moto.sdk_config().await;
 
     // The organization: the management account and three members.
-    let orgs = aws_sdk_organizations::Client::new(&management);
-    orgs.create_organization()
-        .feature_set(OrganizationFeatureSet::All)
-        .send()
-        .await
-        .unwrap();
-    let mut members = Vec::new();
-    for name in ["member-a", "member-b", "member-c"] {
-        let created = orgs
-            .create_account()
-            .email(format!("{name}@example.com"))
-            .account_name(name)
-            .send()
-            .await
-            .unwrap();
-        let status = created.create_account_status().unwrap();
-        members.push(status.account_id().unwrap().to_string());
-    }
+    let members = create_organization(&management, &["member-a", "member-b", "member-c"]).await;
     let [a, b, c] = [members[0].clone(), members[1].clone(), members[2].clone()];
     assert_eq!(BTreeSet::from([&a, &b, &c, &MOTO_ACCOUNT.to_string()]).len(), 4);
 
     // Each member, entered as an administrator would.
-    let mut admin = Vec::new();
-    for id in &members {
-        let arn = format!("arn:aws:iam::{id}:role/OrganizationAccountAccessRole");
-        admin.push(enter(&management, &moto.endpoint, &arn).await);
-    }
-    create_role(&admin[0], EXTERNAL_ID).await;
-    create_role(&admin[1], EXTERNAL_ID).await;
+    let admin = admin_sessions(&management, &moto.endpoint, &members).await;
+    create_member_role(&admin[0], ROLE, EXTERNAL_ID).await;
+    create_member_role(&admin[1], ROLE, EXTERNAL_ID).await;
     // C's role trusts another ExternalId: AWS would refuse the collector (the gate does).
-    create_role(&admin[2], "someone-elses-external-id").await;
+    create_member_role(&admin[2], ROLE, "someone-elses-external-id").await;
 
     // A: no password policy, a bucket anyone may read.
     let s3_a = s3_client(&admin[0]);

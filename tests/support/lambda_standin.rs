@@ -353,22 +353,6 @@ async fn run_collector(inner: &Inner, payload: Value) -> Result<Value, (String, 
     }
 }
 
-/// Headers that belong to one connection, not to the request or response.
-fn hop_by_hop(name: &HeaderName) -> bool {
-    [
-        header::HOST,
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::CONTENT_LENGTH,
-        header::TE,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-    ]
-    .contains(name)
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
-}
-
 /// Anything but Invoke: to the upstream unchanged, its answer back unchanged.
 async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -377,43 +361,15 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
         Err(e) => return (StatusCode::BAD_REQUEST, format!("stand-in: unreadable body: {e}")).into_response(),
     };
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = HeaderMap::new();
-    for (name, value) in &parts.headers {
-        if !hop_by_hop(name) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let forwarded = inner
-        .http
-        .request(parts.method.clone(), format!("{}{path}", inner.upstream))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    let answer = match forwarded {
-        Ok(a) => a,
-        Err(e) => {
-            return (
-                StatusCode::BAD_GATEWAY,
-                format!("stand-in: upstream did not answer: {e}"),
-            )
-                .into_response();
-        }
-    };
-    let status = answer.status();
-    let mut headers = HeaderMap::new();
-    for (name, value) in answer.headers() {
-        // Content-Length stays: a HEAD answer has none of the body it describes.
-        if !hop_by_hop(name) || name == header::CONTENT_LENGTH {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let bytes = match answer.bytes().await {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_GATEWAY, format!("stand-in: upstream body was cut: {e}")).into_response(),
-    };
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+    let who = "stand-in: upstream";
+    crate::forward::forward(
+        &inner.http,
+        &inner.upstream,
+        who,
+        parts.method,
+        path,
+        &parts.headers,
+        body,
+    )
+    .await
 }

@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
+pub mod forward;
 pub mod jwks;
 pub mod lambda_standin;
 pub mod mcp;
 pub mod moto;
+pub mod org;
 pub mod runs;
 pub mod standin;
 pub mod sts_gate;

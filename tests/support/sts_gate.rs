@@ -10,7 +10,7 @@
 //! recorded with the parameters a trust policy would look at.
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -81,22 +81,6 @@ impl StsGate {
     }
 }
 
-/// Headers that belong to one connection, not to the request or response.
-fn hop_by_hop(name: &HeaderName) -> bool {
-    [
-        header::HOST,
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::CONTENT_LENGTH,
-        header::TE,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-    ]
-    .contains(name)
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
-}
-
 async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, usize::MAX).await {
@@ -116,39 +100,16 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         }
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = HeaderMap::new();
-    for (name, value) in &parts.headers {
-        if !hop_by_hop(name) {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let forwarded = inner
-        .http
-        .request(parts.method.clone(), format!("{}{path}", inner.moto))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    let answer = match forwarded {
-        Ok(a) => a,
-        Err(e) => return (StatusCode::BAD_GATEWAY, format!("gate: moto did not answer: {e}")).into_response(),
-    };
-    let status = answer.status();
-    let mut headers = HeaderMap::new();
-    for (name, value) in answer.headers() {
-        // Content-Length stays: a HEAD answer has none of the body it describes.
-        if !hop_by_hop(name) || name == header::CONTENT_LENGTH {
-            headers.append(name.clone(), value.clone());
-        }
-    }
-    let bytes = match answer.bytes().await {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::BAD_GATEWAY, format!("gate: moto's body was cut: {e}")).into_response(),
-    };
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+    crate::forward::forward(
+        &inner.http,
+        &inner.moto,
+        "gate: moto",
+        parts.method,
+        path,
+        &parts.headers,
+        body,
+    )
+    .await
 }
 
 /// The `AssumeRole` parameters, when `body` is an awsQuery `AssumeRole` form.

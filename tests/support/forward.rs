@@ -1,0 +1,69 @@
+//! Forwarding one request to an upstream unchanged, for the loopback proxies
+//! in front of moto ([`crate::sts_gate`], [`crate::lambda_standin`]).
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Headers that belong to one connection, not to the request or response.
+fn hop_by_hop(name: &HeaderName) -> bool {
+    [
+        header::HOST,
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_LENGTH,
+        header::TE,
+        header::UPGRADE,
+        header::PROXY_AUTHORIZATION,
+    ]
+    .contains(name)
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+/// Sends `method` `path_and_query` with `headers` (hop-by-hop ones dropped)
+/// and `body` to `upstream` (a base URL without a trailing slash), and
+/// answers with the upstream's status, headers and body; 502 naming `who`
+/// when the upstream does not answer or its body is cut.
+pub async fn forward(
+    http: &reqwest::Client,
+    upstream: &str,
+    who: &str,
+    method: Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut sent = HeaderMap::new();
+    for (name, value) in headers {
+        if !hop_by_hop(name) {
+            sent.append(name.clone(), value.clone());
+        }
+    }
+    let forwarded = http
+        .request(method, format!("{upstream}{path_and_query}"))
+        .headers(sent)
+        .body(body)
+        .send()
+        .await;
+    let answer = match forwarded {
+        Ok(a) => a,
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("{who} did not answer: {e}")).into_response(),
+    };
+    let status = answer.status();
+    let mut received = HeaderMap::new();
+    for (name, value) in answer.headers() {
+        // Content-Length stays: a HEAD answer has none of the body it describes.
+        if !hop_by_hop(name) || name == header::CONTENT_LENGTH {
+            received.append(name.clone(), value.clone());
+        }
+    }
+    let bytes = match answer.bytes().await {
+        Ok(b) => b,
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("{who}'s body was cut: {e}")).into_response(),
+    };
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    *response.headers_mut() = received;
+    response
+}
