@@ -582,7 +582,7 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     snapshots.sort_by(|a, b| a.account_id.cmp(&b.account_id));
 
     let summary = snapshot::org_summary(&run_id, &snapshots);
-    let trend = trend_before(ports.store, &run_id).await.map_err(|e| e.to_string())?;
+    let earlier = all_runs(ports.store, "", &run_id).await.map_err(|e| e.to_string())?;
     run.summary = Some(summary);
     run.finished_at = Some((ports.clock)().to_string());
     // The reports describe the run as it will be committed; a run whose
@@ -594,11 +594,14 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
             ..run.clone()
         },
         snapshots,
-        trend,
+        trend: Vec::new(),
     };
-    if let Some(summary) = &run.summary {
-        report.trend.push(TrendPoint::of(run, summary));
-    }
+    report.trend = trend_of(
+        earlier
+            .iter()
+            .filter(|r| r.run_id < run_id)
+            .chain(std::iter::once(&report.run)),
+    );
     for file in report_files(&report) {
         let location = ports.reports.put(&run_id, &file).await.map_err(|e| e.to_string())?;
         run.reports.push(location);
@@ -627,31 +630,59 @@ fn in_scope(listed: Vec<DirectoryAccount>, settings: &RunSettings) -> Vec<RunAcc
     accounts
 }
 
-/// The complete runs before `run_id` (at most [`TREND_RUNS`] - 1), oldest first.
-async fn trend_before(store: &dyn SnapshotStore, run_id: &str) -> Result<Vec<TrendPoint>, PortError> {
-    let mut points = Vec::new();
+/// Page size when a caller reads every item of a range.
+const READ_ALL_PAGE: usize = 200;
+
+/// Every run record with an id in `[from, to]`, oldest first, page by page.
+pub async fn all_runs(store: &dyn SnapshotStore, from: &str, to: &str) -> Result<Vec<RunRecord>, PortError> {
+    let mut out = Vec::new();
     let mut page = Page {
-        limit: 100,
+        limit: READ_ALL_PAGE,
         after: None,
     };
     loop {
-        let batch = store.runs("", run_id, &page).await?;
-        for run in &batch.items {
-            if run.run_id.as_str() < run_id
-                && run.state == RunState::Complete
-                && let Some(summary) = &run.summary
-            {
-                points.push(TrendPoint::of(run, summary));
-            }
-        }
+        let batch = store.runs(from, to, &page).await?;
+        out.extend(batch.items);
         match batch.next {
             Some(next) => page.after = Some(next),
-            None => break,
+            None => return Ok(out),
         }
     }
-    let keep = TREND_RUNS.saturating_sub(1);
-    let skip = points.len().saturating_sub(keep);
-    Ok(points.split_off(skip))
+}
+
+/// Every snapshot of `account_id` with a run id in `[from, to]`, oldest
+/// first, page by page.
+pub async fn all_account_snapshots(
+    store: &dyn SnapshotStore,
+    account_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<AccountSnapshot>, PortError> {
+    let mut out = Vec::new();
+    let mut page = Page {
+        limit: READ_ALL_PAGE,
+        after: None,
+    };
+    loop {
+        let batch = store.account_snapshots(account_id, from, to, &page).await?;
+        out.extend(batch.items);
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The trend ending with the last of `runs` (oldest first): their complete
+/// runs with a summary, at most [`TREND_RUNS`] of the latest.
+pub fn trend_of<'a>(runs: impl IntoIterator<Item = &'a RunRecord>) -> Vec<TrendPoint> {
+    let points: Vec<TrendPoint> = runs
+        .into_iter()
+        .filter(|r| r.state == RunState::Complete)
+        .filter_map(|r| r.summary.as_ref().map(|s| TrendPoint::of(r, s)))
+        .collect();
+    let skip = points.len().saturating_sub(TREND_RUNS);
+    points.into_iter().skip(skip).collect()
 }
 
 /// The files written for every run: the full JSON, Markdown and HTML.

@@ -10,7 +10,7 @@ use crate::tools;
 use jiff::{SignedDuration, Timestamp};
 use posture_core::history::{self, OrgDrift, OrgHistoryPoint};
 use posture_core::run::{
-    self, Page, PortError, ReportFile, ReportLocation, ReportStore, RunLauncher, RunRecord, RunReport, RunState,
+    self, PortError, ReportFile, ReportLocation, ReportStore, RunLauncher, RunRecord, RunReport, RunState,
     SnapshotStore, TrendPoint,
 };
 use posture_core::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
@@ -48,27 +48,13 @@ fn not_found(field: &str, detail: String) -> ToolError {
     ToolError::validation(field, detail, json!({}))
 }
 
-const PAGE: usize = 200;
-
 fn stamp(t: Timestamp) -> String {
     t.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 /// Every run record with an id in `[from, "~"]`, oldest first.
 async fn runs_since(store: &dyn SnapshotStore, from: &str) -> Result<Vec<RunRecord>, ToolError> {
-    let mut out = Vec::new();
-    let mut page = Page {
-        limit: PAGE,
-        after: None,
-    };
-    loop {
-        let batch = store.runs(from, "~", &page).await.map_err(store_error)?;
-        out.extend(batch.items);
-        match batch.next {
-            Some(n) => page.after = Some(n),
-            None => return Ok(out),
-        }
-    }
+    run::all_runs(store, from, "~").await.map_err(store_error)
 }
 
 /// Every snapshot of `account` with a run id in `[from, to]`, oldest first.
@@ -78,22 +64,9 @@ async fn snapshots_of(
     from: &str,
     to: &str,
 ) -> Result<Vec<AccountSnapshot>, ToolError> {
-    let mut out = Vec::new();
-    let mut page = Page {
-        limit: PAGE,
-        after: None,
-    };
-    loop {
-        let batch = store
-            .account_snapshots(account, from, to, &page)
-            .await
-            .map_err(store_error)?;
-        out.extend(batch.items);
-        match batch.next {
-            Some(n) => page.after = Some(n),
-            None => return Ok(out),
-        }
-    }
+    run::all_account_snapshots(store, account, from, to)
+        .await
+        .map_err(store_error)
 }
 
 /// The snapshots of a complete run (every assessed account).
@@ -802,18 +775,12 @@ impl PostureServer {
             None => self.latest(h).await?,
         };
         let mut snapshots = run_snapshots(h.store.as_ref(), &run).await?;
-        let trend: Vec<TrendPoint> = runs_since(h.store.as_ref(), "")
-            .await?
-            .iter()
-            .filter(|r| r.state == RunState::Complete && r.run_id <= run.run_id)
-            .filter_map(|r| r.summary.as_ref().map(|s| TrendPoint::of(r, s)))
-            .collect();
-        let keep = trend.len().saturating_sub(run::TREND_RUNS);
+        let earlier = runs_since(h.store.as_ref(), "").await?;
         let mut report = RunReport {
             schema_version: run::RUN_SCHEMA_VERSION,
             run: run.clone(),
             snapshots: Vec::new(),
-            trend: trend[keep..].to_vec(),
+            trend: run::trend_of(earlier.iter().filter(|r| r.run_id <= run.run_id)),
         };
         let scope = match &account {
             Some(id) => {
