@@ -11,13 +11,14 @@
 //! answers Invoke (running the collector's handler in this process) and
 //! forwards everything else to moto.
 
-use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use posture_aws::collector::{CollectRequest, StoredCollection};
 use posture_aws::org::{LambdaLauncher, Org, OrgSettings, s3_client};
 use posture_core::run::{AccountOutcome, RunLauncher, RunState};
 use posture_tests::lambda_standin::{CollectorFunction, LambdaStandIn, runtime_error_type};
 use posture_tests::moto::{Moto, sdk_config_for};
-use posture_tests::org::{admin_sessions, create_member_role, create_organization};
+use posture_tests::org::{
+    admin_sessions, create_member_role, create_organization, create_private_bucket, create_public_bucket,
+};
 use std::collections::{BTreeSet, HashMap};
 
 const TABLE: &str = "posture-fanout";
@@ -56,38 +57,8 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
         create_member_role(member, ROLE, EXTERNAL_ID).await;
     }
     // A: a bucket anyone may read. B: a private bucket behind Block Public Access.
-    let s3_a = s3_client(&admin[0]);
-    s3_a.create_bucket().bucket(PUBLIC_BUCKET).send().await.unwrap();
-    let public = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": format!("arn:aws:s3:::{PUBLIC_BUCKET}/*")
-        }]
-    });
-    s3_a.put_bucket_policy()
-        .bucket(PUBLIC_BUCKET)
-        .policy(public.to_string())
-        .send()
-        .await
-        .unwrap();
-    let s3_b = s3_client(&admin[1]);
-    s3_b.create_bucket().bucket(PRIVATE_BUCKET).send().await.unwrap();
-    s3_b.put_public_access_block()
-        .bucket(PRIVATE_BUCKET)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_public_bucket(&admin[0], PUBLIC_BUCKET).await;
+    create_private_bucket(&admin[1], PRIVATE_BUCKET).await;
     super::aws_runs::create_table_and_bucket(&management, TABLE, BUCKET).await;
 
     let standin = LambdaStandIn::start(

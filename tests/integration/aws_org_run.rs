@@ -10,13 +10,14 @@
 //! STS does (403 `AccessDenied`) and records every `AssumeRole` it sees.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 use posture_aws::org::{Org, OrgSettings, s3_client};
 use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore};
 use posture_core::run::{AccountOutcome, RunReport, RunState, SnapshotStore};
 use posture_tests::fixtures::MOTO_ACCOUNT;
 use posture_tests::moto::{Moto, sdk_config_for};
-use posture_tests::org::{admin_sessions, create_member_role, create_organization};
+use posture_tests::org::{
+    admin_sessions, create_member_role, create_organization, create_private_bucket, create_public_bucket,
+};
 use posture_tests::sts_gate::StsGate;
 use std::collections::{BTreeSet, HashMap};
 
@@ -72,23 +73,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     create_member_role(&admin[2], ROLE, "someone-elses-external-id").await;
 
     // A: no password policy, a bucket anyone may read.
-    let s3_a = s3_client(&admin[0]);
-    s3_a.create_bucket().bucket(PUBLIC_BUCKET).send().await.unwrap();
-    let public = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": format!("arn:aws:s3:::{PUBLIC_BUCKET}/*")
-        }]
-    });
-    s3_a.put_bucket_policy()
-        .bucket(PUBLIC_BUCKET)
-        .policy(public.to_string())
-        .send()
-        .await
-        .unwrap();
+    create_public_bucket(&admin[0], PUBLIC_BUCKET).await;
     // B: a CIS password policy, a private bucket behind Block Public Access.
     aws_sdk_iam::Client::new(&admin[1])
         .update_account_password_policy()
@@ -97,21 +82,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
         .send()
         .await
         .unwrap();
-    let s3_b = s3_client(&admin[1]);
-    s3_b.create_bucket().bucket(PRIVATE_BUCKET).send().await.unwrap();
-    s3_b.put_public_access_block()
-        .bucket(PRIVATE_BUCKET)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_private_bucket(&admin[1], PRIVATE_BUCKET).await;
 
     // The assessor's stores, in the management account.
     super::aws_runs::create_table_and_bucket(&management, TABLE, BUCKET).await;

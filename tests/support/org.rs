@@ -112,3 +112,43 @@ pub async fn admin_sessions(management: &SdkConfig, endpoint: &str, members: &[S
     }
     admin
 }
+
+/// Creates `bucket` in the account of `member` with a policy letting anyone read it.
+pub async fn create_public_bucket(member: &SdkConfig, bucket: &str) {
+    let s3 = posture_aws::org::s3_client(member);
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let public = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/*")
+        }]
+    });
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(public.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Creates `bucket` in the account of `member` behind all four Block Public Access settings.
+pub async fn create_private_bucket(member: &SdkConfig, bucket: &str) {
+    let s3 = posture_aws::org::s3_client(member);
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
