@@ -12,7 +12,7 @@
 //! forwards everything else to moto.
 
 use posture_aws::collector::{CollectRequest, StoredCollection};
-use posture_aws::org::{LambdaLauncher, Org, OrgSettings, s3_client};
+use posture_aws::org::{LambdaLauncher, Org, OrgSettings};
 use posture_core::run::{AccountOutcome, RunLauncher, RunState};
 use posture_tests::lambda_standin::{CollectorFunction, LambdaStandIn, runtime_error_type};
 use posture_tests::moto::{Moto, sdk_config_for};
@@ -142,7 +142,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
 
     // What the function wrote: one collection per member under the prefix,
     // each the member's own inventory.
-    let s3 = s3_client(&management);
+    let s3 = posture_tests::moto::admin_s3(&management);
     let collections = format!("{PREFIX}runs/{RUN_ID}/collections/");
     let listed = s3
         .list_objects_v2()
@@ -261,10 +261,7 @@ async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
     )
     .await;
     let sdk = sdk_config_for(&standin.endpoint).await;
-    let launcher = LambdaLauncher {
-        lambda: posture_aws::aws_sdk_lambda::Client::new(&sdk),
-        function: ASSESSOR.to_string(),
-    };
+    let launcher = LambdaLauncher::connect(&sdk, ASSESSOR.to_string());
     let run_id = "20261126T101500Z-a1b2c3";
     launcher.launch(run_id).await.unwrap();
     let calls = standin.invocations();
@@ -279,10 +276,7 @@ async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
     assert_eq!((request.run_id.as_str(), request.trigger.as_str()), (run_id, "mcp"));
 
     // A function that does not exist: the launch fails and says so.
-    let missing = LambdaLauncher {
-        lambda: posture_aws::aws_sdk_lambda::Client::new(&sdk),
-        function: "no-such-assessor".to_string(),
-    };
+    let missing = LambdaLauncher::connect(&sdk, "no-such-assessor".to_string());
     let e = missing.launch(run_id).await.unwrap_err();
     assert_eq!(e.operation, "lambda:InvokeFunction");
     assert!(e.message.contains("Function not found"), "{e:?}");

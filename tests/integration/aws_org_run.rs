@@ -10,7 +10,7 @@
 //! STS does (403 `AccessDenied`) and records every `AssumeRole` it sees.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use posture_aws::org::{Org, OrgSettings, s3_client};
+use posture_aws::org::{Org, OrgSettings};
 use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore};
 use posture_core::run::{AccountOutcome, RunReport, RunState, SnapshotStore};
 use posture_tests::fixtures::MOTO_ACCOUNT;
@@ -141,9 +141,8 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
 
     // Through the store: the committed record, latest, one snapshot per reachable account.
     let ddb = aws_sdk_dynamodb::Client::new(&management);
-    let store = DynamoSnapshotStore::new(
-        ddb.clone(),
-        s3_client(&management),
+    let store = DynamoSnapshotStore::connect(
+        &management,
         AwsStoreConfig {
             table: TABLE.to_string(),
             bucket: BUCKET.to_string(),
@@ -164,6 +163,19 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
             .map(|f| f.resource.clone())
             .collect::<Vec<_>>()
     };
+    // Only what moto lacks; a call refused by an adapter's declared-actions
+    // guard (posture_aws::iam) would show here as a gap naming the action.
+    for snap in [&snap_a, &snap_b] {
+        assert_eq!(
+            snap.gaps,
+            [
+                "us-east-1 securityhub_standards: error: securityhub:GetEnabledStandards: Unknown: ",
+                "us-east-1 GuardDuty: NotEnabled: GuardDuty is not enabled in this region (no detector)",
+            ],
+            "{}",
+            snap.account_id
+        );
+    }
     for check in PLANTED {
         assert!(
             !failing(&snap_a, check).is_empty(),
@@ -207,7 +219,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     );
 
     // The reports, under the prefix, in S3.
-    let s3 = s3_client(&management);
+    let s3 = posture_tests::moto::admin_s3(&management);
     let prefix = format!("org/reports/{RUN_ID}/");
     let listed = s3
         .list_objects_v2()

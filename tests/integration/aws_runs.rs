@@ -2,7 +2,6 @@
 //! local store, plus item bodies too large for DynamoDB going to S3.
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-use posture_aws::org::s3_client;
 use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, INLINE_LIMIT, S3ReportStore};
 use posture_core::run::{Page, SnapshotStore};
 use posture_core::snapshot::Failure;
@@ -36,7 +35,12 @@ pub async fn create_table_and_bucket(sdk: &aws_config::SdkConfig, table: &str, b
         .send()
         .await
         .unwrap();
-    s3_client(sdk).create_bucket().bucket(bucket).send().await.unwrap();
+    posture_tests::moto::admin_s3(sdk)
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
 }
 
 fn config() -> AwsStoreConfig {
@@ -53,8 +57,8 @@ async fn dynamodb_store_keeps_the_run_semantics() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     create_table_and_bucket(&sdk, "posture", "posture-reports").await;
-    let store = DynamoSnapshotStore::new(aws_sdk_dynamodb::Client::new(&sdk), s3_client(&sdk), config());
-    let reports = S3ReportStore::new(s3_client(&sdk), config());
+    let store = DynamoSnapshotStore::connect(&sdk, config());
+    let reports = S3ReportStore::connect(&sdk, config());
     run_semantics(&store, &reports).await;
 
     // Items carry schema_version and a TTL of start + retention.
@@ -100,7 +104,7 @@ async fn a_snapshot_larger_than_an_item_goes_to_s3_and_reads_back() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     create_table_and_bucket(&sdk, "posture", "posture-reports").await;
-    let store = DynamoSnapshotStore::new(aws_sdk_dynamodb::Client::new(&sdk), s3_client(&sdk), config());
+    let store = DynamoSnapshotStore::connect(&sdk, config());
     let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
     let org = posture_core::demo::DemoOrganization::load(now).unwrap();
     let frameworks = posture_core::frameworks::builtin().unwrap();

@@ -128,7 +128,7 @@ impl LambdaStandIn {
         // The function's own AWS calls (STS, the member's APIs, S3) come back
         // through this stand-in and on to the upstream.
         let base = crate::moto::sdk_config_for(&endpoint).await;
-        let s3 = posture_aws::org::s3_client(&base);
+        let s3 = posture_aws::org::s3_client(&base, posture_aws::iam::COLLECTION_OUTPUT);
         assert!(inner.base.set((base, s3)).is_ok());
         let app = Router::new()
             .route(INVOKE_PATH, post(invoke))

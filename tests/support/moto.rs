@@ -51,6 +51,12 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// An S3 client for setting up and inspecting moto, outside any adapter's
+/// declared actions (path-style: moto's host takes no bucket prefix).
+pub fn admin_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

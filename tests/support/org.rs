@@ -115,7 +115,7 @@ pub async fn admin_sessions(management: &SdkConfig, endpoint: &str, members: &[S
 
 /// Creates `bucket` in the account of `member` with a policy letting anyone read it.
 pub async fn create_public_bucket(member: &SdkConfig, bucket: &str) {
-    let s3 = posture_aws::org::s3_client(member);
+    let s3 = crate::moto::admin_s3(member);
     s3.create_bucket().bucket(bucket).send().await.unwrap();
     let public = serde_json::json!({
         "Version": "2012-10-17",
@@ -136,7 +136,7 @@ pub async fn create_public_bucket(member: &SdkConfig, bucket: &str) {
 
 /// Creates `bucket` in the account of `member` behind all four Block Public Access settings.
 pub async fn create_private_bucket(member: &SdkConfig, bucket: &str) {
-    let s3 = posture_aws::org::s3_client(member);
+    let s3 = crate::moto::admin_s3(member);
     s3.create_bucket().bucket(bucket).send().await.unwrap();
     s3.put_public_access_block()
         .bucket(bucket)

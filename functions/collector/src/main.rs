@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
     let bucket = var(BUCKET_VAR).with_context(|| format!("{BUCKET_VAR} is required"))?;
     let ctx = posture_aws::AwsContext::load().await;
     let wiring = Wiring {
-        s3: s3_client(&ctx.sdk),
+        s3: s3_client(&ctx.sdk, posture_aws::iam::COLLECTION_OUTPUT),
         sdk: ctx.sdk,
         bucket,
         prefix: var(BUCKET_PREFIX_VAR).unwrap_or_default(),

@@ -127,10 +127,7 @@ fn aws_history(ctx: &posture_aws::AwsContext, frameworks: &[Framework]) -> Resul
     let stores = Stores::new(store, Some(&ctx.sdk)).map_err(|e| WiringError::Config(e.to_string()))?;
     let run_settings = settings.run_settings(frameworks.to_vec());
     let launcher: Arc<dyn RunLauncher> = match std::env::var(ASSESSOR_FUNCTION_VAR).ok().filter(|f| !f.is_empty()) {
-        Some(function) => Arc::new(LambdaLauncher {
-            lambda: posture_aws::aws_sdk_lambda::Client::new(&ctx.sdk),
-            function,
-        }),
+        Some(function) => Arc::new(LambdaLauncher::connect(&ctx.sdk, function)),
         None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Arc::new(NoLauncher(format!(
             "{ASSESSOR_FUNCTION_VAR} is not set: in Lambda, org-wide runs are started through the assessor function"
         ))),

@@ -238,11 +238,15 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
     for region in &inventory.regions {
         let regional = sdk.to_builder().region(aws_config::Region::new(region.clone())).build();
         let sources: [Box<dyn FindingSource>; 2] = [
-            Box::new(crate::securityhub::SecurityHubSource::new(
-                aws_sdk_securityhub::Client::new(&regional),
-            )),
-            Box::new(crate::guardduty::GuardDutySource::new(aws_sdk_guardduty::Client::new(
+            Box::new(crate::securityhub::SecurityHubSource::new(crate::guarded_client!(
+                aws_sdk_securityhub,
                 &regional,
+                crate::iam::READ_ONLY
+            ))),
+            Box::new(crate::guardduty::GuardDutySource::new(crate::guarded_client!(
+                aws_sdk_guardduty,
+                &regional,
+                crate::iam::READ_ONLY
             ))),
         ];
         for source in sources {

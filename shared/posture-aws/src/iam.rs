@@ -1,8 +1,26 @@
-//! The AWS actions this crate calls, declared beside the code that calls them
-//! (the deployment's IAM policies are checked against this list).
+//! The AWS actions this crate calls, declared per adapter beside the code
+//! that calls them; the single source of truth for the deployment's IAM
+//! policies.
+//!
+//! Every SDK client the adapters build carries its adapter's [`Adapter`] as
+//! an interceptor that refuses, before anything is sent, an operation whose
+//! IAM action the adapter does not declare. So a call added to the code
+//! without its declaration fails in the moto tests (and in production), and
+//! `tests/integration/iam_policies.rs` fails when the declarations and the
+//! roles in `template.yaml` and `infra/member-role.yaml` differ.
 
-/// `service:Action` names called by the finding sources and the
-/// health probe.
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::collections::BTreeSet;
+
+/// The read-only actions of inventory collection, the finding sources and
+/// the health probe: all the member role grants (and all the MCP server's
+/// role grants in its own account besides its store).
 pub const ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
     "securityhub:DescribeHub",
@@ -61,24 +79,234 @@ pub const ACTIONS: &[&str] = &[
     "elasticfilesystem:DescribeFileSystems",
 ];
 
-/// `service:Action` names the assessor, collector and MCP server call in the
-/// product's own account, on its own resources (never in a member account:
-/// there only [`ACTIONS`], through the assumed read-only role).
-/// `TransactWriteItems` is authorized as the `PutItem`s it contains.
-pub const OWN_ACCOUNT_ACTIONS: &[&str] = &[
-    "organizations:ListAccounts",
-    "sts:AssumeRole",
-    "lambda:InvokeFunction",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "s3:GetObject",
-    "s3:PutObject",
+/// One adapter's AWS actions. Attached to each client the adapter builds, it
+/// refuses any operation outside [`Adapter::actions`].
+#[derive(Debug, Clone, Copy)]
+pub struct Adapter {
+    /// What the adapter is, for the refusal message.
+    pub name: &'static str,
+    /// The `service:Action` names its calls need.
+    pub actions: &'static [&'static str],
+}
+
+/// Inventory collection, finding sources, health probe (in member accounts
+/// through the assumed role; in the MCP server's own account directly).
+pub const READ_ONLY: Adapter = Adapter {
+    name: "read-only collection",
+    actions: ACTIONS,
+};
+
+/// `DynamoSnapshotStore` and `S3ReportStore`: run records, snapshots and
+/// the latest pointer (`TransactWriteItems` is authorized as the `PutItem`s
+/// it contains), item bodies over 300 KB, report files and their presigned
+/// links.
+pub const STORE: Adapter = Adapter {
+    name: "snapshot and report store",
+    actions: &[
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "s3:GetObject",
+        "s3:PutObject",
+    ],
+};
+
+/// `OrganizationsDirectory`: the accounts of the organization.
+pub const DIRECTORY: Adapter = Adapter {
+    name: "organization directory",
+    actions: &["organizations:ListAccounts"],
+};
+
+/// `LambdaLauncher`: the MCP server starts an org-wide run as an
+/// asynchronous invocation of the assessor.
+pub const RUN_LAUNCHER: Adapter = Adapter {
+    name: "run launcher",
+    actions: &["lambda:InvokeFunction"],
+};
+
+/// `LambdaCollector`: the assessor invokes the collector per account and
+/// reads the collection it wrote.
+pub const COLLECTOR_FANOUT: Adapter = Adapter {
+    name: "collector fan-out",
+    actions: &["lambda:InvokeFunction", "s3:GetObject"],
+};
+
+/// `enter_account`: the member session (through the SDK's AssumeRole
+/// credentials provider, whose STS client is its own).
+pub const MEMBER_SESSION: Adapter = Adapter {
+    name: "member session",
+    actions: &["sts:AssumeRole"],
+};
+
+/// `handle_collect`: the collector writes an account's collection.
+pub const COLLECTION_OUTPUT: Adapter = Adapter {
+    name: "collection output",
+    actions: &["s3:PutObject"],
+};
+
+/// A deployed role and what its function's code needs from it.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleGrants {
+    /// The role: `<template file>#<logical id>`.
+    pub role: &'static str,
+    /// The adapters the function composes.
+    pub adapters: &'static [Adapter],
+    /// Actions the Lambda service (not our code) performs with the role:
+    /// writing the function's log group, delivering failed async events.
+    pub platform: &'static [&'static str],
+}
+
+const LOGS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
+
+/// Every role the deployment creates, with the adapters its code uses.
+/// In Lambda the MCP server reads its own account and its store and starts
+/// runs (never collects members); the assessor always fans out to the
+/// collector function (never assumes member roles itself).
+pub const ROLES: &[RoleGrants] = &[
+    RoleGrants {
+        role: "template.yaml#McpServerRole",
+        adapters: &[READ_ONLY, STORE, RUN_LAUNCHER],
+        platform: LOGS,
+    },
+    RoleGrants {
+        role: "template.yaml#AssessorRole",
+        adapters: &[DIRECTORY, COLLECTOR_FANOUT, STORE],
+        platform: &["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"],
+    },
+    RoleGrants {
+        role: "template.yaml#CollectorRole",
+        adapters: &[MEMBER_SESSION, COLLECTION_OUTPUT],
+        platform: LOGS,
+    },
+    RoleGrants {
+        role: "infra/member-role.yaml#PostureReadOnlyRole",
+        adapters: &[READ_ONLY],
+        platform: &[],
+    },
 ];
+
+impl RoleGrants {
+    /// The actions the role's code calls.
+    pub fn called(&self) -> BTreeSet<&'static str> {
+        self.adapters.iter().flat_map(|a| a.actions.iter().copied()).collect()
+    }
+}
+
+/// Every action any adapter declares.
+pub fn all_declared() -> BTreeSet<&'static str> {
+    ROLES.iter().flat_map(|r| r.called()).collect()
+}
+
+/// The IAM actions an SDK operation needs: `service` and `operation` as the
+/// SDK names them in its operation [`Metadata`]. `None` for a service no
+/// adapter uses. Where the IAM action has another name than the operation,
+/// the Service Authorization Reference's name is used.
+pub fn iam_actions(service: &str, operation: &str, input: Option<&TransactWriteItemsInput>) -> Option<Vec<String>> {
+    let prefix = match service {
+        "S3" | "S3 Control" => "s3",
+        "IAM" => "iam",
+        "STS" => "sts",
+        "SecurityHub" => "securityhub",
+        "GuardDuty" => "guardduty",
+        "Config Service" => "config",
+        "KMS" => "kms",
+        "EC2" => "ec2",
+        "RDS" => "rds",
+        "EFS" => "elasticfilesystem",
+        "CloudTrail" => "cloudtrail",
+        "Inspector2" => "inspector2",
+        "Macie2" => "macie2",
+        "AccessAnalyzer" => "access-analyzer",
+        "Organizations" => "organizations",
+        "Lambda" => "lambda",
+        "DynamoDB" => "dynamodb",
+        _ => return None,
+    };
+    let renamed = match (service, operation) {
+        ("S3", "ListBuckets") => "ListAllMyBuckets",
+        ("S3", "GetBucketEncryption") => "GetEncryptionConfiguration",
+        ("S3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        ("S3", "HeadObject") => "GetObject",
+        ("S3 Control", "GetPublicAccessBlock") => "GetAccountPublicAccessBlock",
+        ("Lambda", "Invoke" | "InvokeAsync") => "InvokeFunction",
+        ("DynamoDB", "TransactWriteItems") => {
+            // Authorized item by item, as the write each one is.
+            let items = input.map(TransactWriteItemsInput::transact_items).unwrap_or_default();
+            let mut actions: Vec<String> = items
+                .iter()
+                .flat_map(|item| {
+                    [
+                        item.put().map(|_| "dynamodb:PutItem"),
+                        item.update().map(|_| "dynamodb:UpdateItem"),
+                        item.delete().map(|_| "dynamodb:DeleteItem"),
+                        item.condition_check().map(|_| "dynamodb:ConditionCheckItem"),
+                    ]
+                })
+                .flatten()
+                .map(str::to_string)
+                .collect();
+            if actions.is_empty() {
+                actions.push("dynamodb:TransactWriteItems".into());
+            }
+            actions.sort();
+            actions.dedup();
+            return Some(actions);
+        }
+        _ => operation,
+    };
+    Some(vec![format!("{prefix}:{renamed}")])
+}
+
+impl Intercept for Adapter {
+    fn name(&self) -> &'static str {
+        "DeclaredActionsGuard"
+    }
+
+    // Not read_before_execution: a client's interceptors run that before the
+    // operation's own configuration (its Metadata) is in the bag.
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let metadata = cfg
+            .load::<Metadata>()
+            .ok_or_else(|| format!("{}: an SDK operation without metadata", self.name))?;
+        let input = context.input().downcast_ref::<TransactWriteItemsInput>();
+        let needed = iam_actions(metadata.service(), metadata.name(), input).ok_or_else(|| {
+            format!(
+                "{} called {} {}, a service no adapter declares",
+                self.name,
+                metadata.service(),
+                metadata.name()
+            )
+        })?;
+        match needed.iter().find(|a| !self.actions.contains(&a.as_str())) {
+            Some(undeclared) => Err(format!(
+                "{} called {undeclared}, which it does not declare (posture_aws::iam)",
+                self.name
+            )
+            .into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A client of SDK crate `$sdk_crate` over `$sdk` (an `&SdkConfig`) that
+/// refuses operations `$adapter` does not declare.
+#[macro_export]
+macro_rules! guarded_client {
+    ($($sdk_crate:ident)::+, $sdk:expr, $adapter:expr) => {
+        $($sdk_crate)::+::Client::from_conf(
+            $($sdk_crate)::+::config::Builder::from($sdk).interceptor($adapter).build(),
+        )
+    };
+}
 
 #[cfg(test)]
 mod tests {
-    use super::{ACTIONS, OWN_ACCOUNT_ACTIONS};
+    use super::{ACTIONS, Adapter, all_declared, iam_actions};
 
     /// The sources of every adapter, to find the `service:Action` names
     /// their calls are labelled with.
@@ -98,8 +326,11 @@ mod tests {
         ("store/dynamodb.rs", include_str!("store/dynamodb.rs")),
     ];
 
+    /// Static complement of the runtime guard, for paths no test drives:
+    /// every `service:Action` an error label names is declared.
     #[test]
     fn every_labelled_call_is_declared() {
+        let declared = all_declared();
         for (file, text) in SOURCES {
             for quoted in text.split('"').skip(1).step_by(2) {
                 let Some((service, action)) = quoted.split_once(':') else {
@@ -113,8 +344,8 @@ mod tests {
                     && action.bytes().all(|b| b.is_ascii_alphanumeric());
                 if labelled {
                     assert!(
-                        ACTIONS.contains(&quoted) || OWN_ACCOUNT_ACTIONS.contains(&quoted),
-                        "{file} calls {quoted}, which ACTIONS does not declare"
+                        declared.contains(quoted),
+                        "{file} calls {quoted}, which no adapter declares"
                     );
                 }
             }
@@ -122,7 +353,97 @@ mod tests {
     }
 
     #[test]
-    fn every_action_is_read_only() {
+    fn operations_map_to_their_iam_actions() {
+        let one = |service, op| iam_actions(service, op, None).unwrap();
+        assert_eq!(one("S3", "ListBuckets"), ["s3:ListAllMyBuckets"]);
+        assert_eq!(one("S3", "GetBucketEncryption"), ["s3:GetEncryptionConfiguration"]);
+        assert_eq!(
+            one("S3 Control", "GetPublicAccessBlock"),
+            ["s3:GetAccountPublicAccessBlock"]
+        );
+        assert_eq!(one("S3", "GetPublicAccessBlock"), ["s3:GetBucketPublicAccessBlock"]);
+        assert_eq!(one("Lambda", "Invoke"), ["lambda:InvokeFunction"]);
+        assert_eq!(
+            one("Config Service", "DescribeConfigRules"),
+            ["config:DescribeConfigRules"]
+        );
+        assert_eq!(
+            one("EFS", "DescribeFileSystems"),
+            ["elasticfilesystem:DescribeFileSystems"]
+        );
+        assert_eq!(
+            one("AccessAnalyzer", "ListAnalyzers"),
+            ["access-analyzer:ListAnalyzers"]
+        );
+        assert_eq!(iam_actions("Glacier", "ListVaults", None), None);
+    }
+
+    #[test]
+    fn a_transaction_needs_the_action_of_each_item() {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+        use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+        let put = Put::builder()
+            .table_name("t")
+            .item("pk", AttributeValue::S("a".into()))
+            .build()
+            .unwrap();
+        let delete = Delete::builder()
+            .table_name("t")
+            .key("pk", AttributeValue::S("b".into()))
+            .build()
+            .unwrap();
+        let input = TransactWriteItemsInput::builder()
+            .transact_items(TransactWriteItem::builder().put(put.clone()).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            iam_actions("DynamoDB", "TransactWriteItems", Some(&input)).unwrap(),
+            ["dynamodb:PutItem"]
+        );
+        let input = TransactWriteItemsInput::builder()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            iam_actions("DynamoDB", "TransactWriteItems", Some(&input)).unwrap(),
+            ["dynamodb:DeleteItem"]
+        );
+    }
+
+    fn offline_sdk() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new("AKIDTEST", "test-secret", None, None, "test"),
+            ))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn the_guard_refuses_an_undeclared_call_before_sending_it() {
+        const READS_OBJECTS: Adapter = Adapter {
+            name: "object reader",
+            actions: &["s3:GetObject"],
+        };
+        let s3 = crate::guarded_client!(aws_sdk_s3, &offline_sdk(), READS_OBJECTS);
+        let err = s3.delete_object().bucket("b").key("k").send().await.unwrap_err();
+        let text = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err));
+        assert!(
+            text.contains("object reader called s3:DeleteObject, which it does not declare"),
+            "{text}"
+        );
+        // A declared call passes the guard and fails only on the closed port.
+        let err = s3.get_object().bucket("b").key("k").send().await.unwrap_err();
+        let text = format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err));
+        assert!(!text.contains("does not declare"), "{text}");
+        assert!(text.contains("dispatch failure"), "{text}");
+    }
+
+    #[test]
+    fn every_member_action_is_read_only() {
         for action in ACTIONS {
             let (service, name) = action.split_once(':').unwrap();
             assert!(!service.is_empty());

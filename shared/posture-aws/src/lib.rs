@@ -29,11 +29,15 @@ impl AwsContext {
     /// The finding sources (Security Hub, GuardDuty) over this configuration.
     pub fn finding_sources(&self) -> Vec<Arc<dyn FindingSource>> {
         vec![
-            Arc::new(securityhub::SecurityHubSource::new(aws_sdk_securityhub::Client::new(
+            Arc::new(securityhub::SecurityHubSource::new(crate::guarded_client!(
+                aws_sdk_securityhub,
                 &self.sdk,
+                iam::READ_ONLY
             ))),
-            Arc::new(guardduty::GuardDutySource::new(aws_sdk_guardduty::Client::new(
+            Arc::new(guardduty::GuardDutySource::new(crate::guarded_client!(
+                aws_sdk_guardduty,
                 &self.sdk,
+                iam::READ_ONLY
             ))),
         ]
     }
@@ -50,9 +54,9 @@ impl AwsContext {
     /// The dependency probe over this configuration.
     pub fn health_probe(&self) -> Arc<dyn HealthProbe> {
         Arc::new(health::AwsHealth {
-            sts: aws_sdk_sts::Client::new(&self.sdk),
-            securityhub: aws_sdk_securityhub::Client::new(&self.sdk),
-            guardduty: aws_sdk_guardduty::Client::new(&self.sdk),
+            sts: crate::guarded_client!(aws_sdk_sts, &self.sdk, iam::READ_ONLY),
+            securityhub: crate::guarded_client!(aws_sdk_securityhub, &self.sdk, iam::READ_ONLY),
+            guardduty: crate::guarded_client!(aws_sdk_guardduty, &self.sdk, iam::READ_ONLY),
             region: self.region.clone(),
         })
     }

@@ -4,6 +4,7 @@
 //! the choice of stores and collector, each a port.
 
 use crate::collector::{InProcessCollector, LambdaCollector, RoleSettings};
+use crate::iam;
 use crate::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, S3ReportStore};
 use crate::store::local::{LocalReportStore, LocalSnapshotStore};
 use aws_config::SdkConfig;
@@ -391,6 +392,17 @@ pub struct LambdaLauncher {
     pub function: String,
 }
 
+impl LambdaLauncher {
+    /// A launcher of `function` over `sdk`, its client limited to
+    /// [`iam::RUN_LAUNCHER`].
+    pub fn connect(sdk: &SdkConfig, function: String) -> LambdaLauncher {
+        LambdaLauncher {
+            lambda: crate::guarded_client!(aws_sdk_lambda, sdk, iam::RUN_LAUNCHER),
+            function,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl RunLauncher for LambdaLauncher {
     async fn launch(&self, run_id: &str) -> Result<(), PortError> {
@@ -465,26 +477,23 @@ impl Stores {
                     prefix: prefix.clone(),
                     retention_days: *retention_days,
                 };
-                let s3 = s3_client(sdk);
                 Ok(Stores {
-                    snapshots: Arc::new(DynamoSnapshotStore::new(
-                        aws_sdk_dynamodb::Client::new(sdk),
-                        s3.clone(),
-                        config.clone(),
-                    )),
-                    reports: Arc::new(S3ReportStore::new(s3, config)),
+                    snapshots: Arc::new(DynamoSnapshotStore::connect(sdk, config.clone())),
+                    reports: Arc::new(S3ReportStore::connect(sdk, config)),
                 })
             }
         }
     }
 }
 
-/// An S3 client; path-style addressing when an endpoint is overridden
-/// (moto, S3-compatible stores), since their hosts take no bucket prefix.
-pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+/// An S3 client for `adapter`; path-style addressing when an endpoint is
+/// overridden (moto, S3-compatible stores), since their hosts take no bucket
+/// prefix.
+pub fn s3_client(sdk: &SdkConfig, adapter: iam::Adapter) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(sdk.endpoint_url().is_some())
+            .interceptor(adapter)
             .build(),
     )
 }
@@ -527,13 +536,13 @@ impl Org {
         let directory: Arc<dyn AccountDirectory> = match &settings.accounts {
             Some(list) => Arc::new(ListedDirectory(list.clone())),
             None => Arc::new(OrganizationsDirectory {
-                client: aws_sdk_organizations::Client::new(sdk),
+                client: crate::guarded_client!(aws_sdk_organizations, sdk, iam::DIRECTORY),
             }),
         };
         let collector: Arc<dyn AccountCollector> = match &settings.collector_function {
             Some(function) => Arc::new(LambdaCollector {
-                lambda: aws_sdk_lambda::Client::new(sdk),
-                s3: s3_client(sdk),
+                lambda: crate::guarded_client!(aws_sdk_lambda, sdk, iam::COLLECTOR_FANOUT),
+                s3: s3_client(sdk, iam::COLLECTOR_FANOUT),
                 function: function.clone(),
                 roles: settings.roles.clone(),
             }),

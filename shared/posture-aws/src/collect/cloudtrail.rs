@@ -18,6 +18,7 @@ fn client(sdk: &SdkConfig, region: &str) -> Client {
     Client::from_conf(
         aws_sdk_cloudtrail::config::Builder::from(sdk)
             .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
+            .interceptor(crate::iam::READ_ONLY)
             .build(),
     )
 }

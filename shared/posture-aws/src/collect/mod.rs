@@ -64,6 +64,7 @@ pub fn gap(call: &str, error: SourceError) -> Gap {
     }
 }
 
+use crate::iam::READ_ONLY;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use futures::StreamExt;
@@ -96,11 +97,11 @@ impl LiveInventory {
         let sdk = self.in_region(&region);
         let services = services::ServiceClients::new(&sdk);
         let (ec2, kms, config, rds, efs) = (
-            aws_sdk_ec2::Client::new(&sdk),
-            aws_sdk_kms::Client::new(&sdk),
-            aws_sdk_config::Client::new(&sdk),
-            aws_sdk_rds::Client::new(&sdk),
-            aws_sdk_efs::Client::new(&sdk),
+            crate::guarded_client!(aws_sdk_ec2, &sdk, READ_ONLY),
+            crate::guarded_client!(aws_sdk_kms, &sdk, READ_ONLY),
+            crate::guarded_client!(aws_sdk_config, &sdk, READ_ONLY),
+            crate::guarded_client!(aws_sdk_rds, &sdk, READ_ONLY),
+            crate::guarded_client!(aws_sdk_efs, &sdk, READ_ONLY),
         );
         let (ec2, kms, config, enablement, securityhub_standards, rds, efs) = tokio::join!(
             ec2::collect(&ec2),
@@ -129,7 +130,7 @@ impl LiveInventory {
 #[async_trait]
 impl InventorySource for LiveInventory {
     async fn inventories(&self) -> Result<Vec<Inventory>, SourceError> {
-        let who = aws_sdk_sts::Client::new(&self.sdk)
+        let who = crate::guarded_client!(aws_sdk_sts, &self.sdk, READ_ONLY)
             .get_caller_identity()
             .send()
             .await
@@ -137,10 +138,10 @@ impl InventorySource for LiveInventory {
         let account_id = who.account().unwrap_or_default().to_string();
         let regions = match &self.regions {
             Some(r) => r.clone(),
-            None => ec2::enabled_regions(&aws_sdk_ec2::Client::new(&self.sdk)).await?,
+            None => ec2::enabled_regions(&crate::guarded_client!(aws_sdk_ec2, &self.sdk, READ_ONLY)).await?,
         };
         let s3 = s3::S3Collector::new(&self.sdk);
-        let iam = aws_sdk_iam::Client::new(&self.sdk);
+        let iam = crate::guarded_client!(aws_sdk_iam, &self.sdk, READ_ONLY);
         let (iam, s3, cloudtrail, region) = tokio::join!(
             iam::collect(&iam, &account_id),
             s3.collect(&account_id),

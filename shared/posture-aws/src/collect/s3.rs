@@ -37,6 +37,7 @@ impl S3Collector {
         let control = aws_sdk_s3control::Client::from_conf(
             aws_sdk_s3control::config::Builder::from(sdk)
                 .interceptor(NoAccountPrefixOnIpHosts)
+                .interceptor(crate::iam::READ_ONLY)
                 .build(),
         );
         S3Collector {
@@ -51,6 +52,7 @@ impl S3Collector {
             aws_sdk_s3::config::Builder::from(&self.sdk)
                 .region(aws_sdk_s3::config::Region::new(region.to_string()))
                 .force_path_style(self.path_style)
+                .interceptor(crate::iam::READ_ONLY)
                 .build(),
         )
     }

@@ -3,6 +3,7 @@
 //! cannot be asked leaves its status unknown with the reason in `gaps`.
 
 use crate::errors::classify;
+use crate::iam::READ_ONLY;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -23,11 +24,11 @@ impl ServiceClients {
     /// Clients of `sdk` (whose region is the one asked about).
     pub fn new(sdk: &SdkConfig) -> ServiceClients {
         ServiceClients {
-            guardduty: aws_sdk_guardduty::Client::new(sdk),
-            securityhub: aws_sdk_securityhub::Client::new(sdk),
-            inspector: aws_sdk_inspector2::Client::new(sdk),
-            macie: aws_sdk_macie2::Client::new(sdk),
-            access_analyzer: aws_sdk_accessanalyzer::Client::new(sdk),
+            guardduty: crate::guarded_client!(aws_sdk_guardduty, sdk, READ_ONLY),
+            securityhub: crate::guarded_client!(aws_sdk_securityhub, sdk, READ_ONLY),
+            inspector: crate::guarded_client!(aws_sdk_inspector2, sdk, READ_ONLY),
+            macie: crate::guarded_client!(aws_sdk_macie2, sdk, READ_ONLY),
+            access_analyzer: crate::guarded_client!(aws_sdk_accessanalyzer, sdk, READ_ONLY),
         }
     }
 }

