@@ -125,6 +125,10 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
             BTreeSet::from(["run_id", "account_id", "role", "external_id", "regions"]),
             "{call:?}"
         );
+        // The event file users invoke the collector with has the same shape.
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../fixtures/events/collector-collect.json")).unwrap();
+        assert_eq!(keys, fixture.as_object().unwrap().keys().map(String::as_str).collect());
         let sent: CollectRequest = serde_json::from_value(call.payload.clone()).unwrap();
         assert_eq!(
             sent,
@@ -262,7 +266,10 @@ async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
     .await;
     let sdk = sdk_config_for(&standin.endpoint).await;
     let launcher = LambdaLauncher::connect(&sdk, ASSESSOR.to_string());
-    let run_id = "20261126T101500Z-a1b2c3";
+    // What the launcher sends is the event file users invoke the assessor with.
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/events/assessor-mcp-run.json")).unwrap();
+    let run_id = fixture["run_id"].as_str().unwrap();
     launcher.launch(run_id).await.unwrap();
     let calls = standin.invocations();
     assert_eq!(calls.len(), 1, "{calls:#?}");
@@ -270,7 +277,7 @@ async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
     assert_eq!(call.function, ASSESSOR);
     assert_eq!(call.invocation_type_header.as_deref(), Some("Event"));
     assert_eq!((call.status, call.function_error.as_deref()), (202, None));
-    assert_eq!(call.payload, serde_json::json!({"run_id": run_id, "trigger": "mcp"}));
+    assert_eq!(call.payload, fixture);
     // The assessor reads that payload as the queued MCP run.
     let request = assessor::run_request(&call.payload).unwrap();
     assert_eq!((request.run_id.as_str(), request.trigger.as_str()), (run_id, "mcp"));

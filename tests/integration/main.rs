@@ -11,6 +11,7 @@ mod aws_sources;
 mod binary;
 mod endpoint;
 mod frameworks;
+mod function_events;
 mod iam_policies;
 mod lambda_events;
 mod oauth;
