@@ -17,7 +17,7 @@ fn event(name: &str) -> Value {
 
 async fn invoke(event: Value) -> Value {
     let app = mcp_server::app(mcp_server::demo_backend().unwrap(), &HttpConfig::from_lists(HOST, ""));
-    let mut adapter = lambda_http::Adapter::from(mcp_server::lambda_service(app));
+    let mut adapter = lambda_http::Adapter::from(mcp_server::lambda_service(app, mcp_server::UrlAuth::AwsIam));
     let request: LambdaRequest = serde_json::from_value(event).unwrap();
     let response = adapter
         .call(LambdaEvent::new(request, Context::default()))
@@ -90,4 +90,37 @@ async fn the_caller_and_request_id_come_from_the_request_context_not_from_header
         request.extensions().get::<RequestId>(),
         Some(&RequestId("4f1c2a7e-8b3d-4e5f-9a6b-7c8d9e0f1a2b".into()))
     );
+}
+
+#[tokio::test]
+async fn under_aws_iam_a_request_lambda_did_not_authenticate_is_refused() {
+    let mut unsigned = event("mcp-server-tools-list.json");
+    unsigned["requestContext"]["authorizer"] = Value::Null;
+    let response = invoke(unsigned).await;
+    assert_eq!(response["statusCode"], 403, "{response}");
+    assert!(
+        response["body"].as_str().unwrap().contains("requires AWS SigV4"),
+        "{response}"
+    );
+    // The same request with Lambda's SigV4 identity is served.
+    assert_eq!(invoke(event("mcp-server-tools-list.json")).await["statusCode"], 200);
+}
+
+#[test]
+fn the_declared_url_auth_type_must_match_the_oauth_settings() {
+    use mcp_server::{UrlAuth, lambda_url_auth};
+    let oauth = posture_mcp::oauth::OAuthConfig::from_vars(|k| match k {
+        "POSTURE_OAUTH_ISSUER" => Some("https://issuer.example.com".to_string()),
+        "POSTURE_OAUTH_AUDIENCE" => Some(format!("https://{HOST}/mcp")),
+        _ => None,
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(lambda_url_auth(Some("AWS_IAM"), None).unwrap(), UrlAuth::AwsIam);
+    assert_eq!(lambda_url_auth(Some("NONE"), Some(&oauth)).unwrap(), UrlAuth::OAuth);
+    let refused = |declared: Option<&str>, oauth| lambda_url_auth(declared, oauth).unwrap_err().to_string();
+    assert!(refused(Some("NONE"), None).contains("makes the Function URL public"));
+    assert!(refused(Some("AWS_IAM"), Some(&oauth)).contains("bearer tokens never arrive"));
+    assert!(refused(None, None).contains("must be AWS_IAM or NONE"));
+    assert!(refused(Some("aws_iam"), None).contains("must be AWS_IAM or NONE"));
 }

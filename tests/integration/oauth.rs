@@ -438,7 +438,8 @@ async fn a_function_url_request_carries_the_token_subject_as_caller() {
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     event["requestContext"]["authorizer"] = Value::Null;
     let invoke = |event: Value| {
-        let mut adapter = lambda_http::Adapter::from(mcp_server::lambda_service(app.clone()));
+        let mut adapter =
+            lambda_http::Adapter::from(mcp_server::lambda_service(app.clone(), mcp_server::UrlAuth::OAuth));
         async move {
             let request: LambdaRequest = serde_json::from_value(event).unwrap();
             let response = adapter

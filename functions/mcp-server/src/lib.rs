@@ -4,6 +4,7 @@
 //! reads the command line and runs one of the two entry points.
 
 use axum::Router;
+use axum::response::IntoResponse;
 use posture_aws::org::{
     ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, StoreSettings, Stores, TaskLauncher, default_data_dir,
 };
@@ -245,7 +246,7 @@ pub fn lambda_identity(mut request: lambda_http::Request) -> lambda_http::Reques
             let iam = ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref());
             let caller = iam
                 .and_then(|i| i.user_arn.clone().or_else(|| i.caller_id.clone()))
-                .unwrap_or_else(|| "unauthenticated".to_string());
+                .unwrap_or_else(|| UNAUTHENTICATED.to_string());
             (caller, ctx.request_id.clone())
         }
         _ => ("unknown".to_string(), None),
@@ -258,9 +259,72 @@ pub fn lambda_identity(mut request: lambda_http::Request) -> lambda_http::Reques
     request
 }
 
-/// The Lambda service: identity glue in front of the app.
+/// Names the Function URL's `AuthType` (the template's `McpAuthType`); the
+/// function cannot read it from Lambda, so the deployment declares it.
+pub const URL_AUTH_TYPE_VAR: &str = "POSTURE_URL_AUTH_TYPE";
+
+/// Who authenticates callers of the Function URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlAuth {
+    /// `AWS_IAM`: Lambda verified SigV4; every request carries the caller.
+    AwsIam,
+    /// `NONE`: the URL is public; the app verifies OAuth bearer tokens.
+    OAuth,
+}
+
+/// Checks the declared `AuthType` against the OAuth settings before serving:
+/// a public URL without token checks, or OAuth behind `AWS_IAM` (whose
+/// `Authorization` header carries SigV4, so no bearer token arrives), would
+/// be a deployment that is open or unusable, so the function refuses to start.
+pub fn lambda_url_auth(declared: Option<&str>, oauth: Option<&OAuthConfig>) -> Result<UrlAuth, WiringError> {
+    match (declared.map(str::trim), oauth) {
+        (Some("AWS_IAM"), None) => Ok(UrlAuth::AwsIam),
+        (Some("NONE"), Some(_)) => Ok(UrlAuth::OAuth),
+        (Some("NONE"), None) => Err(WiringError::Config(format!(
+            "{URL_AUTH_TYPE_VAR}=NONE makes the Function URL public: set POSTURE_OAUTH_ISSUER and \
+             POSTURE_OAUTH_AUDIENCE, or use AWS_IAM"
+        ))),
+        (Some("AWS_IAM"), Some(_)) => Err(WiringError::Config(format!(
+            "{URL_AUTH_TYPE_VAR}=AWS_IAM: the Authorization header carries SigV4, so bearer tokens never \
+             arrive; unset POSTURE_OAUTH_ISSUER or use NONE"
+        ))),
+        (other, _) => Err(WiringError::Config(format!(
+            "{URL_AUTH_TYPE_VAR} must be AWS_IAM or NONE, the Function URL's AuthType (got {other:?})"
+        ))),
+    }
+}
+
+/// Refuses, under [`UrlAuth::AwsIam`], a request without the SigV4 identity
+/// Lambda adds: the URL is then not what the deployment declared (public),
+/// and serving would let anyone in.
+async fn require_sigv4_identity(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let signed = request
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|c| c.0 != UNAUTHENTICATED);
+    if signed {
+        return next.run(request).await;
+    }
+    tracing::error!(
+        "request without a SigV4 caller identity although {URL_AUTH_TYPE_VAR}=AWS_IAM: is the Function URL's AuthType NONE?"
+    );
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        "this endpoint requires AWS SigV4 (Function URL AuthType AWS_IAM); the request carries no verified caller",
+    )
+        .into_response()
+}
+
+const UNAUTHENTICATED: &str = "unauthenticated";
+
+/// The Lambda service: identity glue in front of the app, and under
+/// [`UrlAuth::AwsIam`] the refusal of requests Lambda did not authenticate.
 pub fn lambda_service(
     app: Router,
+    auth: UrlAuth,
 ) -> impl tower::Service<
     lambda_http::Request,
     Response = axum::response::Response,
@@ -268,5 +332,9 @@ pub fn lambda_service(
     Future = impl Send,
 > + Clone {
     use tower::ServiceExt;
+    let app = match auth {
+        UrlAuth::AwsIam => app.layer(axum::middleware::from_fn(require_sigv4_identity)),
+        UrlAuth::OAuth => app,
+    };
     app.map_request(lambda_identity)
 }

@@ -35,6 +35,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     let oauth = mcp_server::oauth_from_env()?;
+    // Checked before anything else is wired: a misdeclared URL never serves.
+    let url_auth = if in_lambda {
+        Some(mcp_server::lambda_url_auth(
+            std::env::var(mcp_server::URL_AUTH_TYPE_VAR).ok().as_deref(),
+            oauth.as_ref(),
+        )?)
+    } else {
+        None
+    };
     let auth = match &oauth {
         Some(oauth) => oauth.describe(),
         None if in_lambda => "AWS_IAM (SigV4, checked by the Function URL)".to_string(),
@@ -48,9 +57,9 @@ async fn main() -> anyhow::Result<()> {
     } else {
         mcp_server::aws_backend(vec![auth]).await?
     };
-    if in_lambda {
+    if let Some(url_auth) = url_auth {
         let app = mcp_server::app_with_oauth(backend, &mcp_server::lambda_http_config()?, oauth)?;
-        lambda_http::run(mcp_server::lambda_service(app))
+        lambda_http::run(mcp_server::lambda_service(app, url_auth))
             .await
             .map_err(|e| anyhow::anyhow!(e))
     } else {
