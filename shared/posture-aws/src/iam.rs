@@ -324,7 +324,53 @@ mod tests {
         ("collector.rs", include_str!("collector.rs")),
         ("org.rs", include_str!("org.rs")),
         ("store/dynamodb.rs", include_str!("store/dynamodb.rs")),
+        ("lib.rs", include_str!("lib.rs")),
+        ("health.rs", include_str!("health.rs")),
+        ("securityhub.rs", include_str!("securityhub.rs")),
+        ("guardduty.rs", include_str!("guardduty.rs")),
+        ("config.rs", include_str!("config.rs")),
+        (
+            "functions/mcp-server/src/lib.rs",
+            include_str!("../../../functions/mcp-server/src/lib.rs"),
+        ),
+        (
+            "functions/mcp-server/src/main.rs",
+            include_str!("../../../functions/mcp-server/src/main.rs"),
+        ),
+        (
+            "functions/assessor/src/lib.rs",
+            include_str!("../../../functions/assessor/src/lib.rs"),
+        ),
+        (
+            "functions/assessor/src/main.rs",
+            include_str!("../../../functions/assessor/src/main.rs"),
+        ),
+        (
+            "functions/collector/src/main.rs",
+            include_str!("../../../functions/collector/src/main.rs"),
+        ),
     ];
+
+    /// The runtime guard only covers clients that carry it: product code
+    /// builds no SDK client without an adapter.
+    #[test]
+    fn every_sdk_client_carries_its_adapter() {
+        for (file, text) in SOURCES {
+            assert!(
+                !text.contains("::Client::new("),
+                "{file} builds an SDK client without its adapter: use guarded_client!"
+            );
+            for (at, _) in text.match_indices("::config::Builder::from(") {
+                let statement = &text[at..text[at..].find(".build()").map_or(text.len(), |end| at + end)];
+                assert!(
+                    statement.contains(".interceptor(") && statement.contains("iam::")
+                        || statement.contains(".interceptor($adapter)")
+                        || statement.contains(".interceptor(adapter)"),
+                    "{file}: a client built without an adapter's guard: {statement}"
+                );
+            }
+        }
+    }
 
     /// Static complement of the runtime guard, for paths no test drives:
     /// every `service:Action` an error label names is declared.
