@@ -13,11 +13,5 @@ export POSTURE_INFRA_VENV="${POSTURE_INFRA_VENV:-$POSTURE_CACHE/infra-venv}"
 INFRA_REQUIREMENTS=("aws-sam-cli==1.170.0" "cfn-lint==1.58.0" "checkov==3.2.459" "policy_sentry==0.13.2"
   "pytest==8.4.2" "cargo-lambda==1.9.2" "ziglang==0.17.1")
 
-stamp="$POSTURE_INFRA_VENV/.posture-requirements"
-want="${INFRA_REQUIREMENTS[*]}"
-if [ ! -x "$POSTURE_INFRA_VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "infra-env: installing ${INFRA_REQUIREMENTS[*]} into $POSTURE_INFRA_VENV" >&2
-  python3 -m venv "$POSTURE_INFRA_VENV"
-  "$POSTURE_INFRA_VENV/bin/pip" install --quiet --disable-pip-version-check "${INFRA_REQUIREMENTS[@]}"
-  echo "$want" > "$stamp"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+ensure_venv "$POSTURE_INFRA_VENV" "${INFRA_REQUIREMENTS[@]}"

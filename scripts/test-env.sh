@@ -16,14 +16,8 @@ mkdir -p "$POSTURE_CACHE"
 PY_REQUIREMENTS=("moto[server]==5.2.5" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0")
 NODE_PACKAGES=("@modelcontextprotocol/conformance@0.1.16" "node@22" "playwright-core@1.65.1")
 
-stamp_py="$POSTURE_VENV/.posture-requirements"
-want_py="${PY_REQUIREMENTS[*]}"
-if [ ! -x "$POSTURE_VENV/bin/python" ] || [ "$(cat "$stamp_py" 2>/dev/null)" != "$want_py" ]; then
-  echo "test-env: installing Python packages into $POSTURE_VENV" >&2
-  python3 -m venv "$POSTURE_VENV"
-  "$POSTURE_VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
-  echo "$want_py" > "$stamp_py"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+ensure_venv "$POSTURE_VENV" "${PY_REQUIREMENTS[@]}"
 
 stamp_node="$POSTURE_NODE_DIR/.posture-packages"
 want_node="${NODE_PACKAGES[*]}"

@@ -6,9 +6,9 @@ use posture_tests::fixtures::{DETECTOR, asff, guardduty_finding};
 use posture_tests::mcp::call_tool;
 use posture_tests::moto::Moto;
 use posture_tests::standin::GuardDutyStandIn;
-use posture_tests::{free_port, workspace_binary};
+use posture_tests::{free_port, isolated_command};
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 struct Server(Child);
@@ -22,22 +22,10 @@ impl Drop for Server {
 
 fn start(envs: &[(&str, String)]) -> (Server, String) {
     let port = free_port();
-    let mut cmd = Command::new(workspace_binary("mcp-server"));
+    let mut cmd = isolated_command("mcp-server");
     cmd.args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for var in [
-        "AWS_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_SECURITY_ADVISOR_PROFILE_NAME",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
     for (k, v) in envs {
         cmd.env(k, v);
     }

@@ -4,8 +4,8 @@
 //! Function URL events are in `lambda_events.rs`; the scheduled tick also
 //! drives the org-run tests.
 
+use posture_tests::isolated_command;
 use posture_tests::moto::{Moto, admin_s3};
-use posture_tests::workspace_binary;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,25 +16,6 @@ fn events_dir() -> PathBuf {
 
 fn event(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(events_dir().join(name)).unwrap()).unwrap()
-}
-
-/// `bin` with no AWS settings from the machine running the tests.
-fn command(bin: &str) -> Command {
-    let mut cmd = Command::new(workspace_binary(bin));
-    for var in [
-        "AWS_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-        "AWS_LAMBDA_RUNTIME_API",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
-    cmd
 }
 
 fn run(cmd: &mut Command) -> Value {
@@ -68,7 +49,7 @@ fn the_assessor_handles_the_scheduled_tick_and_the_run_the_mcp_server_starts() {
     let data = std::env::temp_dir().join(format!("posture-events-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let assess = |file: &str| {
-        run(command("assessor")
+        run(isolated_command("assessor")
             .args(["--demo", "--event"])
             .arg(events_dir().join(file))
             .env("POSTURE_DATA_DIR", &data))
@@ -97,7 +78,7 @@ async fn the_collector_handles_its_event_file_against_moto() {
     s3.create_bucket().bucket("posture-collections").send().await.unwrap();
     let request = event("collector-collect.json");
 
-    let summary = run(command("collector")
+    let summary = run(isolated_command("collector")
         .arg("--event")
         .arg(events_dir().join("collector-collect.json"))
         .env("AWS_ENDPOINT_URL", &moto.endpoint)

@@ -21,6 +21,28 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A command for workspace binary `name` that sees none of the machine's AWS
+/// settings (credentials, profile, region, endpoint, Lambda runtime); the
+/// test sets what it needs.
+pub fn isolated_command(name: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(workspace_binary(name));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_SECURITY_ADVISOR_PROFILE_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
 /// A binary of this workspace, next to the test executable's directory.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
