@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[command(version, about = "Posture Advisor assessor: one org-wide assessment run")]
 struct Cli {
     /// Assess the built-in demo organization (stored in POSTURE_DATA_DIR).
-    #[arg(long, env = "POSTURE_DEMO")]
+    #[arg(long, env = "POSTURE_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
     demo: bool,
     /// An event to handle (EventBridge scheduled-event JSON, or {"run_id": ...}).
     #[arg(long, conflicts_with = "run_id")]

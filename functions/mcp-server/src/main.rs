@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 #[command(version, about = "Posture Advisor MCP server (Streamable HTTP at /mcp)")]
 struct Cli {
     /// Serve the built-in demo organization instead of reading AWS.
-    #[arg(long, env = "POSTURE_DEMO")]
+    #[arg(long, env = "POSTURE_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
     demo: bool,
     /// Address to listen on (local mode).
     #[arg(long, default_value = "127.0.0.1:3000")]
