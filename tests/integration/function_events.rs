@@ -4,19 +4,11 @@
 //! Function URL events are in `lambda_events.rs`; the scheduled tick also
 //! drives the org-run tests.
 
+use posture_tests::fixtures::{event, events_dir};
 use posture_tests::isolated_command;
 use posture_tests::moto::{Moto, admin_s3};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/events")
-}
-
-fn event(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(events_dir().join(name)).unwrap()).unwrap()
-}
 
 fn run(cmd: &mut Command) -> Value {
     let out = cmd.output().unwrap();

@@ -3,27 +3,17 @@
 //! adapter `lambda_http::run` uses, and must answer as the local server does.
 
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Context, LambdaEvent, tower::Service};
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::HttpConfig;
+use posture_tests::fixtures::event;
+use posture_tests::mcp::invoke_function_url;
 use serde_json::Value;
 
 const HOST: &str = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws";
 
-fn event(name: &str) -> Value {
-    let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 async fn invoke(event: Value) -> Value {
     let app = mcp_server::app(mcp_server::demo_backend().unwrap(), &HttpConfig::from_lists(HOST, ""));
-    let mut adapter = lambda_http::Adapter::from(mcp_server::lambda_service(app, mcp_server::UrlAuth::AwsIam));
-    let request: LambdaRequest = serde_json::from_value(event).unwrap();
-    let response = adapter
-        .call(LambdaEvent::new(request, Context::default()))
-        .await
-        .unwrap();
-    serde_json::to_value(&response).unwrap()
+    invoke_function_url(app, mcp_server::UrlAuth::AwsIam, event).await
 }
 
 async fn local_answer(body: &str) -> Value {

@@ -413,8 +413,6 @@ async fn an_unreachable_issuer_is_503_without_a_challenge() {
 async fn a_function_url_request_carries_the_token_subject_as_caller() {
     // With AuthType NONE the request context has no IAM caller; the bearer
     // token decides, through the same Lambda adapter.
-    use lambda_http::request::LambdaRequest;
-    use lambda_http::{Context, LambdaEvent, tower::Service};
     let f = Fixture::new().await;
     let host = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws";
     let resource = format!("https://{host}/mcp");
@@ -431,24 +429,9 @@ async fn a_function_url_request_carries_the_token_subject_as_caller() {
         Some(config),
     )
     .unwrap();
-    let path = format!(
-        "{}/fixtures/events/mcp-server-tools-list.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut event = posture_tests::fixtures::event("mcp-server-tools-list.json");
     event["requestContext"]["authorizer"] = Value::Null;
-    let invoke = |event: Value| {
-        let mut adapter =
-            lambda_http::Adapter::from(mcp_server::lambda_service(app.clone(), mcp_server::UrlAuth::OAuth));
-        async move {
-            let request: LambdaRequest = serde_json::from_value(event).unwrap();
-            let response = adapter
-                .call(LambdaEvent::new(request, Context::default()))
-                .await
-                .unwrap();
-            serde_json::to_value(&response).unwrap()
-        }
-    };
+    let invoke = |event: Value| posture_tests::mcp::invoke_function_url(app.clone(), mcp_server::UrlAuth::OAuth, event);
     let refused = invoke(event.clone()).await;
     assert_eq!(refused["statusCode"], 401, "{refused}");
     assert_eq!(

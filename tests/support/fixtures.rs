@@ -111,3 +111,13 @@ pub fn asff(
         .workflow(Workflow::builder().status(workflow).build())
         .build()
 }
+
+/// `tests/fixtures/events/`: the event files of the three functions.
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/events")
+}
+
+/// The event file `name`, parsed.
+pub fn event(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(events_dir().join(name)).unwrap()).unwrap()
+}

@@ -124,3 +124,16 @@ pub async fn post_router(app: &axum::Router, version: &str, method: &str, name: 
         messages,
     }
 }
+
+/// A Function URL `event` through the adapter `lambda_http::run` uses, in
+/// front of `app` as the Lambda main wires it; the Lambda response as JSON.
+pub async fn invoke_function_url(app: axum::Router, auth: mcp_server::UrlAuth, event: Value) -> Value {
+    use lambda_http::tower::Service;
+    let mut adapter = lambda_http::Adapter::from(mcp_server::lambda_service(app, auth));
+    let request: lambda_http::request::LambdaRequest = serde_json::from_value(event).unwrap();
+    let response = adapter
+        .call(lambda_http::LambdaEvent::new(request, lambda_http::Context::default()))
+        .await
+        .unwrap();
+    serde_json::to_value(&response).unwrap()
+}
