@@ -36,8 +36,7 @@ const PUBLIC_BUCKET: &str = "fanout-a-public-assets";
 const PRIVATE_BUCKET: &str = "fanout-b-private-data";
 
 fn scheduled_tick(time: &str) -> assessor::RunRequest {
-    let mut tick: serde_json::Value =
-        serde_json::from_str(include_str!("../fixtures/events/assessor-scheduled.json")).unwrap();
+    let mut tick: serde_json::Value = posture_tests::fixtures::event("assessor-scheduled.json");
     tick["time"] = serde_json::Value::String(time.to_string());
     assessor::run_request(&tick).unwrap()
 }
@@ -126,8 +125,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
             "{call:?}"
         );
         // The event file users invoke the collector with has the same shape.
-        let fixture: serde_json::Value =
-            serde_json::from_str(include_str!("../fixtures/events/collector-collect.json")).unwrap();
+        let fixture: serde_json::Value = posture_tests::fixtures::event("collector-collect.json");
         assert_eq!(keys, fixture.as_object().unwrap().keys().map(String::as_str).collect());
         let sent: CollectRequest = serde_json::from_value(call.payload.clone()).unwrap();
         assert_eq!(
@@ -267,8 +265,7 @@ async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
     let sdk = sdk_config_for(&standin.endpoint).await;
     let launcher = LambdaLauncher::connect(&sdk, ASSESSOR.to_string());
     // What the launcher sends is the event file users invoke the assessor with.
-    let fixture: serde_json::Value =
-        serde_json::from_str(include_str!("../fixtures/events/assessor-mcp-run.json")).unwrap();
+    let fixture: serde_json::Value = posture_tests::fixtures::event("assessor-mcp-run.json");
     let run_id = fixture["run_id"].as_str().unwrap();
     launcher.launch(run_id).await.unwrap();
     let calls = standin.invocations();

@@ -102,8 +102,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     let sdk = sdk_config_for(&gate.endpoint).await;
     let org = Org::aws(&settings, &sdk).unwrap();
     let run_settings = settings.run_settings(posture_core::frameworks::builtin().unwrap());
-    let tick: serde_json::Value =
-        serde_json::from_str(include_str!("../fixtures/events/assessor-scheduled.json")).unwrap();
+    let tick: serde_json::Value = posture_tests::fixtures::event("assessor-scheduled.json");
     let request = assessor::run_request(&tick).unwrap();
     assert_eq!(request.run_id, RUN_ID);
     let setup_done = started.elapsed();
