@@ -10,6 +10,7 @@ mod aws_runs;
 mod aws_sources;
 mod binary;
 mod endpoint;
+mod faults;
 mod frameworks;
 mod function_events;
 mod iam_policies;

@@ -14,7 +14,7 @@ use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use posture_core::finding::Finding;
 use posture_core::inventory::Inventory;
-use posture_core::ports::{FindingQuery, FindingSource, InventorySource};
+use posture_core::ports::{FindingQuery, FindingSource, InventorySource, SourceGap};
 use posture_core::run::{AccountCollector, CollectError, CollectedAccount};
 use posture_core::severity::Severity;
 use posture_core::time::TimeWindow;
@@ -100,7 +100,7 @@ pub struct StoredCollection {
     /// The findings.
     pub findings: Vec<Finding>,
     /// Finding sources that could not be read fully.
-    pub gaps: Vec<String>,
+    pub gaps: Vec<SourceGap>,
 }
 
 /// A valid STS session name carrying the run id (at most 64 of `[\w+=,.@-]`).
@@ -253,14 +253,16 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
             match source.fetch(&query).await {
                 Ok(batch) => {
                     if batch.more_available {
-                        gaps.push(format!(
-                            "{region} {}: truncated: more than {MAX_FINDINGS_PER_SOURCE} findings, the rest not counted",
-                            source.service()
-                        ));
+                        gaps.push(SourceGap {
+                            service: source.service().to_string(),
+                            region: region.clone(),
+                            error: None,
+                            detail: format!("more than {MAX_FINDINGS_PER_SOURCE} findings, the rest not counted"),
+                        });
                     }
                     findings.extend(batch.findings);
                 }
-                Err(e) => gaps.push(format!("{region} {}: {:?}: {}", source.service(), e.kind, e.message)),
+                Err(e) => gaps.push(SourceGap::failed(region, &e)),
             }
         }
     }
@@ -458,6 +460,6 @@ pub async fn handle_collect(
     summary.regions = stored.inventory.regions.clone();
     summary.findings = stored.findings.len();
     summary.gaps = posture_core::snapshot::inventory_gaps(&stored.inventory);
-    summary.gaps.extend(stored.gaps);
+    summary.gaps.extend(stored.gaps.iter().map(ToString::to_string));
     Ok(summary)
 }

@@ -72,7 +72,7 @@ pub fn filters(query: &FindingQuery) -> AwsSecurityFindingFilters {
 #[async_trait]
 impl FindingSource for SecurityHubSource {
     fn service(&self) -> &'static str {
-        "Security Hub"
+        posture_core::ports::SECURITY_HUB
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
@@ -94,7 +94,7 @@ impl FindingSource for SecurityHubSource {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| classify("Security Hub", &e))?;
+                .map_err(|e| classify(posture_core::ports::SECURITY_HUB, &e))?;
             for finding in page.findings() {
                 reading.push(to_asff(finding).normalize(), query);
             }

@@ -212,6 +212,9 @@ fn in_scope_requirements(fw: &Framework, outcomes: &[Outcome], findings: &[Findi
 pub struct FrameworkStanding {
     /// passed ÷ (passed + failed) × 100.
     pub overall_score: Option<f64>,
+    /// True when some requirement is UNKNOWN: the score covers only what
+    /// was decided.
+    pub score_partial: bool,
     /// COMPLIANT or NON_COMPLIANT.
     pub status: String,
     /// PASSED requirements.
@@ -279,6 +282,8 @@ pub struct Assessment {
     pub frameworks: Vec<String>,
     /// Mean of the framework scores, `null` when none could be scored.
     pub overall_score: Option<f64>,
+    /// True when a framework score is partial (some requirement UNKNOWN).
+    pub score_partial: bool,
     /// LOW, MEDIUM, HIGH, CRITICAL.
     pub risk_level: Severity,
     /// Findings and failed checks at or above the threshold.
@@ -344,6 +349,7 @@ pub fn assess_scope(
         .cloned()
         .collect();
 
+    let unread = data_sources.unread();
     let mut compliance_status = BTreeMap::new();
     let mut scores = Vec::new();
     for fw in &req.frameworks {
@@ -354,7 +360,7 @@ pub fn assess_scope(
             scoped = in_scope_requirements(fw, &outcomes, &findings);
             &scoped
         };
-        let r = assess(fw, &outcomes, &findings);
+        let r = assess(fw, &outcomes, &findings, &unread);
         if let Some(s) = r.score {
             scores.push(s);
         }
@@ -362,6 +368,7 @@ pub fn assess_scope(
             fw.short_name.clone(),
             FrameworkStanding {
                 overall_score: r.score,
+                score_partial: r.score_partial,
                 status: if r.failed == 0 && r.unknown == 0 {
                     "COMPLIANT"
                 } else {
@@ -476,6 +483,7 @@ pub fn assess_scope(
         frameworks: req.frameworks.iter().map(|f| f.short_name.clone()).collect(),
         overall_score: (!scores.is_empty())
             .then(|| (scores.iter().sum::<f64>() / scores.len() as f64 * 10.0).round() / 10.0),
+        score_partial: compliance_status.values().any(|s| s.score_partial),
         risk_level: severities
             .iter()
             .copied()

@@ -10,9 +10,11 @@
 
 use crate::checks::{self, Outcome, Status};
 use crate::finding::Finding;
-use crate::frameworks::{ControlStatus, Framework, assess};
+use crate::frameworks::{ControlStatus, Framework, assess, score};
 use crate::inventory::Inventory;
+use crate::ports::SECURITY_HUB;
 use crate::severity::Severity;
+use crate::verdict::Unread;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -107,6 +109,9 @@ pub struct ComplianceReport {
     pub assessment_date: String,
     /// passed ÷ (passed + failed) × 100; `null` when nothing was decided.
     pub overall_compliance_score: Option<f64>,
+    /// True when some requirement is UNKNOWN: the score covers only what
+    /// was decided.
+    pub score_partial: bool,
     /// COMPLIANT, NON_COMPLIANT or PARTIAL.
     pub compliance_status: String,
     /// Requirements PASSED / FAILED / NOT_APPLICABLE / UNKNOWN / MANUAL.
@@ -138,6 +143,33 @@ pub struct DataSources {
     /// AWS Config rules and conformance packs) reported, per region.
     #[serde(default)]
     pub aws_tooling: Vec<ToolingStatus>,
+    /// More findings matched than were read: control findings past the
+    /// limit were not seen.
+    #[serde(default)]
+    pub findings_truncated: bool,
+}
+
+impl DataSources {
+    /// The evidence these sources could not read. A Security Hub that is
+    /// not enabled has nothing to say, which is not a gap; one that failed
+    /// or was cut short is.
+    pub fn unread(&self) -> Unread {
+        let mut security_hub: Vec<String> = self
+            .finding_sources
+            .iter()
+            .filter(|s| s.service == SECURITY_HUB)
+            .filter_map(|s| s.error.as_ref())
+            .filter(|e| e.kind.leaves_unread())
+            .map(|e| format!("{:?}: {}", e.kind, e.message))
+            .collect();
+        if self.findings_truncated {
+            security_hub.push("more findings matched than were read".into());
+        }
+        Unread {
+            inventory: self.inventory_error.iter().cloned().collect(),
+            security_hub,
+        }
+    }
 }
 
 /// The compliance tooling of one account in one region, as collected.
@@ -265,7 +297,7 @@ pub fn report(
 ) -> ComplianceReport {
     let native = outcomes(inventories);
     let plain: Vec<Outcome> = native.iter().map(|(o, _)| o.clone()).collect();
-    let result = assess(fw, &plain, findings);
+    let result = assess(fw, &plain, findings, &data_sources.unread());
     let wanted = |id: &str| control_ids.is_empty() || control_ids.iter().any(|c| c == id);
 
     let mut control_results = Vec::new();
@@ -394,8 +426,7 @@ pub fn report(
         unknown: count(ControlStatus::Unknown),
         manual: count(ControlStatus::Manual),
     };
-    let score = (counts.passed + counts.failed > 0)
-        .then(|| (counts.passed as f64 * 1000.0 / (counts.passed + counts.failed) as f64).round() / 10.0);
+    let score = score(counts.passed, counts.failed);
     let status = if counts.failed == 0 && counts.unknown == 0 {
         "COMPLIANT"
     } else if score.is_some_and(|s| s < 50.0) {
@@ -416,6 +447,7 @@ pub fn report(
             .unwrap_or(now)
             .to_string(),
         overall_compliance_score: score,
+        score_partial: counts.unknown > 0,
         compliance_status: status.into(),
         counts,
         control_results,

@@ -139,7 +139,7 @@ struct DemoSource {
 impl FindingSource for DemoSource {
     fn service(&self) -> &'static str {
         match self.kind {
-            DemoKind::SecurityHub => "Security Hub",
+            DemoKind::SecurityHub => crate::ports::SECURITY_HUB,
             DemoKind::GuardDuty => "GuardDuty",
         }
     }

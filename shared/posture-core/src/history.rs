@@ -340,15 +340,18 @@ mod tests {
         let now: jiff::Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
         let org = DemoOrganization::load(now).unwrap();
         let fws = crate::frameworks::builtin().unwrap();
-        let before: Vec<_> = org.inventories[..2].iter().map(|i| take("r1", i, &[], &fws)).collect();
+        let before: Vec<_> = org.inventories[..2]
+            .iter()
+            .map(|i| take("r1", i, &[], &[], &fws))
+            .collect();
         let mut fixed = org.inventories[1].clone();
         // The second account drops every bucket: its bucket failures resolve.
         if let crate::inventory::Collected::Collected(s3) = &mut fixed.s3 {
             s3.buckets.clear();
         }
         let after = vec![
-            take("r2", &fixed, &[], &fws),
-            take("r2", &org.inventories[2], &[], &fws),
+            take("r2", &fixed, &[], &[], &fws),
+            take("r2", &org.inventories[2], &[], &[], &fws),
         ];
         let d = org_drift(
             &run("r1", &before, None),

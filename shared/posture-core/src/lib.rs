@@ -31,6 +31,7 @@ pub mod severity;
 pub mod snapshot;
 pub mod time;
 pub mod validation;
+pub mod verdict;
 
 pub use finding::{Finding, SourceService};
 pub use severity::Severity;

@@ -7,6 +7,9 @@ use crate::time::TimeWindow;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+/// Security Hub's name as a source ([`FindingSource::service`]) and in verdicts.
+pub const SECURITY_HUB: &str = "Security Hub";
+
 /// What to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FindingQuery {
@@ -105,6 +108,15 @@ pub enum SourceErrorKind {
     Other,
 }
 
+impl SourceErrorKind {
+    /// Whether a failure of this kind leaves evidence unread. A service that
+    /// is not enabled has no findings to give, which is not a gap in what
+    /// was read; every other failure is.
+    pub fn leaves_unread(self) -> bool {
+        self != SourceErrorKind::NotEnabled
+    }
+}
+
 /// A failed source call, safe to show: no credentials, no request signatures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema)]
 #[error("{service}: {message}")]
@@ -115,6 +127,46 @@ pub struct SourceError {
     pub service: String,
     /// What went wrong, sanitized.
     pub message: String,
+}
+
+/// A finding source that was not read in full for one account and region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceGap {
+    /// The service, e.g. `Security Hub`.
+    pub service: String,
+    /// The region read.
+    pub region: String,
+    /// Why the read failed; `None` when it answered but had more findings
+    /// than were read.
+    pub error: Option<SourceErrorKind>,
+    /// What went wrong, sanitized.
+    pub detail: String,
+}
+
+impl SourceGap {
+    /// A failed read.
+    pub fn failed(region: &str, error: &SourceError) -> SourceGap {
+        SourceGap {
+            service: error.service.clone(),
+            region: region.to_string(),
+            error: Some(error.kind),
+            detail: error.message.clone(),
+        }
+    }
+
+    /// Whether it leaves evidence unread (see [`SourceErrorKind::leaves_unread`]).
+    pub fn leaves_unread(&self) -> bool {
+        self.error.is_none_or(SourceErrorKind::leaves_unread)
+    }
+}
+
+impl std::fmt::Display for SourceGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.error {
+            Some(kind) => write!(f, "{} {}: {kind:?}: {}", self.region, self.service, self.detail),
+            None => write!(f, "{} {}: truncated: {}", self.region, self.service, self.detail),
+        }
+    }
 }
 
 /// A source of findings.

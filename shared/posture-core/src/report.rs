@@ -168,7 +168,7 @@ mod tests {
         let snaps: Vec<_> = org
             .inventories
             .iter()
-            .map(|i| take("run-7", i, &findings, &frameworks))
+            .map(|i| take("run-7", i, &findings, &[], &frameworks))
             .collect();
         let summary = org_summary("run-7", &snaps);
         let refused = RunAccount {

@@ -820,7 +820,7 @@ mod tests {
         let mut snaps: Vec<_> = org
             .inventories
             .iter()
-            .map(|i| take(run_id, i, &findings, &frameworks))
+            .map(|i| take(run_id, i, &findings, &[], &frameworks))
             .collect();
         snaps.sort_by(|a, b| a.account_id.cmp(&b.account_id));
         let summary = org_summary(run_id, &snaps);

@@ -12,6 +12,7 @@
 use crate::finding::Finding;
 use crate::frameworks::Framework;
 use crate::inventory::Inventory;
+use crate::ports::SourceGap;
 use crate::report;
 use crate::snapshot::{self, AccountSnapshot, OrgSummary};
 use async_trait::async_trait;
@@ -235,8 +236,8 @@ pub struct CollectedAccount {
     pub inventory: Inventory,
     /// Findings from the account's finding sources.
     pub findings: Vec<Finding>,
-    /// Finding sources that could not be read (fully), as `source: kind: detail`.
-    pub gaps: Vec<String>,
+    /// Finding sources that could not be read (fully).
+    pub gaps: Vec<SourceGap>,
 }
 
 /// Why an account was not collected.
@@ -562,8 +563,13 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     while let Some((id, result)) = collected.next().await {
         let (outcome, gap) = match result {
             Ok(account) => {
-                let mut snap = snapshot::take(&run_id, &account.inventory, &account.findings, &settings.frameworks);
-                snap.gaps.extend(account.gaps);
+                let snap = snapshot::take(
+                    &run_id,
+                    &account.inventory,
+                    &account.findings,
+                    &account.gaps,
+                    &settings.frameworks,
+                );
                 ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;
                 snapshots.push(snap);
                 (AccountOutcome::Assessed, None)

@@ -7,7 +7,9 @@ use crate::checks::{self, Status};
 use crate::finding::Finding;
 use crate::frameworks::{ControlStatus, Framework, assess};
 use crate::inventory::{Collected, Inventory};
+use crate::ports::SourceGap;
 use crate::severity::Severity;
+use crate::verdict::Unread;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +37,8 @@ pub struct AccountSnapshot {
     pub failures: Vec<Failure>,
     /// Open findings by severity (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `INFORMATIONAL`).
     pub open_findings: BTreeMap<Severity, usize>,
-    /// Inventory sections that could not be read, as `section: kind: detail`.
+    /// Inventory sections that could not be read, as `section: kind: detail`,
+    /// then finding sources not read in full, as `region service: kind: detail`.
     pub gaps: Vec<String>,
 }
 
@@ -72,8 +75,16 @@ pub struct Failure {
 }
 
 /// Builds the snapshot of `inventory`'s account; `findings` may hold other
-/// accounts' findings (only this account's are counted).
-pub fn take(run_id: &str, inventory: &Inventory, findings: &[Finding], frameworks: &[Framework]) -> AccountSnapshot {
+/// accounts' findings (only this account's are counted); `source_gaps` are
+/// the account's finding sources that were not read in full, which keep the
+/// requirements they decide from passing and are listed with the gaps.
+pub fn take(
+    run_id: &str,
+    inventory: &Inventory,
+    findings: &[Finding],
+    source_gaps: &[SourceGap],
+    frameworks: &[Framework],
+) -> AccountSnapshot {
     let account = &inventory.account_id;
     let own: Vec<Finding> = findings.iter().filter(|f| &f.account_id == account).cloned().collect();
     let outcomes = checks::evaluate_all(inventory);
@@ -89,10 +100,11 @@ pub fn take(run_id: &str, inventory: &Inventory, findings: &[Finding], framework
         .collect();
     failures.sort();
     failures.dedup();
+    let unread = Unread::of_source_gaps(source_gaps);
     let frameworks = frameworks
         .iter()
         .map(|fw| {
-            let r = assess(fw, &outcomes, &own);
+            let r = assess(fw, &outcomes, &own, &unread);
             let score = FrameworkScore {
                 score: r.score,
                 passed: r.passed,
@@ -117,7 +129,10 @@ pub fn take(run_id: &str, inventory: &Inventory, findings: &[Finding], framework
         frameworks,
         failures,
         open_findings,
-        gaps: inventory_gaps(inventory),
+        gaps: inventory_gaps(inventory)
+            .into_iter()
+            .chain(source_gaps.iter().map(ToString::to_string))
+            .collect(),
     }
 }
 
@@ -360,7 +375,7 @@ pub struct OrgFrameworkScore {
     pub failed: usize,
     /// Σ unknown.
     pub unknown: usize,
-    /// Accounts whose own score is 100.
+    /// Accounts whose own score is 100 with no requirement UNKNOWN.
     pub fully_compliant_accounts: usize,
 }
 
@@ -404,7 +419,7 @@ pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
             o.passed += f.passed;
             o.failed += f.failed;
             o.unknown += f.unknown;
-            if f.score == Some(100.0) {
+            if f.score == Some(100.0) && f.unknown == 0 {
                 o.fully_compliant_accounts += 1;
             }
         }
@@ -468,7 +483,7 @@ mod tests {
     fn a_snapshot_agrees_with_the_framework_assessment() {
         let (inventories, findings, frameworks) = demo();
         let inv = &inventories[0];
-        let s = take("run-1", inv, &findings, &frameworks);
+        let s = take("run-1", inv, &findings, &[], &frameworks);
         assert_eq!(s.account_id, inv.account_id);
         let outcomes = checks::evaluate_all(inv);
         let own: Vec<Finding> = findings
@@ -477,7 +492,7 @@ mod tests {
             .cloned()
             .collect();
         for fw in &frameworks {
-            let r = assess(fw, &outcomes, &own);
+            let r = assess(fw, &outcomes, &own, &Unread::default());
             let got = &s.frameworks[&fw.short_name];
             assert_eq!(
                 (got.score, got.passed, got.failed),
@@ -493,10 +508,59 @@ mod tests {
     }
 
     #[test]
+    fn an_unread_security_hub_keeps_the_snapshot_from_passing_what_it_decides() {
+        let (inventories, findings, frameworks) = demo();
+        let inv = &inventories[0];
+        let clean = take("run-1", inv, &findings, &[], &frameworks);
+        let gap = |error| SourceGap {
+            service: crate::ports::SECURITY_HUB.into(),
+            region: "eu-west-1".into(),
+            error,
+            detail: "injected".into(),
+        };
+        let throttled = take(
+            "run-1",
+            inv,
+            &findings,
+            &[gap(Some(crate::ports::SourceErrorKind::Throttled))],
+            &frameworks,
+        );
+        assert!(
+            throttled
+                .gaps
+                .contains(&"eu-west-1 Security Hub: Throttled: injected".to_string())
+        );
+        let cis = &frameworks.iter().find(|f| f.short_name == "CIS").unwrap();
+        let mut moved = 0;
+        for req in &cis.requirements {
+            let (was, now) = (
+                clean.frameworks["CIS"].controls[&req.id],
+                throttled.frameworks["CIS"].controls[&req.id],
+            );
+            if req.security_hub_controls.is_empty() || was == ControlStatus::Failed {
+                assert_eq!(now, was, "{}", req.id);
+            } else {
+                assert_ne!(now, ControlStatus::Passed, "{}", req.id);
+                moved += usize::from(was != now);
+            }
+        }
+        assert!(moved > 0, "some requirement rested on Security Hub");
+        // A Security Hub that is not enabled has nothing to say: no gap.
+        let off = take(
+            "run-1",
+            inv,
+            &findings,
+            &[gap(Some(crate::ports::SourceErrorKind::NotEnabled))],
+            &frameworks,
+        );
+        assert_eq!(off.frameworks, clean.frameworks);
+    }
+
+    #[test]
     fn drift_names_new_resolved_and_persisting_failures_and_status_changes() {
         let (inventories, findings, frameworks) = demo();
         let sandbox = inventories.iter().find(|i| i.account_id == "456789012345").unwrap();
-        let before = take("run-1", sandbox, &findings, &frameworks);
+        let before = take("run-1", sandbox, &findings, &[], &frameworks);
 
         // Fix the scratch database's encryption and the password length; take the
         // builder instance's role away.
@@ -516,7 +580,7 @@ mod tests {
                 .unwrap();
             builder.iam_instance_profile = None;
         }
-        let after = take("run-2", &changed, &findings, &frameworks);
+        let after = take("run-2", &changed, &findings, &[], &frameworks);
         let d = drift(&before, &after);
 
         let names = |v: &[Failure]| {
@@ -572,7 +636,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let mut s = take(&format!("run-{i}"), inv, &findings, &frameworks);
+            let mut s = take(&format!("run-{i}"), inv, &findings, &[], &frameworks);
             s.taken_at = at.to_string();
             s.frameworks.get_mut("CIS").unwrap().score = Some(score);
             runs.push(s);
@@ -599,7 +663,7 @@ mod tests {
         let (inventories, findings, frameworks) = demo();
         let snaps: Vec<AccountSnapshot> = inventories
             .iter()
-            .map(|i| take("run-1", i, &findings, &frameworks))
+            .map(|i| take("run-1", i, &findings, &[], &frameworks))
             .collect();
         let org = org_summary("run-1", &snaps);
         assert_eq!(org.accounts, 3);

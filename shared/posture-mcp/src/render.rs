@@ -66,13 +66,18 @@ pub fn validation(r: &crate::tools::ValidationReport) -> String {
 /// `assess_security_posture`.
 pub fn assessment(r: &posture_core::assessment::Assessment) -> String {
     let mut s = format!(
-        "Posture of {} {}: risk {}, score {}; {} finding(s) ({} critical, {} high, {} medium, {} low)\n",
+        "Posture of {} {}: risk {}, score {}{}; {} finding(s) ({} critical, {} high, {} medium, {} low)\n",
         r.scope,
         r.target,
         r.risk_level,
         r.overall_score
             .map(|v| format!("{v:.1}"))
             .unwrap_or_else(|| "n/a".into()),
+        if r.score_partial {
+            " (partial: some requirements UNKNOWN)"
+        } else {
+            ""
+        },
         r.total_findings,
         r.critical_findings,
         r.high_findings,
@@ -123,7 +128,7 @@ pub fn recommendations(r: &posture_core::recommendations::RecommendationsReport)
 pub fn compliance(r: &posture_core::compliance::ComplianceReport) -> String {
     let c = &r.counts;
     let mut s = format!(
-        "{} ({}) over {} account(s): {} — score {} ({} passed, {} failed, {} not applicable, {} unknown, {} manual)\n",
+        "{} ({}) over {} account(s): {} — score {}{} ({} passed, {} failed, {} not applicable, {} unknown, {} manual)\n",
         r.framework,
         r.framework_version,
         r.accounts.len(),
@@ -131,6 +136,7 @@ pub fn compliance(r: &posture_core::compliance::ComplianceReport) -> String {
         r.overall_compliance_score
             .map(|v| format!("{v:.1}%"))
             .unwrap_or_else(|| "n/a".into()),
+        if r.score_partial { ", partial" } else { "" },
         c.passed,
         c.failed,
         c.not_applicable,

@@ -487,6 +487,7 @@ impl PostureServer {
                 inventory_error,
                 finding_sources: merged.sources,
                 aws_tooling: posture_core::compliance::tooling(&inventories),
+                findings_truncated: merged.truncated,
             },
             inventories,
             findings: merged.findings,

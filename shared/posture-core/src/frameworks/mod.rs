@@ -3,18 +3,25 @@
 //! embedded; users add their own by putting a file of the same format in a
 //! directory the server reads (the caller does the IO and passes the text).
 //!
-//! Assessment follows Security Hub's control status rules, per source:
-//! FAILED if any evaluated resource fails, PASSED if all evaluated resources
-//! pass, NOT_APPLICABLE if every resource was out of scope, UNKNOWN if there
-//! was no data. Sources (native checks, Security Hub control findings) are
-//! combined: FAILED if any source fails, PASSED if one passes and none fails;
-//! a PASSED/FAILED disagreement is kept as a conflict. Requirements with
-//! neither a check nor a control are MANUAL. Score = passed ÷ (passed +
-//! failed): unknowns and manual requirements are counted and shown, never
-//! scored as passed.
+//! Assessment, per source (native checks, Security Hub control findings),
+//! follows [`crate::verdict`]: FAILED if any resource fails; UNKNOWN if any
+//! resource or region in scope could not be read (an Error outcome, a
+//! NOT_AVAILABLE control finding, or the source itself unread: every such gap
+//! is listed); PASSED only if every resource read passes; NOT_APPLICABLE if
+//! every resource was out of scope; UNKNOWN with no gap when the source had
+//! nothing to say. Sources combine by the same rule: FAILED if one fails,
+//! UNKNOWN if one has gaps, PASSED if one passes; a source with nothing to
+//! say neither helps nor hurts. A PASSED/FAILED disagreement is kept as a
+//! conflict. Requirements with neither a check nor a control are MANUAL.
+//! Score = passed ÷ (passed + failed): unknowns and manual requirements are
+//! counted and shown, never scored as passed, and `score_partial` says when
+//! some requirement was left undecided.
 
 use crate::checks::{self, Outcome, Status};
 use crate::finding::Finding;
+use crate::ports::SECURITY_HUB;
+pub use crate::verdict::ControlStatus;
+use crate::verdict::{Tally, Unread};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -144,22 +151,6 @@ pub fn parse(file: &str, text: &str) -> Result<Framework, FrameworkError> {
     Ok(fw)
 }
 
-/// A requirement's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ControlStatus {
-    /// All evaluated resources pass.
-    Passed,
-    /// A resource fails.
-    Failed,
-    /// Nothing in scope.
-    NotApplicable,
-    /// No data to decide.
-    Unknown,
-    /// Not automatable: needs a person.
-    Manual,
-}
-
 /// What one source says about a requirement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceVerdict {
@@ -209,103 +200,136 @@ pub struct FrameworkResult {
     pub manual: usize,
     /// passed ÷ (passed + failed) × 100, `None` when nothing was decided.
     pub score: Option<f64>,
+    /// True when some requirement is UNKNOWN: the score covers only what
+    /// was decided.
+    pub score_partial: bool,
     /// Per requirement.
     pub requirements: Vec<RequirementResult>,
 }
 
-fn status_of(passed: usize, failed: usize, skipped: usize) -> ControlStatus {
-    if failed > 0 {
-        ControlStatus::Failed
-    } else if passed > 0 {
-        ControlStatus::Passed
-    } else if skipped > 0 {
-        ControlStatus::NotApplicable
-    } else {
-        ControlStatus::Unknown
-    }
-}
+/// The native checks' source name in verdicts.
+pub const NATIVE_CHECKS: &str = "native checks";
 
-fn native_verdict(req: &Requirement, outcomes: &[Outcome]) -> Option<SourceVerdict> {
+fn native_verdict(req: &Requirement, outcomes: &[Outcome], unread: &Unread) -> Option<SourceVerdict> {
     if req.checks.is_empty() {
         return None;
     }
-    let mine: Vec<&Outcome> = outcomes.iter().filter(|o| req.checks.contains(&o.check_id)).collect();
-    let count = |s: Status| mine.iter().filter(|o| o.status == s).count();
-    let failed_resources: Vec<String> = mine
-        .iter()
-        .filter(|o| o.status == Status::Fail)
-        .map(|o| o.resource.clone())
-        .collect();
-    let gaps: Vec<String> = mine
-        .iter()
-        .filter(|o| o.status == Status::Error)
-        .map(|o| format!("{}: {}", o.resource, o.reason))
-        .collect();
+    let mut tally = Tally::default();
+    let mut failed_resources = Vec::new();
+    let mut gaps = Vec::new();
+    for o in outcomes.iter().filter(|o| req.checks.contains(&o.check_id)) {
+        match o.status {
+            Status::Pass => tally.passed += 1,
+            Status::Fail => {
+                tally.failed += 1;
+                failed_resources.push(o.resource.clone());
+            }
+            Status::Skip => tally.not_applicable += 1,
+            Status::Error => {
+                tally.unread += 1;
+                gaps.push(match &o.region {
+                    Some(region) => format!("{} ({region}): {}", o.resource, o.reason),
+                    None => format!("{}: {}", o.resource, o.reason),
+                });
+            }
+        }
+    }
+    for why in &unread.inventory {
+        tally.unread += 1;
+        gaps.push(format!("inventory not read: {why}"));
+    }
     Some(SourceVerdict {
-        source: "native checks".into(),
-        status: status_of(count(Status::Pass), failed_resources.len(), count(Status::Skip)),
-        passed_resources: count(Status::Pass),
+        source: NATIVE_CHECKS.into(),
+        status: tally.status(),
+        passed_resources: tally.passed,
         failed_resources,
         gaps,
     })
 }
 
-fn security_hub_verdict(req: &Requirement, findings: &[Finding]) -> Option<SourceVerdict> {
+fn security_hub_verdict(req: &Requirement, findings: &[Finding], unread: &Unread) -> Option<SourceVerdict> {
     if req.security_hub_controls.is_empty() {
         return None;
     }
-    let mut passed = 0;
+    let mut tally = Tally::default();
     let mut failed_resources = Vec::new();
-    for f in findings.iter().filter(|f| f.is_live()) {
-        let Some(c) = &f.compliance else { continue };
-        if !c
-            .control_id
-            .as_ref()
-            .is_some_and(|id| req.security_hub_controls.contains(id))
-        {
-            continue;
-        }
-        match c.status.as_deref() {
-            Some("PASSED") => passed += 1,
-            // Named as the native checks name them (`account/resource`), so the two sources line up.
-            Some("FAILED") | Some("WARNING") => failed_resources.extend(f.resource_names().into_iter().map(|r| {
+    let mut gaps = Vec::new();
+    // Named as the native checks name them (`account/resource`), so the two sources line up.
+    let names = |f: &Finding| -> Vec<String> {
+        f.resource_names()
+            .into_iter()
+            .map(|r| {
                 if r.starts_with("account ") {
                     r
                 } else {
                     format!("{}/{r}", f.account_id)
                 }
-            })),
+            })
+            .collect()
+    };
+    for f in findings.iter().filter(|f| f.is_live()) {
+        let Some(c) = &f.compliance else { continue };
+        let Some(control) = c
+            .control_id
+            .as_ref()
+            .filter(|id| req.security_hub_controls.contains(id))
+        else {
+            continue;
+        };
+        match c.status.as_deref() {
+            Some("PASSED") => tally.passed += 1,
+            Some("FAILED") | Some("WARNING") => {
+                tally.failed += 1;
+                failed_resources.extend(names(f));
+            }
+            // ASFF: the check could not be performed (service outage, API
+            // error); the finding is archived instead when it does not apply.
+            Some("NOT_AVAILABLE") => {
+                tally.unread += 1;
+                gaps.extend(
+                    names(f)
+                        .into_iter()
+                        .map(|r| format!("{r}: Security Hub could not evaluate {control} (NOT_AVAILABLE)")),
+                );
+            }
             _ => {}
         }
     }
+    for why in &unread.security_hub {
+        tally.unread += 1;
+        gaps.push(format!("Security Hub control findings not read: {why}"));
+    }
     Some(SourceVerdict {
-        source: "Security Hub".into(),
-        status: status_of(passed, failed_resources.len(), 0),
-        passed_resources: passed,
+        source: SECURITY_HUB.into(),
+        status: tally.status(),
+        passed_resources: tally.passed,
         failed_resources,
-        gaps: Vec::new(),
+        gaps,
     })
 }
 
-/// Assesses a framework from native outcomes and Security Hub control findings.
-pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding]) -> FrameworkResult {
+/// Assesses a framework from native outcomes and Security Hub control
+/// findings; `unread` names the evidence that could not be read, which
+/// keeps every requirement it would have decided from passing.
+pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread: &Unread) -> FrameworkResult {
     let mut requirements = Vec::new();
     for req in &fw.requirements {
-        let sources: Vec<SourceVerdict> = [native_verdict(req, outcomes), security_hub_verdict(req, findings)]
-            .into_iter()
-            .flatten()
-            .collect();
+        let sources: Vec<SourceVerdict> = [
+            native_verdict(req, outcomes, unread),
+            security_hub_verdict(req, findings, unread),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let any = |s: ControlStatus| sources.iter().any(|v| v.status == s);
         let status = if sources.is_empty() {
             ControlStatus::Manual
-        } else if any(ControlStatus::Failed) {
-            ControlStatus::Failed
-        } else if any(ControlStatus::Passed) {
-            ControlStatus::Passed
-        } else if any(ControlStatus::NotApplicable) {
-            ControlStatus::NotApplicable
         } else {
-            ControlStatus::Unknown
+            let mut tally = Tally::default();
+            for v in &sources {
+                tally.add(v.status, !v.gaps.is_empty());
+            }
+            tally.status()
         };
         requirements.push(RequirementResult {
             id: req.id.clone(),
@@ -316,18 +340,29 @@ pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding]) -> Fra
         });
     }
     let count = |s: ControlStatus| requirements.iter().filter(|r| r.status == s).count();
-    let (passed, failed) = (count(ControlStatus::Passed), count(ControlStatus::Failed));
+    let (passed, failed, unknown) = (
+        count(ControlStatus::Passed),
+        count(ControlStatus::Failed),
+        count(ControlStatus::Unknown),
+    );
     FrameworkResult {
         framework_id: fw.id.clone(),
         short_name: fw.short_name.clone(),
         passed,
         failed,
         not_applicable: count(ControlStatus::NotApplicable),
-        unknown: count(ControlStatus::Unknown),
+        unknown,
         manual: count(ControlStatus::Manual),
-        score: (passed + failed > 0).then(|| (passed as f64 * 1000.0 / (passed + failed) as f64).round() / 10.0),
+        score: score(passed, failed),
+        score_partial: unknown > 0,
         requirements,
     }
+}
+
+/// passed ÷ (passed + failed) × 100 to one decimal, `None` when nothing
+/// was decided.
+pub fn score(passed: usize, failed: usize) -> Option<f64> {
+    (passed + failed > 0).then(|| (passed as f64 * 1000.0 / (passed + failed) as f64).round() / 10.0)
 }
 
 #[cfg(test)]

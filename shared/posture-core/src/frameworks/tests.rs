@@ -4,6 +4,8 @@ use crate::finding::{Channel, ComplianceRef, ResourceRef, SourceService};
 use crate::inventory::{Collected, Gap};
 use crate::inventory::{CredentialReportRow, IamInventory, Inventory, PublicAccessBlock, RegionInventory, S3Inventory};
 use crate::severity::Severity;
+use crate::verdict::Unread;
+use proptest::prelude::*;
 
 const HAND_BUILT: &str = r#"{
   "id": "TEST-1", "name": "Hand-computed test framework", "version": "1", "short_name": "TEST",
@@ -99,7 +101,7 @@ fn s3_1_failed() -> Finding {
 #[test]
 fn hand_computed_scores_are_reproduced() {
     let fw = parse("test.json", HAND_BUILT).unwrap();
-    let result = assess(&fw, &evaluate_all(&inventory()), &[s3_1_failed()]);
+    let result = assess(&fw, &evaluate_all(&inventory()), &[s3_1_failed()], &Unread::default());
     let status = |id: &str| result.requirements.iter().find(|r| r.id == id).unwrap().status;
     // R1 root MFA on                                  -> PASSED
     // R2 no password policy                           -> FAILED
@@ -159,4 +161,242 @@ fn builtin_frameworks_load() {
     let all = builtin().unwrap();
     let names: Vec<&str> = all.iter().map(|f| f.short_name.as_str()).collect();
     assert_eq!(names, ["CIS", "NIST", "SOC2", "PCI-DSS"]);
+}
+
+const TWO_SOURCES: &str = r#"{
+  "id": "TEST-2", "name": "Two sources", "version": "1", "short_name": "TWO",
+  "requirements": [
+    {"id": "NATIVE", "title": "native only", "checks": ["ec2.sg_admin_ports_ipv4", "ec2.default_sg_restricts_all"]},
+    {"id": "HUB", "title": "Security Hub only", "security_hub_controls": ["EC2.53"]},
+    {"id": "BOTH", "title": "both", "checks": ["ec2.sg_admin_ports_ipv4"], "security_hub_controls": ["EC2.53", "EC2.2"]},
+    {"id": "NONE", "title": "manual"}
+  ]
+}"#;
+
+fn outcome(check_id: &str, resource: &str, status: Status) -> Outcome {
+    Outcome {
+        check_id: check_id.into(),
+        resource: resource.into(),
+        region: Some("eu-west-1".into()),
+        status,
+        reason: format!("{status:?}"),
+    }
+}
+
+fn control_finding(control: &str, status: &str, n: usize) -> Finding {
+    let mut f = s3_1_failed();
+    f.id = format!("finding-{n}");
+    f.resources = vec![ResourceRef {
+        kind: "AwsEc2SecurityGroup".into(),
+        id: format!("sg-{n}"),
+    }];
+    f.compliance = Some(ComplianceRef {
+        control_id: Some(control.into()),
+        status: Some(status.into()),
+        related_requirements: Vec::new(),
+    });
+    f
+}
+
+#[test]
+fn a_region_that_could_not_be_read_keeps_a_requirement_from_passing() {
+    // D1: the open group is in the region whose EC2 reads failed; the other
+    // region's groups pass. Before the fix this was PASSED.
+    let fw = parse("two.json", TWO_SOURCES).unwrap();
+    let outcomes = [
+        outcome("ec2.sg_admin_ports_ipv4", "111122223333/sg-1", Status::Pass),
+        outcome("ec2.sg_admin_ports_ipv4", "account 111122223333", Status::Error),
+        outcome("ec2.default_sg_restricts_all", "111122223333/sg-1", Status::Pass),
+    ];
+    let result = assess(&fw, &outcomes, &[], &Unread::default());
+    let native = &result.requirements[0];
+    assert_eq!(native.status, ControlStatus::Unknown);
+    assert_eq!(native.sources[0].gaps, ["account 111122223333 (eu-west-1): Error"]);
+    assert_eq!(native.sources[0].passed_resources, 2);
+    assert!(result.score_partial);
+    // A known failure still decides: FAILED, with the gap listed.
+    let mut failing = outcomes.to_vec();
+    failing.push(outcome(
+        "ec2.default_sg_restricts_all",
+        "111122223333/sg-2",
+        Status::Fail,
+    ));
+    let result = assess(&fw, &failing, &[], &Unread::default());
+    assert_eq!(result.requirements[0].status, ControlStatus::Failed);
+    assert_eq!(result.requirements[0].sources[0].gaps.len(), 1);
+}
+
+#[test]
+fn an_unread_security_hub_is_a_gap_for_every_requirement_it_maps_to() {
+    // Security Hub's outage used to leave native checks to decide alone.
+    let fw = parse("two.json", TWO_SOURCES).unwrap();
+    let outcomes = [outcome("ec2.sg_admin_ports_ipv4", "111122223333/sg-1", Status::Pass)];
+    let unread = Unread {
+        inventory: Vec::new(),
+        security_hub: vec!["Unavailable: 503".into()],
+    };
+    let result = assess(&fw, &outcomes, &[], &unread);
+    let status = |id: &str| result.requirements.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(status("HUB").status, ControlStatus::Unknown);
+    assert_eq!(status("BOTH").status, ControlStatus::Unknown);
+    assert_eq!(
+        status("BOTH").sources[1].gaps,
+        ["Security Hub control findings not read: Unavailable: 503"]
+    );
+    // Native-only requirements do not depend on Security Hub.
+    assert_eq!(status("NATIVE").status, ControlStatus::Passed);
+    assert_eq!(status("NONE").status, ControlStatus::Manual);
+    // Read, with nothing to say about the control: native checks decide.
+    let result = assess(&fw, &outcomes, &[], &Unread::default());
+    assert_eq!(result.requirements[2].status, ControlStatus::Passed);
+    // NOT_AVAILABLE means Security Hub could not evaluate the resource.
+    let result = assess(
+        &fw,
+        &outcomes,
+        &[control_finding("EC2.53", "NOT_AVAILABLE", 7)],
+        &Unread::default(),
+    );
+    assert_eq!(result.requirements[2].status, ControlStatus::Unknown);
+    assert_eq!(
+        result.requirements[2].sources[1].gaps,
+        ["111122223333/sg-7: Security Hub could not evaluate EC2.53 (NOT_AVAILABLE)"]
+    );
+}
+
+#[test]
+fn unread_inventories_are_a_gap_for_every_native_requirement() {
+    let fw = parse("two.json", TWO_SOURCES).unwrap();
+    let unread = Unread {
+        inventory: vec!["AccessDenied".into()],
+        security_hub: Vec::new(),
+    };
+    let result = assess(&fw, &[], &[control_finding("EC2.53", "PASSED", 1)], &unread);
+    let status = |id: &str| result.requirements.iter().find(|r| r.id == id).unwrap().status;
+    assert_eq!(status("NATIVE"), ControlStatus::Unknown);
+    assert_eq!(status("BOTH"), ControlStatus::Unknown);
+    assert_eq!(status("HUB"), ControlStatus::Passed);
+}
+
+/// One piece of evidence about the `TWO_SOURCES` requirements.
+#[derive(Debug, Clone)]
+enum Piece {
+    Native(&'static str, Status),
+    Hub(&'static str, &'static str),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    let check = prop_oneof![Just("ec2.sg_admin_ports_ipv4"), Just("ec2.default_sg_restricts_all")];
+    let status = prop_oneof![
+        Just(Status::Pass),
+        Just(Status::Fail),
+        Just(Status::Skip),
+        Just(Status::Error)
+    ];
+    let control = prop_oneof![Just("EC2.53"), Just("EC2.2")];
+    let hub_status = prop_oneof![Just("PASSED"), Just("FAILED"), Just("WARNING"), Just("NOT_AVAILABLE")];
+    prop_oneof![
+        (check, status).prop_map(|(c, s)| Piece::Native(c, s)),
+        (control, hub_status).prop_map(|(c, s)| Piece::Hub(c, s)),
+    ]
+}
+
+fn evidence(pieces: &[Piece]) -> (Vec<Outcome>, Vec<Finding>) {
+    let mut outcomes = Vec::new();
+    let mut findings = Vec::new();
+    for (n, p) in pieces.iter().enumerate() {
+        match p {
+            Piece::Native(check, status) => outcomes.push(outcome(check, &format!("111122223333/sg-{n}"), *status)),
+            Piece::Hub(control, status) => findings.push(control_finding(control, status, n)),
+        }
+    }
+    (outcomes, findings)
+}
+
+/// What a fault may do to a verdict: leave it, or make it UNKNOWN.
+fn honest(before: ControlStatus, after: ControlStatus) -> bool {
+    after == before || after == ControlStatus::Unknown
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// PASSED exactly when no piece fails, nothing in scope is unread and
+    /// something passes: a gap never yields PASSED.
+    #[test]
+    fn a_gap_never_yields_passed(pieces in proptest::collection::vec(piece(), 0..12), hub_unread in any::<bool>(), inventory_unread in any::<bool>()) {
+        let fw = parse("two.json", TWO_SOURCES).unwrap();
+        let (outcomes, findings) = evidence(&pieces);
+        let unread = Unread {
+            inventory: if inventory_unread { vec!["denied".into()] } else { Vec::new() },
+            security_hub: if hub_unread { vec!["throttled".into()] } else { Vec::new() },
+        };
+        let result = assess(&fw, &outcomes, &findings, &unread);
+        for (req, res) in fw.requirements.iter().zip(&result.requirements) {
+            let mine = |p: &&Piece| match p {
+                Piece::Native(c, _) => req.checks.iter().any(|x| x == c),
+                Piece::Hub(c, _) => req.security_hub_controls.iter().any(|x| x == c),
+            };
+            let relevant: Vec<&Piece> = pieces.iter().filter(mine).collect();
+            let fails = relevant.iter().any(|p| matches!(p, Piece::Native(_, Status::Fail) | Piece::Hub(_, "FAILED" | "WARNING")));
+            let gap = relevant.iter().any(|p| matches!(p, Piece::Native(_, Status::Error) | Piece::Hub(_, "NOT_AVAILABLE")))
+                || (inventory_unread && !req.checks.is_empty())
+                || (hub_unread && !req.security_hub_controls.is_empty());
+            let passes = relevant.iter().any(|p| matches!(p, Piece::Native(_, Status::Pass) | Piece::Hub(_, "PASSED")));
+            if req.checks.is_empty() && req.security_hub_controls.is_empty() {
+                prop_assert_eq!(res.status, ControlStatus::Manual);
+                continue;
+            }
+            prop_assert_eq!(res.status == ControlStatus::Failed, fails, "{}", req.id);
+            prop_assert_eq!(res.status == ControlStatus::Passed, !fails && !gap && passes, "{}", req.id);
+            if gap {
+                prop_assert!(res.sources.iter().any(|s| !s.gaps.is_empty()), "{}: the gap is listed", req.id);
+            }
+        }
+    }
+
+    /// Against a fault-free baseline, any set of reads turned into faults
+    /// (a resource's read, a control finding's evaluation, a whole source)
+    /// moves a verdict only to UNKNOWN, never from FAILED or UNKNOWN to PASSED.
+    #[test]
+    fn faults_only_move_verdicts_to_unknown(
+        pieces in proptest::collection::vec(piece(), 0..12),
+        faulted in proptest::collection::vec(any::<bool>(), 12),
+        hub_down in any::<bool>(),
+        inventory_down in any::<bool>(),
+    ) {
+        let fw = parse("two.json", TWO_SOURCES).unwrap();
+        let clean: Vec<Piece> = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Native(c, Status::Error) => Piece::Native(c, Status::Pass),
+                Piece::Hub(c, "NOT_AVAILABLE") => Piece::Hub(c, "PASSED"),
+                other => other.clone(),
+            })
+            .collect();
+        let faulty: Vec<Piece> = clean
+            .iter()
+            .zip(&faulted)
+            .map(|(p, f)| match (p, f) {
+                (Piece::Native(c, _), true) => Piece::Native(c, Status::Error),
+                (Piece::Hub(c, _), true) => Piece::Hub(c, "NOT_AVAILABLE"),
+                (other, _) => other.clone(),
+            })
+            .filter(|p| match p {
+                Piece::Hub(..) => !hub_down,
+                Piece::Native(..) => !inventory_down,
+            })
+            .collect();
+        let (outcomes, findings) = evidence(&clean);
+        let baseline = assess(&fw, &outcomes, &findings, &Unread::default());
+        let (outcomes, findings) = evidence(&faulty);
+        let unread = Unread {
+            inventory: if inventory_down { vec!["503".into()] } else { Vec::new() },
+            security_hub: if hub_down { vec!["503".into()] } else { Vec::new() },
+        };
+        let under_faults = assess(&fw, &outcomes, &findings, &unread);
+        for (b, f) in baseline.requirements.iter().zip(&under_faults.requirements) {
+            prop_assert!(honest(b.status, f.status), "{}: {:?} -> {:?}", b.id, b.status, f.status);
+        }
+        prop_assert!(under_faults.passed <= baseline.passed);
+    }
 }
