@@ -110,10 +110,7 @@ impl FaultProxy {
     /// Starts a proxy in front of `upstream` applying `rules` (the first
     /// that matches decides); `seed` makes random shares repeatable.
     pub async fn start(upstream: &str, rules: Vec<FaultRule>, seed: u64) -> FaultProxy {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = crate::forward::upstream_client();
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_string(),
             http,
@@ -122,9 +119,7 @@ impl FaultProxy {
             counts: Mutex::new(BTreeMap::new()),
         });
         let app = Router::new().fallback(handle).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let endpoint = crate::forward::serve(app).await;
         FaultProxy { inner, endpoint }
     }
 

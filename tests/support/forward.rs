@@ -1,6 +1,8 @@
 //! Forwarding one request to an upstream unchanged, for the loopback proxies
-//! in front of moto ([`crate::sts_gate`], [`crate::lambda_standin`]).
+//! in front of moto ([`crate::sts_gate`], [`crate::lambda_standin`],
+//! [`crate::faults`]), and serving such a proxy.
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -66,4 +68,22 @@ pub async fn forward(
     *response.status_mut() = status;
     *response.headers_mut() = received;
     response
+}
+
+/// The client the loopback proxies forward with: S3 answers some requests
+/// with redirects meant for the SDK, so redirects come back unfollowed.
+pub fn upstream_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Serves `app` on a free loopback port in the background; its base URL
+/// (`http://127.0.0.1:PORT`).
+pub async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    endpoint
 }

@@ -108,11 +108,7 @@ impl LambdaStandIn {
     /// Starts a stand-in forwarding non-Lambda requests to `upstream`, running
     /// `collector` in-process and accepting `Event` invocations of `functions`.
     pub async fn start(upstream: &str, collector: CollectorFunction, functions: Vec<String>) -> LambdaStandIn {
-        let http = reqwest::Client::builder()
-            // S3 answers some requests with redirects meant for the SDK.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = crate::forward::upstream_client();
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_string(),
             http,

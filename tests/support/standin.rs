@@ -56,9 +56,7 @@ impl GuardDutyStandIn {
             .route("/detector/{id}/findings", post(list_findings))
             .route("/detector/{id}/findings/get", post(get_findings))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let endpoint = crate::forward::serve(app).await;
         GuardDutyStandIn { inner, endpoint }
     }
 

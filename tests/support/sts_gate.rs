@@ -56,11 +56,7 @@ impl StsGate {
     /// Starts a gate in front of `moto_endpoint` that refuses `AssumeRole`
     /// into each role ARN of `refused`.
     pub async fn start(moto_endpoint: &str, refused: Vec<String>) -> StsGate {
-        let http = reqwest::Client::builder()
-            // S3 answers some requests with redirects meant for the SDK.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let http = crate::forward::upstream_client();
         let inner = Arc::new(Inner {
             moto: moto_endpoint.trim_end_matches('/').to_string(),
             http,
@@ -69,9 +65,7 @@ impl StsGate {
             request_ids: AtomicU64::new(0),
         });
         let app = Router::new().fallback(handle).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let endpoint = crate::forward::serve(app).await;
         StsGate { inner, endpoint }
     }
 
