@@ -65,7 +65,7 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
     assert!(matches!(second, RunOutcome::Completed(_)), "{second:?}");
 
     let mut backend = mcp_server::demo_backend().unwrap();
-    backend.history = Some(posture_mcp::history::HistoryBackend {
+    backend.history = Some(posture_mcp::HistoryBackend {
         store: store.clone(),
         reports: reports.clone(),
         launcher: Arc::new(NoLaunch),

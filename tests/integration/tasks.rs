@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use posture_aws::org::{Org, OrgSettings, TaskLauncher};
 use posture_core::demo::DemoOrganization;
 use posture_core::run::{self, AccountCollector, CollectError, CollectedAccount, SnapshotStore};
-use posture_mcp::history::HistoryBackend;
+use posture_mcp::HistoryBackend;
 use posture_mcp::http::HttpConfig;
 use posture_tests::mcp::{Reply, meta_2026, post_router};
 use serde_json::{Value, json};

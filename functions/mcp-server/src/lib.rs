@@ -11,8 +11,8 @@ use posture_aws::org::{
 use posture_core::demo::{DemoHealth, DemoOrganization};
 use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::run::{self, PortError, RunLauncher, RunOutcome};
+use posture_mcp::HistoryBackend;
 use posture_mcp::audit::{Caller, RequestId};
-use posture_mcp::history::HistoryBackend;
 use posture_mcp::http::{HttpConfig, router, router_with_oauth};
 use posture_mcp::oauth::{OAuthConfig, Verifier};
 use posture_mcp::{Backend, Mode, PostureServer};

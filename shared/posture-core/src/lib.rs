@@ -20,6 +20,7 @@ pub mod finding;
 pub mod frameworks;
 pub mod guardduty;
 pub mod history;
+pub mod ids;
 pub mod inventory;
 pub mod ports;
 pub mod recommendations;

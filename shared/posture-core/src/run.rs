@@ -11,6 +11,7 @@
 
 use crate::finding::Finding;
 use crate::frameworks::Framework;
+use crate::ids::RunId;
 use crate::inventory::Inventory;
 use crate::ports::SourceGap;
 use crate::report;
@@ -144,40 +145,14 @@ pub fn run_id(started_at: Timestamp, suffix: &str) -> String {
     format!("{}-{suffix}", started_at.strftime("%Y%m%dT%H%M%SZ"))
 }
 
-/// True when `id` has the shape [`run_id`] produces.
+/// True when `id` has the shape [`run_id`] produces (see [`RunId`]).
 pub fn is_valid_run_id(id: &str) -> bool {
-    let Some((stamp, suffix)) = id.split_once('-') else {
-        return false;
-    };
-    let b = stamp.as_bytes();
-    b.len() == 16
-        && b[8] == b'T'
-        && b[15] == b'Z'
-        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit)
-        && !suffix.is_empty()
-        && suffix.len() <= 40
-        && suffix
-            .bytes()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    id.parse::<RunId>().is_ok()
 }
 
 /// The instant a run id starts with (`None` for a malformed id).
 pub fn run_started_at(id: &str) -> Option<Timestamp> {
-    if !is_valid_run_id(id) {
-        return None;
-    }
-    // The validated shape is yyyymmddThhmmssZ-...
-    format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &id[0..4],
-        &id[4..6],
-        &id[6..8],
-        &id[9..11],
-        &id[11..13],
-        &id[13..15]
-    )
-    .parse()
-    .ok()
+    id.parse::<RunId>().ok().map(|r| r.started_at())
 }
 
 /// An account the directory knows.

@@ -4,35 +4,22 @@
 //! through their ports.
 
 use crate::args::Args;
+use crate::backend::HistoryBackend;
 use crate::error::{ErrorType, ToolError};
-use crate::server::{PostureServer, ToolOutput};
+use crate::server::PostureServer;
 use crate::tools;
+use crate::tools::call::{ProgressSink, ToolOutput};
 use jiff::{SignedDuration, Timestamp};
 use posture_core::history::{self, OrgDrift, OrgHistoryPoint};
 use posture_core::run::{
-    self, PortError, ReportFile, ReportLocation, ReportStore, RunLauncher, RunRecord, RunReport, RunState,
-    SnapshotStore, TrendPoint,
+    self, PortError, ReportFile, ReportLocation, RunRecord, RunReport, RunState, SnapshotStore, TrendPoint,
 };
 use posture_core::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
-use rmcp::model::{JsonObject, ProgressNotificationParam, ProgressToken};
-use rmcp::{Peer, RoleServer};
+use rmcp::model::JsonObject;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-use std::sync::Arc;
-
-/// Where history lives and how runs are started.
-pub struct HistoryBackend {
-    /// Run records and snapshots.
-    pub store: Arc<dyn SnapshotStore>,
-    /// Report files.
-    pub reports: Arc<dyn ReportStore>,
-    /// Starts org-wide runs in the background.
-    pub launcher: Arc<dyn RunLauncher>,
-    /// A queued or running run older than this is reported failed.
-    pub max_duration: SignedDuration,
-}
 
 fn store_error(e: PortError) -> ToolError {
     let mut context = Map::new();
@@ -886,44 +873,6 @@ impl PostureServer {
 
 /// How often `get_assessment_status` re-reads the run while waiting.
 const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Where `get_assessment_status` reports progress while it waits: the
-/// requesting client and the progress token of its request.
-pub(crate) struct ProgressSink {
-    /// The client.
-    pub(crate) peer: Peer<RoleServer>,
-    /// The request's `_meta.progressToken`.
-    pub(crate) token: ProgressToken,
-}
-
-impl ProgressSink {
-    /// Sends `notifications/progress`: accounts done of accounts in scope
-    /// (no total until the directory is read). A lost notification is not an
-    /// error of the tool.
-    async fn report(&self, run: &RunRecord) {
-        let mut param = ProgressNotificationParam::new(self.token.clone(), run.accounts_done as f64)
-            .with_message(progress_message(run));
-        if !run.accounts.is_empty() {
-            param = param.with_total(run.accounts.len() as f64);
-        }
-        if let Err(e) = self.peer.notify_progress(param).await {
-            tracing::debug!(run_id = %run.run_id, error = %e, "progress notification not sent");
-        }
-    }
-}
-
-/// "2 of 3 accounts assessed (66.7%)", or what a run without accounts yet waits for.
-pub(crate) fn progress_message(run: &RunRecord) -> String {
-    match (run.state, run.accounts.len()) {
-        (RunState::Queued, 0) => "queued: waiting for the assessor to start".to_string(),
-        (_, 0) => "reading the accounts in scope".to_string(),
-        (_, total) => format!(
-            "{} of {total} accounts assessed ({:.1}%)",
-            run.accounts_done,
-            run.progress_percent()
-        ),
-    }
-}
 
 /// The `get_assessment_status` answer for `run` at `now`.
 pub(crate) fn status_output(run: &RunRecord, now: Timestamp) -> Result<ToolOutput, ToolError> {

@@ -10,6 +10,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod backend;
 pub mod error;
 pub mod history;
 pub mod http;
@@ -18,5 +19,6 @@ pub mod render;
 pub mod server;
 pub mod tools;
 
+pub use backend::{Backend, HistoryBackend, Mode};
 pub use error::{ErrorType, ToolError};
-pub use server::{Backend, Mode, PostureServer};
+pub use server::PostureServer;

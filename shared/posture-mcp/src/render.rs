@@ -2,45 +2,9 @@
 //! no structured-content support) can read; the structured content carries
 //! everything.
 
-use crate::tools::{HealthReport, ServerInfoReport};
-use posture_core::analysis::FindingsAnalysis;
 use std::fmt::Write;
 
 const LISTED: usize = 10;
-
-/// `health_check`.
-pub fn health(r: &HealthReport) -> String {
-    let mut s = format!(
-        "{} {} is {} (region {}, {} data, read-only)\n",
-        r.server_name, r.version, r.status, r.configuration.aws_region, r.configuration.data_source
-    );
-    for d in &r.dependencies {
-        let _ = writeln!(s, "- {}: {} — {}", d.name, d.status, d.detail);
-    }
-    s
-}
-
-/// `get_server_info`.
-pub fn server_info(r: &ServerInfoReport) -> String {
-    let mut s = format!(
-        "{} {} (MCP protocol revisions: {})\ntools: {}\n",
-        r.server.name,
-        r.server.version,
-        r.server.supported_protocol_versions.join(", "),
-        r.tools.join(", ")
-    );
-    for (name, c) in &r.capabilities {
-        let _ = writeln!(
-            s,
-            "- {name}: {}",
-            if c.available { "available" } else { "not available" }
-        );
-    }
-    for (name, e) in &r.intelligence_engines {
-        let _ = writeln!(s, "- engine {name}: {} ({})", e.status, e.detail);
-    }
-    s
-}
 
 /// `validate_security_controls`.
 pub fn validation(r: &crate::tools::ValidationReport) -> String {
@@ -160,114 +124,6 @@ pub fn compliance(r: &posture_core::compliance::ComplianceReport) -> String {
                 let _ = writeln!(s, "- … and {} more (see compliance_gaps)", list.len() - LISTED);
             }
         }
-    }
-    s
-}
-
-/// `analyze_security_findings`.
-pub fn analysis(a: &FindingsAnalysis) -> String {
-    let t = &a.threat_landscape;
-    let mut s = String::new();
-    let counts: Vec<String> = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
-        .iter()
-        .filter_map(|l| {
-            t.severity_counts
-                .get(*l)
-                .map(|n| format!("{n} {}", l.to_ascii_lowercase()))
-        })
-        .collect();
-    let _ = writeln!(
-        s,
-        "Findings analysis {} over {} days ({} to {}): {} findings ({}), {} open. Risk {}/100, trend {} ({} then {}).",
-        a.analysis_id,
-        a.time_range.days,
-        a.time_range.start_date,
-        a.time_range.end_date,
-        t.total_threats,
-        if counts.is_empty() {
-            "none".to_string()
-        } else {
-            counts.join(", ")
-        },
-        t.active_threats,
-        t.risk_score,
-        t.trend,
-        t.trend_basis.first_half,
-        t.trend_basis.second_half
-    );
-    if a.coverage.partial {
-        let failed: Vec<String> = a
-            .coverage
-            .sources
-            .iter()
-            .filter(|x| x.status != "ok")
-            .map(|x| {
-                format!(
-                    "{} ({})",
-                    x.service,
-                    x.error.as_ref().map(|e| e.message.as_str()).unwrap_or("failed")
-                )
-            })
-            .collect();
-        let _ = writeln!(s, "PARTIAL RESULT: could not read {}.", failed.join(", "));
-    }
-    if a.coverage.truncated_at_max_findings {
-        let _ = writeln!(
-            s,
-            "More findings matched than max_findings; the most severe and most recent {} were analysed.",
-            a.coverage.findings_analyzed
-        );
-    }
-    if !a.attack_patterns.is_empty() {
-        let _ = writeln!(s, "\nAttack patterns:");
-        for p in &a.attack_patterns {
-            let _ = writeln!(
-                s,
-                "- {} [{}] {} — confidence {:.2}, risk {}, {} findings; tactics: {}; resources: {}",
-                p.pattern_id,
-                p.severity,
-                p.name,
-                p.confidence_score,
-                p.risk_score,
-                p.related_findings_count,
-                p.tactics.join(" → "),
-                p.affected_resources.join(", ")
-            );
-        }
-    }
-    if !a.high_risk_findings.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nHigh-risk findings ({} in total, top {} here):",
-            a.coverage.high_risk_findings_total,
-            LISTED.min(a.high_risk_findings.len())
-        );
-        for f in a.high_risk_findings.iter().take(LISTED) {
-            let _ = writeln!(
-                s,
-                "- [{}] {} ({}, {}, {})",
-                f.severity,
-                f.title,
-                f.source_service,
-                f.account_id,
-                f.affected_resources.join(", ")
-            );
-        }
-    }
-    if let Some(plan) = &a.remediation_plan {
-        for (label, list) in [
-            ("Immediate", &plan.immediate_actions),
-            ("Short term", &plan.short_term_actions),
-            ("Long term", &plan.long_term_actions),
-        ] {
-            if !list.is_empty() {
-                let _ = writeln!(s, "\n{label}:");
-                for item in list {
-                    let _ = writeln!(s, "- {item}");
-                }
-            }
-        }
-        let _ = writeln!(s, "\nEffort: {}", plan.estimated_effort);
     }
     s
 }

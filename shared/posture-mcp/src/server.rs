@@ -2,18 +2,19 @@
 
 use crate::args::Args;
 use crate::audit::{self, Caller, RequestId};
+use crate::backend::Backend;
 use crate::error::ToolError;
-use crate::history::{self, ProgressSink, run_error};
+use crate::history::{self, run_error};
 use crate::render;
-use crate::tools::{self, HealthConfiguration, HealthReport, InfoConfiguration, ServerIdentity, ServerInfoReport};
+use crate::tools::call::{Answer, CallOptions, Cx, ProgressSink, ToolOutput};
+use crate::tools::findings::fetch_all;
+use crate::tools::meta::{PROTOCOL_VERSIONS, SERVER_NAME, VERSION};
+use crate::tools::{self, TYPED};
 use jiff::Timestamp;
 use posture_core::Severity;
-use posture_core::analysis::{self, AnalysisRequest};
-use posture_core::attack;
+use posture_core::analysis;
 use posture_core::compliance::{self, DataSources};
-use posture_core::frameworks::{Framework, FrameworkError};
-use posture_core::ports::{FindingQuery, FindingSource, HealthProbe, InventorySource};
-use posture_core::ports::{SourceBatch, SourceError};
+use posture_core::ports::FindingQuery;
 use posture_core::run::{self, RunRecord, RunState};
 use posture_core::time::TimeWindow;
 use posture_core::{assessment, recommendations, validation};
@@ -27,64 +28,8 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Server name announced to clients.
-pub const SERVER_NAME: &str = "posture-advisor";
-/// Server version.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The protocol revisions served: every Streamable HTTP revision rmcp
-/// implements (2025-03-26 introduced the transport).
-pub static PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
-    ProtocolVersion::V_2025_03_26,
-    ProtocolVersion::V_2025_06_18,
-    ProtocolVersion::V_2025_11_25,
-    ProtocolVersion::V_2026_07_28,
-];
-
-/// Where the data comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The built-in demo organization.
-    Demo,
-    /// AWS APIs (or moto through `AWS_ENDPOINT_URL`).
-    Aws,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Demo => "demo",
-            Mode::Aws => "aws",
-        }
-    }
-}
-
-/// What the tools talk to.
-pub struct Backend {
-    /// Finding sources, queried concurrently.
-    pub sources: Vec<Arc<dyn FindingSource>>,
-    /// Dependency probe for `health_check`.
-    pub health: Arc<dyn HealthProbe>,
-    /// Data mode.
-    pub mode: Mode,
-    /// Log filter in effect (reported, not applied here).
-    pub log_level: String,
-    /// How clients authenticate to this deployment.
-    pub auth_methods: Vec<String>,
-    /// Inventories of the accounts in scope.
-    pub inventories: Arc<dyn InventorySource>,
-    /// Loaded frameworks (built-in and custom).
-    pub frameworks: Vec<Framework>,
-    /// Custom framework files that could not be loaded.
-    pub framework_errors: Vec<FrameworkError>,
-    /// Stored runs and snapshots (history tools); `None` when no store is
-    /// configured.
-    pub history: Option<crate::history::HistoryBackend>,
-}
 
 /// The MCP service. Cheap to clone: one is built per HTTP request.
 #[derive(Clone)]
@@ -109,37 +54,6 @@ pub const TASK_POLL_INTERVAL_MS: u64 = 2_000;
 /// (`POSTURE_RETENTION_DAYS` >= 1, default 400 days; the local store keeps
 /// records forever), so the promise holds for every deployment.
 pub const TASK_TTL_MS: u64 = 86_400_000;
-
-/// What a tool call answers: a result now, or a task to poll.
-enum Answer {
-    Output(ToolOutput),
-    Task(Task),
-}
-
-/// Per-request options of a tool call.
-#[derive(Default)]
-pub(crate) struct CallOptions {
-    /// The request declared the tasks extension: long work may answer a task.
-    pub(crate) tasks: bool,
-    /// Where to send progress (the request carried a progress token).
-    pub(crate) progress: Option<ProgressSink>,
-}
-
-/// A tool's successful output.
-pub struct ToolOutput {
-    /// Structured content.
-    pub structured: Value,
-    /// Human-readable rendering.
-    pub text: String,
-}
-
-impl ToolOutput {
-    pub(crate) fn new<T: Serialize>(value: &T, text: String) -> Result<ToolOutput, ToolError> {
-        let structured = serde_json::to_value(value)
-            .map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))?;
-        Ok(ToolOutput { structured, text })
-    }
-}
 
 impl PostureServer {
     /// A server over `backend`.
@@ -203,8 +117,24 @@ impl PostureServer {
     ) -> Option<CallToolResponse> {
         let started = Instant::now();
         let args = arguments.unwrap_or_default();
-        let result = match name {
-            tools::ASSESS_SECURITY_POSTURE => self.assess(&args, options.tasks).await,
+        let typed = TYPED.iter().find(|t| t.name == name);
+        let result = match (name, typed) {
+            (_, Some(def)) => {
+                let tool_names: Vec<String> = self.tools.iter().map(|t| t.name.to_string()).collect();
+                let schema = self
+                    .tools
+                    .iter()
+                    .find(|t| t.name == name)
+                    .map(|t| t.input_schema.clone());
+                let schema = schema.unwrap_or_default();
+                let cx = Cx {
+                    backend: &self.backend,
+                    options: &options,
+                    tool_names: &tool_names,
+                };
+                (def.run)(&cx, &args, &schema).await
+            }
+            (tools::ASSESS_SECURITY_POSTURE, None) => self.assess(&args, options.tasks).await,
             _ => self.run_tool(name, &args, &options).await?.map(Answer::Output),
         };
         let (outcome, error_type) = match &result {
@@ -236,9 +166,6 @@ impl PostureServer {
         options: &CallOptions,
     ) -> Option<Result<ToolOutput, ToolError>> {
         Some(match name {
-            tools::HEALTH_CHECK => self.health_check(args).await,
-            tools::GET_SERVER_INFO => self.server_info(args),
-            tools::ANALYZE_SECURITY_FINDINGS => self.analyze_findings(args).await,
             tools::CHECK_COMPLIANCE_STATUS => self.compliance(args).await,
             tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(args).await,
             tools::VALIDATE_SECURITY_CONTROLS => self.validate(args).await,
@@ -249,166 +176,6 @@ impl PostureServer {
             tools::GENERATE_SECURITY_REPORT => self.generate_report(args).await,
             _ => return None,
         })
-    }
-
-    async fn health_check(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
-        Args::new(args, &[])?;
-        let dependencies = self.backend.health.probe().await;
-        let credentials_ok = dependencies
-            .iter()
-            .filter(|d| d.name == "credentials")
-            .all(|d| d.status == "operational");
-        let all_ok = dependencies.iter().all(|d| d.status == "operational");
-        let status = if !credentials_ok {
-            "unhealthy"
-        } else if all_ok {
-            "healthy"
-        } else {
-            "degraded"
-        };
-        let mut services = BTreeMap::new();
-        services.insert("mcp_server".to_string(), "operational".to_string());
-        services.insert("logging".to_string(), "operational".to_string());
-        services.insert("configuration".to_string(), "operational".to_string());
-        for d in &dependencies {
-            services.insert(d.name.clone(), d.status.clone());
-        }
-        let report = HealthReport {
-            server_name: SERVER_NAME.to_string(),
-            version: VERSION.to_string(),
-            status: status.to_string(),
-            timestamp: jiff::Timestamp::now().as_second(),
-            configuration: HealthConfiguration {
-                aws_region: self.backend.health.region(),
-                log_level: self.backend.log_level.clone(),
-                read_only_mode: true,
-                data_source: self.backend.mode.name().to_string(),
-            },
-            services,
-            dependencies,
-        };
-        let text = render::health(&report);
-        ToolOutput::new(&report, text)
-    }
-
-    fn server_info(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
-        Args::new(args, &[])?;
-        let tool_names: Vec<String> = self.tools.iter().map(|t| t.name.to_string()).collect();
-        let has = |n: &str| tool_names.iter().any(|t| t == n);
-        let services: Vec<String> = self.backend.sources.iter().map(|s| s.service().to_string()).collect();
-        let mut capabilities = BTreeMap::new();
-        capabilities.insert(
-            "threat_analysis".to_string(),
-            tools::Capability {
-                description: "Correlates GuardDuty and Security Hub findings into ATT&CK-mapped attack patterns with a remediation plan".to_string(),
-                available: has(tools::ANALYZE_SECURITY_FINDINGS),
-                tools: vec![tools::ANALYZE_SECURITY_FINDINGS.to_string()],
-                supported_scopes: Vec::new(),
-                aws_services: services.clone(),
-                supported_frameworks: Vec::new(),
-                features: vec![
-                    "de-duplication of GuardDuty findings seen through Security Hub".to_string(),
-                    "MITRE ATT&CK tactic and technique mapping".to_string(),
-                    "attack patterns from shared principals, resources and remote IPs".to_string(),
-                    "GuardDuty attack sequences".to_string(),
-                    "trend over the window's halves".to_string(),
-                    "remediation plan derived from the findings".to_string(),
-                ],
-            },
-        );
-        capabilities.insert(
-            "security_assessment".to_string(),
-            tools::Capability::unavailable("Posture assessment against native checks (not registered in this build)"),
-        );
-        let frameworks: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
-        capabilities.insert(
-            "compliance_monitoring".to_string(),
-            tools::Capability {
-                description:
-                    "Framework requirements decided from native read-only checks and Security Hub control findings"
-                        .to_string(),
-                available: has(tools::CHECK_COMPLIANCE_STATUS) && !frameworks.is_empty(),
-                tools: vec![tools::CHECK_COMPLIANCE_STATUS.to_string()],
-                supported_scopes: Vec::new(),
-                aws_services: services.clone(),
-                supported_frameworks: frameworks,
-                features: vec![
-                    format!("{} native checks", posture_core::checks::CHECKS.len()),
-                    "Security Hub control status rules, conflicts flagged".to_string(),
-                    "evidence per verdict".to_string(),
-                    "custom frameworks from POSTURE_FRAMEWORKS_DIR".to_string(),
-                ],
-            },
-        );
-        let mut engines = BTreeMap::new();
-        let (status, detail) = match attack::catalog() {
-            Ok(c) => (
-                "available",
-                format!(
-                    "{} tactics, {} techniques, {} GuardDuty finding types mapped ({})",
-                    c.tactics.len(),
-                    c.techniques.len(),
-                    c.finding_types.len(),
-                    c.source
-                ),
-            ),
-            Err(e) => ("unavailable", e.to_string()),
-        };
-        engines.insert(
-            "threat_correlation".to_string(),
-            tools::Engine {
-                description: "MITRE ATT&CK mapping and attack-pattern correlation".to_string(),
-                status: status.to_string(),
-                detail: detail.clone(),
-            },
-        );
-        engines.insert(
-            "remediation_planner".to_string(),
-            tools::Engine {
-                description: "Remediation actions derived from finding types, resources, principals and IPs"
-                    .to_string(),
-                status: "available".to_string(),
-                detail: "rules in posture-core::remediation".to_string(),
-            },
-        );
-        let versions: Vec<String> = PROTOCOL_VERSIONS.iter().map(ToString::to_string).collect();
-        let report = ServerInfoReport {
-            server: ServerIdentity {
-                name: SERVER_NAME.to_string(),
-                version: VERSION.to_string(),
-                description: "Security posture of an AWS organization over MCP (read-only)".to_string(),
-                author: "Posture Advisor team".to_string(),
-                mcp_version: versions.last().cloned().unwrap_or_default(),
-                supported_protocol_versions: versions,
-            },
-            capabilities,
-            intelligence_engines: engines,
-            configuration: InfoConfiguration {
-                aws_region: self.backend.health.region(),
-                read_only_mode: true,
-                audit_logging: true,
-                supported_auth_methods: self.backend.auth_methods.clone(),
-                data_source: self.backend.mode.name().to_string(),
-            },
-            tools: tool_names,
-            frameworks: self
-                .backend
-                .frameworks
-                .iter()
-                .map(|f| tools::FrameworkInfo {
-                    short_name: f.short_name.clone(),
-                    id: f.id.clone(),
-                    name: f.name.clone(),
-                    version: f.version.clone(),
-                    requirements: f.requirements.len(),
-                    automated: f.requirements.iter().filter(|r| r.automated).count(),
-                    with_native_checks: f.requirements.iter().filter(|r| !r.checks.is_empty()).count(),
-                })
-                .collect(),
-            framework_errors: self.backend.framework_errors.iter().map(ToString::to_string).collect(),
-        };
-        let text = render::server_info(&report);
-        ToolOutput::new(&report, text)
     }
 
     async fn compliance(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
@@ -476,7 +243,8 @@ impl PostureServer {
             min_severity: Severity::Informational,
             max_findings: 10_000,
         };
-        let (inventories, findings) = tokio::join!(self.backend.inventories.inventories(), self.fetch_all(&query));
+        let (inventories, findings) =
+            tokio::join!(self.backend.inventories.inventories(), fetch_all(&self.backend, &query));
         let merged = analysis::merge(findings, &query);
         let (inventories, inventory_error) = match inventories {
             Ok(i) => (i, None),
@@ -681,46 +449,6 @@ impl PostureServer {
         let text = render::recommendations(&report);
         ToolOutput::new(&report, text)
     }
-
-    async fn fetch_all(&self, query: &FindingQuery) -> Vec<(String, Result<SourceBatch, SourceError>)> {
-        let fetches = self.backend.sources.iter().map(|source| {
-            let source = source.clone();
-            async move { (source.service().to_string(), source.fetch(query).await) }
-        });
-        futures::future::join_all(fetches).await
-    }
-
-    async fn analyze_findings(&self, args: &JsonObject) -> Result<ToolOutput, ToolError> {
-        let a = Args::new(args, tools::ANALYZE_ARGS)?;
-        let min_severity = a.severity("severity_threshold", Severity::Medium)?;
-        let days = a.integer("time_range_days", 1, 365, 30)? as u32;
-        let include_remediation = a.boolean("include_remediation", true)?;
-        let max_findings = a.integer("max_findings", 1, 1000, 500)? as usize;
-        let catalog = attack::catalog().map_err(|e| ToolError::engine(format!("ATT&CK mapping data unusable: {e}")))?;
-
-        let now = jiff::Timestamp::now();
-        let query = FindingQuery {
-            window: TimeWindow::last_days(now, days),
-            min_severity,
-            max_findings,
-        };
-        let results = self.fetch_all(&query).await;
-        let errors: Vec<_> = results.iter().filter_map(|(_, r)| r.as_ref().err().cloned()).collect();
-        if !results.is_empty() && errors.len() == results.len() {
-            return Err(ToolError::all_sources_failed(&errors));
-        }
-        let merged = analysis::merge(results, &query);
-        let request = AnalysisRequest {
-            query,
-            days,
-            include_remediation,
-            analysis_id: format!("FA-{}", uuid::Uuid::new_v4()),
-            now,
-        };
-        let result = analysis::analyze(merged, &request, catalog);
-        let text = render::analysis(&result);
-        ToolOutput::new(&result, text)
-    }
 }
 
 /// A tool's answer as an MCP result (errors in the seed's shape, `isError`).
@@ -756,7 +484,7 @@ fn task_of(run: &RunRecord, status: TaskStatus, now: Timestamp) -> Task {
     };
     let message = match run_error(run, now) {
         Some(e) if status == TaskStatus::Failed => e,
-        _ => history::progress_message(run),
+        _ => crate::tools::call::progress_message(run),
     };
     Task::new(run.run_id.clone(), status, created, updated)
         .with_status_message(message)

@@ -1,19 +1,21 @@
 //! The tool registry: each tool's name, description, input schema (the
 //! seed's types, enums, ranges and defaults) and output schema.
 
-use posture_core::analysis::FindingsAnalysis;
+use crate::error::ToolError;
+use call::{Answer, Cx};
+use futures::future::BoxFuture;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// `health_check`.
-pub const HEALTH_CHECK: &str = "health_check";
-/// `get_server_info`.
-pub const GET_SERVER_INFO: &str = "get_server_info";
-/// `analyze_security_findings`.
-pub const ANALYZE_SECURITY_FINDINGS: &str = "analyze_security_findings";
+pub mod args;
+pub mod call;
+pub mod findings;
+pub mod meta;
+
+pub use findings::ANALYZE_SECURITY_FINDINGS;
+pub use meta::{GET_SERVER_INFO, HEALTH_CHECK};
 
 /// `check_compliance_status`.
 pub const CHECK_COMPLIANCE_STATUS: &str = "check_compliance_status";
@@ -105,14 +107,6 @@ pub fn focus_areas() -> Vec<(String, Vec<String>)> {
     areas
 }
 
-/// Arguments `analyze_security_findings` accepts.
-pub const ANALYZE_ARGS: &[&str] = &[
-    "severity_threshold",
-    "time_range_days",
-    "include_remediation",
-    "max_findings",
-];
-
 fn object(value: Value) -> Arc<JsonObject> {
     Arc::new(value.as_object().cloned().unwrap_or_default())
 }
@@ -138,6 +132,92 @@ fn tool(name: &'static str, title: &str, description: &str, input: Value, output
     t.output_schema = Some(output);
     t.annotations = Some(read_only(title));
     t
+}
+
+/// A tool whose arguments struct is its schema: its definition and handler.
+pub struct ToolDef {
+    /// The tool's name.
+    pub name: &'static str,
+    /// Its title.
+    pub title: &'static str,
+    /// What it does, for the client's model.
+    pub description: &'static str,
+    /// The input schema, generated from the arguments struct.
+    pub input_schema: fn() -> JsonObject,
+    /// The output schema, generated from the output type.
+    pub output_schema: fn() -> Arc<JsonObject>,
+    /// Parses the arguments against the published schema and runs the tool.
+    pub run: for<'a> fn(&'a Cx<'a>, &'a JsonObject, &'a JsonObject) -> BoxFuture<'a, Result<Answer, ToolError>>,
+}
+
+/// A [`ToolDef`] from the tool's arguments type, output type and handler.
+macro_rules! typed_tool {
+    (
+        name: $name:expr,
+        title: $title:expr,
+        args: $args:ty,
+        output: $output:ty,
+        handler: $handler:path,
+        description: $description:expr $(,)?
+    ) => {{
+        fn run<'a>(
+            cx: &'a Cx<'a>,
+            arguments: &'a JsonObject,
+            schema: &'a JsonObject,
+        ) -> BoxFuture<'a, Result<Answer, ToolError>> {
+            Box::pin(async move {
+                let parsed: $args = args::parse(arguments, schema)?;
+                $handler(cx, parsed).await.map(Answer::from)
+            })
+        }
+        ToolDef {
+            name: $name,
+            title: $title,
+            description: $description,
+            input_schema: args::input_schema::<$args>,
+            output_schema: schema_of::<$output>,
+            run,
+        }
+    }};
+}
+
+/// The tools defined by their arguments structs.
+pub static TYPED: &[ToolDef] = &[
+    typed_tool! {
+        name: ANALYZE_SECURITY_FINDINGS,
+        title: "Analyze security findings",
+        args: findings::AnalyzeArgs,
+        output: posture_core::analysis::FindingsAnalysis,
+        handler: findings::analyze_findings,
+        description: "Threat analysis of Security Hub and GuardDuty findings: de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
+    },
+    typed_tool! {
+        name: HEALTH_CHECK,
+        title: "Health check",
+        args: meta::NoArgs,
+        output: meta::HealthReport,
+        handler: meta::health_check,
+        description: "Checks the server and what it depends on: that AWS credentials resolve (STS GetCallerIdentity) and that Security Hub and GuardDuty are reachable and enabled in the configured region. Status is healthy when all are operational, degraded when a finding source is not, unhealthy when credentials fail.",
+    },
+    typed_tool! {
+        name: GET_SERVER_INFO,
+        title: "Server information",
+        args: meta::NoArgs,
+        output: meta::ServerInfoReport,
+        handler: meta::server_info,
+        description: "Server version, supported MCP protocol versions, the registered tools, the AWS services and frameworks in use, and the state of the analysis engines.",
+    },
+];
+
+/// The published definition of typed tool `name`, its framework enums
+/// filled with `frameworks`.
+fn typed(name: &str, frameworks: &[String]) -> Tool {
+    let Some(def) = TYPED.iter().find(|t| t.name == name) else {
+        return Tool::new(name.to_string(), String::new(), Arc::new(JsonObject::new()));
+    };
+    let mut input = Value::Object((def.input_schema)());
+    args::fill_frameworks(&mut input, frameworks);
+    tool(def.name, def.title, def.description, input, (def.output_schema)())
 }
 
 /// Every registered tool, in the order `tools/list` shows them.
@@ -172,43 +252,7 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             }),
             object_schema_of::<AssessOutput>(),
         ),
-        tool(
-            ANALYZE_SECURITY_FINDINGS,
-            "Analyze security findings",
-            "Threat analysis of Security Hub and GuardDuty findings: de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
-            json!({
-                "type": "object",
-                "properties": {
-                    "severity_threshold": {
-                        "type": "string",
-                        "enum": ["LOW", "MEDIUM", "HIGH", "CRITICAL"],
-                        "default": "MEDIUM",
-                        "description": "Minimum severity level to include"
-                    },
-                    "time_range_days": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 365,
-                        "default": 30,
-                        "description": "Number of days to look back for findings (by last update)"
-                    },
-                    "include_remediation": {
-                        "type": "boolean",
-                        "default": true,
-                        "description": "Whether to include remediation guidance"
-                    },
-                    "max_findings": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 1000,
-                        "default": 500,
-                        "description": "Maximum number of findings to analyze; the most severe and most recent are kept and coverage.truncated_at_max_findings says when more matched"
-                    }
-                },
-                "additionalProperties": false
-            }),
-            schema_of::<FindingsAnalysis>(),
-        ),
+        typed(ANALYZE_SECURITY_FINDINGS, frameworks),
         tool(
             CHECK_COMPLIANCE_STATUS,
             "Check compliance status",
@@ -378,20 +422,8 @@ pub fn definitions(frameworks: &[String]) -> Vec<Tool> {
             }),
             schema_of::<crate::history::GeneratedReport>(),
         ),
-        tool(
-            HEALTH_CHECK,
-            "Health check",
-            "Checks the server and what it depends on: that AWS credentials resolve (STS GetCallerIdentity) and that Security Hub and GuardDuty are reachable and enabled in the configured region. Status is healthy when all are operational, degraded when a finding source is not, unhealthy when credentials fail.",
-            json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            schema_of::<HealthReport>(),
-        ),
-        tool(
-            GET_SERVER_INFO,
-            "Server information",
-            "Server version, supported MCP protocol versions, the registered tools, the AWS services and frameworks in use, and the state of the analysis engines.",
-            json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            schema_of::<ServerInfoReport>(),
-        ),
+        typed(HEALTH_CHECK, frameworks),
+        typed(GET_SERVER_INFO, frameworks),
     ];
     // These two write to the product's own store (a queued run, a report
     // file); nothing touches the inspected accounts, but they are not reads.
@@ -439,153 +471,6 @@ pub struct ValidationReport {
     pub generated_at: String,
 }
 
-/// The `health_check` result.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct HealthReport {
-    /// Server name.
-    pub server_name: String,
-    /// Server version.
-    pub version: String,
-    /// healthy | degraded | unhealthy.
-    pub status: String,
-    /// Unix seconds.
-    pub timestamp: i64,
-    /// Effective configuration.
-    pub configuration: HealthConfiguration,
-    /// operational | degraded | failed per component and dependency.
-    pub services: BTreeMap<String, String>,
-    /// Each dependency with the reason for its status.
-    pub dependencies: Vec<posture_core::ports::DependencyHealth>,
-}
-
-/// Configuration part of the health report.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct HealthConfiguration {
-    /// Region the sources read.
-    pub aws_region: String,
-    /// Log filter in effect.
-    pub log_level: String,
-    /// Always true: the server never changes the accounts it inspects.
-    pub read_only_mode: bool,
-    /// `demo` or `aws`.
-    pub data_source: String,
-}
-
-/// The `get_server_info` result.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ServerInfoReport {
-    /// Identity.
-    pub server: ServerIdentity,
-    /// Capabilities, generated from the registered tools and sources.
-    pub capabilities: BTreeMap<String, Capability>,
-    /// Analysis engines and whether they loaded.
-    pub intelligence_engines: BTreeMap<String, Engine>,
-    /// Effective configuration.
-    pub configuration: InfoConfiguration,
-    /// Registered tool names.
-    pub tools: Vec<String>,
-    /// Loaded frameworks.
-    pub frameworks: Vec<FrameworkInfo>,
-    /// Custom framework files that could not be loaded, with where.
-    pub framework_errors: Vec<String>,
-}
-
-/// A loaded framework.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct FrameworkInfo {
-    /// What `framework` arguments accept.
-    pub short_name: String,
-    /// Id.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// Requirements.
-    pub requirements: usize,
-    /// Automated requirements.
-    pub automated: usize,
-    /// Requirements with at least one native check.
-    pub with_native_checks: usize,
-}
-
-/// Server identity.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ServerIdentity {
-    /// Name.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// What it is.
-    pub description: String,
-    /// Who makes it.
-    pub author: String,
-    /// Newest MCP protocol revision supported.
-    pub mcp_version: String,
-    /// All MCP protocol revisions supported.
-    pub supported_protocol_versions: Vec<String>,
-}
-
-/// One capability area.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Capability {
-    /// What it does.
-    pub description: String,
-    /// Whether a registered tool provides it.
-    pub available: bool,
-    /// Tools providing it.
-    pub tools: Vec<String>,
-    /// Assessment scopes (empty until a tool offers them).
-    pub supported_scopes: Vec<String>,
-    /// AWS services it reads.
-    pub aws_services: Vec<String>,
-    /// Compliance frameworks (empty until framework data is registered).
-    pub supported_frameworks: Vec<String>,
-    /// Features.
-    pub features: Vec<String>,
-}
-
-impl Capability {
-    /// A capability no registered tool provides.
-    pub fn unavailable(description: &str) -> Capability {
-        Capability {
-            description: description.to_string(),
-            available: false,
-            tools: Vec::new(),
-            supported_scopes: Vec::new(),
-            aws_services: Vec::new(),
-            supported_frameworks: Vec::new(),
-            features: Vec::new(),
-        }
-    }
-}
-
-/// One analysis engine.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Engine {
-    /// What it does.
-    pub description: String,
-    /// available | unavailable.
-    pub status: String,
-    /// Why unavailable, or what data it loaded.
-    pub detail: String,
-}
-
-/// Configuration part of the server info.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct InfoConfiguration {
-    /// Region.
-    pub aws_region: String,
-    /// Always true.
-    pub read_only_mode: bool,
-    /// Always true: one JSON line per tool call.
-    pub audit_logging: bool,
-    /// How clients authenticate.
-    pub supported_auth_methods: Vec<String>,
-    /// `demo` or `aws`.
-    pub data_source: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,6 +490,23 @@ mod tests {
     }
 
     #[test]
+    fn typed_tools_publish_the_schema_of_their_arguments_struct() {
+        let names = ["CIS".to_string(), "NIST".to_string()];
+        let defs = definitions(&names);
+        for def in TYPED {
+            let published = defs.iter().find(|t| t.name == def.name).unwrap();
+            let mut generated = Value::Object((def.input_schema)());
+            args::fill_frameworks(&mut generated, &names);
+            assert_eq!(
+                Value::Object((*published.input_schema).clone()),
+                generated,
+                "{}",
+                def.name
+            );
+        }
+    }
+
+    #[test]
     fn analyze_schema_carries_the_seed_ranges() {
         let defs = definitions(&["CIS".to_string()]);
         let analyze = defs.iter().find(|t| t.name == ANALYZE_SECURITY_FINDINGS).unwrap();
@@ -613,8 +515,6 @@ mod tests {
         assert_eq!(props["max_findings"]["default"], 500);
         assert_eq!(props["time_range_days"]["maximum"], 365);
         assert_eq!(props["severity_threshold"]["default"], "MEDIUM");
-        let declared: Vec<&String> = props.as_object().unwrap().keys().collect();
-        assert_eq!(declared.len(), ANALYZE_ARGS.len());
-        assert!(ANALYZE_ARGS.iter().all(|a| props.get(*a).is_some()));
+        assert_eq!(props.as_object().unwrap().len(), 4);
     }
 }

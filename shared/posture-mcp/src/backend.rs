@@ -1,0 +1,74 @@
+//! What the tools talk to: the ports of the data sources and stores, the
+//! loaded frameworks, and how the server was configured.
+
+use jiff::SignedDuration;
+use posture_core::frameworks::{Framework, FrameworkError};
+use posture_core::ports::{FindingSource, HealthProbe, InventorySource};
+use posture_core::run::{ReportStore, RunLauncher, SnapshotStore};
+use std::sync::Arc;
+
+/// Where the data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The built-in demo organization.
+    Demo,
+    /// AWS APIs (or moto through `AWS_ENDPOINT_URL`).
+    Aws,
+}
+
+impl Mode {
+    /// `demo` or `aws`, as reported.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Demo => "demo",
+            Mode::Aws => "aws",
+        }
+    }
+}
+
+/// What the tools talk to.
+pub struct Backend {
+    /// Finding sources, queried concurrently.
+    pub sources: Vec<Arc<dyn FindingSource>>,
+    /// Dependency probe for `health_check`.
+    pub health: Arc<dyn HealthProbe>,
+    /// Data mode.
+    pub mode: Mode,
+    /// Log filter in effect (reported, not applied here).
+    pub log_level: String,
+    /// How clients authenticate to this deployment.
+    pub auth_methods: Vec<String>,
+    /// Inventories of the accounts in scope.
+    pub inventories: Arc<dyn InventorySource>,
+    /// Loaded frameworks (built-in and custom).
+    pub frameworks: Vec<Framework>,
+    /// Custom framework files that could not be loaded.
+    pub framework_errors: Vec<FrameworkError>,
+    /// Stored runs and snapshots (history tools); `None` when no store is
+    /// configured.
+    pub history: Option<HistoryBackend>,
+}
+
+impl Backend {
+    /// The loaded frameworks' short names, in load order.
+    pub fn framework_names(&self) -> Vec<String> {
+        self.frameworks.iter().map(|f| f.short_name.clone()).collect()
+    }
+
+    /// The loaded framework `short_name`.
+    pub fn framework(&self, short_name: &str) -> Option<&Framework> {
+        self.frameworks.iter().find(|f| f.short_name == short_name)
+    }
+}
+
+/// Where history lives and how runs are started.
+pub struct HistoryBackend {
+    /// Run records and snapshots.
+    pub store: Arc<dyn SnapshotStore>,
+    /// Report files.
+    pub reports: Arc<dyn ReportStore>,
+    /// Starts org-wide runs in the background.
+    pub launcher: Arc<dyn RunLauncher>,
+    /// A queued or running run older than this is reported failed.
+    pub max_duration: SignedDuration,
+}

@@ -1,0 +1,98 @@
+//! What every tool handler works with: the backend, the per-request options,
+//! and the shape of its answer.
+
+use crate::backend::Backend;
+use crate::error::ToolError;
+use posture_core::run::{RunRecord, RunState};
+use rmcp::model::{ProgressNotificationParam, ProgressToken, Task};
+use rmcp::{Peer, RoleServer};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One tool call's context.
+pub struct Cx<'a> {
+    /// What the tools talk to.
+    pub backend: &'a Backend,
+    /// Per-request options.
+    pub options: &'a CallOptions,
+    /// The registered tool names, in `tools/list` order.
+    pub tool_names: &'a [String],
+}
+
+/// Per-request options of a tool call.
+#[derive(Default)]
+pub struct CallOptions {
+    /// The request declared the tasks extension: long work may answer a task.
+    pub tasks: bool,
+    /// Where to send progress (the request carried a progress token).
+    pub progress: Option<ProgressSink>,
+}
+
+/// What a tool call answers: a result now, or a task to poll.
+pub enum Answer {
+    /// The result.
+    Output(ToolOutput),
+    /// Long work started: poll the task.
+    Task(Task),
+}
+
+impl From<ToolOutput> for Answer {
+    fn from(out: ToolOutput) -> Answer {
+        Answer::Output(out)
+    }
+}
+
+/// A tool's successful output.
+pub struct ToolOutput {
+    /// Structured content.
+    pub structured: Value,
+    /// Human-readable rendering.
+    pub text: String,
+}
+
+impl ToolOutput {
+    /// `value` as structured content with its text rendering.
+    pub fn new<T: Serialize>(value: &T, text: String) -> Result<ToolOutput, ToolError> {
+        let structured = serde_json::to_value(value)
+            .map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))?;
+        Ok(ToolOutput { structured, text })
+    }
+}
+
+/// Where a waiting tool reports progress: the requesting client and the
+/// progress token of its request.
+pub struct ProgressSink {
+    /// The client.
+    pub peer: Peer<RoleServer>,
+    /// The request's `_meta.progressToken`.
+    pub token: ProgressToken,
+}
+
+impl ProgressSink {
+    /// Sends `notifications/progress`: accounts done of accounts in scope
+    /// (no total until the directory is read). A lost notification is not an
+    /// error of the tool.
+    pub async fn report(&self, run: &RunRecord) {
+        let mut param = ProgressNotificationParam::new(self.token.clone(), run.accounts_done as f64)
+            .with_message(progress_message(run));
+        if !run.accounts.is_empty() {
+            param = param.with_total(run.accounts.len() as f64);
+        }
+        if let Err(e) = self.peer.notify_progress(param).await {
+            tracing::debug!(run_id = %run.run_id, error = %e, "progress notification not sent");
+        }
+    }
+}
+
+/// "2 of 3 accounts assessed (66.7%)", or what a run without accounts yet waits for.
+pub fn progress_message(run: &RunRecord) -> String {
+    match (run.state, run.accounts.len()) {
+        (RunState::Queued, 0) => "queued: waiting for the assessor to start".to_string(),
+        (_, 0) => "reading the accounts in scope".to_string(),
+        (_, total) => format!(
+            "{} of {total} accounts assessed ({:.1}%)",
+            run.accounts_done,
+            run.progress_percent()
+        ),
+    }
+}

@@ -1,0 +1,375 @@
+//! `health_check` and `get_server_info`: the server and what it depends on.
+
+use super::CHECK_COMPLIANCE_STATUS;
+use super::call::{Cx, ToolOutput};
+use super::findings::ANALYZE_SECURITY_FINDINGS;
+use crate::error::ToolError;
+use posture_core::attack;
+use rmcp::model::ProtocolVersion;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// `health_check`.
+pub const HEALTH_CHECK: &str = "health_check";
+/// `get_server_info`.
+pub const GET_SERVER_INFO: &str = "get_server_info";
+
+/// Server name announced to clients.
+pub const SERVER_NAME: &str = "posture-advisor";
+/// Server version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The protocol revisions served: every Streamable HTTP revision rmcp
+/// implements (2025-03-26 introduced the transport).
+pub static PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
+/// Arguments of a tool that takes none.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// `health_check`: probes each dependency.
+pub async fn health_check(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolError> {
+    let dependencies = cx.backend.health.probe().await;
+    let credentials_ok = dependencies
+        .iter()
+        .filter(|d| d.name == "credentials")
+        .all(|d| d.status == "operational");
+    let all_ok = dependencies.iter().all(|d| d.status == "operational");
+    let status = if !credentials_ok {
+        "unhealthy"
+    } else if all_ok {
+        "healthy"
+    } else {
+        "degraded"
+    };
+    let mut services = BTreeMap::new();
+    services.insert("mcp_server".to_string(), "operational".to_string());
+    services.insert("logging".to_string(), "operational".to_string());
+    services.insert("configuration".to_string(), "operational".to_string());
+    for d in &dependencies {
+        services.insert(d.name.clone(), d.status.clone());
+    }
+    let report = HealthReport {
+        server_name: SERVER_NAME.to_string(),
+        version: VERSION.to_string(),
+        status: status.to_string(),
+        timestamp: jiff::Timestamp::now().as_second(),
+        configuration: HealthConfiguration {
+            aws_region: cx.backend.health.region(),
+            log_level: cx.backend.log_level.clone(),
+            read_only_mode: true,
+            data_source: cx.backend.mode.name().to_string(),
+        },
+        services,
+        dependencies,
+    };
+    let text = render(&report);
+    ToolOutput::new(&report, text)
+}
+
+/// `get_server_info`: what this server is and offers.
+pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolError> {
+    let tool_names: Vec<String> = cx.tool_names.to_vec();
+    let has = |n: &str| tool_names.iter().any(|t| t == n);
+    let services: Vec<String> = cx.backend.sources.iter().map(|s| s.service().to_string()).collect();
+    let mut capabilities = BTreeMap::new();
+    capabilities.insert(
+        "threat_analysis".to_string(),
+        Capability {
+            description: "Correlates GuardDuty and Security Hub findings into ATT&CK-mapped attack patterns with a remediation plan".to_string(),
+            available: has(ANALYZE_SECURITY_FINDINGS),
+            tools: vec![ANALYZE_SECURITY_FINDINGS.to_string()],
+            supported_scopes: Vec::new(),
+            aws_services: services.clone(),
+            supported_frameworks: Vec::new(),
+            features: vec![
+                "de-duplication of GuardDuty findings seen through Security Hub".to_string(),
+                "MITRE ATT&CK tactic and technique mapping".to_string(),
+                "attack patterns from shared principals, resources and remote IPs".to_string(),
+                "GuardDuty attack sequences".to_string(),
+                "trend over the window's halves".to_string(),
+                "remediation plan derived from the findings".to_string(),
+            ],
+        },
+    );
+    capabilities.insert(
+        "security_assessment".to_string(),
+        Capability::unavailable("Posture assessment against native checks (not registered in this build)"),
+    );
+    let frameworks: Vec<String> = cx.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
+    capabilities.insert(
+        "compliance_monitoring".to_string(),
+        Capability {
+            description:
+                "Framework requirements decided from native read-only checks and Security Hub control findings"
+                    .to_string(),
+            available: has(CHECK_COMPLIANCE_STATUS) && !frameworks.is_empty(),
+            tools: vec![CHECK_COMPLIANCE_STATUS.to_string()],
+            supported_scopes: Vec::new(),
+            aws_services: services.clone(),
+            supported_frameworks: frameworks,
+            features: vec![
+                format!("{} native checks", posture_core::checks::CHECKS.len()),
+                "Security Hub control status rules, conflicts flagged".to_string(),
+                "evidence per verdict".to_string(),
+                "custom frameworks from POSTURE_FRAMEWORKS_DIR".to_string(),
+            ],
+        },
+    );
+    let mut engines = BTreeMap::new();
+    let (status, detail) = match attack::catalog() {
+        Ok(c) => (
+            "available",
+            format!(
+                "{} tactics, {} techniques, {} GuardDuty finding types mapped ({})",
+                c.tactics.len(),
+                c.techniques.len(),
+                c.finding_types.len(),
+                c.source
+            ),
+        ),
+        Err(e) => ("unavailable", e.to_string()),
+    };
+    engines.insert(
+        "threat_correlation".to_string(),
+        Engine {
+            description: "MITRE ATT&CK mapping and attack-pattern correlation".to_string(),
+            status: status.to_string(),
+            detail: detail.clone(),
+        },
+    );
+    engines.insert(
+        "remediation_planner".to_string(),
+        Engine {
+            description: "Remediation actions derived from finding types, resources, principals and IPs".to_string(),
+            status: "available".to_string(),
+            detail: "rules in posture-core::remediation".to_string(),
+        },
+    );
+    let versions: Vec<String> = PROTOCOL_VERSIONS.iter().map(ToString::to_string).collect();
+    let report = ServerInfoReport {
+        server: ServerIdentity {
+            name: SERVER_NAME.to_string(),
+            version: VERSION.to_string(),
+            description: "Security posture of an AWS organization over MCP (read-only)".to_string(),
+            author: "Posture Advisor team".to_string(),
+            mcp_version: versions.last().cloned().unwrap_or_default(),
+            supported_protocol_versions: versions,
+        },
+        capabilities,
+        intelligence_engines: engines,
+        configuration: InfoConfiguration {
+            aws_region: cx.backend.health.region(),
+            read_only_mode: true,
+            audit_logging: true,
+            supported_auth_methods: cx.backend.auth_methods.clone(),
+            data_source: cx.backend.mode.name().to_string(),
+        },
+        tools: tool_names,
+        frameworks: cx
+            .backend
+            .frameworks
+            .iter()
+            .map(|f| FrameworkInfo {
+                short_name: f.short_name.clone(),
+                id: f.id.clone(),
+                name: f.name.clone(),
+                version: f.version.clone(),
+                requirements: f.requirements.len(),
+                automated: f.requirements.iter().filter(|r| r.automated).count(),
+                with_native_checks: f.requirements.iter().filter(|r| !r.checks.is_empty()).count(),
+            })
+            .collect(),
+        framework_errors: cx.backend.framework_errors.iter().map(ToString::to_string).collect(),
+    };
+    let text = render_info(&report);
+    ToolOutput::new(&report, text)
+}
+
+/// The `health_check` result.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct HealthReport {
+    /// Server name.
+    pub server_name: String,
+    /// Server version.
+    pub version: String,
+    /// healthy | degraded | unhealthy.
+    pub status: String,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// Effective configuration.
+    pub configuration: HealthConfiguration,
+    /// operational | degraded | failed per component and dependency.
+    pub services: BTreeMap<String, String>,
+    /// Each dependency with the reason for its status.
+    pub dependencies: Vec<posture_core::ports::DependencyHealth>,
+}
+
+/// Configuration part of the health report.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct HealthConfiguration {
+    /// Region the sources read.
+    pub aws_region: String,
+    /// Log filter in effect.
+    pub log_level: String,
+    /// Always true: the server never changes the accounts it inspects.
+    pub read_only_mode: bool,
+    /// `demo` or `aws`.
+    pub data_source: String,
+}
+
+/// The `get_server_info` result.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ServerInfoReport {
+    /// Identity.
+    pub server: ServerIdentity,
+    /// Capabilities, generated from the registered tools and sources.
+    pub capabilities: BTreeMap<String, Capability>,
+    /// Analysis engines and whether they loaded.
+    pub intelligence_engines: BTreeMap<String, Engine>,
+    /// Effective configuration.
+    pub configuration: InfoConfiguration,
+    /// Registered tool names.
+    pub tools: Vec<String>,
+    /// Loaded frameworks.
+    pub frameworks: Vec<FrameworkInfo>,
+    /// Custom framework files that could not be loaded, with where.
+    pub framework_errors: Vec<String>,
+}
+
+/// A loaded framework.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct FrameworkInfo {
+    /// What `framework` arguments accept.
+    pub short_name: String,
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// Requirements.
+    pub requirements: usize,
+    /// Automated requirements.
+    pub automated: usize,
+    /// Requirements with at least one native check.
+    pub with_native_checks: usize,
+}
+
+/// Server identity.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ServerIdentity {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// What it is.
+    pub description: String,
+    /// Who makes it.
+    pub author: String,
+    /// Newest MCP protocol revision supported.
+    pub mcp_version: String,
+    /// All MCP protocol revisions supported.
+    pub supported_protocol_versions: Vec<String>,
+}
+
+/// One capability area.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Capability {
+    /// What it does.
+    pub description: String,
+    /// Whether a registered tool provides it.
+    pub available: bool,
+    /// Tools providing it.
+    pub tools: Vec<String>,
+    /// Assessment scopes (empty until a tool offers them).
+    pub supported_scopes: Vec<String>,
+    /// AWS services it reads.
+    pub aws_services: Vec<String>,
+    /// Compliance frameworks (empty until framework data is registered).
+    pub supported_frameworks: Vec<String>,
+    /// Features.
+    pub features: Vec<String>,
+}
+
+impl Capability {
+    /// A capability no registered tool provides.
+    pub fn unavailable(description: &str) -> Capability {
+        Capability {
+            description: description.to_string(),
+            available: false,
+            tools: Vec::new(),
+            supported_scopes: Vec::new(),
+            aws_services: Vec::new(),
+            supported_frameworks: Vec::new(),
+            features: Vec::new(),
+        }
+    }
+}
+
+/// One analysis engine.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Engine {
+    /// What it does.
+    pub description: String,
+    /// available | unavailable.
+    pub status: String,
+    /// Why unavailable, or what data it loaded.
+    pub detail: String,
+}
+
+/// Configuration part of the server info.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct InfoConfiguration {
+    /// Region.
+    pub aws_region: String,
+    /// Always true.
+    pub read_only_mode: bool,
+    /// Always true: one JSON line per tool call.
+    pub audit_logging: bool,
+    /// How clients authenticate.
+    pub supported_auth_methods: Vec<String>,
+    /// `demo` or `aws`.
+    pub data_source: String,
+}
+
+/// `health_check`.
+fn render(r: &HealthReport) -> String {
+    let mut s = format!(
+        "{} {} is {} (region {}, {} data, read-only)\n",
+        r.server_name, r.version, r.status, r.configuration.aws_region, r.configuration.data_source
+    );
+    for d in &r.dependencies {
+        let _ = writeln!(s, "- {}: {} — {}", d.name, d.status, d.detail);
+    }
+    s
+}
+
+/// `get_server_info`.
+fn render_info(r: &ServerInfoReport) -> String {
+    let mut s = format!(
+        "{} {} (MCP protocol revisions: {})\ntools: {}\n",
+        r.server.name,
+        r.server.version,
+        r.server.supported_protocol_versions.join(", "),
+        r.tools.join(", ")
+    );
+    for (name, c) in &r.capabilities {
+        let _ = writeln!(
+            s,
+            "- {name}: {}",
+            if c.available { "available" } else { "not available" }
+        );
+    }
+    for (name, e) in &r.intelligence_engines {
+        let _ = writeln!(s, "- engine {name}: {} ({})", e.status, e.detail);
+    }
+    s
+}
