@@ -4,11 +4,10 @@
 //! through their ports.
 
 use crate::args::Args;
-use crate::backend::HistoryBackend;
+use crate::backend::{Backend, HistoryBackend};
 use crate::error::{ErrorType, ToolError};
-use crate::server::PostureServer;
 use crate::tools;
-use crate::tools::call::{ProgressSink, ToolOutput};
+use crate::tools::call::{ProgressSink, ToolOutput, run_error};
 use jiff::{SignedDuration, Timestamp};
 use posture_core::history::{self, OrgDrift, OrgHistoryPoint};
 use posture_core::run::{
@@ -290,9 +289,9 @@ pub struct RunStarted {
     pub status_tool: String,
 }
 
-impl PostureServer {
+impl Backend {
     fn history_backend(&self) -> Result<&HistoryBackend, ToolError> {
-        self.backend().history.as_ref().ok_or_else(|| ToolError {
+        self.history.as_ref().ok_or_else(|| ToolError {
             detail: "no snapshot store is configured: set POSTURE_DATA_DIR (local) or POSTURE_TABLE and \
                      POSTURE_BUCKET (AWS), and run the assessor"
                 .to_string(),
@@ -432,7 +431,7 @@ impl PostureServer {
     }
 
     fn framework_arg(&self, a: &Args<'_>, args: &JsonObject) -> Result<String, ToolError> {
-        let names: Vec<String> = self.backend().frameworks.iter().map(|f| f.short_name.clone()).collect();
+        let names: Vec<String> = self.frameworks.iter().map(|f| f.short_name.clone()).collect();
         match args.get("framework") {
             None | Some(Value::Null) => Ok("CIS".to_string()),
             Some(_) => a.one_of("framework", &names),
@@ -787,7 +786,7 @@ impl PostureServer {
             None => "organization".to_string(),
         };
         report.snapshots = snapshots;
-        let frameworks = &self.backend().frameworks;
+        let frameworks = &self.frameworks;
         let (body, content_type, ext) = match (report_type.as_str(), format.as_str()) {
             ("executive", "html") => (
                 posture_core::report_html::html(&report),
@@ -917,15 +916,6 @@ pub(crate) fn status_output(run: &RunRecord, now: Timestamp) -> Result<ToolOutpu
         }
     }
     ToolOutput::new(&status, text)
-}
-
-/// Why `run` failed (an abandoned run: its deadline passed).
-pub(crate) fn run_error(run: &RunRecord, now: Timestamp) -> Option<String> {
-    if run.is_abandoned(now) {
-        Some(format!("the run did not finish by its deadline {}", run.deadline))
-    } else {
-        run.error.clone()
-    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, ToolError> {

@@ -4,9 +4,9 @@ use crate::args::Args;
 use crate::audit::{self, Caller, RequestId};
 use crate::backend::Backend;
 use crate::error::ToolError;
-use crate::history::{self, run_error};
+use crate::history;
 use crate::render;
-use crate::tools::call::{Answer, CallOptions, Cx, ProgressSink, ToolOutput};
+use crate::tools::call::{Answer, CallOptions, Cx, ProgressSink, ToolOutput, run_error, task_of};
 use crate::tools::findings::fetch_all;
 use crate::tools::meta::{PROTOCOL_VERSIONS, SERVER_NAME, VERSION};
 use crate::tools::{self, TYPED};
@@ -21,7 +21,7 @@ use posture_core::{assessment, recommendations, validation};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
     DetailedTask, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ServerCapabilities, ServerConfig, Task, TaskPayload, TaskStatus, Tool, UpdateTaskParams,
+    ProtocolVersion, ServerCapabilities, ServerConfig, TaskPayload, TaskStatus, Tool, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -45,16 +45,6 @@ struct PostureData {
     sources: DataSources,
 }
 
-/// Suggested `tasks/get` polling interval: an account takes seconds to
-/// collect, so faster polling would mostly read an unchanged record.
-pub const TASK_POLL_INTERVAL_MS: u64 = 2_000;
-
-/// How long a task (its run record) stays readable after creation: one day,
-/// the shortest retention the store can be configured with
-/// (`POSTURE_RETENTION_DAYS` >= 1, default 400 days; the local store keeps
-/// records forever), so the promise holds for every deployment.
-pub const TASK_TTL_MS: u64 = 86_400_000;
-
 impl PostureServer {
     /// A server over `backend`.
     pub fn new(backend: Backend) -> PostureServer {
@@ -63,10 +53,6 @@ impl PostureServer {
             tools: Arc::new(tools::definitions(&names)),
             backend: Arc::new(backend),
         }
-    }
-
-    pub(crate) fn backend(&self) -> &Backend {
-        &self.backend
     }
 
     /// The registered tools.
@@ -169,11 +155,11 @@ impl PostureServer {
             tools::CHECK_COMPLIANCE_STATUS => self.compliance(args).await,
             tools::RECOMMEND_SECURITY_IMPROVEMENTS => self.recommend(args).await,
             tools::VALIDATE_SECURITY_CONTROLS => self.validate(args).await,
-            tools::LIST_ACCOUNTS => self.list_accounts(args).await,
-            tools::GET_POSTURE_HISTORY => self.posture_history(args).await,
-            tools::COMPARE_SNAPSHOTS => self.compare(args).await,
-            tools::GET_ASSESSMENT_STATUS => self.assessment_status(args, options.progress.as_ref()).await,
-            tools::GENERATE_SECURITY_REPORT => self.generate_report(args).await,
+            tools::LIST_ACCOUNTS => self.backend.list_accounts(args).await,
+            tools::GET_POSTURE_HISTORY => self.backend.posture_history(args).await,
+            tools::COMPARE_SNAPSHOTS => self.backend.compare(args).await,
+            tools::GET_ASSESSMENT_STATUS => self.backend.assessment_status(args, options.progress.as_ref()).await,
+            tools::GENERATE_SECURITY_REPORT => self.backend.generate_report(args).await,
             _ => return None,
         })
     }
@@ -274,10 +260,10 @@ impl PostureServer {
             // Long work: started in the background, followed with tasks/get
             // (when the client takes tasks) or get_assessment_status.
             if tasks {
-                let record = self.begin_org_run(&target).await?;
+                let record = self.backend.begin_org_run(&target).await?;
                 return Ok(Answer::Task(task_of(&record, TaskStatus::Working, Timestamp::now())));
             }
-            return self.start_org_assessment(&target).await.map(Answer::Output);
+            return self.backend.start_org_assessment(&target).await.map(Answer::Output);
         }
         let names: Vec<String> = self.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
         let requested = match args.get("frameworks") {
@@ -471,27 +457,6 @@ pub(crate) fn tool_result(result: Result<ToolOutput, ToolError>) -> CallToolResu
     }
 }
 
-/// The task of an org-wide run: its id is the run id, it was created when
-/// the run was queued (the instant in the run id, stable while the assessor
-/// rewrites the record), and it last changed when the run ended (while it
-/// runs, the record keeps no update time: the creation is reported).
-fn task_of(run: &RunRecord, status: TaskStatus, now: Timestamp) -> Task {
-    let created = run::run_started_at(&run.run_id).map_or_else(|| run.started_at.clone(), |t| t.to_string());
-    let updated = match (&run.finished_at, run.is_abandoned(now)) {
-        (Some(f), _) => f.clone(),
-        (None, true) => run.deadline.clone(),
-        (None, false) => created.clone(),
-    };
-    let message = match run_error(run, now) {
-        Some(e) if status == TaskStatus::Failed => e,
-        _ => crate::tools::call::progress_message(run),
-    };
-    Task::new(run.run_id.clone(), status, created, updated)
-        .with_status_message(message)
-        .with_ttl_ms(TASK_TTL_MS)
-        .with_poll_interval_ms(TASK_POLL_INTERVAL_MS)
-}
-
 fn to_object<T: Serialize>(value: &T) -> JsonObject {
     match serde_json::to_value(value) {
         Ok(Value::Object(map)) => map,
@@ -508,7 +473,7 @@ impl PostureServer {
                 Some(json!({"taskId": task_id})),
             ));
         }
-        match self.run_record(task_id).await {
+        match self.backend.run_record(task_id).await {
             Ok(Some(run)) => Ok(run),
             Ok(None) => Err(McpError::invalid_params(
                 format!("unknown task {task_id:?}: no such assessment run (expired or never created)"),

@@ -3,8 +3,9 @@
 
 use crate::backend::Backend;
 use crate::error::ToolError;
+use jiff::Timestamp;
 use posture_core::run::{RunRecord, RunState};
-use rmcp::model::{ProgressNotificationParam, ProgressToken, Task};
+use rmcp::model::{ProgressNotificationParam, ProgressToken, Task, TaskStatus};
 use rmcp::{Peer, RoleServer};
 use serde::Serialize;
 use serde_json::Value;
@@ -94,5 +95,46 @@ pub fn progress_message(run: &RunRecord) -> String {
             run.accounts_done,
             run.progress_percent()
         ),
+    }
+}
+
+/// Suggested `tasks/get` polling interval: an account takes seconds to
+/// collect, so faster polling would mostly read an unchanged record.
+pub const TASK_POLL_INTERVAL_MS: u64 = 2_000;
+
+/// How long a task (its run record) stays readable after creation: one day,
+/// the shortest retention the store can be configured with
+/// (`POSTURE_RETENTION_DAYS` >= 1, default 400 days; the local store keeps
+/// records forever), so the promise holds for every deployment.
+pub const TASK_TTL_MS: u64 = 86_400_000;
+
+/// The task of an org-wide run: its id is the run id, it was created when
+/// the run was queued (the instant in the run id, stable while the assessor
+/// rewrites the record), and it last changed when the run ended (while it
+/// runs, the record keeps no update time: the creation is reported).
+pub fn task_of(run: &RunRecord, status: TaskStatus, now: Timestamp) -> Task {
+    let created =
+        posture_core::run::run_started_at(&run.run_id).map_or_else(|| run.started_at.clone(), |t| t.to_string());
+    let updated = match (&run.finished_at, run.is_abandoned(now)) {
+        (Some(f), _) => f.clone(),
+        (None, true) => run.deadline.clone(),
+        (None, false) => created.clone(),
+    };
+    let message = match run_error(run, now) {
+        Some(e) if status == TaskStatus::Failed => e,
+        _ => progress_message(run),
+    };
+    Task::new(run.run_id.clone(), status, created, updated)
+        .with_status_message(message)
+        .with_ttl_ms(TASK_TTL_MS)
+        .with_poll_interval_ms(TASK_POLL_INTERVAL_MS)
+}
+
+/// Why `run` failed (an abandoned run: its deadline passed).
+pub fn run_error(run: &RunRecord, now: Timestamp) -> Option<String> {
+    if run.is_abandoned(now) {
+        Some(format!("the run did not finish by its deadline {}", run.deadline))
+    } else {
+        run.error.clone()
     }
 }
