@@ -3,6 +3,7 @@
 //! rejected too, so a typo never silently falls back to a default.
 
 use crate::error::ToolError;
+use crate::tools::args::truncate_for_echo;
 use posture_core::Severity;
 use posture_core::severity::THRESHOLD_LABELS;
 use serde_json::{Map, Value, json};
@@ -167,28 +168,6 @@ impl Args<'_> {
                 })
             })
             .collect()
-    }
-}
-
-/// Echoes at most 100 characters of a rejected value back to the caller.
-fn truncate_for_echo(value: &Value) -> Value {
-    match value {
-        Value::String(s) if s.chars().count() > 100 => {
-            Value::String(format!("{}…", s.chars().take(100).collect::<String>()))
-        }
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => value.clone(),
-        _ => Value::String(format!("<{}>", type_name(value))),
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

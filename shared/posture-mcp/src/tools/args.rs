@@ -273,7 +273,7 @@ fn describe(types: &[&str]) -> String {
 }
 
 /// Echoes at most 100 characters of a rejected value back to the caller.
-fn truncate_for_echo(value: &Value) -> Value {
+pub(crate) fn truncate_for_echo(value: &Value) -> Value {
     match value {
         Value::String(s) if s.chars().count() > 100 => {
             Value::String(format!("{}…", s.chars().take(100).collect::<String>()))
