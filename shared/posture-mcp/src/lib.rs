@@ -8,14 +8,11 @@
 //! security verdicts (those belong to `posture-core`).
 #![deny(missing_docs)]
 
-pub mod args;
 pub mod audit;
 pub mod backend;
 pub mod error;
-pub mod history;
 pub mod http;
 pub mod oauth;
-pub mod render;
 pub mod server;
 pub mod tools;
 

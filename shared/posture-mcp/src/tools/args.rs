@@ -30,7 +30,24 @@ pub fn input_schema<T: JsonSchema>() -> JsonObject {
     object.remove("title");
     // The struct's doc comment is for developers; the tool description speaks to clients.
     object.remove("description");
-    object.entry("properties").or_insert_with(|| json!({}));
+    let properties = object.entry("properties").or_insert_with(|| json!({}));
+    // An optional argument is simply not required: `null` counts as absent
+    // (see `parse`), so it is published as its own type, without a `null`
+    // type or default.
+    if let Value::Object(properties) = properties {
+        for rule in properties.values_mut().filter_map(Value::as_object_mut) {
+            if rule.get("default") == Some(&Value::Null) {
+                rule.remove("default");
+            }
+            if let Some(Value::Array(types)) = rule.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [only] = types.as_slice() {
+                    let only = only.clone();
+                    rule.insert("type".into(), only);
+                }
+            }
+        }
+    }
     object
 }
 
@@ -342,6 +359,8 @@ macro_rules! choice {
     };
 }
 
+pub(crate) use choice;
+
 choice! {
     /// A severity threshold (seed 000).
     pub enum Threshold {
@@ -453,6 +472,9 @@ mod tests {
         assert_eq!(days["description"], "Days back.");
         assert_eq!(s["properties"]["names"]["maxItems"], 2);
         assert_eq!(s["properties"]["account_id"]["pattern"], "^[0-9]{12}$");
+        // Optional: not required, published as a plain string.
+        assert_eq!(s["properties"]["account_id"]["type"], "string");
+        assert!(s["properties"]["account_id"].get("default").is_none());
         assert_eq!(s["additionalProperties"], false);
         assert!(s.get("$schema").is_none() && s.get("title").is_none());
     }
