@@ -2,9 +2,9 @@
 # Installs the deployment tools into their own venv beside the test venv and
 # exports POSTURE_INFRA_VENV: aws-sam-cli, cfn-lint, checkov, policy_sentry
 # (scripts/infra-check.sh) and cargo-lambda with zig (scripts/lambda-build.sh;
-# cargo-lambda finds zig only through a python3 that has ziglang, see
-# ../shared/facts). aws-sam-cli pins its dependencies tightly, so it stays
-# apart from moto and the MCP SDK. Source it; idempotent.
+# cargo-lambda finds zig only through the first python3 on PATH that has
+# ziglang, so put this venv's bin first). aws-sam-cli pins its dependencies
+# tightly, so it stays apart from moto and the MCP SDK. Source it; idempotent.
 set -euo pipefail
 POSTURE_CACHE="${POSTURE_CACHE:-$HOME/.cache/posture-advisor}"
 export POSTURE_INFRA_VENV="${POSTURE_INFRA_VENV:-$POSTURE_CACHE/infra-venv}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one release build of the three functions for Lambda: arm64
 # (provided.al2023), cargo-lambda with zig, zipped. Prints each zip's size
-# and fails when one exceeds the 10 MB budget (../shared/QUALITY.md).
+# and fails when one exceeds the 10 MB budget, the product's own limit per
+# zip (see docs/testing.md, Measurements).
 # Usage: scripts/lambda-build.sh [output dir]   (default $CARGO_TARGET_DIR/lambda-arm64)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,7 +12,8 @@ export POSTURE_VENV="$POSTURE_CACHE/venv"
 export POSTURE_NODE_DIR="$POSTURE_CACHE/node"
 mkdir -p "$POSTURE_CACHE"
 
-# Pinned versions (see ../shared/facts): bump deliberately.
+# Pinned versions: the tests are run against these; bump deliberately and
+# re-run scripts/test.
 PY_REQUIREMENTS=("moto[server]==5.2.5" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0")
 NODE_PACKAGES=("@modelcontextprotocol/conformance@0.1.16" "node@22" "playwright-core@1.65.1")
 
