@@ -2,8 +2,8 @@
 //! clean counterparts, collected through the real SDK and judged by the
 //! native checks.
 
-use posture_core::checks::{self, Status};
-use posture_core::inventory::{Collected, Inventory};
+use posture_core::posture::checks::{self, Status};
+use posture_core::posture::inventory::{Collected, Inventory};
 use posture_tests::fixtures::MOTO_ACCOUNT;
 use posture_tests::moto::Moto;
 
@@ -174,7 +174,7 @@ async fn kms_rotation_and_config_recording_are_collected_and_judged() {
         .to_string();
     let config = aws_sdk_config::Client::new(&cfg);
 
-    let region = |kms, config| posture_core::inventory::RegionInventory {
+    let region = |kms, config| posture_core::posture::inventory::RegionInventory {
         kms,
         config,
         ..Default::default()

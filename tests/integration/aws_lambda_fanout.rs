@@ -13,7 +13,8 @@
 
 use posture_aws::collector::{CollectRequest, StoredCollection};
 use posture_aws::org::{LambdaLauncher, Org, OrgSettings};
-use posture_core::run::{AccountOutcome, RunLauncher, RunState};
+use posture_core::org::run::{AccountOutcome, RunState};
+use posture_core::ports::RunLauncher;
 use posture_tests::lambda_standin::{CollectorFunction, LambdaStandIn, runtime_error_type};
 use posture_tests::moto::{Moto, sdk_config_for};
 use posture_tests::org::{
@@ -84,7 +85,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
     let settings = OrgSettings::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let sdk = sdk_config_for(&standin.endpoint).await;
     let org = Org::aws(&settings, &sdk).unwrap();
-    let run_settings = settings.run_settings(posture_core::frameworks::builtin().unwrap());
+    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap());
     let request = scheduled_tick("2026-11-26T06:00:00Z");
     assert_eq!(request.run_id, RUN_ID);
     let setup_done = started.elapsed();
@@ -179,7 +180,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
     // The snapshots in the store are the real collections: only A's public bucket fails.
     let store = org.stores.snapshots.clone();
     assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, RUN_ID);
-    let not_public = |snap: &posture_core::snapshot::AccountSnapshot| {
+    let not_public = |snap: &posture_core::org::snapshot::AccountSnapshot| {
         snap.failures
             .iter()
             .filter(|f| f.check_id == "s3.bucket_not_public")

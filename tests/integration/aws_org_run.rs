@@ -12,7 +12,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use posture_aws::org::{Org, OrgSettings};
 use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore};
-use posture_core::run::{AccountOutcome, RunReport, RunState, SnapshotStore};
+use posture_core::org::run::{AccountOutcome, RunReport, RunState};
+use posture_core::ports::SnapshotStore;
 use posture_tests::fixtures::MOTO_ACCOUNT;
 use posture_tests::moto::{Moto, sdk_config_for};
 use posture_tests::org::{
@@ -101,7 +102,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     let settings = OrgSettings::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let sdk = sdk_config_for(&gate.endpoint).await;
     let org = Org::aws(&settings, &sdk).unwrap();
-    let run_settings = settings.run_settings(posture_core::frameworks::builtin().unwrap());
+    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap());
     let tick: serde_json::Value = posture_tests::fixtures::event("assessor-scheduled.json");
     let request = assessor::run_request(&tick).unwrap();
     assert_eq!(request.run_id, RUN_ID);
@@ -155,7 +156,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     let snap_a = store.snapshot(&a, RUN_ID).await.unwrap().unwrap();
     let snap_b = store.snapshot(&b, RUN_ID).await.unwrap().unwrap();
     assert_eq!(store.snapshot(&c, RUN_ID).await.unwrap(), None);
-    let failing = |snap: &posture_core::snapshot::AccountSnapshot, check: &str| {
+    let failing = |snap: &posture_core::org::snapshot::AccountSnapshot, check: &str| {
         snap.failures
             .iter()
             .filter(|f| f.check_id == check)

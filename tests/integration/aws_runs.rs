@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, INLINE_LIMIT, S3ReportStore};
-use posture_core::run::{Page, SnapshotStore};
-use posture_core::snapshot::Failure;
+use posture_core::org::snapshot::Failure;
+use posture_core::ports::{Page, SnapshotStore};
 use posture_tests::moto::Moto;
 use posture_tests::runs::run_semantics;
 
@@ -90,7 +90,7 @@ async fn dynamodb_store_keeps_the_run_semantics() {
         md.uri,
         "s3://posture-reports/org/reports/20261126T060000Z-scheduled/report.md"
     );
-    let link = posture_core::run::ReportStore::link(&reports, md).await.unwrap();
+    let link = posture_core::ports::ReportStore::link(&reports, md).await.unwrap();
     assert!(link.contains("X-Amz-Signature"), "{link}");
     let body = reqwest::get(&link).await.unwrap().text().await.unwrap();
     assert!(
@@ -107,8 +107,9 @@ async fn a_snapshot_larger_than_an_item_goes_to_s3_and_reads_back() {
     let store = DynamoSnapshotStore::connect(&sdk, config());
     let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
     let org = posture_core::demo::DemoOrganization::load(now).unwrap();
-    let frameworks = posture_core::frameworks::builtin().unwrap();
-    let mut snap = posture_core::snapshot::take("20261126T060000Z-big", &org.inventories[0], &[], &[], &frameworks);
+    let frameworks = posture_core::posture::frameworks::builtin().unwrap();
+    let mut snap =
+        posture_core::org::snapshot::take("20261126T060000Z-big", &org.inventories[0], &[], &[], &frameworks);
     snap.failures = (0..5000)
         .map(|i| Failure {
             check_id: "s3.bucket_not_public".to_string(),

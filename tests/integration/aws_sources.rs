@@ -8,7 +8,8 @@ use posture_aws::guardduty::GuardDutySource;
 use posture_aws::health::AwsHealth;
 use posture_aws::securityhub::SecurityHubSource;
 use posture_core::Severity;
-use posture_core::ports::{FindingQuery, FindingSource};
+use posture_core::ports::FindingSource;
+use posture_core::sources::FindingQuery;
 use posture_core::time::TimeWindow;
 use posture_mcp::{Backend, Mode, PostureServer};
 use posture_tests::fixtures::{DETECTOR, asff, guardduty_arn, guardduty_finding};
@@ -67,7 +68,7 @@ fn backend(cfg: &SdkConfig, securityhub_cfg: &SdkConfig, guardduty_endpoint: &st
         log_level: "info".into(),
         auth_methods: vec!["test".into()],
         inventories: Arc::new(posture_core::demo::DemoOrganization::load(Timestamp::now()).unwrap()),
-        frameworks: posture_core::frameworks::builtin().unwrap(),
+        frameworks: posture_core::posture::frameworks::builtin().unwrap(),
         framework_errors: Vec::new(),
         history: None,
     }
@@ -431,6 +432,6 @@ async fn throttled_calls_are_retried_under_the_product_retry_settings() {
         4,
     );
     let e = source.fetch(&query(30, Severity::Medium, 1000)).await.unwrap_err();
-    assert_eq!(e.kind, posture_core::ports::SourceErrorKind::Throttled, "{e:?}");
+    assert_eq!(e.kind, posture_core::sources::SourceErrorKind::Throttled, "{e:?}");
     assert_eq!(standin.failures_left(), Some(0));
 }

@@ -8,12 +8,13 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_securityhub::config::Credentials;
 use aws_sdk_securityhub::types::{Compliance, ComplianceStatus, RecordState, SeverityLabel, WorkflowStatus};
-use posture_core::analysis;
-use posture_core::compliance::{self, ComplianceReport, DataSources};
-use posture_core::frameworks::{self, ControlStatus};
-use posture_core::inventory::Inventory;
-use posture_core::ports::{FindingQuery, FindingSource, InventorySource};
+use posture_core::findings::analysis;
+use posture_core::ports::{FindingSource, InventorySource};
+use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
+use posture_core::posture::frameworks::{self, ControlStatus};
+use posture_core::posture::inventory::Inventory;
 use posture_core::severity::Severity;
+use posture_core::sources::FindingQuery;
 use posture_core::time::TimeWindow;
 use posture_tests::faults::{Fault, FaultProxy, FaultRule};
 use posture_tests::fixtures::{MOTO_ACCOUNT, asff};
@@ -263,7 +264,7 @@ async fn faults_never_turn_a_verdict_into_passed() {
         let faulted = assess(&proxy).await;
         let counts = proxy.counts();
         let totals = proxy.totals();
-        let gaps = posture_core::snapshot::inventory_gaps(&faulted.inventory);
+        let gaps = posture_core::org::snapshot::inventory_gaps(&faulted.inventory);
         let flips = dishonest_flips(&baseline.report, &faulted.report);
         let max_attempts = counts
             .values()

@@ -1,7 +1,7 @@
 //! Custom frameworks: a valid file appears in get_server_info and can be
 //! assessed; a malformed one is reported with its file and location.
 
-use posture_core::frameworks::builtin;
+use posture_core::posture::frameworks::builtin;
 use serde_json::json;
 
 fn write(dir: &std::path::Path, name: &str, text: &str) {

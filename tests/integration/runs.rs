@@ -23,9 +23,9 @@ async fn local_store_keeps_the_run_semantics() {
 struct NoLaunch;
 
 #[async_trait::async_trait]
-impl posture_core::run::RunLauncher for NoLaunch {
-    async fn launch(&self, _run_id: &str) -> Result<(), posture_core::run::PortError> {
-        Err(posture_core::run::PortError::new("launch", "not in this test"))
+impl posture_core::ports::RunLauncher for NoLaunch {
+    async fn launch(&self, _run_id: &str) -> Result<(), posture_core::ports::PortError> {
+        Err(posture_core::ports::PortError::new("launch", "not in this test"))
     }
 }
 
@@ -33,7 +33,7 @@ impl posture_core::run::RunLauncher for NoLaunch {
 /// with its last complete assessment.
 #[tokio::test]
 async fn list_accounts_shows_a_gap_with_the_last_assessment() {
-    use posture_core::run::{RunOutcome, RunPorts, execute};
+    use posture_core::org::execute::{RunOutcome, RunPorts, execute};
     use posture_tests::runs::{FaultyCollector, settings};
     use std::sync::Arc;
 

@@ -124,7 +124,7 @@ impl LambdaStandIn {
         // The function's own AWS calls (STS, the member's APIs, S3) come back
         // through this stand-in and on to the upstream.
         let base = crate::moto::sdk_config_for(&endpoint).await;
-        let s3 = posture_aws::org::s3_client(&base, posture_aws::iam::COLLECTION_OUTPUT);
+        let s3 = posture_aws::s3::s3_client(&base, posture_aws::iam::COLLECTION_OUTPUT);
         assert!(inner.base.set((base, s3)).is_ok());
         let app = Router::new()
             .route(INVOKE_PATH, post(invoke))
@@ -338,7 +338,7 @@ async fn run_collector(inner: &Inner, payload: Value) -> Result<Value, (String, 
     let account = request.account_id.clone();
     let failing = inner.failing.lock().unwrap().get(&account).cloned();
     if let Some(reason) = failing {
-        let e = posture_core::run::CollectError::Failed(reason);
+        let e = posture_core::ports::CollectError::Failed(reason);
         return Err((runtime_error_type().to_string(), format!("account {account}: {e}")));
     }
     let (base, s3) = inner.base.get().unwrap();

@@ -6,10 +6,9 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use posture_core::demo::DemoOrganization;
-use posture_core::run::{
-    AccountCollector, AccountOutcome, CollectError, CollectedAccount, Page, ReportStore, RunOutcome, RunPorts,
-    RunSettings, RunState, SnapshotStore, execute,
-};
+use posture_core::org::execute::{RunOutcome, RunPorts, RunSettings, execute};
+use posture_core::org::run::{AccountOutcome, RunState};
+use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, Page, ReportStore, SnapshotStore};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -64,7 +63,7 @@ impl AccountCollector for FaultyCollector {
 /// the crash point is deterministic), a one-hour deadline.
 pub fn settings() -> RunSettings {
     RunSettings {
-        frameworks: posture_core::frameworks::builtin().unwrap(),
+        frameworks: posture_core::posture::frameworks::builtin().unwrap(),
         concurrency: 1,
         include: BTreeSet::new(),
         exclude: BTreeSet::new(),
@@ -207,7 +206,7 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     stuck.finished_at = None;
     assert!(matches!(
         store.begin_run(&stuck).await.unwrap(),
-        posture_core::run::Begun::Started
+        posture_core::ports::Begun::Started
     ));
     set_now(t3 + SignedDuration::from_mins(5));
     let busy = execute(ports, &settings, third, "schedule", t3).await.unwrap();

@@ -5,7 +5,8 @@
 
 use jiff::Timestamp;
 use posture_aws::org::Org;
-use posture_core::run::{RunOutcome, RunSettings, execute, is_valid_run_id, run_id};
+use posture_core::org::execute::{RunOutcome, RunSettings, execute};
+use posture_core::org::run::{is_valid_run_id, run_id};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -51,7 +52,7 @@ pub fn run_request(event: &Value) -> Result<RunRequest, EventError> {
     if !is_valid_run_id(id) {
         return Err(EventError(format!("run_id {id:?} is not a run id")));
     }
-    let started_at = posture_core::run::run_started_at(id)
+    let started_at = posture_core::org::run::run_started_at(id)
         .ok_or_else(|| EventError(format!("run_id {id:?} does not start with a valid time")))?;
     let trigger = event.get("trigger").and_then(Value::as_str).unwrap_or("manual");
     if !["mcp", "cli", "manual"].contains(&trigger) {
@@ -70,7 +71,7 @@ pub struct AssessorAnswer {
     /// `completed`, `already_complete`, `in_progress` or `failed`.
     pub outcome: &'static str,
     /// The run.
-    pub run: posture_core::run::RunRecord,
+    pub run: posture_core::org::run::RunRecord,
 }
 
 /// Runs (or recognizes as done) the requested run.
@@ -79,7 +80,7 @@ pub async fn assess(
     settings: &RunSettings,
     request: &RunRequest,
     clock: &(dyn Fn() -> Timestamp + Sync),
-) -> Result<AssessorAnswer, posture_core::run::RunError> {
+) -> Result<AssessorAnswer, posture_core::org::execute::RunError> {
     let outcome = execute(
         org.ports(clock),
         settings,

@@ -88,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
         }
         (None, Some(id)) => assessor::run_request(&serde_json::json!({"run_id": id, "trigger": "cli"}))?,
         (None, None) => {
-            let id = posture_core::run::run_id(clock(), "cli");
+            let id = posture_core::org::run::run_id(clock(), "cli");
             assessor::run_request(&serde_json::json!({"run_id": id, "trigger": "cli"}))?
         }
     };

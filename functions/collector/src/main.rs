@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use posture_aws::collector::{CollectRequest, CollectSummary, handle_collect};
-use posture_aws::org::{BUCKET_PREFIX_VAR, BUCKET_VAR, PARTITION_VAR, s3_client};
+use posture_aws::org::{BUCKET_PREFIX_VAR, BUCKET_VAR, PARTITION_VAR};
+use posture_aws::s3::s3_client;
 
 #[derive(Parser)]
 #[command(version, about = "Posture Advisor collector: one account for one run")]

@@ -9,8 +9,10 @@ use posture_aws::org::{
     ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, StoreSettings, Stores, TaskLauncher, default_data_dir,
 };
 use posture_core::demo::{DemoHealth, DemoOrganization};
-use posture_core::frameworks::{Framework, FrameworkError};
-use posture_core::run::{self, PortError, RunLauncher, RunOutcome};
+use posture_core::org::execute::RunOutcome;
+use posture_core::org::run;
+use posture_core::ports::{PortError, RunLauncher};
+use posture_core::posture::frameworks::{Framework, FrameworkError};
 use posture_mcp::HistoryBackend;
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router, router_with_oauth};
@@ -82,7 +84,7 @@ pub async fn demo_history(backend: &mut Backend) -> Result<String, WiringError> 
     let org = Org::demo(Arc::new(DemoOrganization::load(now)?), &dir);
     let run_settings = settings.run_settings(backend.frameworks.clone());
     let run_id = run::run_id(now, "demo");
-    let outcome = run::execute(org.ports(&clock), &run_settings, &run_id, "cli", now)
+    let outcome = posture_core::org::execute::execute(org.ports(&clock), &run_settings, &run_id, "cli", now)
         .await
         .map_err(|e| WiringError::Config(format!("demo assessment in {}: {e}", dir.display())))?;
     if let RunOutcome::Failed(r) = &outcome {

@@ -13,10 +13,11 @@ use crate::errors::sanitize;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use posture_core::finding::Finding;
-use posture_core::inventory::Inventory;
-use posture_core::ports::{FindingQuery, FindingSource, InventorySource, SourceGap};
-use posture_core::run::{AccountCollector, CollectError, CollectedAccount};
+use posture_core::ports::{AccountCollector, CollectError, CollectedAccount};
+use posture_core::ports::{FindingSource, InventorySource};
+use posture_core::posture::inventory::Inventory;
 use posture_core::severity::Severity;
+use posture_core::sources::{FindingQuery, SourceGap};
 use posture_core::time::TimeWindow;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -407,7 +408,7 @@ pub async fn handle_collect(
     partition: &str,
     request: CollectRequest,
 ) -> Result<CollectSummary, CollectError> {
-    if !posture_core::run::is_valid_run_id(&request.run_id) {
+    if !posture_core::org::run::is_valid_run_id(&request.run_id) {
         return Err(CollectError::Failed(format!(
             "not a valid run id: {:?}",
             request.run_id
@@ -459,7 +460,7 @@ pub async fn handle_collect(
     summary.inventory_uri = Some(format!("s3://{bucket}/{key}"));
     summary.regions = stored.inventory.regions.clone();
     summary.findings = stored.findings.len();
-    summary.gaps = posture_core::snapshot::inventory_gaps(&stored.inventory);
+    summary.gaps = posture_core::org::snapshot::inventory_gaps(&stored.inventory);
     summary.gaps.extend(stored.gaps.iter().map(ToString::to_string));
     Ok(summary)
 }

@@ -3,7 +3,7 @@
 
 use aws_sdk_securityhub::error::ProvideErrorMetadata;
 use aws_smithy_types::error::display::DisplayErrorContext;
-use posture_core::ports::{SourceError, SourceErrorKind};
+use posture_core::sources::{SourceError, SourceErrorKind};
 
 const AUTH_CODES: &[&str] = &[
     "AccessDenied",

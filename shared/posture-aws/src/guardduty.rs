@@ -9,12 +9,13 @@ use crate::ratelimit::{GUARDDUTY_RPS, Limiter};
 use async_trait::async_trait;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{Condition, Finding, FindingCriteria, OrderBy, SortCriteria};
-use posture_core::guardduty::{
+use posture_core::findings::guardduty::{
     GdAccessKeyDetails, GdAction, GdActor, GdApiCall, GdDetection, GdDnsRequest, GdEndpoint, GdFinding, GdIndicator,
     GdInstanceDetails, GdInstanceProfile, GdLambda, GdNamed, GdNetworkConnection, GdPortProbe, GdRds, GdRemoteHolder,
     GdRemoteIp, GdResource, GdS3Bucket, GdSequence, GdSequenceResource, GdService, GdSession, GdSignal, GdUser,
 };
-use posture_core::ports::{FindingQuery, FindingSource, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::ports::FindingSource;
+use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind};
 
 /// Largest batch `GetFindings` accepts.
 pub const GET_BATCH: usize = 50;

@@ -4,7 +4,8 @@
 
 use crate::errors::classify;
 use async_trait::async_trait;
-use posture_core::ports::{DependencyHealth, HealthProbe, SourceErrorKind};
+use posture_core::ports::HealthProbe;
+use posture_core::sources::{DependencyHealth, SourceErrorKind};
 
 /// Probes the real services.
 pub struct AwsHealth {

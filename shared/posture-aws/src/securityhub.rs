@@ -14,11 +14,12 @@ use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, DateRange, DateRangeUnit, SeverityLabel, SortCriterion,
     SortOrder, StringFilter, StringFilterComparison,
 };
-use posture_core::asff::{
+use posture_core::findings::asff::{
     AsffAction, AsffApiCall, AsffCompliance, AsffDnsRequest, AsffFinding, AsffNetwork, AsffNetworkConnection,
     AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource, AsffSeverity, AsffVulnerability, AsffWorkflow,
 };
-use posture_core::ports::{FindingQuery, FindingSource, Reading, SourceBatch, SourceError};
+use posture_core::ports::FindingSource;
+use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError};
 use serde_json::json;
 
 /// Largest page `GetFindings` returns.
@@ -72,7 +73,7 @@ pub fn filters(query: &FindingQuery) -> AwsSecurityFindingFilters {
 #[async_trait]
 impl FindingSource for SecurityHubSource {
     fn service(&self) -> &'static str {
-        posture_core::ports::SECURITY_HUB
+        posture_core::sources::SECURITY_HUB
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
@@ -94,7 +95,7 @@ impl FindingSource for SecurityHubSource {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(|e| classify(posture_core::ports::SECURITY_HUB, &e))?;
+                .map_err(|e| classify(posture_core::sources::SECURITY_HUB, &e))?;
             for finding in page.findings() {
                 reading.push(to_asff(finding).normalize(), query);
             }

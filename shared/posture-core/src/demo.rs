@@ -3,13 +3,12 @@
 //! timestamped relative to "now" so every time window works on any day.
 //! It implements the same ports as the AWS adapters.
 
-use crate::asff::AsffFinding;
-use crate::guardduty::GdFinding;
-use crate::inventory::Inventory;
-use crate::ports::{
-    DependencyHealth, FindingQuery, FindingSource, HealthProbe, InventorySource, Reading, SourceBatch, SourceError,
-};
-use crate::run::{AccountCollector, AccountDirectory, CollectError, CollectedAccount, DirectoryAccount, PortError};
+use crate::findings::asff::AsffFinding;
+use crate::findings::guardduty::GdFinding;
+use crate::ports::{AccountCollector, AccountDirectory, CollectError, CollectedAccount, DirectoryAccount, PortError};
+use crate::ports::{FindingSource, HealthProbe, InventorySource};
+use crate::posture::inventory::Inventory;
+use crate::sources::{DependencyHealth, FindingQuery, Reading, SourceBatch, SourceError};
 use crate::time::expand_relative_in_json;
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -139,7 +138,7 @@ struct DemoSource {
 impl FindingSource for DemoSource {
     fn service(&self) -> &'static str {
         match self.kind {
-            DemoKind::SecurityHub => crate::ports::SECURITY_HUB,
+            DemoKind::SecurityHub => crate::sources::SECURITY_HUB,
             DemoKind::GuardDuty => "GuardDuty",
         }
     }
@@ -232,7 +231,7 @@ impl HealthProbe for DemoHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{AnalysisRequest, FindingsAnalysis, analyze, merge};
+    use crate::findings::analysis::{AnalysisRequest, FindingsAnalysis, analyze, merge};
     use crate::severity::Severity;
     use crate::time::TimeWindow;
 
@@ -268,7 +267,7 @@ mod tests {
             analysis_id: "FA-test".into(),
             now,
         };
-        analyze(merged, &request, crate::attack::catalog().unwrap())
+        analyze(merged, &request, crate::findings::attack::catalog().unwrap())
     }
 
     #[test]

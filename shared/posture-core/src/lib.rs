@@ -8,30 +8,17 @@
 //! testable from JSON fixtures. Its `Cargo.toml` enforces that by what it lists.
 #![deny(missing_docs)]
 
-pub mod analysis;
-pub mod asff;
-pub mod assessment;
-pub mod attack;
-pub mod checks;
-pub mod compliance;
-pub mod correlate;
 pub mod demo;
 pub mod finding;
-pub mod frameworks;
-pub mod guardduty;
-pub mod history;
+pub mod findings;
 pub mod ids;
-pub mod inventory;
+pub mod org;
 pub mod ports;
-pub mod recommendations;
-pub mod remediation;
+pub mod posture;
 pub mod report;
-pub mod report_html;
-pub mod run;
 pub mod severity;
-pub mod snapshot;
+pub mod sources;
 pub mod time;
-pub mod validation;
 pub mod verdict;
 
 pub use finding::{Finding, SourceService};

@@ -1,173 +1,23 @@
-//! Ports: the smallest traits the MCP service needs from data sources. The
-//! AWS adapters (posture-aws) and the demo organization implement them.
+//! Ports: every trait the domain needs from the world, and the data that
+//! crosses them. The AWS adapters (posture-aws), the local stores and the
+//! demo organization implement them; nothing here does IO.
+//!
+//! The visibility rule every snapshot store keeps: a run's snapshots and
+//! summary are seen as "latest" only after [`SnapshotStore::complete_run`]
+//! commits the run (one atomic step, conditional on the run being the newest
+//! complete one). A run that dies before that leaves the previous latest in
+//! place; its record says `FAILED` (or stays `RUNNING` past its deadline,
+//! which readers report as abandoned).
 
-use crate::finding::{Finding, NormalizeError};
-use crate::severity::Severity;
-use crate::time::TimeWindow;
+use crate::finding::Finding;
+use crate::org::run::{ReportLocation, RunRecord};
+use crate::org::snapshot::AccountSnapshot;
+use crate::posture::inventory::Inventory;
+use crate::sources::{DependencyHealth, FindingQuery, SourceBatch, SourceError, SourceGap};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-/// Security Hub's name as a source ([`FindingSource::service`]) and in verdicts.
-pub const SECURITY_HUB: &str = "Security Hub";
-
-/// What to fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FindingQuery {
-    /// Findings updated within this window.
-    pub window: TimeWindow,
-    /// At or above this severity.
-    pub min_severity: Severity,
-    /// At most this many findings per source.
-    pub max_findings: usize,
-}
-
-impl FindingQuery {
-    /// The predicate every source applies to what it reads, whether or not
-    /// the service filtered server-side: live (active, not suppressed),
-    /// updated within the window, at or above the threshold.
-    pub fn admits(&self, f: &Finding) -> bool {
-        f.is_live() && self.window.contains(f.updated_at) && f.severity >= self.min_severity
-    }
-}
-
-/// What one source returned.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceBatch {
-    /// Findings that passed [`FindingQuery::admits`], at most `max_findings`.
-    pub findings: Vec<Finding>,
-    /// True when the source had more matching findings than were read.
-    pub more_available: bool,
-    /// Raw records read from the API.
-    pub records_read: usize,
-    /// Records the client-side predicate dropped.
-    pub dropped_by_filter: usize,
-    /// Records that could not be normalized, with the reason.
-    pub rejected: Vec<String>,
-}
-
-/// What a source has read so far: every record normalized (or why it could
-/// not be), and how many of them the query admits.
-#[derive(Debug, Default)]
-pub struct Reading {
-    records: Vec<Result<Finding, String>>,
-    admitted: usize,
-}
-
-impl Reading {
-    /// Adds one normalized record.
-    pub fn push(&mut self, record: Result<Finding, NormalizeError>, query: &FindingQuery) {
-        let record = record.map_err(|e| e.to_string());
-        if record.as_ref().is_ok_and(|f| query.admits(f)) {
-            self.admitted += 1;
-        }
-        self.records.push(record);
-    }
-
-    /// True once more findings were admitted than `max_findings` keeps, so
-    /// further pages cannot change the result (only confirm there is more).
-    pub fn has_enough(&self, query: &FindingQuery) -> bool {
-        self.admitted > query.max_findings
-    }
-
-    /// The batch: admitted findings, most recently updated first, at most
-    /// `max_findings`; counts of what was dropped or could not be read.
-    /// `unread_pages` says the source stopped with pages left.
-    pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> SourceBatch {
-        let mut batch = SourceBatch {
-            records_read: self.records.len(),
-            ..SourceBatch::default()
-        };
-        let mut admitted = Vec::new();
-        for record in self.records {
-            match record {
-                Ok(f) if query.admits(&f) => admitted.push(f),
-                Ok(_) => batch.dropped_by_filter += 1,
-                Err(e) => batch.rejected.push(e),
-            }
-        }
-        admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
-        batch.more_available = unread_pages || admitted.len() > query.max_findings;
-        admitted.truncate(query.max_findings);
-        batch.findings = admitted;
-        batch
-    }
-}
-
-/// Why a source could not answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum SourceErrorKind {
-    /// Credentials missing, expired or not allowed (`AccessDenied`).
-    Authentication,
-    /// The service is not enabled in this account/region.
-    NotEnabled,
-    /// The service throttled us beyond the retry budget.
-    Throttled,
-    /// Timeouts, 5xx, connection failures.
-    Unavailable,
-    /// Anything else the service rejected.
-    Other,
-}
-
-impl SourceErrorKind {
-    /// Whether a failure of this kind leaves evidence unread. A service that
-    /// is not enabled has no findings to give, which is not a gap in what
-    /// was read; every other failure is.
-    pub fn leaves_unread(self) -> bool {
-        self != SourceErrorKind::NotEnabled
-    }
-}
-
-/// A failed source call, safe to show: no credentials, no request signatures.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, schemars::JsonSchema)]
-#[error("{service}: {message}")]
-pub struct SourceError {
-    /// The kind of failure.
-    pub kind: SourceErrorKind,
-    /// The service, e.g. `GuardDuty`.
-    pub service: String,
-    /// What went wrong, sanitized.
-    pub message: String,
-}
-
-/// A finding source that was not read in full for one account and region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceGap {
-    /// The service, e.g. `Security Hub`.
-    pub service: String,
-    /// The region read.
-    pub region: String,
-    /// Why the read failed; `None` when it answered but had more findings
-    /// than were read.
-    pub error: Option<SourceErrorKind>,
-    /// What went wrong, sanitized.
-    pub detail: String,
-}
-
-impl SourceGap {
-    /// A failed read.
-    pub fn failed(region: &str, error: &SourceError) -> SourceGap {
-        SourceGap {
-            service: error.service.clone(),
-            region: region.to_string(),
-            error: Some(error.kind),
-            detail: error.message.clone(),
-        }
-    }
-
-    /// Whether it leaves evidence unread (see [`SourceErrorKind::leaves_unread`]).
-    pub fn leaves_unread(&self) -> bool {
-        self.error.is_none_or(SourceErrorKind::leaves_unread)
-    }
-}
-
-impl std::fmt::Display for SourceGap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.error {
-            Some(kind) => write!(f, "{} {}: {kind:?}: {}", self.region, self.service, self.detail),
-            None => write!(f, "{} {}: truncated: {}", self.region, self.service, self.detail),
-        }
-    }
-}
+// ------------------------------------------------------------ finding sources
 
 /// A source of findings.
 #[async_trait]
@@ -183,18 +33,7 @@ pub trait FindingSource: Send + Sync {
 #[async_trait]
 pub trait InventorySource: Send + Sync {
     /// One inventory per account.
-    async fn inventories(&self) -> Result<Vec<crate::inventory::Inventory>, SourceError>;
-}
-
-/// Health of one dependency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct DependencyHealth {
-    /// `credentials`, `securityhub`, `guardduty`.
-    pub name: String,
-    /// `operational`, `degraded` or `failed`.
-    pub status: String,
-    /// Why, in one sentence.
-    pub detail: String,
+    async fn inventories(&self) -> Result<Vec<crate::posture::inventory::Inventory>, SourceError>;
 }
 
 /// Probes the environment the server depends on.
@@ -204,4 +43,219 @@ pub trait HealthProbe: Send + Sync {
     async fn probe(&self) -> Vec<DependencyHealth>;
     /// The region the sources read from.
     fn region(&self) -> String;
+}
+
+// --------------------------------------------------------------- org-wide runs
+
+/// An account the directory knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryAccount {
+    /// 12-digit id.
+    pub account_id: String,
+    /// Name.
+    pub name: String,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`.
+    pub status: String,
+}
+
+/// What went wrong in a port, safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct PortError {
+    /// The port operation or AWS action (`dynamodb:PutItem`).
+    pub operation: String,
+    /// What went wrong, sanitized.
+    pub message: String,
+    /// A conditional write lost (someone else changed the item first).
+    pub conflict: bool,
+}
+
+impl PortError {
+    /// A plain failure.
+    pub fn new(operation: impl Into<String>, message: impl Into<String>) -> PortError {
+        PortError {
+            operation: operation.into(),
+            message: message.into(),
+            conflict: false,
+        }
+    }
+
+    /// A lost conditional write.
+    pub fn conflict(operation: impl Into<String>, message: impl Into<String>) -> PortError {
+        PortError {
+            conflict: true,
+            ..PortError::new(operation, message)
+        }
+    }
+}
+
+/// Lists the accounts of the organization.
+#[async_trait]
+pub trait AccountDirectory: Send + Sync {
+    /// Every account, any status.
+    async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError>;
+}
+
+/// One account collected.
+#[derive(Debug, Clone)]
+pub struct CollectedAccount {
+    /// The inventory.
+    pub inventory: Inventory,
+    /// Findings from the account's finding sources.
+    pub findings: Vec<Finding>,
+    /// Finding sources that could not be read (fully).
+    pub gaps: Vec<SourceGap>,
+}
+
+/// Why an account was not collected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CollectError {
+    /// The account could not be entered (role assumption refused, account
+    /// closed): the account is a gap, the run goes on.
+    #[error("account not reachable: {0}")]
+    Unreachable(String),
+    /// The collector itself failed (crashed, timed out, could not store):
+    /// the run stops and is marked failed.
+    #[error("collector failed: {0}")]
+    Failed(String),
+}
+
+/// Collects one account (in-process locally, a Lambda invocation in AWS).
+#[async_trait]
+pub trait AccountCollector: Send + Sync {
+    /// Collects `account_id` for `run_id`.
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError>;
+}
+
+/// A page request: at most `limit` items after the cursor `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Items per page.
+    pub limit: usize,
+    /// Cursor from the previous page.
+    pub after: Option<String>,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    /// The items, oldest first.
+    pub items: Vec<T>,
+    /// Cursor for the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// Starts a run in the background (a task locally, an asynchronous Lambda
+/// invocation of the assessor in AWS).
+#[async_trait]
+pub trait RunLauncher: Send + Sync {
+    /// Hands the queued run `run_id` to the assessor.
+    async fn launch(&self, run_id: &str) -> Result<(), PortError>;
+}
+
+/// Result of trying to start a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begun {
+    /// The record was created (or a failed/abandoned one taken over).
+    Started,
+    /// A record with this run id already exists; here it is.
+    Exists(Box<RunRecord>),
+}
+
+/// Where snapshots, run records and the latest pointer live.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    /// Creates the run record if no record with its id exists.
+    async fn begin_run(&self, run: &RunRecord) -> Result<Begun, PortError>;
+    /// Replaces a failed or abandoned record, if it still has `prior_attempt`.
+    async fn retake_run(&self, run: &RunRecord, prior_attempt: u32) -> Result<(), PortError>;
+    /// Saves progress of a running run (same attempt).
+    async fn update_run(&self, run: &RunRecord) -> Result<(), PortError>;
+    /// Stores an account's snapshot of a running run (invisible until commit).
+    async fn put_snapshot(&self, snapshot: &AccountSnapshot) -> Result<(), PortError>;
+    /// Commits a run: its record becomes `COMPLETE` and, if it is newer than
+    /// the current latest, the latest, in one atomic step.
+    async fn complete_run(&self, run: &RunRecord) -> Result<(), PortError>;
+    /// Marks a run failed (same attempt); the latest is untouched.
+    async fn fail_run(&self, run: &RunRecord) -> Result<(), PortError>;
+    /// A run record by id.
+    async fn run(&self, run_id: &str) -> Result<Option<RunRecord>, PortError>;
+    /// The latest complete run.
+    async fn latest_run(&self) -> Result<Option<RunRecord>, PortError>;
+    /// Run records with ids in `[from, to]` (any state), oldest first.
+    async fn runs(&self, from: &str, to: &str, page: &Page) -> Result<Paged<RunRecord>, PortError>;
+    /// One account's snapshot in one run.
+    async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError>;
+    /// One account's snapshots with run ids in `[from, to]`, oldest first,
+    /// whatever their run's state (callers keep complete runs only).
+    async fn account_snapshots(
+        &self,
+        account_id: &str,
+        from: &str,
+        to: &str,
+        page: &Page,
+    ) -> Result<Paged<AccountSnapshot>, PortError>;
+}
+
+/// A report file to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFile {
+    /// File name (`report.json`, `report.md`, `report.html`).
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Content.
+    pub body: Vec<u8>,
+}
+
+/// Where report files go (a directory locally, S3 in AWS).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Stores one file of a run's reports.
+    async fn put(&self, run_id: &str, file: &ReportFile) -> Result<ReportLocation, PortError>;
+    /// A link a reader can open: a presigned URL in AWS, the path locally.
+    async fn link(&self, location: &ReportLocation) -> Result<String, PortError>;
+}
+
+/// Page size when a caller reads every item of a range.
+const READ_ALL_PAGE: usize = 200;
+
+/// Every run record with an id in `[from, to]`, oldest first, page by page.
+pub async fn all_runs(store: &dyn SnapshotStore, from: &str, to: &str) -> Result<Vec<RunRecord>, PortError> {
+    let mut out = Vec::new();
+    let mut page = Page {
+        limit: READ_ALL_PAGE,
+        after: None,
+    };
+    loop {
+        let batch = store.runs(from, to, &page).await?;
+        out.extend(batch.items);
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every snapshot of `account_id` with a run id in `[from, to]`, oldest
+/// first, page by page.
+pub async fn all_account_snapshots(
+    store: &dyn SnapshotStore,
+    account_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<AccountSnapshot>, PortError> {
+    let mut out = Vec::new();
+    let mut page = Page {
+        limit: READ_ALL_PAGE,
+        after: None,
+    };
+    loop {
+        let batch = store.account_snapshots(account_id, from, to, &page).await?;
+        out.extend(batch.items);
+        match batch.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(out),
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! here, so the invariant holds by construction; the property tests below
 //! hold it against random evidence.
 
-use crate::ports::{SECURITY_HUB, SourceGap};
+use crate::sources::{SECURITY_HUB, SourceGap};
 use serde::{Deserialize, Serialize};
 
 /// A verdict.

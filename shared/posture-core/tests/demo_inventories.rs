@@ -3,8 +3,8 @@
 //! read as inventories and, evaluated by the native checks, tell the same
 //! story as the demo Security Hub and GuardDuty findings.
 
-use posture_core::checks::{self, Outcome, Status};
-use posture_core::inventory::Inventory;
+use posture_core::posture::checks::{self, Outcome, Status};
+use posture_core::posture::inventory::Inventory;
 use serde_json::Value;
 
 const MANAGEMENT: &str = "210987654321";
@@ -93,7 +93,10 @@ fn every_demo_inventory_reads_and_covers_both_regions() {
     for id in ACCOUNTS {
         let inv = load(id);
         assert_eq!(inv.account_id, id);
-        assert_eq!(inv.schema_version, posture_core::inventory::INVENTORY_SCHEMA_VERSION);
+        assert_eq!(
+            inv.schema_version,
+            posture_core::posture::inventory::INVENTORY_SCHEMA_VERSION
+        );
         assert_eq!(inv.regions, ["us-east-1", "eu-west-1"]);
         assert_eq!(inv.region.keys().collect::<Vec<_>>(), ["eu-west-1", "us-east-1"]);
         let age = jiff::Timestamp::now().duration_since(inv.collected_at);

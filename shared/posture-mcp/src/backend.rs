@@ -2,9 +2,9 @@
 //! loaded frameworks, and how the server was configured.
 
 use jiff::SignedDuration;
-use posture_core::frameworks::{Framework, FrameworkError};
 use posture_core::ports::{FindingSource, HealthProbe, InventorySource};
-use posture_core::run::{ReportStore, RunLauncher, SnapshotStore};
+use posture_core::ports::{ReportStore, RunLauncher, SnapshotStore};
+use posture_core::posture::frameworks::{Framework, FrameworkError};
 use std::sync::Arc;
 
 /// Where the data comes from.

@@ -1,7 +1,7 @@
 //! The one error shape every tool returns (seed 000):
 //! `{detail, error_type, context}`.
 
-use posture_core::ports::{SourceError, SourceErrorKind};
+use posture_core::sources::{SourceError, SourceErrorKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -50,7 +50,10 @@ impl ToolError {
     }
 
     /// Framework data that cannot be used, naming files and places.
-    pub fn framework(detail: impl Into<String>, problems: &[posture_core::frameworks::FrameworkError]) -> ToolError {
+    pub fn framework(
+        detail: impl Into<String>,
+        problems: &[posture_core::posture::frameworks::FrameworkError],
+    ) -> ToolError {
         let mut context = Map::new();
         context.insert("framework_files".into(), json!(problems));
         ToolError {

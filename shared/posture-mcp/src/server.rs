@@ -7,7 +7,7 @@ use crate::tools::call::{Answer, CallOptions, Cx, ProgressSink, ToolOutput, run_
 use crate::tools::meta::{PROTOCOL_VERSIONS, SERVER_NAME, VERSION};
 use crate::tools::{self, TOOLS, runs};
 use jiff::Timestamp;
-use posture_core::run::{self, RunRecord, RunState};
+use posture_core::org::run::{self, RunRecord, RunState};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
     DetailedTask, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListToolsResult, PaginatedRequestParams,

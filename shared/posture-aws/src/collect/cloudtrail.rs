@@ -6,7 +6,7 @@ use super::{call, collected};
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector, ReadWriteType};
-use posture_core::inventory::{Collected, Gap, Trail};
+use posture_core::posture::inventory::{Collected, Gap, Trail};
 use std::collections::BTreeMap;
 
 /// Collects the trails seen from `regions`.

@@ -3,7 +3,7 @@
 
 use super::{call, collected};
 use aws_sdk_config::Client;
-use posture_core::inventory::{Collected, ConfigRecorder, ConfigRegion, ConfigRule, ConformancePack, Gap};
+use posture_core::posture::inventory::{Collected, ConfigRecorder, ConfigRegion, ConfigRule, ConformancePack, Gap};
 use std::collections::BTreeMap;
 
 /// Collects the AWS Config settings of the client's region.

@@ -4,10 +4,10 @@
 use super::{call, collected};
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, IpPermission};
-use posture_core::inventory::{
+use posture_core::posture::inventory::{
     Collected, Ec2Region, FlowLog, Gap, Instance, IpRule, NaclEntry, NetworkAcl, SecurityGroup, Vpc,
 };
-use posture_core::ports::SourceError;
+use posture_core::sources::SourceError;
 
 /// The regions enabled for the account (opted in, or not requiring opt-in).
 pub async fn enabled_regions(client: &Client) -> Result<Vec<String>, SourceError> {

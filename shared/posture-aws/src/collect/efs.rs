@@ -2,7 +2,7 @@
 
 use super::{call, collected};
 use aws_sdk_efs::Client;
-use posture_core::inventory::{Collected, FileSystem, Gap};
+use posture_core::posture::inventory::{Collected, FileSystem, Gap};
 
 /// Collects the file systems of the client's region.
 pub async fn collect(client: &Client) -> Collected<Vec<FileSystem>> {

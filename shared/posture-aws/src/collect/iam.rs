@@ -6,7 +6,7 @@ use super::{call, collected};
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::{PolicyScopeType, ReportStateType, SummaryKeyType};
-use posture_core::inventory::{
+use posture_core::posture::inventory::{
     Collected, Gap, IamInventory, IamUser, ManagedPolicy, PasswordPolicy, ServerCertificate, parse_credential_report,
 };
 use std::time::Duration;

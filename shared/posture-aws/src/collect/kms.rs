@@ -2,7 +2,7 @@
 
 use super::{call, collected};
 use aws_sdk_kms::Client;
-use posture_core::inventory::{Collected, Gap, KmsKey};
+use posture_core::posture::inventory::{Collected, Gap, KmsKey};
 
 /// Collects the KMS keys of the client's region.
 pub async fn collect(client: &Client) -> Collected<Vec<KmsKey>> {

@@ -1,4 +1,4 @@
-//! Inventory collection: read-only calls that fill `posture_core::inventory`.
+//! Inventory collection: read-only calls that fill `posture_core::posture::inventory`.
 //! Each section is collected on its own; a failure becomes that section's
 //! gap (with the call that failed and why), and the rest stands.
 
@@ -12,8 +12,8 @@ pub mod rds;
 pub mod s3;
 pub mod services;
 
-use posture_core::inventory::Gap;
-use posture_core::ports::{SourceError, SourceErrorKind};
+use posture_core::posture::inventory::Gap;
+use posture_core::sources::{SourceError, SourceErrorKind};
 
 /// Awaits an SDK call; a failure returns early as the section's gap, naming
 /// the action (`iam:ListUsers`) and why.
@@ -68,8 +68,8 @@ use crate::iam::READ_ONLY;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use futures::StreamExt;
-use posture_core::inventory::{Collected, Inventory, RegionInventory};
 use posture_core::ports::InventorySource;
+use posture_core::posture::inventory::{Collected, Inventory, RegionInventory};
 
 /// Regions collected at once.
 const REGION_CONCURRENCY: usize = 4;

@@ -3,7 +3,7 @@
 
 use super::{call, collected};
 use aws_sdk_rds::Client;
-use posture_core::inventory::{Collected, DbInstance, Gap};
+use posture_core::posture::inventory::{Collected, DbInstance, Gap};
 
 /// Collects the DB instances of the client's region.
 pub async fn collect(client: &Client) -> Collected<Vec<DbInstance>> {

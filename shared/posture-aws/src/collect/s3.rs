@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use posture_core::inventory::{Bucket, Collected, Gap, PublicAccessBlock, S3Inventory};
+use posture_core::posture::inventory::{Bucket, Collected, Gap, PublicAccessBlock, S3Inventory};
 use std::collections::BTreeMap;
 
 const PUBLIC_GROUPS: &[&str] = &[
@@ -26,14 +26,12 @@ const PUBLIC_GROUPS: &[&str] = &[
 /// S3 and S3 Control clients over one configuration.
 pub struct S3Collector {
     sdk: SdkConfig,
-    path_style: bool,
     control: aws_sdk_s3control::Client,
 }
 
 impl S3Collector {
-    /// Clients over `sdk`; path-style addressing when a custom endpoint is set.
+    /// Clients over `sdk` (S3 clients per region, by [`crate::s3`]).
     pub fn new(sdk: &SdkConfig) -> S3Collector {
-        let path_style = sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let control = aws_sdk_s3control::Client::from_conf(
             aws_sdk_s3control::config::Builder::from(sdk)
                 .interceptor(NoAccountPrefixOnIpHosts)
@@ -42,19 +40,12 @@ impl S3Collector {
         );
         S3Collector {
             sdk: sdk.clone(),
-            path_style,
             control,
         }
     }
 
     fn client(&self, region: &str) -> aws_sdk_s3::Client {
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&self.sdk)
-                .region(aws_sdk_s3::config::Region::new(region.to_string()))
-                .force_path_style(self.path_style)
-                .interceptor(crate::iam::READ_ONLY)
-                .build(),
-        )
+        crate::s3::s3_client_in(&self.sdk, crate::iam::READ_ONLY, Some(region))
     }
 
     /// Collects the S3 section of `account_id`.

@@ -7,8 +7,8 @@ use crate::iam::READ_ONLY;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use posture_core::inventory::{Collected, EnabledStandard, Gap, ServiceEnablement};
-use posture_core::ports::SourceErrorKind;
+use posture_core::posture::inventory::{Collected, EnabledStandard, Gap, ServiceEnablement};
+use posture_core::sources::SourceErrorKind;
 use std::collections::BTreeMap;
 
 /// The region's clients.

@@ -19,11 +19,9 @@ use crate::errors::sanitize;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_runtime_api::client::result::SdkError;
-use posture_core::run::{
-    Begun, Page, Paged, PortError, RUN_SCHEMA_VERSION, ReportFile, ReportLocation, ReportStore, RunRecord, RunState,
-    SnapshotStore,
-};
-use posture_core::snapshot::AccountSnapshot;
+use posture_core::org::run::{RUN_SCHEMA_VERSION, ReportLocation, RunRecord, RunState};
+use posture_core::org::snapshot::AccountSnapshot;
+use posture_core::ports::{Begun, Page, Paged, PortError, ReportFile, ReportStore, SnapshotStore};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -123,7 +121,7 @@ impl DynamoSnapshotStore {
     pub fn connect(sdk: &aws_config::SdkConfig, config: AwsStoreConfig) -> DynamoSnapshotStore {
         DynamoSnapshotStore {
             ddb: crate::guarded_client!(aws_sdk_dynamodb, sdk, crate::iam::STORE),
-            s3: crate::org::s3_client(sdk, crate::iam::STORE),
+            s3: crate::s3::s3_client(sdk, crate::iam::STORE),
             config,
         }
     }
@@ -482,7 +480,7 @@ impl S3ReportStore {
     /// A store over `sdk`, its client limited to [`crate::iam::STORE`].
     pub fn connect(sdk: &aws_config::SdkConfig, config: AwsStoreConfig) -> S3ReportStore {
         S3ReportStore {
-            s3: crate::org::s3_client(sdk, crate::iam::STORE),
+            s3: crate::s3::s3_client(sdk, crate::iam::STORE),
             config,
         }
     }
@@ -492,7 +490,7 @@ impl S3ReportStore {
 impl ReportStore for S3ReportStore {
     async fn put(&self, run_id: &str, file: &ReportFile) -> Result<ReportLocation, PortError> {
         let name = super::local::report_name(&file.name)?;
-        if !posture_core::run::is_valid_run_id(run_id) {
+        if !posture_core::org::run::is_valid_run_id(run_id) {
             return Err(PortError::new("put_report", format!("not a valid run id: {run_id:?}")));
         }
         let key = format!("{}reports/{run_id}/{name}", self.config.prefix);

@@ -15,10 +15,9 @@
 //! lock within one process; two processes sharing a directory are not
 //! supported.
 
-use posture_core::run::{
-    Begun, Page, Paged, PortError, ReportFile, ReportLocation, ReportStore, RunRecord, RunState, SnapshotStore,
-};
-use posture_core::snapshot::AccountSnapshot;
+use posture_core::org::run::{ReportLocation, RunRecord, RunState};
+use posture_core::org::snapshot::AccountSnapshot;
+use posture_core::ports::{Begun, Page, Paged, PortError, ReportFile, ReportStore, SnapshotStore};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};

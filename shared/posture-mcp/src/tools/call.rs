@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::error::ToolError;
 use jiff::Timestamp;
-use posture_core::run::{RunRecord, RunState};
+use posture_core::org::run::{RunRecord, RunState};
 use rmcp::model::{ProgressNotificationParam, ProgressToken, Task, TaskStatus};
 use rmcp::{Peer, RoleServer};
 use serde::Serialize;
@@ -114,7 +114,7 @@ pub const TASK_TTL_MS: u64 = 86_400_000;
 /// runs, the record keeps no update time: the creation is reported).
 pub fn task_of(run: &RunRecord, status: TaskStatus, now: Timestamp) -> Task {
     let created =
-        posture_core::run::run_started_at(&run.run_id).map_or_else(|| run.started_at.clone(), |t| t.to_string());
+        posture_core::org::run::run_started_at(&run.run_id).map_or_else(|| run.started_at.clone(), |t| t.to_string());
     let updated = match (&run.finished_at, run.is_abandoned(now)) {
         (Some(f), _) => f.clone(),
         (None, true) => run.deadline.clone(),

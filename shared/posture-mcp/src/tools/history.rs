@@ -9,10 +9,10 @@ use super::stored::{
 };
 use crate::error::ToolError;
 use jiff::{SignedDuration, Timestamp};
-use posture_core::history::{self, OrgDrift, OrgHistoryPoint};
 use posture_core::ids::{AccountId, RunId};
-use posture_core::run::{self, RunRecord, RunState, TrendPoint};
-use posture_core::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
+use posture_core::org::history::{self, OrgDrift, OrgHistoryPoint};
+use posture_core::org::run::{self, RunRecord, RunState, TrendPoint};
+use posture_core::org::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};

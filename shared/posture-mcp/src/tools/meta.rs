@@ -4,7 +4,7 @@ use super::CHECK_COMPLIANCE_STATUS;
 use super::call::{Cx, ToolOutput};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
 use crate::error::ToolError;
-use posture_core::attack;
+use posture_core::findings::attack;
 use rmcp::model::ProtocolVersion;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -116,7 +116,7 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
             aws_services: services.clone(),
             supported_frameworks: frameworks,
             features: vec![
-                format!("{} native checks", posture_core::checks::CHECKS.len()),
+                format!("{} native checks", posture_core::posture::checks::CHECKS.len()),
                 "Security Hub control status rules, conflicts flagged".to_string(),
                 "evidence per verdict".to_string(),
                 "custom frameworks from POSTURE_FRAMEWORKS_DIR".to_string(),
@@ -209,7 +209,7 @@ pub struct HealthReport {
     /// operational | degraded | failed per component and dependency.
     pub services: BTreeMap<String, String>,
     /// Each dependency with the reason for its status.
-    pub dependencies: Vec<posture_core::ports::DependencyHealth>,
+    pub dependencies: Vec<posture_core::sources::DependencyHealth>,
 }
 
 /// Configuration part of the health report.

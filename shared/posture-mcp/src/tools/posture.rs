@@ -10,13 +10,14 @@ use super::runs::{self, RunStarted};
 use crate::backend::Backend;
 use crate::error::ToolError;
 use jiff::Timestamp;
-use posture_core::analysis;
-use posture_core::assessment::{self, Assessment};
-use posture_core::compliance::{self, ComplianceReport, DataSources};
-use posture_core::ports::FindingQuery;
-use posture_core::recommendations::{self, RecommendationsReport};
+use posture_core::Severity;
+use posture_core::findings::analysis;
+use posture_core::posture::assessment::{self, Assessment};
+use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
+use posture_core::posture::recommendations::{self, RecommendationsReport};
+use posture_core::posture::validation;
+use posture_core::sources::FindingQuery;
 use posture_core::time::TimeWindow;
-use posture_core::{Severity, validation};
 use rmcp::model::TaskStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -37,7 +38,7 @@ const LISTED: usize = 10;
 /// What posture tools evaluate.
 pub struct PostureData {
     /// Inventories of the accounts in scope.
-    pub inventories: Vec<posture_core::inventory::Inventory>,
+    pub inventories: Vec<posture_core::posture::inventory::Inventory>,
     /// Recent findings of every source, merged.
     pub findings: Vec<posture_core::Finding>,
     /// What was read and what could not be.
@@ -240,7 +241,7 @@ pub async fn assess(cx: &Cx<'_>, args: AssessArgs) -> Result<Answer, ToolError> 
         // A framework named twice is assessed once.
         if !frameworks
             .iter()
-            .any(|known: &&posture_core::frameworks::Framework| known.id == f.id)
+            .any(|known: &&posture_core::posture::frameworks::Framework| known.id == f.id)
         {
             frameworks.push(f);
         }
@@ -463,7 +464,7 @@ impl schemars::JsonSchema for FocusArea {
 /// plus groups of them.
 pub fn focus_areas() -> Vec<(String, Vec<String>)> {
     let mut areas: Vec<(String, Vec<String>)> = Vec::new();
-    for c in posture_core::checks::CHECKS {
+    for c in posture_core::posture::checks::CHECKS {
         if !areas.iter().any(|(n, _)| n == c.service) {
             areas.push((c.service.to_string(), vec![c.service.to_string()]));
         }
@@ -579,7 +580,10 @@ mod tests {
 
     #[test]
     fn every_focus_area_names_known_services() {
-        let services: Vec<&str> = posture_core::checks::CHECKS.iter().map(|c| c.service).collect();
+        let services: Vec<&str> = posture_core::posture::checks::CHECKS
+            .iter()
+            .map(|c| c.service)
+            .collect();
         for (name, members) in focus_areas() {
             assert!(!members.is_empty(), "{name}");
             for m in members {

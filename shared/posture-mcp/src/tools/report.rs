@@ -4,10 +4,10 @@
 use super::call::{Cx, ToolOutput};
 use super::stored::{complete_run, history_of, latest, not_found, run_snapshots, runs_since, store_error};
 use crate::error::ToolError;
-use posture_core::history;
 use posture_core::ids::{AccountId, RunId};
-use posture_core::run::{self, ReportFile, ReportLocation, RunReport};
-use posture_core::snapshot;
+use posture_core::org::run::{self, ReportLocation, RunReport};
+use posture_core::org::snapshot;
+use posture_core::report::{ReportKind, render, supports};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -51,6 +51,26 @@ pub struct ReportArgs {
     pub account_id: Option<AccountId>,
 }
 
+impl ReportType {
+    fn kind(self) -> ReportKind {
+        match self {
+            ReportType::Executive => ReportKind::Executive,
+            ReportType::Technical => ReportKind::Technical,
+            ReportType::Compliance => ReportKind::Compliance,
+        }
+    }
+}
+
+impl ReportFormat {
+    fn format(self) -> posture_core::report::ReportFormat {
+        match self {
+            ReportFormat::Json => posture_core::report::ReportFormat::Json,
+            ReportFormat::Markdown => posture_core::report::ReportFormat::Markdown,
+            ReportFormat::Html => posture_core::report::ReportFormat::Html,
+        }
+    }
+}
+
 fn executive() -> ReportType {
     ReportType::Executive
 }
@@ -85,8 +105,8 @@ pub struct GeneratedReport {
 /// where it lies.
 pub async fn generate_report(cx: &Cx<'_>, args: ReportArgs) -> Result<ToolOutput, ToolError> {
     let report_type = args.report_type.as_str().to_string();
-    let format = args.format.as_str().to_string();
-    if format == "html" && report_type != "executive" {
+    let (kind, format) = (args.report_type.kind(), args.format.format());
+    if !supports(kind, format) {
         return Err(ToolError::validation(
             "format",
             "html is the executive report (charts); technical and compliance reports come as markdown or json",
@@ -126,54 +146,10 @@ pub async fn generate_report(cx: &Cx<'_>, args: ReportArgs) -> Result<ToolOutput
         None => "organization".to_string(),
     };
     report.snapshots = snapshots;
-    let frameworks = &cx.backend.frameworks;
-    let (body, content_type, ext) = match (report_type.as_str(), format.as_str()) {
-        ("executive", "html") => (
-            posture_core::report_html::html(&report),
-            "text/html; charset=utf-8",
-            "html",
-        ),
-        ("executive", "markdown") => match &report.run.summary {
-            Some(s) => (
-                posture_core::report::markdown(s, &report.snapshots, &report.run.accounts),
-                "text/markdown; charset=utf-8",
-                "md",
-            ),
-            None => return Err(ToolError::engine("the run has no summary")),
-        },
-        ("executive", _) => (
-            to_json(&json!({"run": report.run, "trend": report.trend}))?,
-            "application/json",
-            "json",
-        ),
-        ("technical", "markdown") => (
-            history::technical_markdown(&report),
-            "text/markdown; charset=utf-8",
-            "md",
-        ),
-        ("technical", _) => (to_json(&report)?, "application/json", "json"),
-        ("compliance", "markdown") => (
-            history::compliance_markdown(&report, frameworks),
-            "text/markdown; charset=utf-8",
-            "md",
-        ),
-        (_, _) => (
-            to_json(&json!({
-                "run_id": report.run.run_id,
-                "summary": report.run.summary,
-                "controls": history::compliance_matrix(&report, frameworks),
-            }))?,
-            "application/json",
-            "json",
-        ),
-    };
-    let name = format!("{report_type}-{scope}.{ext}");
-    let bytes = body.len();
-    let file = ReportFile {
-        name,
-        content_type: content_type.to_string(),
-        body: body.into_bytes(),
-    };
+    let name = format!("{report_type}-{scope}.{}", format.extension());
+    let file =
+        render(&report, kind, format, &cx.backend.frameworks, &name).map_err(|e| ToolError::engine(e.to_string()))?;
+    let bytes = file.body.len();
     let location = h.reports.put(&run.run_id, &file).await.map_err(store_error)?;
     let link = h.reports.link(&location).await.map_err(store_error)?;
     let summary = match &report.run.summary {
@@ -188,7 +164,7 @@ pub async fn generate_report(cx: &Cx<'_>, args: ReportArgs) -> Result<ToolOutput
     };
     let result = GeneratedReport {
         report_type,
-        format,
+        format: args.format.as_str().to_string(),
         run_id: run.run_id.clone(),
         scope,
         location,
@@ -201,8 +177,4 @@ pub async fn generate_report(cx: &Cx<'_>, args: ReportArgs) -> Result<ToolOutput
         result.report_type, result.format, result.run_id, result.scope, result.bytes, result.location.uri, result.link
     );
     ToolOutput::new(&result, text)
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String, ToolError> {
-    serde_json::to_string_pretty(value).map_err(|e| ToolError::engine(format!("report could not be serialized: {e}")))
 }

@@ -3,8 +3,9 @@
 
 use crate::backend::{Backend, HistoryBackend};
 use crate::error::{ErrorType, ToolError};
-use posture_core::run::{self, PortError, RunRecord, RunState, SnapshotStore};
-use posture_core::snapshot::AccountSnapshot;
+use posture_core::org::run::{self, RunRecord, RunState};
+use posture_core::org::snapshot::AccountSnapshot;
+use posture_core::ports::{PortError, SnapshotStore};
 use serde_json::{Map, json};
 
 /// A store that could not be read, as a tool error.
@@ -71,7 +72,9 @@ pub async fn complete_run(h: &HistoryBackend, id: &str, field: &str) -> Result<R
 
 /// Every run record with an id in `[from, "~"]`, oldest first.
 pub async fn runs_since(store: &dyn SnapshotStore, from: &str) -> Result<Vec<RunRecord>, ToolError> {
-    run::all_runs(store, from, "~").await.map_err(store_error)
+    posture_core::ports::all_runs(store, from, "~")
+        .await
+        .map_err(store_error)
 }
 
 /// Every snapshot of `account` with a run id in `[from, to]`, oldest first.
@@ -81,7 +84,7 @@ pub async fn snapshots_of(
     from: &str,
     to: &str,
 ) -> Result<Vec<AccountSnapshot>, ToolError> {
-    run::all_account_snapshots(store, account, from, to)
+    posture_core::ports::all_account_snapshots(store, account, from, to)
         .await
         .map_err(store_error)
 }

@@ -1,0 +1,14 @@
+//! Org-wide assessment wiring shared by the assessor (Lambda and command
+//! line) and the MCP server: the settings from documented environment
+//! variables, the account directory (Organizations or a configured list), and
+//! the choice of stores and collector, each a port.
+
+mod directory;
+mod launch;
+mod settings;
+mod wiring;
+
+pub use directory::{ListedDirectory, OrganizationsDirectory};
+pub use launch::{LambdaLauncher, TaskLauncher};
+pub use settings::*;
+pub use wiring::{Org, Stores};

@@ -1,0 +1,417 @@
+//! Findings analysis (`analyze_security_findings`): merge and de-duplicate
+//! what the sources returned, map to ATT&CK, correlate, summarize the threat
+//! landscape and plan remediation.
+//!
+//! Trend rule: the window is cut at its midpoint; findings are counted by
+//! when they were first seen (findings first seen before the window count in
+//! the first half). INCREASING when the second half has at least 25% more and
+//! at least 2 more findings than the first; DECREASING when it has at least
+//! 20% fewer and at least 2 fewer; STABLE otherwise.
+//!
+//! Risk score (0–100): `100 × (1 − e^(−w/40))` where `w` sums per open finding
+//! CRITICAL 10, HIGH 5, MEDIUM 2, LOW 0.5; raised to the highest attack
+//! pattern's risk score when that is higher.
+
+use crate::finding::{Channel, Finding, SourceService};
+use crate::findings::attack::{Catalog, Mapping};
+use crate::findings::correlate::{AttackPattern, correlate};
+use crate::findings::remediation::{RemediationPlan, build_plan};
+use crate::severity::Severity;
+use crate::sources::{FindingQuery, SourceBatch, SourceError};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How many high-risk findings are listed in full; the total is always given.
+pub const HIGH_RISK_LIST_LIMIT: usize = 50;
+
+/// What happened to one source during an analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SourceStatus {
+    /// Service name.
+    pub service: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// Findings it contributed (before de-duplication).
+    pub findings: usize,
+    /// Raw records read.
+    pub records_read: usize,
+    /// True when it had more matching findings than `max_findings`.
+    pub more_available: bool,
+    /// Records it returned that could not be read.
+    pub rejected_records: usize,
+    /// The failure, when `failed`.
+    pub error: Option<SourceError>,
+}
+
+/// Findings of all sources, merged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Merged {
+    /// De-duplicated findings, most severe and most recent first, at most
+    /// `max_findings`.
+    pub findings: Vec<Finding>,
+    /// Findings seen through two channels and kept once.
+    pub duplicates_removed: usize,
+    /// Per-source outcome.
+    pub sources: Vec<SourceStatus>,
+    /// True when more findings matched than `max_findings` allowed.
+    pub truncated: bool,
+}
+
+/// Merges source results: de-duplicates GuardDuty findings that arrived
+/// through both GuardDuty and Security Hub (the GuardDuty copy is kept, it is
+/// richer), orders by severity then recency and keeps `max_findings`.
+pub fn merge(results: Vec<(String, Result<SourceBatch, SourceError>)>, query: &FindingQuery) -> Merged {
+    let mut sources = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut all: Vec<Finding> = Vec::new();
+    let mut duplicates_removed = 0;
+    let mut more_available = false;
+    for (service, result) in results {
+        match result {
+            Ok(batch) => {
+                more_available |= batch.more_available;
+                sources.push(SourceStatus {
+                    service,
+                    status: "ok".into(),
+                    findings: batch.findings.len(),
+                    records_read: batch.records_read,
+                    more_available: batch.more_available,
+                    rejected_records: batch.rejected.len(),
+                    error: None,
+                });
+                for f in batch.findings {
+                    match by_key.get(&f.dedup_key) {
+                        Some(&i) => {
+                            duplicates_removed += 1;
+                            let kept = &mut all[i];
+                            let (mut winner, loser) = if f.channels.contains(&Channel::GuardDutyApi) {
+                                (f, kept.clone())
+                            } else {
+                                (kept.clone(), f)
+                            };
+                            for c in loser.channels {
+                                if !winner.channels.contains(&c) {
+                                    winner.channels.push(c);
+                                }
+                            }
+                            if winner.remediation_text.is_none() {
+                                winner.remediation_text = loser.remediation_text;
+                            }
+                            *kept = winner;
+                        }
+                        None => {
+                            by_key.insert(f.dedup_key.clone(), all.len());
+                            all.push(f);
+                        }
+                    }
+                }
+            }
+            Err(error) => sources.push(SourceStatus {
+                service,
+                status: "failed".into(),
+                findings: 0,
+                records_read: 0,
+                more_available: false,
+                rejected_records: 0,
+                error: Some(error),
+            }),
+        }
+    }
+    all.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.severity_score.total_cmp(&a.severity_score))
+            .then(b.updated_at.cmp(&a.updated_at))
+            .then(a.id.cmp(&b.id))
+    });
+    let truncated = more_available || all.len() > query.max_findings;
+    all.truncate(query.max_findings);
+    Merged {
+        findings: all,
+        duplicates_removed,
+        sources,
+        truncated,
+    }
+}
+
+/// The time range of an analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TimeRange {
+    /// ISO 8601.
+    pub start_date: String,
+    /// ISO 8601.
+    pub end_date: String,
+    /// Days.
+    pub days: u32,
+}
+
+/// Summary of the threats found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ThreatLandscape {
+    /// Findings analysed.
+    pub total_threats: usize,
+    /// Findings still open (not resolved, not a passed check).
+    pub active_threats: usize,
+    /// Count per category (GuardDuty threat purpose, or ASFF `Namespace/Category`).
+    pub threat_categories: BTreeMap<String, usize>,
+    /// Count per severity label.
+    pub severity_counts: BTreeMap<String, usize>,
+    /// Count per producing service.
+    pub source_counts: BTreeMap<String, usize>,
+    /// 0–100 (rule in the module documentation).
+    pub risk_score: u32,
+    /// INCREASING, STABLE or DECREASING.
+    pub trend: String,
+    /// The counts the trend compares.
+    pub trend_basis: TrendBasis,
+}
+
+/// The counts behind the trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TrendBasis {
+    /// Midpoint of the window.
+    pub split_at: String,
+    /// Findings first seen before the midpoint.
+    pub first_half: usize,
+    /// Findings first seen at or after it.
+    pub second_half: usize,
+}
+
+/// A finding worth immediate attention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HighRiskFinding {
+    /// Finding id.
+    pub finding_id: String,
+    /// Title.
+    pub title: String,
+    /// Severity label.
+    pub severity: String,
+    /// Description.
+    pub description: String,
+    /// Producing service.
+    pub source_service: String,
+    /// Finding type.
+    pub finding_type: String,
+    /// Account.
+    pub account_id: String,
+    /// Region.
+    pub region: String,
+    /// `tactic:`, `technique:`, `remote_ip:`, `api:`, `domain:` indicators.
+    pub attack_indicators: Vec<String>,
+    /// Resources (short ids).
+    pub affected_resources: Vec<String>,
+    /// Last activity.
+    pub last_seen: String,
+    /// Attack pattern this finding belongs to.
+    pub attack_pattern_id: Option<String>,
+}
+
+/// How the analysis came about: sources, counts, limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Coverage {
+    /// True when a source failed: the result stands on the others.
+    pub partial: bool,
+    /// Per-source outcome.
+    pub sources: Vec<SourceStatus>,
+    /// Findings analysed after de-duplication.
+    pub findings_analyzed: usize,
+    /// Findings that arrived through both GuardDuty and Security Hub.
+    pub duplicates_removed: usize,
+    /// True when more findings matched than `max_findings`: the most severe
+    /// and most recent were kept.
+    pub truncated_at_max_findings: bool,
+    /// High-risk findings in total (the list shows at most 50).
+    pub high_risk_findings_total: usize,
+}
+
+/// The `analyze_security_findings` result (seed 000 fields plus coverage).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FindingsAnalysis {
+    /// Id of this analysis.
+    pub analysis_id: String,
+    /// The window analysed.
+    pub time_range: TimeRange,
+    /// Threat summary.
+    pub threat_landscape: ThreatLandscape,
+    /// Correlated attack patterns, riskiest first.
+    pub attack_patterns: Vec<AttackPattern>,
+    /// Riskiest findings first.
+    pub high_risk_findings: Vec<HighRiskFinding>,
+    /// Present when remediation was asked for.
+    pub remediation_plan: Option<RemediationPlan>,
+    /// Sources and limits.
+    pub coverage: Coverage,
+    /// ISO 8601.
+    pub generated_at: String,
+}
+
+/// Analysis parameters.
+#[derive(Debug, Clone)]
+pub struct AnalysisRequest {
+    /// The query the sources answered.
+    pub query: FindingQuery,
+    /// Days in the window (as asked).
+    pub days: u32,
+    /// Build a remediation plan.
+    pub include_remediation: bool,
+    /// Id to give the analysis.
+    pub analysis_id: String,
+    /// Time of the analysis.
+    pub now: Timestamp,
+}
+
+fn category(f: &Finding) -> String {
+    if f.source == SourceService::GuardDuty
+        && let Some((purpose, _)) = f.finding_type.split_once(':')
+    {
+        return purpose.to_string();
+    }
+    let mut parts = f.types.first().map(|t| t.split('/')).into_iter().flatten();
+    match (parts.next(), parts.next()) {
+        (Some(ns), Some(cat)) => format!("{ns}/{cat}"),
+        (Some(ns), None) => ns.to_string(),
+        _ => "Uncategorized".to_string(),
+    }
+}
+
+fn weight(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 10.0,
+        Severity::High => 5.0,
+        Severity::Medium => 2.0,
+        Severity::Low => 0.5,
+        Severity::Informational => 0.0,
+    }
+}
+
+/// Analyses merged findings.
+pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> FindingsAnalysis {
+    let findings = merged.findings;
+    let mappings: Vec<Mapping> = findings.iter().map(|f| catalog.classify(f)).collect();
+    let patterns = correlate(&findings, &mappings, catalog);
+
+    let mut pattern_of: HashMap<&str, &str> = HashMap::new();
+    for p in &patterns {
+        for id in &p.related_finding_ids {
+            pattern_of.insert(id.as_str(), p.pattern_id.as_str());
+        }
+    }
+
+    let window = request.query.window;
+    let mid = window.midpoint();
+    let second_half = findings.iter().filter(|f| f.first_seen >= mid).count();
+    let first_half = findings.len() - second_half;
+    let trend = if second_half as f64 >= first_half as f64 * 1.25 && second_half >= first_half + 2 {
+        "INCREASING"
+    } else if (second_half as f64) <= first_half as f64 * 0.8 && first_half >= second_half + 2 {
+        "DECREASING"
+    } else {
+        "STABLE"
+    };
+
+    let mut threat_categories = BTreeMap::new();
+    let mut severity_counts = BTreeMap::new();
+    let mut source_counts = BTreeMap::new();
+    for f in &findings {
+        *threat_categories.entry(category(f)).or_insert(0) += 1;
+        *severity_counts.entry(f.severity.label().to_string()).or_insert(0) += 1;
+        *source_counts.entry(f.source.name().to_string()).or_insert(0) += 1;
+    }
+    let open: Vec<&Finding> = findings.iter().filter(|f| f.is_open()).collect();
+    let w: f64 = open.iter().map(|f| weight(f.severity)).sum();
+    let base_risk = (100.0 * (1.0 - (-w / 40.0).exp())).round() as u32;
+    let risk_score = patterns
+        .iter()
+        .map(|p| p.risk_score)
+        .max()
+        .unwrap_or(0)
+        .max(base_risk)
+        .min(100);
+
+    let mut high: Vec<(usize, &Finding)> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.is_open() && (f.severity >= Severity::High || pattern_of.contains_key(f.id.as_str())))
+        .collect();
+    high.sort_by(|(_, a), (_, b)| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.severity_score.total_cmp(&a.severity_score))
+            .then(b.last_seen.cmp(&a.last_seen))
+    });
+    let high_risk_total = high.len();
+    let high_risk_findings = high
+        .into_iter()
+        .take(HIGH_RISK_LIST_LIMIT)
+        .map(|(i, f)| {
+            let mut indicators: Vec<String> = Vec::new();
+            indicators.extend(mappings[i].tactics.iter().map(|t| format!("tactic:{t}")));
+            indicators.extend(
+                mappings[i]
+                    .techniques
+                    .iter()
+                    .map(|t| format!("technique:{}", catalog.technique_label(t))),
+            );
+            indicators.extend(f.remote_ips.iter().map(|ip| format!("remote_ip:{ip}")));
+            indicators.extend(f.api_calls.iter().map(|a| format!("api:{a}")));
+            indicators.extend(f.domains.iter().map(|d| format!("domain:{d}")));
+            indicators.extend(f.cves.iter().map(|c| format!("cve:{c}")));
+            HighRiskFinding {
+                finding_id: f.id.clone(),
+                title: f.title.clone(),
+                severity: f.severity.label().to_string(),
+                description: f.description.clone(),
+                source_service: f.source.name().to_string(),
+                finding_type: f.finding_type.clone(),
+                account_id: f.account_id.clone(),
+                region: f.region.clone(),
+                attack_indicators: indicators,
+                affected_resources: f.resource_names(),
+                last_seen: f.last_seen.to_string(),
+                attack_pattern_id: pattern_of.get(f.id.as_str()).map(|s| s.to_string()),
+            }
+        })
+        .collect();
+
+    let remediation_plan = request.include_remediation.then(|| {
+        let in_pattern: HashSet<String> = pattern_of.keys().map(|k| k.to_string()).collect();
+        build_plan(&findings, &in_pattern)
+    });
+
+    let partial = merged.sources.iter().any(|s| s.status != "ok");
+    FindingsAnalysis {
+        analysis_id: request.analysis_id.clone(),
+        time_range: TimeRange {
+            start_date: window.start.to_string(),
+            end_date: window.end.to_string(),
+            days: request.days,
+        },
+        threat_landscape: ThreatLandscape {
+            total_threats: findings.len(),
+            active_threats: open.len(),
+            threat_categories,
+            severity_counts,
+            source_counts,
+            risk_score,
+            trend: trend.to_string(),
+            trend_basis: TrendBasis {
+                split_at: mid.to_string(),
+                first_half,
+                second_half,
+            },
+        },
+        attack_patterns: patterns,
+        high_risk_findings,
+        remediation_plan,
+        coverage: Coverage {
+            partial,
+            sources: merged.sources,
+            findings_analyzed: findings.len(),
+            duplicates_removed: merged.duplicates_removed,
+            truncated_at_max_findings: merged.truncated,
+            high_risk_findings_total: high_risk_total,
+        },
+        generated_at: request.now.to_string(),
+    }
+}

@@ -1,0 +1,237 @@
+//! [`execute`]: drives one org-wide run from start to the committed result,
+//! through the ports (account directory, collector, snapshot store, report
+//! store).
+
+use crate::org::run::{self, AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunRecord, RunReport, RunState};
+use crate::org::snapshot::{self};
+use crate::ports::*;
+use crate::posture::frameworks::Framework;
+use crate::report;
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeSet;
+
+/// How a run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Frameworks to score.
+    pub frameworks: Vec<Framework>,
+    /// Accounts collected at once.
+    pub concurrency: usize,
+    /// Only these accounts (empty: all).
+    pub include: BTreeSet<String>,
+    /// Never these accounts.
+    pub exclude: BTreeSet<String>,
+    /// A run still going after this long is taken as dead.
+    pub max_duration: SignedDuration,
+}
+
+/// The ports a run uses.
+#[derive(Clone, Copy)]
+pub struct RunPorts<'a> {
+    /// Accounts.
+    pub directory: &'a dyn AccountDirectory,
+    /// Collection.
+    pub collector: &'a dyn AccountCollector,
+    /// Snapshots and run records.
+    pub store: &'a dyn SnapshotStore,
+    /// Report files.
+    pub reports: &'a dyn ReportStore,
+    /// The time of day (a fixed clock in tests).
+    pub clock: &'a (dyn Fn() -> Timestamp + Sync),
+}
+
+/// How [`execute`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// This call carried the run to completion.
+    Completed(RunRecord),
+    /// The run had completed before; nothing was written.
+    AlreadyComplete(RunRecord),
+    /// Another invocation is running it (not past its deadline).
+    InProgress(RunRecord),
+    /// This call's attempt failed; the record says why.
+    Failed(RunRecord),
+}
+
+impl RunOutcome {
+    /// The run record.
+    pub fn record(&self) -> &RunRecord {
+        match self {
+            RunOutcome::Completed(r)
+            | RunOutcome::AlreadyComplete(r)
+            | RunOutcome::InProgress(r)
+            | RunOutcome::Failed(r) => r,
+        }
+    }
+}
+
+/// A run could not even be recorded (the store is unreachable).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the run could not be recorded: {0}")]
+pub struct RunError(pub PortError);
+
+/// Runs one org-wide assessment with id `run_id` for the instant
+/// `started_at` (a schedule tick, or the request time); the current time for
+/// deadlines comes from the ports' clock.
+///
+/// Idempotent per run id: a complete run is not redone; a failed or
+/// abandoned one is retried as a new attempt; a live one is left alone.
+/// An unreachable account is a gap and the run goes on; a collector or store
+/// failure fails the run and leaves the previous latest in place.
+pub async fn execute(
+    ports: RunPorts<'_>,
+    settings: &RunSettings,
+    run_id: &str,
+    trigger: &str,
+    started_at: Timestamp,
+) -> Result<RunOutcome, RunError> {
+    let now = (ports.clock)();
+    let mut run = RunRecord {
+        schema_version: RUN_SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        trigger: trigger.to_string(),
+        started_at: started_at.to_string(),
+        deadline: (now + settings.max_duration).to_string(),
+        finished_at: None,
+        state: RunState::Running,
+        attempt: 1,
+        accounts: Vec::new(),
+        accounts_done: 0,
+        error: None,
+        summary: None,
+        reports: Vec::new(),
+    };
+    match ports.store.begin_run(&run).await.map_err(RunError)? {
+        Begun::Started => {}
+        Begun::Exists(existing) => match existing.effective_state(now) {
+            RunState::Complete => return Ok(RunOutcome::AlreadyComplete(*existing)),
+            RunState::Running => return Ok(RunOutcome::InProgress(*existing)),
+            RunState::Queued | RunState::Failed => {
+                run.attempt = existing.attempt + 1;
+                match ports.store.retake_run(&run, existing.attempt).await {
+                    Ok(()) => {}
+                    Err(e) if e.conflict => {
+                        let current = ports.store.run(run_id).await.map_err(RunError)?;
+                        return Ok(RunOutcome::InProgress(current.unwrap_or(*existing)));
+                    }
+                    Err(e) => return Err(RunError(e)),
+                }
+            }
+        },
+    }
+    match carry_out(ports, settings, &mut run).await {
+        Ok(()) => {
+            run.state = RunState::Complete;
+            match ports.store.complete_run(&run).await {
+                Ok(()) => Ok(RunOutcome::Completed(run)),
+                Err(e) => fail(ports, run, e.to_string()).await,
+            }
+        }
+        Err(reason) => fail(ports, run, reason).await,
+    }
+}
+
+async fn fail(ports: RunPorts<'_>, mut run: RunRecord, reason: String) -> Result<RunOutcome, RunError> {
+    run.state = RunState::Failed;
+    run.error = Some(reason);
+    run.finished_at = Some((ports.clock)().to_string());
+    run.summary = None;
+    run.reports.clear();
+    ports.store.fail_run(&run).await.map_err(RunError)?;
+    Ok(RunOutcome::Failed(run))
+}
+
+/// Collects, evaluates and reports; `Err` is the reason the run failed.
+async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRecord) -> Result<(), String> {
+    let listed = ports.directory.accounts().await.map_err(|e| e.to_string())?;
+    run.accounts = in_scope(listed, settings);
+    ports.store.update_run(run).await.map_err(|e| e.to_string())?;
+
+    let run_id = run.run_id.clone();
+    let ids: Vec<String> = run.accounts.iter().map(|a| a.account_id.clone()).collect();
+    let mut collected = futures::stream::iter(ids)
+        .map(|id| {
+            let run_id = run_id.clone();
+            async move {
+                let result = ports.collector.collect(&run_id, &id).await;
+                (id, result)
+            }
+        })
+        .buffer_unordered(settings.concurrency.max(1));
+    let mut snapshots = Vec::new();
+    while let Some((id, result)) = collected.next().await {
+        let (outcome, gap) = match result {
+            Ok(account) => {
+                let snap = snapshot::take(
+                    &run_id,
+                    &account.inventory,
+                    &account.findings,
+                    &account.gaps,
+                    &settings.frameworks,
+                );
+                ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;
+                snapshots.push(snap);
+                (AccountOutcome::Assessed, None)
+            }
+            Err(CollectError::Unreachable(why)) => (AccountOutcome::Gap, Some(why)),
+            Err(CollectError::Failed(why)) => return Err(format!("account {id}: {why}")),
+        };
+        if let Some(entry) = run.accounts.iter_mut().find(|a| a.account_id == id) {
+            entry.outcome = outcome;
+            entry.gap = gap;
+        }
+        run.accounts_done += 1;
+        ports.store.update_run(run).await.map_err(|e| e.to_string())?;
+    }
+    drop(collected);
+    snapshots.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+
+    let summary = snapshot::org_summary(&run_id, &snapshots);
+    let earlier = all_runs(ports.store, "", &run_id).await.map_err(|e| e.to_string())?;
+    run.summary = Some(summary);
+    run.finished_at = Some((ports.clock)().to_string());
+    // The reports describe the run as it will be committed; a run whose
+    // commit fails drops them from its record (see `fail`).
+    let mut report = RunReport {
+        schema_version: RUN_SCHEMA_VERSION,
+        run: RunRecord {
+            state: RunState::Complete,
+            ..run.clone()
+        },
+        snapshots,
+        trend: Vec::new(),
+    };
+    report.trend = run::trend_of(
+        earlier
+            .iter()
+            .filter(|r| r.run_id < run_id)
+            .chain(std::iter::once(&report.run)),
+    );
+    for file in report::run_files(&report) {
+        let location = ports.reports.put(&run_id, &file).await.map_err(|e| e.to_string())?;
+        run.reports.push(location);
+    }
+    Ok(())
+}
+
+/// The directory's accounts that this run assesses: ACTIVE ones, narrowed by
+/// the include list, minus the exclude list, in id order.
+fn in_scope(listed: Vec<DirectoryAccount>, settings: &RunSettings) -> Vec<RunAccount> {
+    let mut accounts: Vec<RunAccount> = listed
+        .into_iter()
+        .filter(|a| a.status == "ACTIVE")
+        .filter(|a| settings.include.is_empty() || settings.include.contains(&a.account_id))
+        .filter(|a| !settings.exclude.contains(&a.account_id))
+        .map(|a| RunAccount {
+            account_id: a.account_id,
+            name: a.name,
+            status: a.status,
+            outcome: AccountOutcome::Pending,
+            gap: None,
+        })
+        .collect();
+    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    accounts.dedup_by(|a, b| a.account_id == b.account_id);
+    accounts
+}

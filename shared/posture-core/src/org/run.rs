@@ -1,0 +1,214 @@
+//! The record of an org-wide assessment run: its state, its accounts and
+//! their outcome, its id, and the report written from it.
+
+use crate::ids::RunId;
+use crate::org::snapshot::{AccountSnapshot, OrgSummary};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the stored run record and run report.
+pub const RUN_SCHEMA_VERSION: u32 = 1;
+
+/// Past runs drawn in a report's trend chart.
+pub const TREND_RUNS: usize = 12;
+
+/// State of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunState {
+    /// Accepted (by the MCP server) and handed to the assessor, not started.
+    Queued,
+    /// Collecting and evaluating.
+    Running,
+    /// Committed: its snapshots are history, and it may be the latest.
+    Complete,
+    /// Stopped by an error; nothing of it is visible as latest.
+    Failed,
+}
+
+/// An account as the directory lists it, and what the run made of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunAccount {
+    /// 12-digit id.
+    pub account_id: String,
+    /// Account name from the directory.
+    pub name: String,
+    /// Directory status (`ACTIVE`).
+    pub status: String,
+    /// `PENDING`, `ASSESSED`, or `GAP` (could not be collected).
+    pub outcome: AccountOutcome,
+    /// Why the account is a gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<String>,
+}
+
+/// What happened to one account in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountOutcome {
+    /// Not collected yet.
+    Pending,
+    /// Collected and evaluated; a snapshot exists.
+    Assessed,
+    /// Could not be collected (role refused, account closed); no snapshot.
+    Gap,
+}
+
+/// A stored report file of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ReportLocation {
+    /// File name within the run (`report.html`).
+    pub name: String,
+    /// Where it lies: a file path locally, `s3://bucket/key` in AWS.
+    pub uri: String,
+}
+
+/// The record of one run, kept in the snapshot store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunRecord {
+    /// Format version.
+    pub schema_version: u32,
+    /// Sortable id: `<yyyymmddThhmmssZ>-<suffix>`.
+    pub run_id: String,
+    /// `schedule`, `mcp` or `cli`.
+    pub trigger: String,
+    /// Start (RFC 3339); for a scheduled run, the schedule tick.
+    pub started_at: String,
+    /// After this instant a run still `RUNNING` is taken as dead.
+    pub deadline: String,
+    /// End (RFC 3339), once complete or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// State.
+    pub state: RunState,
+    /// 1 for the first attempt; a retry of a failed or abandoned run adds one.
+    pub attempt: u32,
+    /// Accounts in scope with their outcome.
+    pub accounts: Vec<RunAccount>,
+    /// Accounts done (assessed or gap).
+    pub accounts_done: usize,
+    /// Why the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The org summary, once complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<OrgSummary>,
+    /// Report files written for the run.
+    #[serde(default)]
+    pub reports: Vec<ReportLocation>,
+}
+
+impl RunRecord {
+    /// True for a `QUEUED` or `RUNNING` record past its deadline: its
+    /// process died (or never started).
+    pub fn is_abandoned(&self, now: Timestamp) -> bool {
+        matches!(self.state, RunState::Queued | RunState::Running)
+            && self.deadline.parse::<Timestamp>().is_ok_and(|d| now > d)
+    }
+
+    /// The state readers should show: an abandoned run counts as failed.
+    pub fn effective_state(&self, now: Timestamp) -> RunState {
+        if self.is_abandoned(now) {
+            RunState::Failed
+        } else {
+            self.state
+        }
+    }
+
+    /// Progress in percent (accounts done of accounts in scope).
+    pub fn progress_percent(&self) -> f64 {
+        if self.accounts.is_empty() {
+            return if self.state == RunState::Complete { 100.0 } else { 0.0 };
+        }
+        (self.accounts_done as f64 * 1000.0 / self.accounts.len() as f64).round() / 10.0
+    }
+}
+
+/// Builds a run id that sorts by time: `20261126T060000Z-scheduled`.
+pub fn run_id(started_at: Timestamp, suffix: &str) -> String {
+    format!("{}-{suffix}", started_at.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// True when `id` has the shape [`run_id`] produces (see [`RunId`]).
+pub fn is_valid_run_id(id: &str) -> bool {
+    id.parse::<RunId>().is_ok()
+}
+
+/// The instant a run id starts with (`None` for a malformed id).
+pub fn run_started_at(id: &str) -> Option<Timestamp> {
+    id.parse::<RunId>().ok().map(|r| r.started_at())
+}
+
+/// The record the MCP server writes when it hands a run to the assessor: the
+/// run id is known (and queryable) at once; the assessor takes it over.
+pub fn queued(run_id: &str, trigger: &str, now: Timestamp, max_duration: SignedDuration) -> RunRecord {
+    RunRecord {
+        schema_version: RUN_SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        trigger: trigger.to_string(),
+        started_at: now.to_string(),
+        deadline: (now + max_duration).to_string(),
+        finished_at: None,
+        state: RunState::Queued,
+        attempt: 0,
+        accounts: Vec::new(),
+        accounts_done: 0,
+        error: None,
+        summary: None,
+        reports: Vec::new(),
+    }
+}
+
+/// One point of the org trend: a complete run's pooled scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TrendPoint {
+    /// The run.
+    pub run_id: String,
+    /// Its start.
+    pub started_at: String,
+    /// Pooled score per framework.
+    pub scores: BTreeMap<String, Option<f64>>,
+    /// Failing check outcomes, all accounts.
+    pub failures: usize,
+    /// Open findings, all accounts.
+    pub open_findings: usize,
+}
+
+impl TrendPoint {
+    /// The point of a run with a summary.
+    pub fn of(run: &RunRecord, summary: &OrgSummary) -> TrendPoint {
+        TrendPoint {
+            run_id: run.run_id.clone(),
+            started_at: run.started_at.clone(),
+            scores: summary.frameworks.iter().map(|(k, v)| (k.clone(), v.score)).collect(),
+            failures: summary.failures,
+            open_findings: summary.open_findings.values().sum(),
+        }
+    }
+}
+
+/// The JSON report of a run: everything the run found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunReport {
+    /// Format version.
+    pub schema_version: u32,
+    /// The run (its `summary` is the org summary).
+    pub run: RunRecord,
+    /// Every account's snapshot.
+    pub snapshots: Vec<AccountSnapshot>,
+    /// Complete runs before this one and this one, oldest first.
+    pub trend: Vec<TrendPoint>,
+}
+
+/// The trend ending with the last of `runs` (oldest first): their complete
+/// runs with a summary, at most [`TREND_RUNS`] of the latest.
+pub fn trend_of<'a>(runs: impl IntoIterator<Item = &'a RunRecord>) -> Vec<TrendPoint> {
+    let points: Vec<TrendPoint> = runs
+        .into_iter()
+        .filter(|r| r.state == RunState::Complete)
+        .filter_map(|r| r.summary.as_ref().map(|s| TrendPoint::of(r, s)))
+        .collect();
+    let skip = points.len().saturating_sub(TREND_RUNS);
+    points.into_iter().skip(skip).collect()
+}

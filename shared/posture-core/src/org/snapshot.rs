@@ -1,0 +1,683 @@
+//! Snapshots: what one assessment run found in one account, kept so that
+//! history and drift can be asked about later. A snapshot is a pure function
+//! of the account's inventory, its findings and the frameworks; drift and
+//! history are pure functions of snapshots.
+
+use crate::finding::Finding;
+use crate::posture::checks::{self, Status};
+use crate::posture::frameworks::{ControlStatus, Framework, assess};
+use crate::posture::inventory::Inventory;
+use crate::severity::Severity;
+use crate::sources::SourceGap;
+use crate::verdict::Unread;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Version of the stored snapshot format.
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
+
+/// A score change smaller than this many points is `stable`.
+pub const STABLE_WITHIN_POINTS: f64 = 1.0;
+
+/// One account at one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountSnapshot {
+    /// Format version.
+    pub schema_version: u32,
+    /// The assessment run.
+    pub run_id: String,
+    /// The account.
+    pub account_id: String,
+    /// When the inventory was collected (RFC 3339).
+    pub taken_at: String,
+    /// Per framework short name.
+    pub frameworks: BTreeMap<String, FrameworkScore>,
+    /// Failed native check outcomes, sorted.
+    pub failures: Vec<Failure>,
+    /// Open findings by severity (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `INFORMATIONAL`).
+    pub open_findings: BTreeMap<Severity, usize>,
+    /// Inventory sections that could not be read, as `section: kind: detail`,
+    /// then finding sources not read in full, as `region service: kind: detail`.
+    pub gaps: Vec<String>,
+}
+
+/// A framework's standing in a snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FrameworkScore {
+    /// passed ÷ (passed + failed) × 100; `None` when nothing was decided.
+    pub score: Option<f64>,
+    /// Requirements PASSED.
+    pub passed: usize,
+    /// Requirements FAILED.
+    pub failed: usize,
+    /// Requirements UNKNOWN.
+    pub unknown: usize,
+    /// Requirements NOT_APPLICABLE.
+    pub not_applicable: usize,
+    /// Requirements MANUAL.
+    pub manual: usize,
+    /// Every requirement's status.
+    pub controls: BTreeMap<String, ControlStatus>,
+}
+
+/// One failing resource of one check.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Failure {
+    /// Native check.
+    pub check_id: String,
+    /// Resource as the check names it.
+    pub resource: String,
+    /// Region, for regional resources.
+    pub region: Option<String>,
+    /// The check's severity.
+    pub severity: Severity,
+}
+
+/// Builds the snapshot of `inventory`'s account; `findings` may hold other
+/// accounts' findings (only this account's are counted); `source_gaps` are
+/// the account's finding sources that were not read in full, which keep the
+/// requirements they decide from passing and are listed with the gaps.
+pub fn take(
+    run_id: &str,
+    inventory: &Inventory,
+    findings: &[Finding],
+    source_gaps: &[SourceGap],
+    frameworks: &[Framework],
+) -> AccountSnapshot {
+    let account = &inventory.account_id;
+    let own: Vec<Finding> = findings.iter().filter(|f| &f.account_id == account).cloned().collect();
+    let outcomes = checks::evaluate_all(inventory);
+    let mut failures: Vec<Failure> = outcomes
+        .iter()
+        .filter(|o| o.status == Status::Fail)
+        .map(|o| Failure {
+            check_id: o.check_id.clone(),
+            resource: o.resource.clone(),
+            region: o.region.clone(),
+            severity: checks::find(&o.check_id).map_or(Severity::Medium, |c| c.severity),
+        })
+        .collect();
+    failures.sort();
+    failures.dedup();
+    let unread = Unread::of_source_gaps(source_gaps);
+    let frameworks = frameworks
+        .iter()
+        .map(|fw| {
+            let r = assess(fw, &outcomes, &own, &unread);
+            let score = FrameworkScore {
+                score: r.score,
+                passed: r.passed,
+                failed: r.failed,
+                unknown: r.unknown,
+                not_applicable: r.not_applicable,
+                manual: r.manual,
+                controls: r.requirements.iter().map(|q| (q.id.clone(), q.status)).collect(),
+            };
+            (fw.short_name.clone(), score)
+        })
+        .collect();
+    let mut open_findings = BTreeMap::new();
+    for f in own.iter().filter(|f| f.is_open()) {
+        *open_findings.entry(f.severity).or_insert(0) += 1;
+    }
+    AccountSnapshot {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        account_id: account.clone(),
+        taken_at: inventory.collected_at.to_string(),
+        frameworks,
+        failures,
+        open_findings,
+        gaps: inventory_gaps(inventory)
+            .into_iter()
+            .chain(source_gaps.iter().map(ToString::to_string))
+            .collect(),
+    }
+}
+
+/// The inventory sections that could not be read, as `section: kind: detail`.
+pub fn inventory_gaps(inv: &Inventory) -> Vec<String> {
+    inv.section_gaps()
+        .into_iter()
+        .map(|(section, g)| format!("{section}: {}: {}", g.kind, g.detail))
+        .collect()
+}
+
+/// What changed between two snapshots of one account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Drift {
+    /// The account.
+    pub account_id: String,
+    /// The earlier run.
+    pub from_run: String,
+    /// The later run.
+    pub to_run: String,
+    /// Failing in the later run only.
+    pub new_failures: Vec<Failure>,
+    /// Failing in the earlier run only.
+    pub resolved_failures: Vec<Failure>,
+    /// Failing in both.
+    pub persisting_failures: Vec<Failure>,
+    /// Requirements whose status changed.
+    pub control_changes: Vec<ControlChange>,
+    /// Per framework: earlier score, later score, difference in points.
+    pub score_changes: BTreeMap<String, ScoreChange>,
+}
+
+/// A requirement whose status changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ControlChange {
+    /// Framework short name.
+    pub framework: String,
+    /// Requirement id.
+    pub control_id: String,
+    /// Earlier status (`None`: not in the earlier snapshot).
+    pub from: Option<ControlStatus>,
+    /// Later status (`None`: not in the later snapshot).
+    pub to: Option<ControlStatus>,
+}
+
+/// A framework score, before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ScoreChange {
+    /// Earlier score.
+    pub from: Option<f64>,
+    /// Later score.
+    pub to: Option<f64>,
+    /// `to - from` in points; `None` when either is unscored.
+    pub delta: Option<f64>,
+}
+
+/// Failures are the same when check, resource and region are (a severity
+/// change of the check itself is not drift of the account).
+fn key(f: &Failure) -> (&str, &str, Option<&str>) {
+    (&f.check_id, &f.resource, f.region.as_deref())
+}
+
+/// Drift from `from` to `to` (same account; the caller checks).
+pub fn drift(from: &AccountSnapshot, to: &AccountSnapshot) -> Drift {
+    let before: BTreeSet<_> = from.failures.iter().map(key).collect();
+    let after: BTreeSet<_> = to.failures.iter().map(key).collect();
+    let new_failures = to
+        .failures
+        .iter()
+        .filter(|f| !before.contains(&key(f)))
+        .cloned()
+        .collect();
+    let resolved_failures = from
+        .failures
+        .iter()
+        .filter(|f| !after.contains(&key(f)))
+        .cloned()
+        .collect();
+    let persisting_failures = to
+        .failures
+        .iter()
+        .filter(|f| before.contains(&key(f)))
+        .cloned()
+        .collect();
+
+    let mut control_changes = Vec::new();
+    let mut score_changes = BTreeMap::new();
+    let names: BTreeSet<&String> = from.frameworks.keys().chain(to.frameworks.keys()).collect();
+    for name in names {
+        let (a, b) = (from.frameworks.get(name), to.frameworks.get(name));
+        let ids: BTreeSet<&String> = a
+            .iter()
+            .flat_map(|s| s.controls.keys())
+            .chain(b.iter().flat_map(|s| s.controls.keys()))
+            .collect();
+        for id in ids {
+            let was = a.and_then(|s| s.controls.get(id)).copied();
+            let is = b.and_then(|s| s.controls.get(id)).copied();
+            if was != is {
+                control_changes.push(ControlChange {
+                    framework: name.clone(),
+                    control_id: id.clone(),
+                    from: was,
+                    to: is,
+                });
+            }
+        }
+        let (x, y) = (a.and_then(|s| s.score), b.and_then(|s| s.score));
+        score_changes.insert(
+            name.clone(),
+            ScoreChange {
+                from: x,
+                to: y,
+                delta: x.zip(y).map(|(x, y)| round1(y - x)),
+            },
+        );
+    }
+    Drift {
+        account_id: to.account_id.clone(),
+        from_run: from.run_id.clone(),
+        to_run: to.run_id.clone(),
+        new_failures,
+        resolved_failures,
+        persisting_failures,
+        control_changes,
+        score_changes,
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// One point of a history series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct HistoryPoint {
+    /// The run.
+    pub run_id: String,
+    /// When its inventory was collected.
+    pub taken_at: String,
+    /// The framework's score (`None`: unscored, or the framework was absent).
+    pub score: Option<f64>,
+    /// Requirements FAILED.
+    pub failed_controls: usize,
+    /// Requirements UNKNOWN.
+    pub unknown_controls: usize,
+    /// Failing native check outcomes.
+    pub failures: usize,
+    /// Open findings, all severities.
+    pub open_findings: usize,
+}
+
+/// Direction of a score series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trend {
+    /// Last score above the first by at least [`STABLE_WITHIN_POINTS`].
+    Improving,
+    /// Below by at least that much.
+    Declining,
+    /// Within it.
+    Stable,
+    /// Fewer than two scored points.
+    InsufficientData,
+}
+
+/// The series of one framework over `snapshots` (oldest first, as given
+/// sorted by `taken_at`), and its trend: last scored point against the first.
+pub fn history(snapshots: &[AccountSnapshot], framework: &str) -> (Vec<HistoryPoint>, Trend) {
+    let mut sorted: Vec<&AccountSnapshot> = snapshots.iter().collect();
+    sorted.sort_by_key(|s| s.taken_at.parse::<Timestamp>().unwrap_or(Timestamp::UNIX_EPOCH));
+    let points: Vec<HistoryPoint> = sorted
+        .iter()
+        .map(|s| {
+            let fw = s.frameworks.get(framework);
+            HistoryPoint {
+                run_id: s.run_id.clone(),
+                taken_at: s.taken_at.clone(),
+                score: fw.and_then(|f| f.score),
+                failed_controls: fw.map_or(0, |f| f.failed),
+                unknown_controls: fw.map_or(0, |f| f.unknown),
+                failures: s.failures.len(),
+                open_findings: s.open_findings.values().sum(),
+            }
+        })
+        .collect();
+    let trend = trend_of(points.iter().map(|p| p.score));
+    (points, trend)
+}
+
+/// The organization at one run: the accounts' snapshots pooled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OrgSummary {
+    /// Format version.
+    pub schema_version: u32,
+    /// The assessment run.
+    pub run_id: String,
+    /// Accounts with a snapshot in this run.
+    pub accounts: usize,
+    /// Per framework, pooled over accounts: requirement verdicts are summed,
+    /// so the score is Σ passed ÷ (Σ passed + Σ failed) × 100 (an account with
+    /// more decided requirements weighs more, as it has more to fix).
+    pub frameworks: BTreeMap<String, OrgFrameworkScore>,
+    /// Open findings by severity, all accounts.
+    pub open_findings: BTreeMap<Severity, usize>,
+    /// Failing native check outcomes, all accounts.
+    pub failures: usize,
+    /// Accounts with their score per framework, lowest CIS (or first
+    /// framework) score first; unscored accounts last.
+    pub worst_accounts: Vec<AccountStanding>,
+}
+
+/// A framework across the organization.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OrgFrameworkScore {
+    /// Pooled score; `None` when no account decided any requirement.
+    pub score: Option<f64>,
+    /// Σ passed.
+    pub passed: usize,
+    /// Σ failed.
+    pub failed: usize,
+    /// Σ unknown.
+    pub unknown: usize,
+    /// Accounts whose own score is 100 with no requirement UNKNOWN.
+    pub fully_compliant_accounts: usize,
+}
+
+/// One account's line in the org summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountStanding {
+    /// The account.
+    pub account_id: String,
+    /// Score per framework.
+    pub scores: BTreeMap<String, Option<f64>>,
+    /// Failing native check outcomes.
+    pub failures: usize,
+}
+
+/// Trend of a score series (oldest first): the last scored point against
+/// the first; within [`STABLE_WITHIN_POINTS`] is stable.
+pub fn trend_of(scores: impl Iterator<Item = Option<f64>>) -> Trend {
+    let scored: Vec<f64> = scores.flatten().collect();
+    match (scored.first(), scored.last()) {
+        (Some(first), Some(last)) if scored.len() >= 2 => {
+            let delta = last - first;
+            if delta >= STABLE_WITHIN_POINTS {
+                Trend::Improving
+            } else if delta <= -STABLE_WITHIN_POINTS {
+                Trend::Declining
+            } else {
+                Trend::Stable
+            }
+        }
+        _ => Trend::InsufficientData,
+    }
+}
+
+/// Pools the snapshots of one run.
+pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
+    let mut frameworks: BTreeMap<String, OrgFrameworkScore> = BTreeMap::new();
+    let mut open_findings = BTreeMap::new();
+    for s in snapshots {
+        for (name, f) in &s.frameworks {
+            let o = frameworks.entry(name.clone()).or_default();
+            o.passed += f.passed;
+            o.failed += f.failed;
+            o.unknown += f.unknown;
+            if f.score == Some(100.0) && f.unknown == 0 {
+                o.fully_compliant_accounts += 1;
+            }
+        }
+        for (severity, n) in &s.open_findings {
+            *open_findings.entry(*severity).or_insert(0) += n;
+        }
+    }
+    for o in frameworks.values_mut() {
+        let decided = o.passed + o.failed;
+        o.score = (decided > 0).then(|| round1(o.passed as f64 * 100.0 / decided as f64));
+    }
+    let ranking = if frameworks.contains_key("CIS") {
+        Some("CIS".to_string())
+    } else {
+        frameworks.keys().next().cloned()
+    };
+    let mut worst_accounts: Vec<AccountStanding> = snapshots
+        .iter()
+        .map(|s| AccountStanding {
+            account_id: s.account_id.clone(),
+            scores: s.frameworks.iter().map(|(n, f)| (n.clone(), f.score)).collect(),
+            failures: s.failures.len(),
+        })
+        .collect();
+    let rank = |a: &AccountStanding| ranking.as_ref().and_then(|r| a.scores.get(r).copied().flatten());
+    worst_accounts.sort_by(|a, b| match (rank(a), rank(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y).then(b.failures.cmp(&a.failures)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => b.failures.cmp(&a.failures),
+    });
+    OrgSummary {
+        schema_version: SNAPSHOT_SCHEMA_VERSION,
+        run_id: run_id.to_string(),
+        accounts: snapshots.len(),
+        frameworks,
+        open_findings,
+        failures: snapshots.iter().map(|s| s.failures.len()).sum(),
+        worst_accounts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::DemoOrganization;
+    use crate::posture::inventory::Collected;
+
+    fn demo() -> (Vec<Inventory>, Vec<Finding>, Vec<Framework>) {
+        let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let org = DemoOrganization::load(now).unwrap();
+        let findings = org
+            .securityhub
+            .iter()
+            .filter_map(|f| f.normalize().ok())
+            .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
+            .collect();
+        (
+            org.inventories,
+            findings,
+            crate::posture::frameworks::builtin().unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_snapshot_agrees_with_the_framework_assessment() {
+        let (inventories, findings, frameworks) = demo();
+        let inv = &inventories[0];
+        let s = take("run-1", inv, &findings, &[], &frameworks);
+        assert_eq!(s.account_id, inv.account_id);
+        let outcomes = checks::evaluate_all(inv);
+        let own: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.account_id == inv.account_id)
+            .cloned()
+            .collect();
+        for fw in &frameworks {
+            let r = assess(fw, &outcomes, &own, &Unread::default());
+            let got = &s.frameworks[&fw.short_name];
+            assert_eq!(
+                (got.score, got.passed, got.failed),
+                (r.score, r.passed, r.failed),
+                "{}",
+                fw.short_name
+            );
+            assert_eq!(got.controls.len(), fw.requirements.len());
+        }
+        let fails = outcomes.iter().filter(|o| o.status == Status::Fail).count();
+        assert_eq!(s.failures.len(), fails);
+        assert!(s.open_findings.values().sum::<usize>() <= own.len());
+    }
+
+    #[test]
+    fn an_unread_security_hub_keeps_the_snapshot_from_passing_what_it_decides() {
+        let (inventories, findings, frameworks) = demo();
+        let inv = &inventories[0];
+        let clean = take("run-1", inv, &findings, &[], &frameworks);
+        let gap = |error| SourceGap {
+            service: crate::sources::SECURITY_HUB.into(),
+            region: "eu-west-1".into(),
+            error,
+            detail: "injected".into(),
+        };
+        let throttled = take(
+            "run-1",
+            inv,
+            &findings,
+            &[gap(Some(crate::sources::SourceErrorKind::Throttled))],
+            &frameworks,
+        );
+        assert!(
+            throttled
+                .gaps
+                .contains(&"eu-west-1 Security Hub: Throttled: injected".to_string())
+        );
+        let cis = &frameworks.iter().find(|f| f.short_name == "CIS").unwrap();
+        let mut moved = 0;
+        for req in &cis.requirements {
+            let (was, now) = (
+                clean.frameworks["CIS"].controls[&req.id],
+                throttled.frameworks["CIS"].controls[&req.id],
+            );
+            if req.security_hub_controls.is_empty() || was == ControlStatus::Failed {
+                assert_eq!(now, was, "{}", req.id);
+            } else {
+                assert_ne!(now, ControlStatus::Passed, "{}", req.id);
+                moved += usize::from(was != now);
+            }
+        }
+        assert!(moved > 0, "some requirement rested on Security Hub");
+        // A Security Hub that is not enabled has nothing to say: no gap.
+        let off = take(
+            "run-1",
+            inv,
+            &findings,
+            &[gap(Some(crate::sources::SourceErrorKind::NotEnabled))],
+            &frameworks,
+        );
+        assert_eq!(off.frameworks, clean.frameworks);
+    }
+
+    #[test]
+    fn drift_names_new_resolved_and_persisting_failures_and_status_changes() {
+        let (inventories, findings, frameworks) = demo();
+        let sandbox = inventories.iter().find(|i| i.account_id == "456789012345").unwrap();
+        let before = take("run-1", sandbox, &findings, &[], &frameworks);
+
+        // Fix the scratch database's encryption and the password length; take the
+        // builder instance's role away.
+        let mut changed = sandbox.clone();
+        if let Collected::Collected(iam) = &mut changed.iam {
+            iam.password_policy.as_mut().unwrap().minimum_password_length = Some(14);
+        }
+        let us = changed.region.get_mut("us-east-1").unwrap();
+        if let Collected::Collected(dbs) = &mut us.rds {
+            dbs[0].storage_encrypted = true;
+        }
+        if let Collected::Collected(ec2) = &mut us.ec2 {
+            let builder = ec2
+                .instances
+                .iter_mut()
+                .find(|i| i.id == "i-0d1e2f3a4b5c6d7e8")
+                .unwrap();
+            builder.iam_instance_profile = None;
+        }
+        let after = take("run-2", &changed, &findings, &[], &frameworks);
+        let d = drift(&before, &after);
+
+        let names = |v: &[Failure]| {
+            v.iter()
+                .map(|f| format!("{} {}", f.check_id, f.resource))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&d.new_failures),
+            ["ec2.instance_profile_attached i-0d1e2f3a4b5c6d7e8"]
+        );
+        assert_eq!(
+            names(&d.resolved_failures),
+            [
+                "iam.password_min_length account 456789012345",
+                "rds.storage_encrypted sandbox-scratch-db"
+            ]
+        );
+        assert_eq!(d.persisting_failures.len(), before.failures.len() - 2);
+        let cis: Vec<(&str, Option<ControlStatus>, Option<ControlStatus>)> = d
+            .control_changes
+            .iter()
+            .filter(|c| c.framework == "CIS")
+            .map(|c| (c.control_id.as_str(), c.from, c.to))
+            .collect();
+        // 1.18 was already FAILED (dana-test has no role): no status change there.
+        assert_eq!(
+            cis,
+            [
+                ("1.8", Some(ControlStatus::Failed), Some(ControlStatus::Passed)),
+                ("2.3.1", Some(ControlStatus::Failed), Some(ControlStatus::Passed))
+            ]
+        );
+        let cis_score = &d.score_changes["CIS"];
+        let (from, to) = (cis_score.from.unwrap(), cis_score.to.unwrap());
+        assert!(to > from && cis_score.delta == Some(round1(to - from)), "{cis_score:?}");
+
+        // Same snapshot twice: no drift at all.
+        let none = drift(&after, &after);
+        assert!(none.new_failures.is_empty() && none.resolved_failures.is_empty() && none.control_changes.is_empty());
+    }
+
+    #[test]
+    fn history_orders_by_time_and_reads_the_trend_from_first_to_last_score() {
+        let (inventories, findings, frameworks) = demo();
+        let inv = &inventories[0];
+        let mut runs = Vec::new();
+        for (i, (at, score)) in [
+            ("2026-11-03T00:00:00Z", 60.0),
+            ("2026-11-01T00:00:00Z", 50.0),
+            ("2026-11-02T00:00:00Z", 40.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut s = take(&format!("run-{i}"), inv, &findings, &[], &frameworks);
+            s.taken_at = at.to_string();
+            s.frameworks.get_mut("CIS").unwrap().score = Some(score);
+            runs.push(s);
+        }
+        let (points, trend) = history(&runs, "CIS");
+        let order: Vec<(&str, Option<f64>)> = points.iter().map(|p| (p.taken_at.as_str(), p.score)).collect();
+        assert_eq!(
+            order,
+            [
+                ("2026-11-01T00:00:00Z", Some(50.0)),
+                ("2026-11-02T00:00:00Z", Some(40.0)),
+                ("2026-11-03T00:00:00Z", Some(60.0))
+            ]
+        );
+        assert_eq!(trend, Trend::Improving);
+        runs[0].frameworks.get_mut("CIS").unwrap().score = Some(50.5);
+        assert_eq!(history(&runs, "CIS").1, Trend::Stable);
+        assert_eq!(history(&runs[..1], "CIS").1, Trend::InsufficientData);
+        assert_eq!(history(&runs, "NOPE").1, Trend::InsufficientData);
+    }
+
+    #[test]
+    fn the_org_summary_pools_verdicts_and_ranks_the_worst_account_first() {
+        let (inventories, findings, frameworks) = demo();
+        let snaps: Vec<AccountSnapshot> = inventories
+            .iter()
+            .map(|i| take("run-1", i, &findings, &[], &frameworks))
+            .collect();
+        let org = org_summary("run-1", &snaps);
+        assert_eq!(org.accounts, 3);
+        let cis = &org.frameworks["CIS"];
+        let (p, f): (usize, usize) = snaps
+            .iter()
+            .map(|s| (s.frameworks["CIS"].passed, s.frameworks["CIS"].failed))
+            .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+        assert_eq!((cis.passed, cis.failed), (p, f));
+        assert_eq!(cis.score, Some(round1(p as f64 * 100.0 / (p + f) as f64)));
+        assert_eq!(org.failures, snaps.iter().map(|s| s.failures.len()).sum::<usize>());
+        // The sloppy sandbox has the lowest CIS score; scores ascend down the list.
+        assert_eq!(org.worst_accounts[0].account_id, "456789012345");
+        let scores: Vec<f64> = org.worst_accounts.iter().filter_map(|a| a.scores["CIS"]).collect();
+        assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+
+        // By hand: two accounts, 3 passed + 1 failed and 1 passed + 3 failed: (3 + 1) / (4 + 4) = 50 %.
+        let mut a = snaps[0].clone();
+        let mut b = snaps[1].clone();
+        for (s, (passed, failed)) in [(&mut a, (3, 1)), (&mut b, (1, 3))] {
+            let cis = s.frameworks.get_mut("CIS").unwrap();
+            cis.passed = passed;
+            cis.failed = failed;
+            cis.score = Some(passed as f64 * 100.0 / 4.0);
+        }
+        let org = org_summary("run-2", &[a, b]);
+        assert_eq!(org.frameworks["CIS"].score, Some(50.0));
+        assert_eq!(org.worst_accounts[0].scores["CIS"], Some(25.0));
+        assert_eq!(org_summary("run-3", &[]).frameworks.len(), 0);
+    }
+}

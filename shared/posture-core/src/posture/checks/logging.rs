@@ -1,0 +1,463 @@
+//! Logging and detection checks (CIS v3.0 sections 3 and 4).
+
+use super::{Check, Complexity, Effort, Status, Verdicts, account, regions};
+use crate::posture::inventory::{ConfigRecorder, Gap, Inventory, ServiceEnablement};
+use crate::severity::Severity;
+
+pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
+    id: "cloudtrail.multi_region_enabled",
+    title: "A multi-region trail logs all management events",
+    severity: Severity::High,
+    service: "CloudTrail",
+    rationale: "Without it, API activity in some regions or of some kinds leaves no record.",
+    remediation: &[
+        "Create (or update) a trail with IsMultiRegionTrail, management events Read and Write, and start logging",
+    ],
+    doc_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/receive-cloudtrail-log-files-from-multiple-regions.html",
+    security_hub_control: Some("CloudTrail.1"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "first management-event copy free; S3 storage",
+        actions: &["cloudtrail:CreateTrail", "cloudtrail:StartLogging"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.multi_region_enabled");
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+            return v.done();
+        };
+        let good: Vec<&str> = trails
+            .iter()
+            .filter(|t| t.is_multi_region && t.is_logging && t.management_events.as_deref() == Some("All"))
+            .map(|t| t.name.as_str())
+            .collect();
+        v.pass_if(
+            !good.is_empty(),
+            account(inv),
+            None,
+            format!("logging multi-region trail(s): {}", good.join(", ")),
+            format!(
+                "none of the {} trail(s) is multi-region, logging and recording all management events",
+                trails.len()
+            ),
+        );
+        v.done()
+    },
+};
+
+pub(crate) const CLOUDTRAIL_VALIDATION: Check = Check {
+    id: "cloudtrail.log_file_validation",
+    title: "CloudTrail log file validation is enabled",
+    severity: Severity::Low,
+    service: "CloudTrail",
+    rationale: "Digest files prove whether log files were changed or deleted after delivery.",
+    remediation: &["aws cloudtrail update-trail --name TRAIL --enable-log-file-validation"],
+    doc_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-enabling.html",
+    security_hub_control: Some("CloudTrail.4"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["cloudtrail:UpdateTrail"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.log_file_validation");
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+            return v.done();
+        };
+        for t in trails {
+            v.pass_if(
+                t.log_file_validation,
+                &t.name,
+                Some(&t.home_region),
+                "LogFileValidationEnabled is true",
+                "LogFileValidationEnabled is false",
+            );
+        }
+        v.done_or_none(account(inv), "no trails")
+    },
+};
+
+pub(crate) const CONFIG_RECORDING: Check = Check {
+    id: "config.recorder_enabled",
+    title: "AWS Config records all resources in every region",
+    severity: Severity::Medium,
+    service: "Config",
+    rationale: "Config history is what answers 'what changed, and when' during an investigation.",
+    remediation: &[
+        "Config > Settings: record all resource types (including global ones in one region) and start recording",
+    ],
+    doc_url: "https://docs.aws.amazon.com/config/latest/developerguide/gs-console.html",
+    security_hub_control: Some("Config.1"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "per configuration item recorded",
+        actions: &[
+            "config:PutConfigurationRecorder",
+            "config:PutDeliveryChannel",
+            "config:StartConfigurationRecorder",
+        ],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("config.recorder_enabled");
+        let mut global_somewhere = false;
+        let mut all_read = true;
+        for (region, config) in regions(inv, |r| &r.config) {
+            match config {
+                Ok(c) => {
+                    let healthy: Vec<&ConfigRecorder> = c
+                        .recorders
+                        .iter()
+                        .filter(|r| r.recording && r.all_supported && r.last_status.as_deref() != Some("FAILURE"))
+                        .collect();
+                    global_somewhere |= healthy.iter().any(|r| r.include_global_resource_types);
+                    let why = if c.recorders.is_empty() {
+                        "no configuration recorder"
+                    } else if healthy.is_empty() {
+                        "no recorder is recording all supported resource types successfully"
+                    } else {
+                        "no delivery channel"
+                    };
+                    let ok = !healthy.is_empty() && c.delivery_channels > 0;
+                    v.pass_if(
+                        ok,
+                        account(inv),
+                        Some(region),
+                        "a recorder records all supported resources and delivers",
+                        why,
+                    );
+                }
+                Err(gap) => {
+                    all_read = false;
+                    v.gap(account(inv), Some(region), "AWS Config", gap);
+                }
+            }
+        }
+        // Global resources (IAM) need recording in one region only; without
+        // every region read, their absence cannot be asserted.
+        if !inv.region.is_empty() && (global_somewhere || all_read) {
+            v.pass_if(
+                global_somewhere,
+                format!("{} global resources", account(inv)),
+                None,
+                "global resource types are recorded",
+                "no region records global resource types (IAM)",
+            );
+        }
+        v.done()
+    },
+};
+
+pub(crate) const CLOUDTRAIL_BUCKET_LOGGING: Check = Check {
+    id: "cloudtrail.bucket_access_logging",
+    title: "The S3 bucket of each trail has access logging on",
+    severity: Severity::Low,
+    service: "CloudTrail",
+    rationale: "Access logs show who read or tampered with the audit logs themselves.",
+    remediation: &["S3 > (trail bucket) > Properties > Server access logging: enable, to a separate bucket"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html",
+    security_hub_control: Some("CloudTrail.7"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "S3 storage for the access logs",
+        actions: &["s3:PutBucketLogging"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.bucket_access_logging");
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+            return v.done();
+        };
+        for t in trails {
+            let Some(bucket) = &t.s3_bucket_name else {
+                v.add(
+                    &t.name,
+                    Some(&t.home_region),
+                    Status::Skip,
+                    "the trail has no S3 bucket",
+                );
+                continue;
+            };
+            match inv.s3.get().map(|s3| s3.buckets.iter().find(|b| &b.name == bucket)) {
+                Ok(Some(b)) => v.pass_if(
+                    b.logging_target.is_some(),
+                    bucket,
+                    Some(&b.region),
+                    "server access logging is on",
+                    format!("server access logging is off on the bucket of trail {}", t.name),
+                ),
+                Ok(None) => v.add(bucket, None, Status::Skip, "the trail's bucket is in another account"),
+                Err(gap) => v.gap(bucket, None, "S3 settings", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no trails")
+    },
+};
+
+pub(crate) const CLOUDTRAIL_KMS: Check = Check {
+    id: "cloudtrail.kms_encryption",
+    title: "CloudTrail logs are encrypted with a KMS key",
+    severity: Severity::Medium,
+    service: "CloudTrail",
+    rationale: "SSE-KMS adds a key policy between the logs and anyone who can read the bucket.",
+    remediation: &["aws cloudtrail update-trail --name TRAIL --kms-key-id KEY (key policy must allow CloudTrail)"],
+    doc_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/encrypting-cloudtrail-log-files-with-aws-kms.html",
+    security_hub_control: Some("CloudTrail.2"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "USD 1/month per KMS key plus requests",
+        actions: &["kms:CreateKey", "kms:PutKeyPolicy", "cloudtrail:UpdateTrail"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.kms_encryption");
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+            return v.done();
+        };
+        for t in trails {
+            v.pass_if(
+                t.kms_key_id.is_some(),
+                &t.name,
+                Some(&t.home_region),
+                "KmsKeyId is set",
+                "no KmsKeyId: logs use SSE-S3 only",
+            );
+        }
+        v.done_or_none(account(inv), "no trails")
+    },
+};
+
+pub(crate) const KMS_ROTATION: Check = Check {
+    id: "kms.key_rotation",
+    title: "Rotation is enabled for customer-managed symmetric KMS keys",
+    severity: Severity::Medium,
+    service: "KMS",
+    rationale: "Rotation limits how much data one key version protects.",
+    remediation: &["aws kms enable-key-rotation --key-id KEY"],
+    doc_url: "https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
+    security_hub_control: Some("KMS.4"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "USD 1/month per rotated key version",
+        actions: &["kms:EnableKeyRotation"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("kms.key_rotation");
+        for (region, keys) in regions(inv, |r| &r.kms) {
+            let keys = match keys {
+                Ok(k) => k,
+                Err(gap) => {
+                    v.gap(account(inv), Some(region), "KMS keys", gap);
+                    continue;
+                }
+            };
+            for k in keys {
+                if k.manager != "CUSTOMER" || k.key_spec != "SYMMETRIC_DEFAULT" || k.state != "Enabled" {
+                    v.add(
+                        &k.id,
+                        Some(region),
+                        Status::Skip,
+                        format!("{} {} key, {}", k.manager, k.key_spec, k.state),
+                    );
+                    continue;
+                }
+                match k.rotation_enabled {
+                    Some(on) => v.pass_if(
+                        on,
+                        &k.id,
+                        Some(region),
+                        "KeyRotationEnabled is true",
+                        "KeyRotationEnabled is false",
+                    ),
+                    None => v.add(&k.id, Some(region), Status::Error, "rotation status not readable"),
+                }
+            }
+        }
+        v.done()
+    },
+};
+
+pub(crate) const VPC_FLOW_LOGS: Check = Check {
+    id: "ec2.vpc_flow_logs",
+    title: "Every VPC has flow logging",
+    severity: Severity::Medium,
+    service: "EC2",
+    rationale: "Flow logs are the network record an investigation needs.",
+    remediation: &["VPC > (vpc) > Flow logs > Create flow log (at least REJECT traffic)"],
+    doc_url: "https://docs.aws.amazon.com/vpc/latest/userguide/working-with-flow-logs.html",
+    security_hub_control: Some("EC2.6"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "log ingestion and storage (CloudWatch Logs or S3)",
+        actions: &["ec2:CreateFlowLogs"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.vpc_flow_logs");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => {
+                    for vpc in &e.vpcs {
+                        let ok = e.flow_logs.iter().any(|f| {
+                            f.resource_id == vpc.id
+                                && f.status == "ACTIVE"
+                                && (f.traffic_type == "REJECT" || f.traffic_type == "ALL")
+                        });
+                        v.pass_if(
+                            ok,
+                            &vpc.id,
+                            Some(region),
+                            "an active flow log records the VPC's rejected traffic",
+                            "no active flow log records the VPC's rejected traffic (REJECT or ALL)",
+                        );
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "VPCs and flow logs", gap),
+            }
+        }
+        v.done()
+    },
+};
+
+fn s3_data_events(inv: &Inventory, id: &'static str, wanted: &str) -> Vec<super::Outcome> {
+    let mut v = Verdicts::new(id);
+    let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+        return v.done();
+    };
+    let covering: Vec<&str> = trails
+        .iter()
+        .filter(|t| t.is_multi_region && t.is_logging)
+        .filter(|t| matches!(t.s3_data_events.as_deref(), Some(kind) if kind == "All" || kind == wanted))
+        .map(|t| t.name.as_str())
+        .collect();
+    v.pass_if(
+        !covering.is_empty(),
+        account(inv),
+        None,
+        format!("recorded by {}", covering.join(", ")),
+        format!("no logging multi-region trail records S3 object-level {wanted} events for all buckets"),
+    );
+    v.done()
+}
+
+pub(crate) const S3_WRITE_DATA_EVENTS: Check = Check {
+    id: "cloudtrail.s3_write_data_events",
+    title: "Object-level logging of S3 write events is on",
+    severity: Severity::Medium,
+    service: "CloudTrail",
+    rationale: "Without data events, who changed or deleted objects is unknowable.",
+    remediation: &["Add an S3 data event selector (WriteOnly or All, all buckets) to a multi-region trail"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-cloudtrail-logging-for-s3.html",
+    security_hub_control: Some("S3.22"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "USD 0.10 per 100,000 data events",
+        actions: &["cloudtrail:PutEventSelectors"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| s3_data_events(inv, "cloudtrail.s3_write_data_events", "WriteOnly"),
+};
+
+pub(crate) const S3_READ_DATA_EVENTS: Check = Check {
+    id: "cloudtrail.s3_read_data_events",
+    title: "Object-level logging of S3 read events is on",
+    severity: Severity::Medium,
+    service: "CloudTrail",
+    rationale: "Without data events, who read which objects (exfiltration) is unknowable.",
+    remediation: &["Add an S3 data event selector (ReadOnly or All, all buckets) to a multi-region trail"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-cloudtrail-logging-for-s3.html",
+    security_hub_control: Some("S3.23"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "USD 0.10 per 100,000 data events",
+        actions: &["cloudtrail:PutEventSelectors"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| s3_data_events(inv, "cloudtrail.s3_read_data_events", "ReadOnly"),
+};
+
+fn service_enabled(
+    inv: &Inventory,
+    id: &'static str,
+    key: &str,
+    name: &str,
+    pick: fn(&ServiceEnablement) -> Option<bool>,
+) -> Vec<super::Outcome> {
+    let mut v = Verdicts::new(id);
+    for (region, services) in regions(inv, |r| &r.services) {
+        match services.map(pick) {
+            Ok(Some(on)) => v.pass_if(
+                on,
+                account(inv),
+                Some(region),
+                format!("{name} is enabled"),
+                format!("{name} is not enabled"),
+            ),
+            Ok(None) => service_gap(&mut v, inv, region, services, key, name),
+            Err(gap) => v.gap(account(inv), Some(region), "service enablement", gap),
+        }
+    }
+    v.done()
+}
+
+/// An unknown service status, with the reason collection recorded for it.
+pub(super) fn service_gap(
+    v: &mut Verdicts,
+    inv: &Inventory,
+    region: &str,
+    services: Result<&ServiceEnablement, &Gap>,
+    key: &str,
+    name: &str,
+) {
+    match services.ok().and_then(|s| s.gaps.get(key)) {
+        Some(gap) => v.gap(account(inv), Some(region), &format!("{name} status"), gap),
+        None => v.add(
+            account(inv),
+            Some(region),
+            Status::Error,
+            format!("{name} status not collected"),
+        ),
+    }
+}
+
+pub(crate) const SECURITY_HUB_ENABLED: Check = Check {
+    id: "securityhub.enabled",
+    title: "AWS Security Hub is enabled in every region",
+    severity: Severity::Medium,
+    service: "Security Hub",
+    rationale: "Security Hub aggregates findings and runs the control checks across accounts.",
+    remediation: &["Enable Security Hub in each region (org-wide from the delegated administrator)"],
+    doc_url: "https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-v2-enable.html",
+    security_hub_control: None,
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "per check and per finding ingested",
+        actions: &["securityhub:EnableSecurityHub"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        service_enabled(inv, "securityhub.enabled", "securityhub", "Security Hub", |s| {
+            s.securityhub
+        })
+    },
+};
+
+pub(crate) const GUARDDUTY_ENABLED: Check = Check {
+    id: "guardduty.enabled",
+    title: "GuardDuty is enabled in every region",
+    severity: Severity::High,
+    service: "GuardDuty",
+    rationale: "GuardDuty is the threat detection that turns logs into findings.",
+    remediation: &["Enable GuardDuty in each region (org-wide with auto-enable from the delegated administrator)"],
+    doc_url: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html",
+    security_hub_control: Some("GuardDuty.1"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "usage-based (log volume analysed)",
+        actions: &["guardduty:CreateDetector"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| service_enabled(inv, "guardduty.enabled", "guardduty", "GuardDuty", |s| s.guardduty),
+};

@@ -1,0 +1,296 @@
+//! Networking checks (CIS v3.0 section 5).
+
+use super::{Check, Complexity, Effort, Status, Verdicts, account, regions};
+use crate::posture::inventory::{Inventory, NaclEntry, SecurityGroup};
+use crate::severity::Severity;
+
+/// Remote administration ports of CIS 5.1–5.3 (SSH, RDP).
+const ADMIN_PORTS: [i32; 2] = [22, 3389];
+
+/// Whether the entry applies to `protocol` (`6` TCP, `17` UDP) on `port`.
+fn entry_covers(e: &NaclEntry, protocol: &str, port: i32) -> bool {
+    if e.protocol == "-1" {
+        return true;
+    }
+    let name = if protocol == "6" { "tcp" } else { "udp" };
+    let same = e.protocol == protocol || e.protocol.eq_ignore_ascii_case(name);
+    same && e.from_port.unwrap_or(0) <= port && port <= e.to_port.unwrap_or(65535)
+}
+
+/// Ports reachable from the whole internet through a NACL: for each admin
+/// port, protocol (TCP, UDP: CIS 5.1 names both) and open CIDR, the
+/// lowest-numbered ingress entry that matches decides, as AWS evaluates.
+fn nacl_open_ports(entries: &[NaclEntry]) -> Vec<String> {
+    let mut ingress: Vec<&NaclEntry> = entries.iter().filter(|e| !e.egress).collect();
+    ingress.sort_by_key(|e| e.rule_number);
+    let mut open = Vec::new();
+    for port in ADMIN_PORTS {
+        for (protocol, label) in [("6", "tcp"), ("17", "udp")] {
+            for (cidr, v6) in [("0.0.0.0/0", false), ("::/0", true)] {
+                let decisive = ingress.iter().find(|e| {
+                    let block = if v6 {
+                        e.ipv6_cidr_block.as_deref()
+                    } else {
+                        e.cidr_block.as_deref()
+                    };
+                    block == Some(cidr) && entry_covers(e, protocol, port)
+                });
+                if decisive.is_some_and(|e| e.rule_action.eq_ignore_ascii_case("allow")) {
+                    open.push(format!("{label} {port} from {cidr}"));
+                }
+            }
+        }
+    }
+    open
+}
+
+fn sg_open_ports(sg: &SecurityGroup, v6: bool) -> Vec<i32> {
+    let anywhere = if v6 { "::/0" } else { "0.0.0.0/0" };
+    ADMIN_PORTS
+        .into_iter()
+        .filter(|port| {
+            sg.ingress.iter().any(|r| {
+                let ranges = if v6 { &r.ipv6_ranges } else { &r.ipv4_ranges };
+                ranges.iter().any(|c| c == anywhere) && r.covers_port(*port)
+            })
+        })
+        .collect()
+}
+
+fn per_group(
+    inv: &Inventory,
+    id: &'static str,
+    judge: impl Fn(&SecurityGroup) -> Option<(bool, String, String)>,
+) -> Vec<super::Outcome> {
+    let mut v = Verdicts::new(id);
+    for (region, ec2) in regions(inv, |r| &r.ec2) {
+        match ec2 {
+            Ok(e) => {
+                for sg in &e.security_groups {
+                    match judge(sg) {
+                        Some((ok, pass, fail)) => v.pass_if(ok, &sg.id, Some(region), pass, fail),
+                        None => v.add(&sg.id, Some(region), Status::Skip, "not applicable to this group"),
+                    }
+                }
+            }
+            Err(gap) => v.gap(account(inv), Some(region), "security groups", gap),
+        }
+    }
+    v.done()
+}
+
+fn ports(p: &[i32]) -> String {
+    p.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+pub(crate) const NACL_ADMIN_PORTS: Check = Check {
+    id: "ec2.nacl_admin_ports",
+    title: "No network ACL allows ingress from anywhere to SSH or RDP",
+    severity: Severity::Medium,
+    service: "EC2",
+    rationale: "Open administration ports invite brute force and exploitation.",
+    remediation: &[
+        "Add a lower-numbered DENY entry for ports 22 and 3389 from 0.0.0.0/0 and ::/0, or narrow the ALLOW to known CIDRs",
+    ],
+    doc_url: "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html",
+    security_hub_control: Some("EC2.21"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost",
+        actions: &["ec2:CreateNetworkAclEntry", "ec2:ReplaceNetworkAclEntry"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.nacl_admin_ports");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => {
+                    for acl in &e.network_acls {
+                        let open = nacl_open_ports(&acl.entries);
+                        v.pass_if(
+                            open.is_empty(),
+                            &acl.id,
+                            Some(region),
+                            "SSH and RDP are not allowed from anywhere",
+                            format!("allows {}", open.join(", ")),
+                        );
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "network ACLs", gap),
+            }
+        }
+        v.done()
+    },
+};
+
+pub(crate) const SG_ADMIN_PORTS_IPV4: Check = Check {
+    id: "ec2.sg_admin_ports_ipv4",
+    title: "No security group allows ingress from 0.0.0.0/0 to SSH or RDP",
+    severity: Severity::High,
+    service: "EC2",
+    rationale: "Open administration ports invite brute force and exploitation.",
+    remediation: &["Remove the 0.0.0.0/0 rule for ports 22/3389; use Systems Manager Session Manager or a narrow CIDR"],
+    doc_url: "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-groups.html",
+    security_hub_control: Some("EC2.53"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost",
+        actions: &["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        per_group(inv, "ec2.sg_admin_ports_ipv4", |sg| {
+            let open = sg_open_ports(sg, false);
+            Some((
+                open.is_empty(),
+                "no admin port open to 0.0.0.0/0".into(),
+                format!("port(s) {} open to 0.0.0.0/0", ports(&open)),
+            ))
+        })
+    },
+};
+
+pub(crate) const SG_ADMIN_PORTS_IPV6: Check = Check {
+    id: "ec2.sg_admin_ports_ipv6",
+    title: "No security group allows ingress from ::/0 to SSH or RDP",
+    severity: Severity::High,
+    service: "EC2",
+    rationale: "Open administration ports invite brute force and exploitation, over IPv6 too.",
+    remediation: &["Remove the ::/0 rule for ports 22/3389"],
+    doc_url: "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-groups.html",
+    security_hub_control: Some("EC2.54"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost",
+        actions: &["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        per_group(inv, "ec2.sg_admin_ports_ipv6", |sg| {
+            let open = sg_open_ports(sg, true);
+            Some((
+                open.is_empty(),
+                "no admin port open to ::/0".into(),
+                format!("port(s) {} open to ::/0", ports(&open)),
+            ))
+        })
+    },
+};
+
+pub(crate) const DEFAULT_SG_CLOSED: Check = Check {
+    id: "ec2.default_sg_restricts_all",
+    title: "The default security group of every VPC allows no traffic",
+    severity: Severity::Medium,
+    service: "EC2",
+    rationale: "Resources launched without a group land in the default one; it should admit nothing.",
+    remediation: &["Delete every inbound and outbound rule of each VPC's default security group"],
+    doc_url: "https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html",
+    security_hub_control: Some("EC2.2"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost",
+        actions: &["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        per_group(inv, "ec2.default_sg_restricts_all", |sg| {
+            (sg.name == "default").then(|| {
+                (
+                    sg.ingress.is_empty() && sg.egress.is_empty(),
+                    "no inbound or outbound rules".into(),
+                    format!("{} inbound and {} outbound rule(s)", sg.ingress.len(), sg.egress.len()),
+                )
+            })
+        })
+    },
+};
+
+pub(crate) const IMDSV2_REQUIRED: Check = Check {
+    id: "ec2.imdsv2_required",
+    title: "EC2 instances require IMDSv2",
+    severity: Severity::High,
+    service: "EC2",
+    rationale: "IMDSv1 lets SSRF and open proxies steal the instance role's credentials.",
+    remediation: &[
+        "aws ec2 modify-instance-metadata-options --instance-id ID --http-tokens required --http-endpoint enabled",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-existing-instances.html",
+    security_hub_control: Some("EC2.8"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost; test applications that read instance metadata",
+        actions: &["ec2:ModifyInstanceMetadataOptions"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.imdsv2_required");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => {
+                    for i in &e.instances {
+                        if i.http_endpoint.as_deref() == Some("disabled") {
+                            v.add(&i.id, Some(region), Status::Pass, "the metadata service is disabled");
+                        } else {
+                            let tokens = i.http_tokens.as_deref().unwrap_or("unknown");
+                            v.pass_if(
+                                tokens == "required",
+                                &i.id,
+                                Some(region),
+                                "HttpTokens is required",
+                                format!("HttpTokens is {tokens}"),
+                            );
+                        }
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "instances", gap),
+            }
+        }
+        v.done()
+    },
+};
+
+pub(crate) const INSTANCE_ROLES: Check = Check {
+    id: "ec2.instance_profile_attached",
+    title: "EC2 instances use an IAM role (instance profile) for AWS access",
+    severity: Severity::Medium,
+    service: "EC2",
+    rationale: "Without a role, software on the instance needs long-lived access keys stored on it to call AWS.",
+    remediation: &[
+        "Create a role with the permissions the workload needs and attach it: aws ec2 associate-iam-instance-profile --instance-id ID --iam-instance-profile Name=PROFILE; then remove any access keys stored on the instance",
+    ],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_switch-role-ec2.html",
+    security_hub_control: None,
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost",
+        actions: &[
+            "iam:CreateRole",
+            "iam:CreateInstanceProfile",
+            "ec2:AssociateIamInstanceProfile",
+        ],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.instance_profile_attached");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => {
+                    for i in &e.instances {
+                        v.pass_if(
+                            i.iam_instance_profile.is_some(),
+                            &i.id,
+                            Some(region),
+                            format!(
+                                "instance profile {}",
+                                i.iam_instance_profile.as_deref().unwrap_or_default()
+                            ),
+                            "no instance profile: any AWS access from it needs stored access keys",
+                        );
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "instances", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no EC2 instances")
+    },
+};
