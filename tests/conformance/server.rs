@@ -1,7 +1,7 @@
 //! `conformance-server [--listen 127.0.0.1:PORT]`: the Posture Advisor MCP
 //! server (demo data) plus the MCP conformance suite's fixtures, served by our
 //! own transport and local configuration (`posture_mcp::http::router` with
-//! `mcp_server::local_http_config()`), as `mcp-server` serves locally.
+//! `mcp_server::local_http_config`), as `mcp-server` serves locally.
 //! Test-only: `scripts/conformance.sh` runs the suite against it. Prints the
 //! endpoint URL once listening; port 0 (the default) picks a free port.
 
@@ -164,8 +164,9 @@ fn listen_address() -> anyhow::Result<SocketAddr> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let listen = listen_address()?;
-    let handler = ConformanceServer::new(PostureServer::new(mcp_server::demo_backend()?));
-    let app = posture_mcp::http::router(handler, &mcp_server::local_http_config());
+    let settings = mcp_server::Settings::from_env()?;
+    let handler = ConformanceServer::new(PostureServer::new(mcp_server::demo_backend(&settings)?));
+    let app = posture_mcp::http::router(handler, &mcp_server::local_http_config(&settings));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("http://{}/mcp", listener.local_addr()?);
     axum::serve(listener, app)

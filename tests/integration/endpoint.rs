@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 fn app() -> Router {
-    mcp_server::app(mcp_server::demo_backend().unwrap(), &HttpConfig::loopback())
+    mcp_server::app(posture_tests::mcp::demo_backend(), &HttpConfig::loopback())
 }
 
 async fn post(app: &Router, body: Vec<u8>, headers: &[(&str, &str)]) -> (StatusCode, Vec<u8>) {

@@ -33,7 +33,7 @@ async fn a_custom_framework_is_loaded_listed_and_assessed_and_a_broken_one_is_re
     assert!(errors[0].file.ends_with("broken.json"));
     assert_eq!(errors[0].location, "requirements[0] (id \"1\").checks[0]");
 
-    let mut backend = mcp_server::demo_backend().unwrap();
+    let mut backend = posture_tests::mcp::demo_backend();
     backend.frameworks = frameworks;
     backend.framework_errors = errors;
     let server = posture_mcp::PostureServer::new(backend);

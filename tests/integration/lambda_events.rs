@@ -12,12 +12,12 @@ use serde_json::Value;
 const HOST: &str = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws";
 
 async fn invoke(event: Value) -> Value {
-    let app = mcp_server::app(mcp_server::demo_backend().unwrap(), &HttpConfig::from_lists(HOST, ""));
+    let app = mcp_server::app(posture_tests::mcp::demo_backend(), &HttpConfig::from_lists(HOST, ""));
     invoke_function_url(app, mcp_server::UrlAuth::AwsIam, event).await
 }
 
 async fn local_answer(body: &str) -> Value {
-    let app = mcp_server::app(mcp_server::demo_backend().unwrap(), &HttpConfig::loopback());
+    let app = mcp_server::app(posture_tests::mcp::demo_backend(), &HttpConfig::loopback());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -60,7 +60,7 @@ impl Fixture {
 
 fn app(config: OAuthConfig) -> Router {
     mcp_server::app_with_oauth(
-        mcp_server::demo_backend().unwrap(),
+        posture_tests::mcp::demo_backend(),
         &HttpConfig::loopback(),
         Some(config),
     )
@@ -424,7 +424,7 @@ async fn a_function_url_request_carries_the_token_subject_as_caller() {
     .unwrap()
     .unwrap();
     let app = mcp_server::app_with_oauth(
-        mcp_server::demo_backend().unwrap(),
+        posture_tests::mcp::demo_backend(),
         &HttpConfig::from_lists(host, ""),
         Some(config),
     )

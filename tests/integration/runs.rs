@@ -64,7 +64,7 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
         .unwrap();
     assert!(matches!(second, RunOutcome::Completed(_)), "{second:?}");
 
-    let mut backend = mcp_server::demo_backend().unwrap();
+    let mut backend = posture_tests::mcp::demo_backend();
     backend.history = Some(posture_mcp::HistoryBackend {
         store: store.clone(),
         reports: reports.clone(),

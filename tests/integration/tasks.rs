@@ -47,7 +47,7 @@ fn fresh_dir(name: &str) -> PathBuf {
 /// in-process, one account at a time, each taking `delay`.
 fn app(name: &str, delay: Duration) -> (Router, Arc<dyn SnapshotStore>) {
     let dir = fresh_dir(name);
-    let mut backend = mcp_server::demo_backend().unwrap();
+    let mut backend = posture_tests::mcp::demo_backend();
     let demo = Arc::new(DemoOrganization::load(Timestamp::now()).unwrap());
     let mut org = Org::demo(demo.clone(), &dir);
     org.collector = Arc::new(SlowCollector { org: demo, delay });

@@ -137,3 +137,14 @@ pub async fn invoke_function_url(app: axum::Router, auth: mcp_server::UrlAuth, e
         .unwrap();
     serde_json::to_value(&response).unwrap()
 }
+
+/// Server settings for tests: every setting at its default, whatever the
+/// environment of the test process holds.
+pub fn settings() -> mcp_server::Settings {
+    mcp_server::Settings::from_vars(|_| None, false).expect("the defaults are valid settings")
+}
+
+/// The demo backend with default settings.
+pub fn demo_backend() -> posture_mcp::Backend {
+    mcp_server::demo_backend(&settings()).expect("the demo data loads")
+}

@@ -6,7 +6,8 @@
 use anyhow::Context;
 use clap::Parser;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
-use posture_aws::org::{Org, OrgSettings, StoreSettings, default_data_dir, frameworks_from_env};
+use posture_aws::org::{Org, OrgSettings};
+use posture_aws::runtime;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -24,44 +25,31 @@ struct Cli {
     run_id: Option<String>,
 }
 
-fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .init();
-}
-
 fn clock() -> jiff::Timestamp {
     jiff::Timestamp::now()
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
+    runtime::init_tracing("info");
     let cli = Cli::parse();
-    let settings = OrgSettings::from_vars(|k| std::env::var(k).ok())?;
-    let (frameworks, framework_errors) = frameworks_from_env()?;
+    let settings = OrgSettings::from_env()?;
+    let (frameworks, framework_errors) = settings.frameworks()?;
     if let Some(e) = framework_errors.first() {
         anyhow::bail!("custom framework not usable: {e}");
     }
     let run_settings = settings.run_settings(frameworks);
     let org = if cli.demo {
-        let dir = match &settings.store {
-            Some(StoreSettings::Local(dir)) => dir.clone(),
-            _ => default_data_dir(),
-        };
-        Org::demo(Arc::new(posture_core::demo::DemoOrganization::load(clock())?), &dir)
+        Org::demo(
+            Arc::new(posture_core::demo::DemoOrganization::load(clock())?),
+            &settings.data_dir,
+        )
     } else {
         let ctx = posture_aws::AwsContext::load().await;
         Org::aws(&settings, &ctx.sdk)?
     };
 
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    if runtime::in_lambda() {
         let (org, run_settings) = (&org, &run_settings);
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
             let request = assessor::run_request(&event.payload)?;

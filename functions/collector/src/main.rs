@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use posture_aws::collector::{CollectRequest, CollectSummary, handle_collect};
-use posture_aws::org::{BUCKET_PREFIX_VAR, BUCKET_VAR, PARTITION_VAR};
+use posture_aws::org::CollectorSettings;
 use posture_aws::s3::s3_client;
 
 #[derive(Parser)]
@@ -17,18 +17,6 @@ struct Cli {
     /// A CollectRequest JSON file (run_id, account_id, role, external_id, regions).
     #[arg(long)]
     event: Option<std::path::PathBuf>,
-}
-
-fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .init();
 }
 
 struct Wiring {
@@ -66,19 +54,18 @@ impl Wiring {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
+    posture_aws::runtime::init_tracing("info");
     let cli = Cli::parse();
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let bucket = var(BUCKET_VAR).with_context(|| format!("{BUCKET_VAR} is required"))?;
+    let settings = CollectorSettings::from_env()?;
     let ctx = posture_aws::AwsContext::load().await;
     let wiring = Wiring {
         s3: s3_client(&ctx.sdk, posture_aws::iam::COLLECTION_OUTPUT),
         sdk: ctx.sdk,
-        bucket,
-        prefix: var(BUCKET_PREFIX_VAR).unwrap_or_default(),
-        partition: var(PARTITION_VAR).unwrap_or_else(|| "aws".to_string()),
+        bucket: settings.bucket,
+        prefix: settings.prefix,
+        partition: settings.partition,
     };
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    if posture_aws::runtime::in_lambda() {
         let wiring = &wiring;
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<CollectRequest>| async move {
             wiring.handle(event.payload).await

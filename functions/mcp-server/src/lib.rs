@@ -5,9 +5,7 @@
 
 use axum::Router;
 use axum::response::IntoResponse;
-use posture_aws::org::{
-    ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, StoreSettings, Stores, TaskLauncher, default_data_dir,
-};
+use posture_aws::org::{ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, Stores, TaskLauncher};
 use posture_core::demo::{DemoHealth, DemoOrganization};
 use posture_core::org::execute::RunOutcome;
 use posture_core::org::run;
@@ -37,8 +35,50 @@ pub enum WiringError {
     Config(String),
 }
 
-fn log_level() -> String {
-    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string())
+/// Everything the MCP server reads from its environment, read once in
+/// `main.rs` (tests build one from a map).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Stores, regions, member roles, frameworks, the assessor function.
+    pub org: OrgSettings,
+    /// OAuth bearer verification (`POSTURE_OAUTH_*`), when an issuer is set.
+    pub oauth: Option<OAuthConfig>,
+    /// `POSTURE_ALLOWED_HOSTS`.
+    pub allowed_hosts: String,
+    /// `POSTURE_ALLOWED_ORIGINS`.
+    pub allowed_origins: String,
+    /// `POSTURE_URL_AUTH_TYPE`, the Function URL's declared AuthType.
+    pub url_auth_type: Option<String>,
+    /// `RUST_LOG` (reported by `get_server_info`).
+    pub log_level: String,
+    /// Whether the process runs inside Lambda.
+    pub in_lambda: bool,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment (mains only).
+    pub fn from_env() -> Result<Settings, WiringError> {
+        Settings::from_vars(|k| std::env::var(k).ok(), posture_aws::runtime::in_lambda())
+    }
+
+    /// Reads the settings through `var`; a malformed setting is an error
+    /// naming its variable.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, in_lambda: bool) -> Result<Settings, WiringError> {
+        let config = |e: &dyn std::fmt::Display| WiringError::Config(e.to_string());
+        Ok(Settings {
+            org: OrgSettings::from_vars(&var).map_err(|e| config(&e))?,
+            oauth: OAuthConfig::from_vars(&var).map_err(|e| config(&e))?,
+            allowed_hosts: var(ALLOWED_HOSTS_VAR).unwrap_or_default(),
+            allowed_origins: var(ALLOWED_ORIGINS_VAR).unwrap_or_default(),
+            url_auth_type: var(URL_AUTH_TYPE_VAR),
+            log_level: var("RUST_LOG").unwrap_or_else(|| "info".to_string()),
+            in_lambda,
+        })
+    }
+
+    fn frameworks(&self) -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
+        self.org.frameworks().map_err(|e| WiringError::Config(e.to_string()))
+    }
 }
 
 /// Environment variable: a directory of custom framework files (`*.json`).
@@ -50,19 +90,15 @@ pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<Framew
     posture_aws::org::load_frameworks(dir).map_err(|e| WiringError::Config(e.to_string()))
 }
 
-fn frameworks_from_env() -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
-    posture_aws::org::frameworks_from_env().map_err(|e| WiringError::Config(e.to_string()))
-}
-
 /// The backend over the built-in demo organization.
-pub fn demo_backend() -> Result<Backend, WiringError> {
+pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
     let org = Arc::new(DemoOrganization::load(jiff::Timestamp::now())?);
-    let (frameworks, framework_errors) = frameworks_from_env()?;
+    let (frameworks, framework_errors) = settings.frameworks()?;
     Ok(Backend {
         sources: org.sources(),
         health: Arc::new(DemoHealth),
         mode: Mode::Demo,
-        log_level: log_level(),
+        log_level: settings.log_level.clone(),
         auth_methods: vec!["none (local demo, loopback only)".to_string()],
         inventories: org,
         frameworks,
@@ -74,15 +110,11 @@ pub fn demo_backend() -> Result<Backend, WiringError> {
 /// Gives the demo backend its history: a local store in `POSTURE_DATA_DIR`
 /// (default: the user's data directory), org-wide runs in-process, and one
 /// org-wide run of the demo organization now. Returns that run's id.
-pub async fn demo_history(backend: &mut Backend) -> Result<String, WiringError> {
-    let settings = OrgSettings::from_vars(|k| std::env::var(k).ok()).map_err(|e| WiringError::Config(e.to_string()))?;
-    let dir = match &settings.store {
-        Some(StoreSettings::Local(dir)) => dir.clone(),
-        _ => default_data_dir(),
-    };
+pub async fn demo_history(backend: &mut Backend, settings: &Settings) -> Result<String, WiringError> {
+    let dir = &settings.org.data_dir;
     let now = jiff::Timestamp::now();
-    let org = Org::demo(Arc::new(DemoOrganization::load(now)?), &dir);
-    let run_settings = settings.run_settings(backend.frameworks.clone());
+    let org = Org::demo(Arc::new(DemoOrganization::load(now)?), dir);
+    let run_settings = settings.org.run_settings(backend.frameworks.clone());
     let run_id = run::run_id(now, "demo");
     let outcome = posture_core::org::execute::execute(org.ports(&clock), &run_settings, &run_id, "cli", now)
         .await
@@ -122,20 +154,24 @@ impl RunLauncher for NoLauncher {
 /// History over the configured store (none when no store is configured):
 /// runs start through the assessor function when one is named, in-process
 /// otherwise (never in-process inside Lambda, which freezes after the reply).
-fn aws_history(ctx: &posture_aws::AwsContext, frameworks: &[Framework]) -> Result<Option<HistoryBackend>, WiringError> {
-    let settings = OrgSettings::from_vars(|k| std::env::var(k).ok()).map_err(|e| WiringError::Config(e.to_string()))?;
-    let Some(store) = &settings.store else {
+fn aws_history(
+    settings: &Settings,
+    ctx: &posture_aws::AwsContext,
+    frameworks: &[Framework],
+) -> Result<Option<HistoryBackend>, WiringError> {
+    let org_settings = &settings.org;
+    let Some(store) = &org_settings.store else {
         return Ok(None);
     };
     let stores = Stores::new(store, Some(&ctx.sdk)).map_err(|e| WiringError::Config(e.to_string()))?;
-    let run_settings = settings.run_settings(frameworks.to_vec());
-    let launcher: Arc<dyn RunLauncher> = match std::env::var(ASSESSOR_FUNCTION_VAR).ok().filter(|f| !f.is_empty()) {
-        Some(function) => Arc::new(LambdaLauncher::connect(&ctx.sdk, function)),
-        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => Arc::new(NoLauncher(format!(
+    let run_settings = org_settings.run_settings(frameworks.to_vec());
+    let launcher: Arc<dyn RunLauncher> = match &org_settings.assessor_function {
+        Some(function) => Arc::new(LambdaLauncher::connect(&ctx.sdk, function.clone())),
+        None if settings.in_lambda => Arc::new(NoLauncher(format!(
             "{ASSESSOR_FUNCTION_VAR} is not set: in Lambda, org-wide runs are started through the assessor function"
         ))),
         None => Arc::new(TaskLauncher {
-            org: Org::aws(&settings, &ctx.sdk).map_err(|e| WiringError::Config(e.to_string()))?,
+            org: Org::aws(org_settings, &ctx.sdk).map_err(|e| WiringError::Config(e.to_string()))?,
             settings: run_settings.clone(),
         }),
     };
@@ -151,28 +187,18 @@ fn aws_history(ctx: &posture_aws::AwsContext, frameworks: &[Framework]) -> Resul
 /// in; unset: every region enabled for the account.
 pub use posture_aws::org::REGIONS_VAR;
 
-/// The regions named by `POSTURE_REGIONS`, checked for shape.
-pub fn regions_from_env() -> Result<Option<Vec<String>>, WiringError> {
-    let Ok(raw) = std::env::var(REGIONS_VAR) else {
-        return Ok(None);
-    };
-    posture_aws::org::parse_regions(&raw)
-        .map(Some)
-        .map_err(|e| WiringError::Config(e.to_string()))
-}
-
 /// The backend over AWS (standard SDK configuration).
-pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringError> {
+pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Result<Backend, WiringError> {
     let ctx = posture_aws::AwsContext::load().await;
-    let (frameworks, framework_errors) = frameworks_from_env()?;
+    let (frameworks, framework_errors) = settings.frameworks()?;
     Ok(Backend {
         sources: ctx.finding_sources(),
         health: ctx.health_probe(),
         mode: Mode::Aws,
-        log_level: log_level(),
+        log_level: settings.log_level.clone(),
         auth_methods,
-        inventories: ctx.inventory_source(regions_from_env()?),
-        history: aws_history(&ctx, &frameworks)?,
+        inventories: ctx.inventory_source(settings.org.roles.regions.clone()),
+        history: aws_history(settings, &ctx, &frameworks)?,
         frameworks,
         framework_errors,
     })
@@ -181,14 +207,6 @@ pub async fn aws_backend(auth_methods: Vec<String>) -> Result<Backend, WiringErr
 /// The HTTP app for a backend.
 pub fn app(backend: Backend, config: &HttpConfig) -> Router {
     router(PostureServer::new(backend), config)
-}
-
-/// The OAuth settings from the environment (`POSTURE_OAUTH_*`,
-/// `POSTURE_RESOURCE_URL`; see [`posture_mcp::oauth`]): `None` when
-/// `POSTURE_OAUTH_ISSUER` is unset. A malformed setting is an error naming
-/// its variable.
-pub fn oauth_from_env() -> Result<Option<OAuthConfig>, WiringError> {
-    OAuthConfig::from_vars(|k| std::env::var(k).ok()).map_err(|e| WiringError::Config(e.to_string()))
 }
 
 /// The HTTP app for a backend, with `/mcp` behind OAuth bearer tokens when
@@ -212,10 +230,8 @@ pub fn app_with_oauth(
 
 /// Transport settings in Lambda: the allow-lists from the environment. The
 /// Function URL host must be listed (rmcp refuses any other Host).
-pub fn lambda_http_config() -> Result<HttpConfig, WiringError> {
-    let hosts = std::env::var(ALLOWED_HOSTS_VAR).unwrap_or_default();
-    let origins = std::env::var(ALLOWED_ORIGINS_VAR).unwrap_or_default();
-    let config = HttpConfig::from_lists(&hosts, &origins);
+pub fn lambda_http_config(settings: &Settings) -> Result<HttpConfig, WiringError> {
+    let config = HttpConfig::from_lists(&settings.allowed_hosts, &settings.allowed_origins);
     if config.allowed_hosts.is_empty() {
         return Err(WiringError::Config(format!(
             "{ALLOWED_HOSTS_VAR} must list the Function URL host (e.g. abcdefg.lambda-url.us-east-1.on.aws)"
@@ -225,12 +241,9 @@ pub fn lambda_http_config() -> Result<HttpConfig, WiringError> {
 }
 
 /// Transport settings locally: loopback, plus anything configured.
-pub fn local_http_config() -> HttpConfig {
+pub fn local_http_config(settings: &Settings) -> HttpConfig {
     let mut config = HttpConfig::loopback();
-    let extra = HttpConfig::from_lists(
-        &std::env::var(ALLOWED_HOSTS_VAR).unwrap_or_default(),
-        &std::env::var(ALLOWED_ORIGINS_VAR).unwrap_or_default(),
-    );
+    let extra = HttpConfig::from_lists(&settings.allowed_hosts, &settings.allowed_origins);
     config.allowed_hosts.extend(extra.allowed_hosts);
     config.allowed_origins.extend(extra.allowed_origins);
     config

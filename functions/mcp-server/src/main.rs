@@ -17,28 +17,17 @@ struct Cli {
     listen: SocketAddr,
 }
 
-fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .init();
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
+    posture_aws::runtime::init_tracing("info,rmcp=warn");
     let cli = Cli::parse();
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let oauth = mcp_server::oauth_from_env()?;
+    let settings = mcp_server::Settings::from_env()?;
+    let in_lambda = settings.in_lambda;
+    let oauth = settings.oauth.clone();
     // Checked before anything else is wired: a misdeclared URL never serves.
     let url_auth = if in_lambda {
         Some(mcp_server::lambda_url_auth(
-            std::env::var(mcp_server::URL_AUTH_TYPE_VAR).ok().as_deref(),
+            settings.url_auth_type.as_deref(),
             oauth.as_ref(),
         )?)
     } else {
@@ -50,20 +39,20 @@ async fn main() -> anyhow::Result<()> {
         None => "none (loopback only)".to_string(),
     };
     let backend = if cli.demo {
-        let mut backend = mcp_server::demo_backend()?;
-        let run_id = mcp_server::demo_history(&mut backend).await?;
+        let mut backend = mcp_server::demo_backend(&settings)?;
+        let run_id = mcp_server::demo_history(&mut backend, &settings).await?;
         eprintln!("Org-wide assessment of the demo organization: run {run_id}");
         backend
     } else {
-        mcp_server::aws_backend(vec![auth]).await?
+        mcp_server::aws_backend(&settings, vec![auth]).await?
     };
     if let Some(url_auth) = url_auth {
-        let app = mcp_server::app_with_oauth(backend, &mcp_server::lambda_http_config()?, oauth)?;
+        let app = mcp_server::app_with_oauth(backend, &mcp_server::lambda_http_config(&settings)?, oauth)?;
         lambda_http::run(mcp_server::lambda_service(app, url_auth))
             .await
             .map_err(|e| anyhow::anyhow!(e))
     } else {
-        let app = mcp_server::app_with_oauth(backend, &mcp_server::local_http_config(), oauth)?;
+        let app = mcp_server::app_with_oauth(backend, &mcp_server::local_http_config(&settings), oauth)?;
         let listener = tokio::net::TcpListener::bind(cli.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cli.listen))?;

@@ -16,6 +16,7 @@ pub mod health;
 pub mod iam;
 pub mod org;
 pub mod ratelimit;
+pub mod runtime;
 pub mod s3;
 pub mod securityhub;
 pub mod store;

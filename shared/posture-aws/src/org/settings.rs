@@ -110,6 +110,13 @@ pub struct OrgSettings {
     pub collector_function: Option<String>,
     /// Deadline of a run.
     pub max_duration: SignedDuration,
+    /// Where local mode keeps its data: `POSTURE_DATA_DIR`, else
+    /// `$XDG_DATA_HOME/posture-advisor`, else `~/.local/share/posture-advisor`.
+    pub data_dir: PathBuf,
+    /// Custom framework files (`POSTURE_FRAMEWORKS_DIR`).
+    pub frameworks_dir: Option<PathBuf>,
+    /// The assessor function that org-wide runs started over MCP invoke.
+    pub assessor_function: Option<String>,
 }
 
 fn is_account_id(id: &str) -> bool {
@@ -180,10 +187,20 @@ where
 }
 
 impl OrgSettings {
+    /// Reads the settings from the process environment (mains only).
+    pub fn from_env() -> Result<OrgSettings, SettingError> {
+        OrgSettings::from_vars(|k| std::env::var(k).ok())
+    }
+
     /// Reads the settings through `var` (the process environment in mains,
     /// a map in tests).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<OrgSettings, SettingError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let data_dir = var(DATA_DIR_VAR)
+            .map(PathBuf::from)
+            .or_else(|| var("XDG_DATA_HOME").map(|d| PathBuf::from(d).join("posture-advisor")))
+            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/share/posture-advisor")))
+            .unwrap_or_else(|| PathBuf::from(".posture-advisor"));
         let store = match (var(DATA_DIR_VAR), var(TABLE_VAR), var(BUCKET_VAR)) {
             (Some(dir), None, None) => Some(StoreSettings::Local(PathBuf::from(dir))),
             (Some(_), _, _) => {
@@ -249,7 +266,15 @@ impl OrgSettings {
                 20,
                 1..=1440,
             )?),
+            data_dir,
+            frameworks_dir: var(FRAMEWORKS_DIR_VAR).map(PathBuf::from),
+            assessor_function: var(ASSESSOR_FUNCTION_VAR),
         })
+    }
+
+    /// The built-in frameworks plus the custom ones in `frameworks_dir`.
+    pub fn frameworks(&self) -> Result<(Vec<Framework>, Vec<FrameworkError>), SettingError> {
+        load_frameworks(self.frameworks_dir.as_deref())
     }
 
     /// The run settings for `frameworks`.
@@ -261,6 +286,38 @@ impl OrgSettings {
             exclude: self.exclude.clone(),
             max_duration: self.max_duration,
         }
+    }
+}
+
+/// What the collector function needs: where collections go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectorSettings {
+    /// The product's bucket (`POSTURE_BUCKET`).
+    pub bucket: String,
+    /// Key prefix in it (`POSTURE_BUCKET_PREFIX`, ending with `/`, or empty).
+    pub prefix: String,
+    /// AWS partition of the member roles (`POSTURE_PARTITION`, default `aws`).
+    pub partition: String,
+}
+
+impl CollectorSettings {
+    /// Reads the settings from the process environment (mains only).
+    pub fn from_env() -> Result<CollectorSettings, SettingError> {
+        CollectorSettings::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<CollectorSettings, SettingError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let prefix = var(BUCKET_PREFIX_VAR).unwrap_or_default();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            return Err(bad(BUCKET_PREFIX_VAR, "must end with '/'"));
+        }
+        Ok(CollectorSettings {
+            bucket: var(BUCKET_VAR).ok_or_else(|| bad(BUCKET_VAR, "is required"))?,
+            prefix,
+            partition: var(PARTITION_VAR).unwrap_or_else(|| "aws".to_string()),
+        })
     }
 }
 
@@ -311,22 +368,6 @@ pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<Framew
     Ok((frameworks, errors))
 }
 
-/// The frameworks named by `POSTURE_FRAMEWORKS_DIR` (built-in ones only when unset).
-pub fn frameworks_from_env() -> Result<(Vec<Framework>, Vec<FrameworkError>), SettingError> {
-    let dir = std::env::var_os(FRAMEWORKS_DIR_VAR).map(PathBuf::from);
-    load_frameworks(dir.as_deref())
-}
-
-/// Where local mode keeps its data: `POSTURE_DATA_DIR`, else
-/// `$XDG_DATA_HOME/posture-advisor`, else `~/.local/share/posture-advisor`.
-pub fn default_data_dir() -> PathBuf {
-    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var(DATA_DIR_VAR)
-        .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("posture-advisor")))
-        .or_else(|| var("HOME").map(|h| h.join(".local/share/posture-advisor")))
-        .unwrap_or_else(|| PathBuf::from(".posture-advisor"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,8 +380,20 @@ mod tests {
 
     #[test]
     fn defaults_and_each_bad_setting_named() {
-        let s = settings(&[]).unwrap();
+        let s = settings(&[("HOME", "/home/a")]).unwrap();
         assert_eq!(s.store, None);
+        assert_eq!(s.data_dir, PathBuf::from("/home/a/.local/share/posture-advisor"));
+        assert_eq!(s.frameworks_dir, None);
+        let s = settings(&[
+            ("HOME", "/home/a"),
+            ("XDG_DATA_HOME", "/data"),
+            (FRAMEWORKS_DIR_VAR, "/fw"),
+        ])
+        .unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/data/posture-advisor"));
+        assert_eq!(s.frameworks_dir, Some(PathBuf::from("/fw")));
+        let s = settings(&[(DATA_DIR_VAR, "/runs")]).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/runs"));
         assert_eq!(s.roles.role, DEFAULT_ROLE);
         assert_eq!(s.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(
@@ -388,6 +441,23 @@ mod tests {
         ] {
             assert_eq!(settings(&vars).unwrap_err().variable, variable, "{vars:?}");
         }
+    }
+
+    #[test]
+    fn the_collector_needs_its_bucket() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            CollectorSettings::from_vars(move |k| map.get(k).cloned())
+        };
+        assert_eq!(vars(&[]).unwrap_err().variable, BUCKET_VAR);
+        assert_eq!(
+            vars(&[(BUCKET_VAR, "b"), (BUCKET_PREFIX_VAR, "p")])
+                .unwrap_err()
+                .variable,
+            BUCKET_PREFIX_VAR
+        );
+        let s = vars(&[(BUCKET_VAR, "b")]).unwrap();
+        assert_eq!((s.prefix.as_str(), s.partition.as_str()), ("", "aws"));
     }
 
     #[test]
