@@ -115,7 +115,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     let run = &answer.run;
     assert_eq!(answer.outcome, "completed", "{run:#?}");
     assert_eq!(run.state, RunState::Complete);
-    assert_eq!(run.trigger, "schedule");
+    assert_eq!(run.trigger, posture_core::org::run::RunTrigger::Schedule);
     // ListAccounts names the management account too; the include list keeps the members.
     let mut in_scope: Vec<&str> = run.accounts.iter().map(|x| x.account_id.as_str()).collect();
     in_scope.sort_unstable();

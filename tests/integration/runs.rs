@@ -2,6 +2,7 @@
 //! runs the same scenario against moto in `aws_runs`).
 
 use posture_aws::store::local::{LocalReportStore, LocalSnapshotStore};
+use posture_core::org::run::RunTrigger;
 use posture_tests::runs::run_semantics;
 
 #[tokio::test]
@@ -51,7 +52,7 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
         reports: reports.as_ref(),
         clock: &clock,
     };
-    let first = execute(ports, &settings(), "20261125T060000Z-one", "cli", now)
+    let first = execute(ports, &settings(), "20261125T060000Z-one", RunTrigger::Cli, now)
         .await
         .unwrap();
     let RunOutcome::Completed(first) = first else {
@@ -59,7 +60,7 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
     };
     let refused = "456789012345";
     collector.unreachable.lock().unwrap().insert(refused.to_string());
-    let second = execute(ports, &settings(), "20261126T060000Z-two", "cli", now)
+    let second = execute(ports, &settings(), "20261126T060000Z-two", RunTrigger::Cli, now)
         .await
         .unwrap();
     assert!(matches!(second, RunOutcome::Completed(_)), "{second:?}");

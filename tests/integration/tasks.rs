@@ -208,7 +208,12 @@ async fn unknown_malformed_and_failed_tasks() {
     let past = Timestamp::now() - SignedDuration::from_hours(2);
     let id = run::run_id(past, "mcp-0badc0de");
     store
-        .begin_run(&run::queued(&id, "mcp", past, SignedDuration::from_mins(30)))
+        .begin_run(&run::queued(
+            &id,
+            run::RunTrigger::Mcp,
+            past,
+            SignedDuration::from_mins(30),
+        ))
         .await
         .unwrap();
     let got = task_method(&app, "tasks/get", &id, true).await;

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use posture_core::demo::DemoOrganization;
 use posture_core::org::execute::{RunOutcome, RunPorts, RunSettings, execute};
-use posture_core::org::run::{AccountOutcome, RunState};
+use posture_core::org::run::{AccountOutcome, RunState, RunTrigger};
 use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, Page, ReportStore, SnapshotStore};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -109,7 +109,9 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
 
     // Run 1 completes: one snapshot per account, summary, reports, latest.
     let first = "20261126T060000Z-scheduled";
-    let outcome = execute(ports, &settings, first, "schedule", now).await.unwrap();
+    let outcome = execute(ports, &settings, first, RunTrigger::Schedule, now)
+        .await
+        .unwrap();
     let RunOutcome::Completed(run) = outcome else {
         panic!("first run did not complete: {outcome:?}")
     };
@@ -133,7 +135,9 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
 
     // The same tick again writes nothing.
     let before = everything(store, &ids).await;
-    let again = execute(ports, &settings, first, "schedule", now).await.unwrap();
+    let again = execute(ports, &settings, first, RunTrigger::Schedule, now)
+        .await
+        .unwrap();
     assert!(matches!(again, RunOutcome::AlreadyComplete(_)), "{again:?}");
     assert_eq!(
         everything(store, &ids).await,
@@ -147,7 +151,9 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     let later = now + SignedDuration::from_hours(24);
     collector.ok_before_crash.store(1, Ordering::SeqCst);
     set_now(later);
-    let outcome = execute(ports, &settings, second, "schedule", later).await.unwrap();
+    let outcome = execute(ports, &settings, second, RunTrigger::Schedule, later)
+        .await
+        .unwrap();
     let RunOutcome::Failed(failed) = outcome else {
         panic!("the crashed run did not fail: {outcome:?}")
     };
@@ -172,7 +178,9 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     // one account refused: a gap for that account only.
     collector.ok_before_crash.store(usize::MAX, Ordering::SeqCst);
     collector.unreachable.lock().unwrap().insert(ids[2].clone());
-    let outcome = execute(ports, &settings, second, "schedule", later).await.unwrap();
+    let outcome = execute(ports, &settings, second, RunTrigger::Schedule, later)
+        .await
+        .unwrap();
     let RunOutcome::Completed(retried) = outcome else {
         panic!("the retry did not complete: {outcome:?}")
     };
@@ -187,7 +195,7 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     // A run older than the latest completes without moving latest back.
     let backfill = "20261126T120000Z-backfill";
     collector.unreachable.lock().unwrap().clear();
-    let outcome = execute(ports, &settings, backfill, "cli", now).await.unwrap();
+    let outcome = execute(ports, &settings, backfill, RunTrigger::Cli, now).await.unwrap();
     assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
     assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, second);
 
@@ -199,8 +207,8 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     stuck.run_id = third.to_string();
     stuck.state = RunState::Running;
     stuck.attempt = 1;
-    stuck.started_at = t3.to_string();
-    stuck.deadline = (t3 + SignedDuration::from_hours(1)).to_string();
+    stuck.started_at = t3;
+    stuck.deadline = t3 + SignedDuration::from_hours(1);
     stuck.summary = None;
     stuck.reports.clear();
     stuck.finished_at = None;
@@ -209,10 +217,14 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
         posture_core::ports::Begun::Started
     ));
     set_now(t3 + SignedDuration::from_mins(5));
-    let busy = execute(ports, &settings, third, "schedule", t3).await.unwrap();
+    let busy = execute(ports, &settings, third, RunTrigger::Schedule, t3)
+        .await
+        .unwrap();
     assert!(matches!(busy, RunOutcome::InProgress(_)), "{busy:?}");
     set_now(t3 + SignedDuration::from_hours(2));
-    let taken = execute(ports, &settings, third, "schedule", t3).await.unwrap();
+    let taken = execute(ports, &settings, third, RunTrigger::Schedule, t3)
+        .await
+        .unwrap();
     let RunOutcome::Completed(taken) = taken else {
         panic!("the abandoned run was not taken over: {taken:?}")
     };

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use posture_aws::org::Org;
 use posture_core::org::execute::{RunOutcome, RunSettings, execute};
-use posture_core::org::run::{is_valid_run_id, run_id};
+use posture_core::org::run::{RunTrigger, is_valid_run_id, run_id};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -16,8 +16,8 @@ pub struct RunRequest {
     /// Run id (from the tick for scheduled runs, so a redelivered tick is the
     /// same run).
     pub run_id: String,
-    /// `schedule`, `mcp` or `cli`.
-    pub trigger: String,
+    /// What started it.
+    pub trigger: RunTrigger,
     /// The run's instant.
     pub started_at: Timestamp,
 }
@@ -41,7 +41,7 @@ pub fn run_request(event: &Value) -> Result<RunRequest, EventError> {
             .map_err(|e| EventError(format!("scheduled event time {time:?}: {e}")))?;
         return Ok(RunRequest {
             run_id: run_id(tick, "scheduled"),
-            trigger: "schedule".to_string(),
+            trigger: RunTrigger::Schedule,
             started_at: tick,
         });
     }
@@ -54,13 +54,16 @@ pub fn run_request(event: &Value) -> Result<RunRequest, EventError> {
     }
     let started_at = posture_core::org::run::run_started_at(id)
         .ok_or_else(|| EventError(format!("run_id {id:?} does not start with a valid time")))?;
-    let trigger = event.get("trigger").and_then(Value::as_str).unwrap_or("manual");
-    if !["mcp", "cli", "manual"].contains(&trigger) {
-        return Err(EventError(format!("trigger {trigger:?} is not mcp, cli or manual")));
-    }
+    // A schedule tick comes only as a Scheduled Event (its run id is the tick's).
+    let trigger = match event.get("trigger").and_then(Value::as_str).unwrap_or("manual") {
+        "mcp" => RunTrigger::Mcp,
+        "cli" => RunTrigger::Cli,
+        "manual" => RunTrigger::Manual,
+        other => return Err(EventError(format!("trigger {other:?} is not mcp, cli or manual"))),
+    };
     Ok(RunRequest {
         run_id: id.to_string(),
-        trigger: trigger.to_string(),
+        trigger,
         started_at,
     })
 }
@@ -85,7 +88,7 @@ pub async fn assess(
         org.ports(clock),
         settings,
         &request.run_id,
-        &request.trigger,
+        request.trigger,
         request.started_at,
     )
     .await?;
@@ -118,7 +121,7 @@ mod tests {
             serde_json::from_str(include_str!("../../../tests/fixtures/events/assessor-scheduled.json")).unwrap();
         let r = run_request(&tick).unwrap();
         assert_eq!(r.run_id, "20261126T060000Z-scheduled");
-        assert_eq!(r.trigger, "schedule");
+        assert_eq!(r.trigger, RunTrigger::Schedule);
         let r = run_request(&serde_json::json!({"run_id": "20261126T101500Z-a1b2c3", "trigger": "mcp"})).unwrap();
         assert_eq!(r.started_at.to_string(), "2026-11-26T10:15:00Z");
         for bad in [

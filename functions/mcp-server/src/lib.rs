@@ -116,9 +116,15 @@ pub async fn demo_history(backend: &mut Backend, settings: &Settings) -> Result<
     let org = Org::demo(Arc::new(DemoOrganization::load(now)?), dir);
     let run_settings = settings.org.run_settings(backend.frameworks.clone());
     let run_id = run::run_id(now, "demo");
-    let outcome = posture_core::org::execute::execute(org.ports(&clock), &run_settings, &run_id, "cli", now)
-        .await
-        .map_err(|e| WiringError::Config(format!("demo assessment in {}: {e}", dir.display())))?;
+    let outcome = posture_core::org::execute::execute(
+        org.ports(&clock),
+        &run_settings,
+        &run_id,
+        posture_core::org::run::RunTrigger::Cli,
+        now,
+    )
+    .await
+    .map_err(|e| WiringError::Config(format!("demo assessment in {}: {e}", dir.display())))?;
     if let RunOutcome::Failed(r) = &outcome {
         return Err(WiringError::Config(format!(
             "demo assessment failed: {}",

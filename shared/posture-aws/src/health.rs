@@ -5,7 +5,7 @@
 use crate::errors::classify;
 use async_trait::async_trait;
 use posture_core::ports::HealthProbe;
-use posture_core::sources::{DependencyHealth, SourceErrorKind};
+use posture_core::sources::{DependencyHealth, DependencyStatus, SourceErrorKind};
 
 /// Probes the real services.
 pub struct AwsHealth {
@@ -19,18 +19,18 @@ pub struct AwsHealth {
     pub region: String,
 }
 
-fn dep(name: &str, status: &str, detail: impl Into<String>) -> DependencyHealth {
+fn dep(name: &str, status: DependencyStatus, detail: impl Into<String>) -> DependencyHealth {
     DependencyHealth {
         name: name.to_string(),
-        status: status.to_string(),
+        status,
         detail: detail.into(),
     }
 }
 
-fn failure_status(kind: SourceErrorKind) -> &'static str {
+fn failure_status(kind: SourceErrorKind) -> DependencyStatus {
     match kind {
-        SourceErrorKind::Throttled => "degraded",
-        _ => "failed",
+        SourceErrorKind::Throttled => DependencyStatus::Degraded,
+        _ => DependencyStatus::Failed,
     }
 }
 
@@ -39,7 +39,7 @@ impl AwsHealth {
         match self.sts.get_caller_identity().send().await {
             Ok(id) => dep(
                 "credentials",
-                "operational",
+                DependencyStatus::Operational,
                 format!(
                     "resolved as {} in account {}",
                     id.arn().unwrap_or("?"),
@@ -50,7 +50,7 @@ impl AwsHealth {
                 let e = classify("STS", &e);
                 dep(
                     "credentials",
-                    "failed",
+                    DependencyStatus::Failed,
                     format!("credentials did not resolve: {}", e.message),
                 )
             }
@@ -61,7 +61,7 @@ impl AwsHealth {
         match self.securityhub.describe_hub().send().await {
             Ok(hub) => dep(
                 "securityhub",
-                "operational",
+                DependencyStatus::Operational,
                 format!("enabled in {} ({})", self.region, hub.hub_arn().unwrap_or("hub")),
             ),
             Err(e) => {
@@ -91,7 +91,7 @@ impl AwsHealth {
         let Some(detector) = detectors.first() else {
             return dep(
                 "guardduty",
-                "failed",
+                DependencyStatus::Failed,
                 format!("not enabled in {} (no detector)", self.region),
             );
         };
@@ -101,13 +101,13 @@ impl AwsHealth {
                 if status == "ENABLED" {
                     dep(
                         "guardduty",
-                        "operational",
+                        DependencyStatus::Operational,
                         format!("detector {detector} enabled in {}", self.region),
                     )
                 } else {
                     dep(
                         "guardduty",
-                        "degraded",
+                        DependencyStatus::Degraded,
                         format!("detector {detector} in {} is {status}", self.region),
                     )
                 }

@@ -217,7 +217,7 @@ impl HealthProbe for DemoHealth {
             .into_iter()
             .map(|name| DependencyHealth {
                 name: name.to_string(),
-                status: "operational".to_string(),
+                status: crate::sources::DependencyStatus::Operational,
                 detail: "demo mode: served from the built-in demo organization, no AWS calls".to_string(),
             })
             .collect()

@@ -169,13 +169,35 @@ impl std::fmt::Display for SourceGap {
     }
 }
 
+/// How a dependency is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyStatus {
+    /// Reachable and enabled.
+    Operational,
+    /// Reachable but not fully usable (throttled, a detector suspended).
+    Degraded,
+    /// Not reachable, refused, or not enabled.
+    Failed,
+}
+
+impl std::fmt::Display for DependencyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DependencyStatus::Operational => "operational",
+            DependencyStatus::Degraded => "degraded",
+            DependencyStatus::Failed => "failed",
+        })
+    }
+}
+
 /// Health of one dependency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DependencyHealth {
     /// `credentials`, `securityhub`, `guardduty`.
     pub name: String,
-    /// `operational`, `degraded` or `failed`.
-    pub status: String,
+    /// How it is.
+    pub status: DependencyStatus,
     /// Why, in one sentence.
     pub detail: String,
 }

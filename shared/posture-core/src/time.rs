@@ -106,6 +106,24 @@ pub fn expand_relative_in_json(value: &mut serde_json::Value, now: Timestamp) {
     }
 }
 
+/// The JSON schema of a stored or reported instant: an RFC 3339 string
+/// (`#[schemars(with = "crate::time::DateTime")]` on a `Timestamp` field).
+pub struct DateTime;
+
+impl schemars::JsonSchema for DateTime {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DateTime".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "format": "date-time"})
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ async fn credential_report(client: &Client) -> Result<String, Gap> {
     let report = call!("iam:GetCredentialReport", client.get_credential_report().send());
     let bytes = report.content().map(|b| b.as_ref().to_vec()).unwrap_or_default();
     String::from_utf8(bytes).map_err(|_| Gap {
-        kind: "error".into(),
+        kind: posture_core::posture::inventory::GapKind::Error,
         detail: "iam:GetCredentialReport: not UTF-8".into(),
     })
 }
@@ -41,7 +41,7 @@ async fn credential_report(client: &Client) -> Result<String, Gap> {
 async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory, Gap> {
     let report = credential_report(client).await?;
     let credential_report = parse_credential_report(&report).map_err(|e| Gap {
-        kind: "error".into(),
+        kind: posture_core::posture::inventory::GapKind::Error,
         detail: format!("iam:GetCredentialReport: {e}"),
     })?;
 

@@ -12,7 +12,7 @@ pub mod rds;
 pub mod s3;
 pub mod services;
 
-use posture_core::posture::inventory::Gap;
+use posture_core::posture::inventory::{Gap, GapKind};
 use posture_core::sources::{SourceError, SourceErrorKind};
 
 /// Awaits an SDK call; a failure returns early as the section's gap, naming
@@ -52,14 +52,14 @@ pub(crate) fn collected<T>(result: Result<T, Gap>) -> Collected<T> {
 /// A classified SDK failure as an inventory gap.
 pub fn gap(call: &str, error: SourceError) -> Gap {
     let kind = match error.kind {
-        SourceErrorKind::Authentication => "access_denied",
-        SourceErrorKind::NotEnabled => "not_enabled",
-        SourceErrorKind::Throttled => "throttled",
-        SourceErrorKind::Unavailable => "unavailable",
-        SourceErrorKind::Other => "error",
+        SourceErrorKind::Authentication => GapKind::AccessDenied,
+        SourceErrorKind::NotEnabled => GapKind::NotEnabled,
+        SourceErrorKind::Throttled => GapKind::Throttled,
+        SourceErrorKind::Unavailable => GapKind::Unavailable,
+        SourceErrorKind::Other => GapKind::Error,
     };
     Gap {
-        kind: kind.into(),
+        kind,
         detail: format!("{call}: {}", error.message),
     }
 }

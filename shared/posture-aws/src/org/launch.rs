@@ -5,6 +5,7 @@ use super::wiring::Org;
 use crate::iam;
 use aws_config::SdkConfig;
 use posture_core::org::execute::RunSettings;
+use posture_core::org::run::RunTrigger;
 use posture_core::ports::{PortError, RunLauncher};
 
 /// Starts a queued run by invoking the assessor function asynchronously
@@ -63,8 +64,14 @@ impl RunLauncher for TaskLauncher {
             .ok_or_else(|| PortError::new("launch", format!("not a run id: {run_id:?}")))?;
         let (org, settings, run_id) = (self.org.clone(), self.settings.clone(), run_id.to_string());
         tokio::spawn(async move {
-            match posture_core::org::execute::execute(org.ports(&system_clock), &settings, &run_id, "mcp", started_at)
-                .await
+            match posture_core::org::execute::execute(
+                org.ports(&system_clock),
+                &settings,
+                &run_id,
+                RunTrigger::Mcp,
+                started_at,
+            )
+            .await
             {
                 Ok(outcome) => tracing::info!(run_id, state = ?outcome.record().state, "assessment run"),
                 Err(e) => tracing::error!(run_id, error = %e, "assessment run not recorded"),

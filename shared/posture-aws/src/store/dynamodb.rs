@@ -111,9 +111,8 @@ fn state_name(state: RunState) -> &'static str {
 
 /// Seconds since the epoch at which an item of a run started at `started_at`
 /// expires.
-fn expires_at(started_at: &str, retention_days: u32) -> i64 {
-    let start = started_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second());
-    start + i64::from(retention_days) * 86_400
+fn expires_at(started_at: jiff::Timestamp, retention_days: u32) -> i64 {
+    started_at.as_second() + i64::from(retention_days) * 86_400
 }
 
 impl DynamoSnapshotStore {
@@ -128,7 +127,13 @@ impl DynamoSnapshotStore {
 
     /// The item of a record: keys, the fields conditions look at, and the
     /// body inline or in S3.
-    async fn item<T: Serialize>(&self, pk: &str, sk: &str, value: &T, started_at: &str) -> Result<Item, PortError> {
+    async fn item<T: Serialize>(
+        &self,
+        pk: &str,
+        sk: &str,
+        value: &T,
+        started_at: jiff::Timestamp,
+    ) -> Result<Item, PortError> {
         let body = serde_json::to_string(value).map_err(|e| PortError::new("serialize", e.to_string()))?;
         let mut item = Item::from([
             ("pk".to_string(), s(pk)),
@@ -172,7 +177,7 @@ impl DynamoSnapshotStore {
     }
 
     async fn run_item(&self, run: &RunRecord) -> Result<Item, PortError> {
-        let mut item = self.item(ORG, &run_sk(&run.run_id), run, &run.started_at).await?;
+        let mut item = self.item(ORG, &run_sk(&run.run_id), run, run.started_at).await?;
         Self::run_item_fields(&mut item, run);
         Ok(item)
     }
@@ -336,7 +341,7 @@ impl SnapshotStore for DynamoSnapshotStore {
                 &account_pk(&snapshot.account_id),
                 &snap_sk(&snapshot.run_id),
                 snapshot,
-                &snapshot.taken_at,
+                snapshot.taken_at,
             )
             .await?;
         item.insert("run_id".to_string(), s(&snapshot.run_id));

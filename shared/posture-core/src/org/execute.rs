@@ -2,7 +2,9 @@
 //! through the ports (account directory, collector, snapshot store, report
 //! store).
 
-use crate::org::run::{self, AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunRecord, RunReport, RunState};
+use crate::org::run::{
+    self, AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunRecord, RunReport, RunState, RunTrigger,
+};
 use crate::org::snapshot::{self};
 use crate::ports::*;
 use crate::posture::frameworks::Framework;
@@ -83,16 +85,16 @@ pub async fn execute(
     ports: RunPorts<'_>,
     settings: &RunSettings,
     run_id: &str,
-    trigger: &str,
+    trigger: RunTrigger,
     started_at: Timestamp,
 ) -> Result<RunOutcome, RunError> {
     let now = (ports.clock)();
     let mut run = RunRecord {
         schema_version: RUN_SCHEMA_VERSION,
         run_id: run_id.to_string(),
-        trigger: trigger.to_string(),
-        started_at: started_at.to_string(),
-        deadline: (now + settings.max_duration).to_string(),
+        trigger,
+        started_at,
+        deadline: now + settings.max_duration,
         finished_at: None,
         state: RunState::Running,
         attempt: 1,
@@ -135,7 +137,7 @@ pub async fn execute(
 async fn fail(ports: RunPorts<'_>, mut run: RunRecord, reason: String) -> Result<RunOutcome, RunError> {
     run.state = RunState::Failed;
     run.error = Some(reason);
-    run.finished_at = Some((ports.clock)().to_string());
+    run.finished_at = Some((ports.clock)());
     run.summary = None;
     run.reports.clear();
     ports.store.fail_run(&run).await.map_err(RunError)?;
@@ -190,7 +192,7 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     let summary = snapshot::org_summary(&run_id, &snapshots);
     let earlier = all_runs(ports.store, "", &run_id).await.map_err(|e| e.to_string())?;
     run.summary = Some(summary);
-    run.finished_at = Some((ports.clock)().to_string());
+    run.finished_at = Some((ports.clock)());
     // The reports describe the run as it will be committed; a run whose
     // commit fails drops them from its record (see `fail`).
     let mut report = RunReport {

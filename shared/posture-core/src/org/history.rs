@@ -13,7 +13,7 @@ pub fn org_series(points: &[TrendPoint], framework: &str) -> (Vec<OrgHistoryPoin
         .iter()
         .map(|p| OrgHistoryPoint {
             run_id: p.run_id.clone(),
-            started_at: p.started_at.clone(),
+            started_at: p.started_at,
             score: p.scores.get(framework).copied().flatten(),
             failures: p.failures,
             open_findings: p.open_findings,
@@ -29,7 +29,8 @@ pub struct OrgHistoryPoint {
     /// The run.
     pub run_id: String,
     /// Its start.
-    pub started_at: String,
+    #[schemars(with = "crate::time::DateTime")]
+    pub started_at: jiff::Timestamp,
     /// Pooled score of the framework.
     pub score: Option<f64>,
     /// Failing check outcomes, all accounts.
@@ -122,7 +123,7 @@ pub fn org_drift(
 mod tests {
     use super::*;
     use crate::demo::DemoOrganization;
-    use crate::org::run::{AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunState};
+    use crate::org::run::{AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunState, RunTrigger};
     use crate::org::snapshot::{org_summary, take};
 
     fn run(id: &str, snaps: &[AccountSnapshot], gap: Option<(&str, &str)>) -> RunRecord {
@@ -148,9 +149,9 @@ mod tests {
         RunRecord {
             schema_version: RUN_SCHEMA_VERSION,
             run_id: id.into(),
-            trigger: "cli".into(),
-            started_at: "2026-11-26T06:00:00Z".into(),
-            deadline: "2026-11-26T07:00:00Z".into(),
+            trigger: RunTrigger::Cli,
+            started_at: "2026-11-26T06:00:00Z".parse().unwrap(),
+            deadline: "2026-11-26T07:00:00Z".parse().unwrap(),
             finished_at: None,
             state: RunState::Complete,
             attempt: 1,

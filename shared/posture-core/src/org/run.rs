@@ -27,6 +27,38 @@ pub enum RunState {
     Failed,
 }
 
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunTrigger {
+    /// The EventBridge schedule.
+    Schedule,
+    /// `assess_security_posture` with scope organization.
+    Mcp,
+    /// The assessor's command line.
+    Cli,
+    /// An invocation with a run id and no trigger.
+    Manual,
+}
+
+impl RunTrigger {
+    /// As stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunTrigger::Schedule => "schedule",
+            RunTrigger::Mcp => "mcp",
+            RunTrigger::Cli => "cli",
+            RunTrigger::Manual => "manual",
+        }
+    }
+}
+
+impl std::fmt::Display for RunTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An account as the directory lists it, and what the run made of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunAccount {
@@ -69,17 +101,20 @@ pub struct ReportLocation {
 pub struct RunRecord {
     /// Format version.
     pub schema_version: u32,
-    /// Sortable id: `<yyyymmddThhmmssZ>-<suffix>`.
+    /// Sortable id: `<yyyymmddThhmmssZ>-<suffix>` (its shape is [`RunId`]'s).
     pub run_id: String,
-    /// `schedule`, `mcp` or `cli`.
-    pub trigger: String,
-    /// Start (RFC 3339); for a scheduled run, the schedule tick.
-    pub started_at: String,
+    /// What started it.
+    pub trigger: RunTrigger,
+    /// Start; for a scheduled run, the schedule tick.
+    #[schemars(with = "crate::time::DateTime")]
+    pub started_at: Timestamp,
     /// After this instant a run still `RUNNING` is taken as dead.
-    pub deadline: String,
-    /// End (RFC 3339), once complete or failed.
+    #[schemars(with = "crate::time::DateTime")]
+    pub deadline: Timestamp,
+    /// End, once complete or failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
+    #[schemars(with = "Option<crate::time::DateTime>")]
+    pub finished_at: Option<Timestamp>,
     /// State.
     pub state: RunState,
     /// 1 for the first attempt; a retry of a failed or abandoned run adds one.
@@ -103,8 +138,7 @@ impl RunRecord {
     /// True for a `QUEUED` or `RUNNING` record past its deadline: its
     /// process died (or never started).
     pub fn is_abandoned(&self, now: Timestamp) -> bool {
-        matches!(self.state, RunState::Queued | RunState::Running)
-            && self.deadline.parse::<Timestamp>().is_ok_and(|d| now > d)
+        matches!(self.state, RunState::Queued | RunState::Running) && now > self.deadline
     }
 
     /// The state readers should show: an abandoned run counts as failed.
@@ -142,13 +176,13 @@ pub fn run_started_at(id: &str) -> Option<Timestamp> {
 
 /// The record the MCP server writes when it hands a run to the assessor: the
 /// run id is known (and queryable) at once; the assessor takes it over.
-pub fn queued(run_id: &str, trigger: &str, now: Timestamp, max_duration: SignedDuration) -> RunRecord {
+pub fn queued(run_id: &str, trigger: RunTrigger, now: Timestamp, max_duration: SignedDuration) -> RunRecord {
     RunRecord {
         schema_version: RUN_SCHEMA_VERSION,
         run_id: run_id.to_string(),
-        trigger: trigger.to_string(),
-        started_at: now.to_string(),
-        deadline: (now + max_duration).to_string(),
+        trigger,
+        started_at: now,
+        deadline: now + max_duration,
         finished_at: None,
         state: RunState::Queued,
         attempt: 0,
@@ -166,7 +200,8 @@ pub struct TrendPoint {
     /// The run.
     pub run_id: String,
     /// Its start.
-    pub started_at: String,
+    #[schemars(with = "crate::time::DateTime")]
+    pub started_at: Timestamp,
     /// Pooled score per framework.
     pub scores: BTreeMap<String, Option<f64>>,
     /// Failing check outcomes, all accounts.
@@ -180,7 +215,7 @@ impl TrendPoint {
     pub fn of(run: &RunRecord, summary: &OrgSummary) -> TrendPoint {
         TrendPoint {
             run_id: run.run_id.clone(),
-            started_at: run.started_at.clone(),
+            started_at: run.started_at,
             scores: summary.frameworks.iter().map(|(k, v)| (k.clone(), v.score)).collect(),
             failures: summary.failures,
             open_findings: summary.open_findings.values().sum(),

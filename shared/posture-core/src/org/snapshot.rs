@@ -29,8 +29,9 @@ pub struct AccountSnapshot {
     pub run_id: String,
     /// The account.
     pub account_id: String,
-    /// When the inventory was collected (RFC 3339).
-    pub taken_at: String,
+    /// When the inventory was collected.
+    #[schemars(with = "crate::time::DateTime")]
+    pub taken_at: Timestamp,
     /// Per framework short name.
     pub frameworks: BTreeMap<String, FrameworkScore>,
     /// Failed native check outcomes, sorted.
@@ -125,7 +126,7 @@ pub fn take(
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         run_id: run_id.to_string(),
         account_id: account.clone(),
-        taken_at: inventory.collected_at.to_string(),
+        taken_at: inventory.collected_at,
         frameworks,
         failures,
         open_findings,
@@ -272,7 +273,8 @@ pub struct HistoryPoint {
     /// The run.
     pub run_id: String,
     /// When its inventory was collected.
-    pub taken_at: String,
+    #[schemars(with = "crate::time::DateTime")]
+    pub taken_at: Timestamp,
     /// The framework's score (`None`: unscored, or the framework was absent).
     pub score: Option<f64>,
     /// Requirements FAILED.
@@ -303,14 +305,14 @@ pub enum Trend {
 /// sorted by `taken_at`), and its trend: last scored point against the first.
 pub fn history(snapshots: &[AccountSnapshot], framework: &str) -> (Vec<HistoryPoint>, Trend) {
     let mut sorted: Vec<&AccountSnapshot> = snapshots.iter().collect();
-    sorted.sort_by_key(|s| s.taken_at.parse::<Timestamp>().unwrap_or(Timestamp::UNIX_EPOCH));
+    sorted.sort_by_key(|s| s.taken_at);
     let points: Vec<HistoryPoint> = sorted
         .iter()
         .map(|s| {
             let fw = s.frameworks.get(framework);
             HistoryPoint {
                 run_id: s.run_id.clone(),
-                taken_at: s.taken_at.clone(),
+                taken_at: s.taken_at,
                 score: fw.and_then(|f| f.score),
                 failed_controls: fw.map_or(0, |f| f.failed),
                 unknown_controls: fw.map_or(0, |f| f.unknown),
@@ -623,12 +625,13 @@ mod tests {
         .enumerate()
         {
             let mut s = take(&format!("run-{i}"), inv, &findings, &[], &frameworks);
-            s.taken_at = at.to_string();
+            s.taken_at = at.parse().unwrap();
             s.frameworks.get_mut("CIS").unwrap().score = Some(score);
             runs.push(s);
         }
         let (points, trend) = history(&runs, "CIS");
-        let order: Vec<(&str, Option<f64>)> = points.iter().map(|p| (p.taken_at.as_str(), p.score)).collect();
+        let order: Vec<(String, Option<f64>)> = points.iter().map(|p| (p.taken_at.to_string(), p.score)).collect();
+        let order: Vec<(&str, Option<f64>)> = order.iter().map(|(t, s)| (t.as_str(), *s)).collect();
         assert_eq!(
             order,
             [

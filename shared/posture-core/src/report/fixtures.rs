@@ -2,7 +2,9 @@
 //! run.
 
 use crate::demo::DemoOrganization;
-use crate::org::run::{AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunRecord, RunReport, RunState, TrendPoint};
+use crate::org::run::{
+    AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunRecord, RunReport, RunState, RunTrigger, TrendPoint,
+};
 use crate::org::snapshot::{org_summary, take};
 
 /// The demo organization as a complete run, with a fourth account that
@@ -46,10 +48,10 @@ pub fn demo_report() -> RunReport {
     let run = RunRecord {
         schema_version: RUN_SCHEMA_VERSION,
         run_id: run_id.to_string(),
-        trigger: "schedule".to_string(),
-        started_at: now.to_string(),
-        deadline: "2026-11-26T07:00:00Z".to_string(),
-        finished_at: Some("2026-11-26T06:03:12Z".to_string()),
+        trigger: RunTrigger::Schedule,
+        started_at: now,
+        deadline: "2026-11-26T07:00:00Z".parse().unwrap(),
+        finished_at: Some("2026-11-26T06:03:12Z".parse().unwrap()),
         state: RunState::Complete,
         attempt: 1,
         accounts_done: accounts.len(),
@@ -61,7 +63,7 @@ pub fn demo_report() -> RunReport {
     let current = TrendPoint::of(&run, &summary);
     let earlier = |run_id: &str, started_at: &str, shift: f64| TrendPoint {
         run_id: run_id.to_string(),
-        started_at: started_at.to_string(),
+        started_at: started_at.parse().unwrap(),
         scores: current
             .scores
             .iter()

@@ -113,18 +113,17 @@ pub const TASK_TTL_MS: u64 = 86_400_000;
 /// rewrites the record), and it last changed when the run ended (while it
 /// runs, the record keeps no update time: the creation is reported).
 pub fn task_of(run: &RunRecord, status: TaskStatus, now: Timestamp) -> Task {
-    let created =
-        posture_core::org::run::run_started_at(&run.run_id).map_or_else(|| run.started_at.clone(), |t| t.to_string());
-    let updated = match (&run.finished_at, run.is_abandoned(now)) {
-        (Some(f), _) => f.clone(),
-        (None, true) => run.deadline.clone(),
-        (None, false) => created.clone(),
+    let created = posture_core::org::run::run_started_at(&run.run_id).unwrap_or(run.started_at);
+    let updated = match (run.finished_at, run.is_abandoned(now)) {
+        (Some(f), _) => f,
+        (None, true) => run.deadline,
+        (None, false) => created,
     };
     let message = match run_error(run, now) {
         Some(e) if status == TaskStatus::Failed => e,
         _ => progress_message(run),
     };
-    Task::new(run.run_id.clone(), status, created, updated)
+    Task::new(run.run_id.clone(), status, created.to_string(), updated.to_string())
         .with_status_message(message)
         .with_ttl_ms(TASK_TTL_MS)
         .with_poll_interval_ms(TASK_POLL_INTERVAL_MS)

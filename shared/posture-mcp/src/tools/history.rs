@@ -108,7 +108,8 @@ pub struct AccountEntry {
     /// Why the latest run could not assess it.
     pub gap: Option<String>,
     /// Start of the latest complete run that assessed it.
-    pub last_assessed: Option<String>,
+    #[schemars(with = "Option<posture_core::time::DateTime>")]
+    pub last_assessed: Option<Timestamp>,
     /// That run.
     pub last_assessed_run: Option<String>,
     /// Score per framework in that run.
@@ -123,7 +124,8 @@ pub struct AccountList {
     /// The latest complete run the list comes from.
     pub latest_run: String,
     /// Its start.
-    pub latest_run_started_at: String,
+    #[schemars(with = "posture_core::time::DateTime")]
+    pub latest_run_started_at: Timestamp,
     /// Accounts in scope of that run.
     pub total_accounts: usize,
     /// This page.
@@ -249,7 +251,7 @@ pub async fn list_accounts(cx: &Cx<'_>, args: ListAccountsArgs) -> Result<ToolOu
             failures: None,
         };
         if let Some(s) = standing.get(acct.account_id.as_str()) {
-            entry.last_assessed = Some(latest.started_at.clone());
+            entry.last_assessed = Some(latest.started_at);
             entry.last_assessed_run = Some(latest.run_id.clone());
             entry.scores = s.scores.clone();
             entry.failures = Some(s.failures);
@@ -268,7 +270,7 @@ pub async fn list_accounts(cx: &Cx<'_>, args: ListAccountsArgs) -> Result<ToolOu
             let snaps = snapshots_of(h.store.as_ref(), &acct.account_id, "", &latest.run_id).await?;
             let is_complete = |id: &String| complete.as_ref().is_some_and(|c| c.contains(id));
             if let Some(s) = snaps.iter().rev().find(|s| is_complete(&s.run_id)) {
-                entry.last_assessed = Some(s.taken_at.clone());
+                entry.last_assessed = Some(s.taken_at);
                 entry.last_assessed_run = Some(s.run_id.clone());
                 entry.scores = s.frameworks.iter().map(|(k, v)| (k.clone(), v.score)).collect();
                 entry.failures = Some(s.failures.len());
@@ -278,7 +280,7 @@ pub async fn list_accounts(cx: &Cx<'_>, args: ListAccountsArgs) -> Result<ToolOu
     }
     let list = AccountList {
         latest_run: latest.run_id.clone(),
-        latest_run_started_at: latest.started_at.clone(),
+        latest_run_started_at: latest.started_at,
         total_accounts: accounts.len(),
         accounts: entries,
         next_token,

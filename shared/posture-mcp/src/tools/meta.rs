@@ -5,6 +5,7 @@ use super::call::{Cx, ToolOutput};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
 use crate::error::ToolError;
 use posture_core::findings::attack;
+use posture_core::sources::DependencyStatus;
 use rmcp::model::ProtocolVersion;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,32 +35,54 @@ pub static PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
+/// The server's overall health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// Credentials resolve and every finding source is operational.
+    Healthy,
+    /// Credentials resolve; a finding source is not operational.
+    Degraded,
+    /// Credentials do not resolve.
+    Unhealthy,
+}
+
+impl std::fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Unhealthy => "unhealthy",
+        })
+    }
+}
+
 /// `health_check`: probes each dependency.
 pub async fn health_check(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolError> {
     let dependencies = cx.backend.health.probe().await;
     let credentials_ok = dependencies
         .iter()
         .filter(|d| d.name == "credentials")
-        .all(|d| d.status == "operational");
-    let all_ok = dependencies.iter().all(|d| d.status == "operational");
+        .all(|d| d.status == DependencyStatus::Operational);
+    let all_ok = dependencies.iter().all(|d| d.status == DependencyStatus::Operational);
     let status = if !credentials_ok {
-        "unhealthy"
+        HealthStatus::Unhealthy
     } else if all_ok {
-        "healthy"
+        HealthStatus::Healthy
     } else {
-        "degraded"
+        HealthStatus::Degraded
     };
     let mut services = BTreeMap::new();
-    services.insert("mcp_server".to_string(), "operational".to_string());
-    services.insert("logging".to_string(), "operational".to_string());
-    services.insert("configuration".to_string(), "operational".to_string());
+    for component in ["mcp_server", "logging", "configuration"] {
+        services.insert(component.to_string(), DependencyStatus::Operational);
+    }
     for d in &dependencies {
-        services.insert(d.name.clone(), d.status.clone());
+        services.insert(d.name.clone(), d.status);
     }
     let report = HealthReport {
         server_name: SERVER_NAME.to_string(),
         version: VERSION.to_string(),
-        status: status.to_string(),
+        status,
         timestamp: jiff::Timestamp::now().as_second(),
         configuration: HealthConfiguration {
             aws_region: cx.backend.health.region(),
@@ -200,14 +223,14 @@ pub struct HealthReport {
     pub server_name: String,
     /// Server version.
     pub version: String,
-    /// healthy | degraded | unhealthy.
-    pub status: String,
+    /// Overall.
+    pub status: HealthStatus,
     /// Unix seconds.
     pub timestamp: i64,
     /// Effective configuration.
     pub configuration: HealthConfiguration,
-    /// operational | degraded | failed per component and dependency.
-    pub services: BTreeMap<String, String>,
+    /// Per component and dependency.
+    pub services: BTreeMap<String, DependencyStatus>,
     /// Each dependency with the reason for its status.
     pub dependencies: Vec<posture_core::sources::DependencyHealth>,
 }

@@ -55,9 +55,11 @@ pub struct RunStatus {
     /// Why it failed.
     pub error: Option<String>,
     /// Start.
-    pub started_at: String,
+    #[schemars(with = "posture_core::time::DateTime")]
+    pub started_at: Timestamp,
     /// End.
-    pub finished_at: Option<String>,
+    #[schemars(with = "Option<posture_core::time::DateTime>")]
+    pub finished_at: Option<Timestamp>,
     /// Attempt number.
     pub attempt: u32,
     /// The org summary, once complete.
@@ -142,7 +144,7 @@ pub async fn begin_org_run(backend: &Backend, target: &str) -> Result<RunRecord,
     let now = Timestamp::now();
     let suffix = format!("mcp-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let run_id = run::run_id(now, &suffix);
-    let record = run::queued(&run_id, "mcp", now, h.max_duration);
+    let record = run::queued(&run_id, run::RunTrigger::Mcp, now, h.max_duration);
     h.store.begin_run(&record).await.map_err(store_error)?;
     if let Err(e) = h.launcher.launch(&run_id).await {
         let mut failed = record.clone();
@@ -185,8 +187,8 @@ pub fn status_output(run: &RunRecord, now: Timestamp) -> Result<ToolOutput, Tool
         accounts_total: run.accounts.len(),
         gaps: run.accounts.iter().filter(|x| x.gap.is_some()).cloned().collect(),
         error: run_error(run, now),
-        started_at: run.started_at.clone(),
-        finished_at: run.finished_at.clone(),
+        started_at: run.started_at,
+        finished_at: run.finished_at,
         attempt: run.attempt,
         summary: run.summary.clone(),
         reports: run.reports.clone(),

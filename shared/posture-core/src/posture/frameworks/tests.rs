@@ -50,7 +50,7 @@ fn inventory() -> Inventory {
             "us-east-1".to_string(),
             RegionInventory {
                 ec2: Collected::Gap(Gap {
-                    kind: "access_denied".into(),
+                    kind: crate::posture::inventory::GapKind::AccessDenied,
                     detail: "ec2:GetEbsEncryptionByDefault denied".into(),
                 }),
                 ..Default::default()

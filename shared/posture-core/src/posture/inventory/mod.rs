@@ -21,11 +21,42 @@ use std::collections::BTreeMap;
 /// Version of the stored inventory format.
 pub const INVENTORY_SCHEMA_VERSION: u32 = 1;
 
+/// What kind of failure left a section unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GapKind {
+    /// The role may not read it.
+    AccessDenied,
+    /// The service is off in the account or region.
+    NotEnabled,
+    /// AWS throttled the reads past the retries.
+    Throttled,
+    /// The service did not answer.
+    Unavailable,
+    /// The section was not part of this collection.
+    NotCollected,
+    /// Anything else (a malformed answer, an unexpected error).
+    Error,
+}
+
+impl std::fmt::Display for GapKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GapKind::AccessDenied => "access_denied",
+            GapKind::NotEnabled => "not_enabled",
+            GapKind::Throttled => "throttled",
+            GapKind::Unavailable => "unavailable",
+            GapKind::NotCollected => "not_collected",
+            GapKind::Error => "error",
+        })
+    }
+}
+
 /// Why a section could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Gap {
-    /// `access_denied`, `not_enabled`, `throttled`, `unavailable`, `not_collected`, `error`.
-    pub kind: String,
+    /// What kind of failure.
+    pub kind: GapKind,
     /// What happened, sanitized.
     pub detail: String,
 }
@@ -34,7 +65,7 @@ impl Gap {
     /// The section was not part of this collection.
     pub fn not_collected() -> Gap {
         Gap {
-            kind: "not_collected".into(),
+            kind: GapKind::NotCollected,
             detail: "not collected".into(),
         }
     }

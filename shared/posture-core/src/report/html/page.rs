@@ -107,7 +107,7 @@ fn header(out: &mut String, report: &RunReport) -> fmt::Result {
         out,
         "<div class=\"muted\">Run <code id=\"run-id\">{}</code> · {} · attempt {}</div>",
         Esc(&run.run_id),
-        Esc(&run.trigger),
+        Esc(run.trigger.as_str()),
         run.attempt
     )?;
     writeln!(out, "<dl class=\"facts\">")?;
@@ -118,8 +118,8 @@ fn header(out: &mut String, report: &RunReport) -> fmt::Result {
             Esc(value)
         )
     };
-    fact("Started", "started", &short_time(&run.started_at))?;
-    if let Some(finished) = &run.finished_at {
+    fact("Started", "started", &short_time(run.started_at))?;
+    if let Some(finished) = run.finished_at {
         fact("Finished", "finished", &short_time(finished))?;
     }
     fact("State", "state", state_label(run.state))?;
@@ -289,7 +289,7 @@ fn account_heading(out: &mut String, report: &RunReport, s: &AccountSnapshot) ->
     writeln!(
         out,
         " <span class=\"muted\">· inventory collected {}</span></h3>",
-        Esc(&short_time(&s.taken_at))
+        Esc(&short_time(s.taken_at))
     )
 }
 

@@ -288,7 +288,7 @@ pub(super) fn trend_chart(
         writeln!(
             out,
             "<text x=\"{tx:.1}\" y=\"{ty:.1}\" {place}>{}</text>",
-            Esc(&short_time(&p.started_at))
+            Esc(&short_time(p.started_at))
         )?;
     }
     if points.len() >= 2 {

@@ -55,9 +55,9 @@ pub(super) fn state_label(state: RunState) -> &'static str {
     }
 }
 
-/// `2026-11-26T06:00:00Z` as `2026-11-26 06:00`; anything else unchanged.
-pub(super) fn short_time(at: &str) -> String {
-    at.get(..16).map_or_else(|| at.to_string(), |s| s.replacen('T', " ", 1))
+/// An instant to the minute, in UTC: `2026-11-26 06:00`.
+pub(super) fn short_time(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 pub(super) fn truncate(s: &str, chars: usize) -> String {
