@@ -80,8 +80,8 @@ pub fn compliance_markdown(report: &RunReport, frameworks: &[Framework]) -> Stri
             .summary
             .as_ref()
             .and_then(|s| s.frameworks.get(&name))
-            .and_then(|f| f.score)
-            .map_or("n/a".to_string(), |v| format!("{v:.1}"));
+            .and_then(|f| f.score);
+        let score = crate::report::format::score_text(score);
         let _ = writeln!(out, "\n## {name} (organization score {score})\n");
         let _ = writeln!(
             out,

@@ -5,6 +5,7 @@
 use crate::org::run::{AccountOutcome, RunAccount};
 use crate::org::snapshot::{AccountSnapshot, OrgSummary};
 use crate::posture::checks;
+use crate::report::format::score_text;
 use crate::severity::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,10 +14,6 @@ use std::fmt::Write;
 pub const WORST_ACCOUNTS_SHOWN: usize = 10;
 /// Failed checks listed per account.
 pub const CHECKS_SHOWN_PER_ACCOUNT: usize = 10;
-
-fn score(s: Option<f64>) -> String {
-    s.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"))
-}
 
 /// An account's failed checks with their failing-resource counts, most
 /// severe first, then most resources (the order every report uses).
@@ -80,7 +77,7 @@ pub fn markdown(org: &OrgSummary, snapshots: &[AccountSnapshot], accounts: &[Run
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} | {} | {} of {} |",
-            score(f.score),
+            score_text(f.score),
             f.passed,
             f.failed,
             f.unknown,
@@ -111,7 +108,7 @@ pub fn markdown(org: &OrgSummary, snapshots: &[AccountSnapshot], accounts: &[Run
     for a in org.worst_accounts.iter().take(WORST_ACCOUNTS_SHOWN) {
         let cells: Vec<String> = names
             .iter()
-            .map(|n| score(a.scores.get(*n).copied().flatten()))
+            .map(|n| score_text(a.scores.get(*n).copied().flatten()))
             .collect();
         let _ = writeln!(out, "| {} | {} | {} |", a.account_id, cells.join(" | "), a.failures);
     }
@@ -189,7 +186,7 @@ mod tests {
         let cis = &summary.frameworks["CIS"];
         let row = format!(
             "| CIS | {} | {} | {} | {} | {} of 3 |",
-            score(cis.score),
+            score_text(cis.score),
             cis.passed,
             cis.failed,
             cis.unknown,

@@ -6,6 +6,7 @@ pub mod compliance;
 pub mod executive;
 #[cfg(test)]
 mod fixtures;
+pub mod format;
 pub mod html;
 pub mod technical;
 

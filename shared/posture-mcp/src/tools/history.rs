@@ -13,6 +13,7 @@ use posture_core::ids::{AccountId, RunId};
 use posture_core::org::history::{self, OrgDrift, OrgHistoryPoint};
 use posture_core::org::run::{self, RunRecord, RunState, TrendPoint};
 use posture_core::org::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
+use posture_core::report::format::{delta_text, score_text};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -293,7 +294,7 @@ pub async fn list_accounts(cx: &Cx<'_>, args: ListAccountsArgs) -> Result<ToolOu
         let scores: Vec<String> = e
             .scores
             .iter()
-            .map(|(k, v)| format!("{k} {}", v.map_or("n/a".to_string(), |v| format!("{v:.1}"))))
+            .map(|(k, v)| format!("{k} {}", score_text(*v)))
             .collect();
         let _ = writeln!(
             text,
@@ -402,7 +403,7 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
             text,
             "- {} score {} | failures {} | open findings {}",
             p.run_id,
-            p.score.map_or("n/a".to_string(), |v| format!("{v:.1}")),
+            score_text(p.score),
             p.failures,
             p.open_findings
         );
@@ -412,7 +413,7 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
             text,
             "- {} score {} | failed controls {} | failures {} | open findings {}",
             p.run_id,
-            p.score.map_or("n/a".to_string(), |v| format!("{v:.1}")),
+            score_text(p.score),
             p.failed_controls,
             p.failures,
             p.open_findings
@@ -548,9 +549,9 @@ fn render_comparison(c: &Comparison) -> String {
         let _ = writeln!(
             text,
             "- {name}: {} -> {} ({})",
-            s.from.map_or("n/a".to_string(), |v| format!("{v:.1}")),
-            s.to.map_or("n/a".to_string(), |v| format!("{v:.1}")),
-            s.delta.map_or("n/a".to_string(), |v| format!("{v:+.1}"))
+            score_text(s.from),
+            score_text(s.to),
+            delta_text(s.delta)
         );
     }
     let get = |k: &str| c.totals.get(k).copied().unwrap_or(0);

@@ -16,6 +16,7 @@ use posture_core::posture::assessment::{self, Assessment};
 use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
 use posture_core::posture::recommendations::{self, RecommendationsReport};
 use posture_core::posture::validation;
+use posture_core::report::format::score_text;
 use posture_core::sources::FindingQuery;
 use posture_core::time::TimeWindow;
 use rmcp::model::TaskStatus;
@@ -139,9 +140,7 @@ fn render_compliance(r: &ComplianceReport) -> String {
         r.framework_version,
         r.accounts.len(),
         r.compliance_status,
-        r.overall_compliance_score
-            .map(|v| format!("{v:.1}%"))
-            .unwrap_or_else(|| "n/a".into()),
+        score_text(r.overall_compliance_score) + if r.overall_compliance_score.is_some() { "%" } else { "" },
         if r.score_partial { ", partial" } else { "" },
         c.passed,
         c.failed,
@@ -277,9 +276,7 @@ fn render_assessment(r: &Assessment) -> String {
         r.scope,
         r.target,
         r.risk_level,
-        r.overall_score
-            .map(|v| format!("{v:.1}"))
-            .unwrap_or_else(|| "n/a".into()),
+        score_text(r.overall_score),
         if r.score_partial {
             " (partial: some requirements UNKNOWN)"
         } else {

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use posture_core::ids::RunId;
 use posture_core::org::run::{self, ReportLocation, RunRecord, RunState};
 use posture_core::org::snapshot;
+use posture_core::report::format::score_text;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 use std::fmt::Write;
@@ -210,11 +211,7 @@ pub fn status_output(run: &RunRecord, now: Timestamp) -> Result<ToolOutput, Tool
     }
     if let Some(s) = &status.summary {
         for (name, f) in &s.frameworks {
-            let _ = write!(
-                text,
-                "\n{name}: {}",
-                f.score.map_or("n/a".to_string(), |v| format!("{v:.1}"))
-            );
+            let _ = write!(text, "\n{name}: {}", score_text(f.score));
         }
     }
     ToolOutput::new(&status, text)

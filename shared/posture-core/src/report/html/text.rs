@@ -35,10 +35,7 @@ impl fmt::Display for Esc<'_> {
     }
 }
 
-/// A score as people read it: one decimal, or `n/a` (as the Markdown report).
-pub(super) fn shown(score: Option<f64>) -> String {
-    score.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"))
-}
+pub(super) use crate::report::format::score_text as shown;
 
 /// A score for a `data-*` attribute: the shortest text that parses back to
 /// the same f64 (as `report.json` has it), empty when unscored.
