@@ -414,7 +414,7 @@ pub async fn handle_collect(
             request.run_id
         )));
     }
-    if request.account_id.len() != 12 || !request.account_id.bytes().all(|b| b.is_ascii_digit()) {
+    if request.account_id.parse::<posture_core::ids::AccountId>().is_err() {
         return Err(CollectError::Failed(format!(
             "not an account id: {:?}",
             request.account_id

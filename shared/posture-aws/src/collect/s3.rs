@@ -268,7 +268,7 @@ impl Intercept for NoAccountPrefixOnIpHosts {
 fn without_account_prefix(uri: &str) -> Option<String> {
     let (scheme, rest) = uri.split_once("://")?;
     let (prefix, host_and_rest) = rest.split_once('.')?;
-    if prefix.len() != 12 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+    if prefix.parse::<posture_core::ids::AccountId>().is_err() {
         return None;
     }
     let host = host_and_rest

@@ -120,7 +120,7 @@ pub struct OrgSettings {
 }
 
 fn is_account_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+    id.parse::<posture_core::ids::AccountId>().is_ok()
 }
 
 fn account_ids(variable: &'static str, raw: Option<String>) -> Result<BTreeSet<String>, SettingError> {
