@@ -157,3 +157,41 @@ async fn the_advisor_profile_variable_selects_the_profile() {
     assert_eq!(h["services"]["credentials"], "operational", "{h}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// D2: a network address without OAuth is refused before anything is served,
+/// unless the operator says the network is trusted.
+#[test]
+fn a_network_address_without_oauth_is_refused() {
+    let refused = isolated_command("mcp-server")
+        .args(["--demo", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("refusing to serve 0.0.0.0:0 without authentication"),
+        "{stderr}"
+    );
+
+    let port = free_port();
+    let data = std::env::temp_dir().join(format!("posture-network-{}", std::process::id()));
+    let mut allowed = isolated_command("mcp-server");
+    allowed
+        .args([
+            "--demo",
+            "--allow-unauthenticated-network",
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+        ])
+        .env("POSTURE_DATA_DIR", &data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _server = Server(allowed.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "mcp-server did not start with the flag");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(_server);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -246,6 +246,24 @@ pub fn lambda_http_config(settings: &Settings) -> Result<HttpConfig, WiringError
     Ok(config)
 }
 
+/// Refuses to serve a non-loopback address without OAuth (anyone who can
+/// reach it could call every tool; the Host allow-list is no guard, a client
+/// sets that header) unless `allow_unauthenticated_network` says so.
+pub fn check_listen(
+    addr: std::net::SocketAddr,
+    oauth: bool,
+    allow_unauthenticated_network: bool,
+) -> Result<(), WiringError> {
+    if addr.ip().is_loopback() || oauth || allow_unauthenticated_network {
+        return Ok(());
+    }
+    Err(WiringError::Config(format!(
+        "refusing to serve {addr} without authentication: anyone who can reach it could call every tool. \
+         Set POSTURE_OAUTH_ISSUER (bearer tokens), listen on 127.0.0.1, or pass \
+         --allow-unauthenticated-network if the network itself is trusted"
+    )))
+}
+
 /// Transport settings locally: loopback, plus anything configured.
 pub fn local_http_config(settings: &Settings) -> HttpConfig {
     let mut config = HttpConfig::loopback();

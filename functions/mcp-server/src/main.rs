@@ -15,6 +15,10 @@ struct Cli {
     /// Address to listen on (local mode).
     #[arg(long, default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
+    /// Serve a non-loopback address without OAuth: anyone who can reach it
+    /// can call every tool. Refused unless given.
+    #[arg(long)]
+    allow_unauthenticated_network: bool,
 }
 
 #[tokio::main]
@@ -23,6 +27,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = mcp_server::Settings::from_env()?;
     let in_lambda = settings.in_lambda;
+    if !in_lambda {
+        // Before any data is loaded: a refused address serves nothing.
+        mcp_server::check_listen(cli.listen, settings.oauth.is_some(), cli.allow_unauthenticated_network)?;
+    }
     let oauth = settings.oauth.clone();
     // Checked before anything else is wired: a misdeclared URL never serves.
     let url_auth = if in_lambda {

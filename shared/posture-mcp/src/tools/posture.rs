@@ -225,7 +225,7 @@ pub async fn assess(cx: &Cx<'_>, args: AssessArgs) -> Result<Answer, ToolError> 
     let backend = cx.backend;
     if args.scope == Scope::Organization {
         if cx.options.tasks {
-            let record = runs::begin_org_run(backend, &args.target).await?;
+            let (record, _) = runs::begin_org_run(backend, &args.target).await?;
             return Ok(Answer::Task(task_of(&record, TaskStatus::Working, Timestamp::now())));
         }
         return runs::start_org_assessment(backend, &args.target)

@@ -2,8 +2,8 @@
 //! organization) and `get_assessment_status`, which follows it.
 
 use super::call::{Cx, ToolOutput, run_error};
-use super::stored::{history_of, not_found, store_error};
-use crate::backend::Backend;
+use super::stored::{history_of, not_found, runs_since, store_error};
+use crate::backend::{Backend, HistoryBackend};
 use crate::error::{ErrorType, ToolError};
 use jiff::Timestamp;
 use posture_core::ids::RunId;
@@ -74,8 +74,10 @@ pub struct RunStatus {
 pub struct RunStarted {
     /// The run id to pass to `get_assessment_status`.
     pub run_id: String,
-    /// `QUEUED`.
+    /// `QUEUED`, or `RUNNING` for a run already in progress.
     pub state: RunState,
+    /// True when no new run was started because this one was in progress.
+    pub already_in_progress: bool,
     /// What to call next.
     pub status_tool: String,
 }
@@ -129,10 +131,29 @@ pub async fn assessment_status(cx: &Cx<'_>, args: StatusArgs) -> Result<ToolOutp
     status_output(&run, Timestamp::now())
 }
 
-/// Validates the target, writes the queued record (durably, before anything
-/// is returned) and hands the run to the launcher. Shared by the plain tool
+/// The runs in progress (queued or running, not abandoned), oldest first.
+/// Runs are listed by id (their queue time) back to twice the longest run,
+/// since one may start running well after it was queued.
+async fn runs_in_progress(h: &HistoryBackend, now: Timestamp) -> Result<Vec<RunRecord>, ToolError> {
+    let since = (now - h.max_duration - h.max_duration)
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    Ok(runs_since(h.store.as_ref(), &since)
+        .await?
+        .into_iter()
+        .filter(|r| matches!(r.effective_state(now), RunState::Queued | RunState::Running))
+        .collect())
+}
+
+/// Validates the target and starts an org-wide run, unless one is in
+/// progress: at most one runs at a time, and a caller asking for another
+/// gets that one (`true`: a run was already in progress). A new run's
+/// queued record is written durably before anything is returned, then
+/// handed to the launcher. Of two requests racing, the earlier run id
+/// wins: the later one sees it after writing its own record, marks its own
+/// FAILED (superseded) and answers the earlier. Shared by the plain tool
 /// result and the task.
-pub async fn begin_org_run(backend: &Backend, target: &str) -> Result<RunRecord, ToolError> {
+pub async fn begin_org_run(backend: &Backend, target: &str) -> Result<(RunRecord, bool), ToolError> {
     if target != "all" {
         return Err(ToolError::validation(
             "target",
@@ -143,10 +164,27 @@ pub async fn begin_org_run(backend: &Backend, target: &str) -> Result<RunRecord,
     }
     let h = history_of(backend)?;
     let now = Timestamp::now();
+    if let Some(running) = runs_in_progress(h, now).await?.into_iter().next() {
+        return Ok((running, true));
+    }
     let suffix = format!("mcp-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let run_id = run::run_id(now, &suffix);
     let record = run::queued(&run_id, run::RunTrigger::Mcp, now, h.max_duration);
     h.store.begin_run(&record).await.map_err(store_error)?;
+    let earlier = runs_in_progress(h, now)
+        .await?
+        .into_iter()
+        .find(|r| r.run_id < record.run_id);
+    if let Some(earlier) = earlier {
+        let mut superseded = record.clone();
+        superseded.state = RunState::Failed;
+        superseded.error = Some(format!(
+            "superseded by run {}, started at the same time",
+            earlier.run_id
+        ));
+        let _ = h.store.retake_run(&superseded, 0).await;
+        return Ok((earlier, true));
+    }
     if let Err(e) = h.launcher.launch(&run_id).await {
         let mut failed = record.clone();
         failed.state = RunState::Failed;
@@ -159,19 +197,28 @@ pub async fn begin_org_run(backend: &Backend, target: &str) -> Result<RunRecord,
             context: Map::new(),
         });
     }
-    Ok(record)
+    Ok((record, false))
 }
 
-/// Starts an org-wide run and answers its id (clients without tasks).
+/// Starts an org-wide run (or finds the one in progress) and answers its id
+/// (clients without tasks).
 pub async fn start_org_assessment(backend: &Backend, target: &str) -> Result<ToolOutput, ToolError> {
-    let run_id = begin_org_run(backend, target).await?.run_id;
+    let (run, already_in_progress) = begin_org_run(backend, target).await?;
+    let now = Timestamp::now();
+    let run_id = run.run_id.clone();
     let started = RunStarted {
         run_id: run_id.clone(),
-        state: RunState::Queued,
+        state: run.effective_state(now),
+        already_in_progress,
         status_tool: GET_ASSESSMENT_STATUS.to_string(),
     };
+    let what = if already_in_progress {
+        "is already in progress (one org-wide run at a time)"
+    } else {
+        "started"
+    };
     let text = format!(
-        "Org-wide assessment {run_id} started. Follow it with get_assessment_status {{\"run_id\": \"{run_id}\"}}."
+        "Org-wide assessment {run_id} {what}. Follow it with get_assessment_status {{\"run_id\": \"{run_id}\"}}."
     );
     ToolOutput::new(&started, text)
 }
