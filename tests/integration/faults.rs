@@ -371,3 +371,39 @@ async fn a_security_hub_outage_leaves_its_requirements_unknown_not_passed() {
         r.data_gaps
     );
 }
+
+/// D7: an access denial that echoes the request's credential scope
+/// (`Credential=AKIA…/20261206/…`, as AWS's signature errors do) reaches the
+/// result with the key id masked, wherever it sits in the message.
+#[tokio::test]
+async fn a_denial_echoing_the_credential_never_relays_the_key_id() {
+    const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        vec![FaultRule::persistent("securityhub", None, Fault::AccessDenied)],
+        1,
+    )
+    .await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&proxy.endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(KEY_ID, "testing", None, None, "posture-tests"))
+        .retry_config(posture_aws::config::retry_config())
+        .load()
+        .await;
+    let hub = posture_aws::securityhub::SecurityHubSource::new(posture_aws::guarded_client!(
+        aws_sdk_securityhub,
+        &sdk,
+        posture_aws::iam::READ_ONLY
+    ));
+    let query = FindingQuery {
+        window: TimeWindow::last_days(jiff::Timestamp::now(), 1),
+        min_severity: Severity::Informational,
+        max_findings: 10,
+    };
+    let error = hub.fetch(&query).await.unwrap_err();
+    assert!(proxy.totals().faulted > 0);
+    assert!(error.message.contains("Credential=***/"), "{}", error.message);
+    assert!(!error.message.contains(KEY_ID), "{}", error.message);
+}

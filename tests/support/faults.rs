@@ -178,7 +178,10 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             let cut = cut_body();
             return Response::new(Body::from_stream(cut));
         }
-        Some(fault) => return error_response(&call, protocol(&call, &parts.headers), fault),
+        Some(fault) => {
+            let credential = credential_of(&parts.headers);
+            return error_response(&call, protocol(&call, &parts.headers), fault, &credential);
+        }
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     crate::forward::forward(
@@ -196,6 +199,19 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
 /// A body that fails at once: the client sees the connection cut.
 fn cut_body() -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
     futures::stream::once(async { Err(std::io::Error::other("fault proxy: connection cut")) })
+}
+
+/// The SigV4 credential scope of a request (`AKID/20261205/eu-west-1/ec2/aws4_request`).
+fn credential_of(headers: &HeaderMap) -> String {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    auth.split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Service and region from the SigV4 credential scope, and the operation.
@@ -260,7 +276,7 @@ fn protocol(call: &Call, headers: &HeaderMap) -> Protocol {
 }
 
 /// The error each protocol sends for `fault`, with the codes AWS uses.
-fn error_response(call: &Call, protocol: Protocol, fault: Fault) -> Response {
+fn error_response(call: &Call, protocol: Protocol, fault: Fault, credential: &str) -> Response {
     use Protocol::*;
     let (status, code) = match (fault, protocol) {
         (Fault::Throttle, Ec2Query) => (503, "RequestLimitExceeded"),
@@ -277,10 +293,18 @@ fn error_response(call: &Call, protocol: Protocol, fault: Fault) -> Response {
         (_, Ec2Query) => (503, "Unavailable"),
         (_, _) => (503, "ServiceUnavailable"),
     };
-    let message = format!(
-        "injected fault for {} {} in {}",
-        call.service, call.operation, call.region
-    );
+    // Access denials echo the request's credential scope, as AWS's
+    // signature errors do (the key id must not travel further).
+    let message = match fault {
+        Fault::AccessDenied => format!(
+            "injected fault for {} {} in {}: not authorized, Credential={credential}",
+            call.service, call.operation, call.region
+        ),
+        _ => format!(
+            "injected fault for {} {} in {}",
+            call.service, call.operation, call.region
+        ),
+    };
     let request_id = "fa017fa0-0000-4000-8000-000000000000";
     let (content_type, body, error_type) = match protocol {
         Ec2Query => (

@@ -121,7 +121,9 @@ pub fn sanitize(text: &str) -> String {
             }
         })
         .collect();
-    let joined = masked.concat();
+    // The configured credential values exactly, and key ids inside other
+    // tokens (`Credential=AKIA…/20261206/…`).
+    let joined = posture_core::secrets::mask(&masked.concat());
     if joined.chars().count() > 400 {
         format!("{}…", joined.chars().take(400).collect::<String>())
     } else {

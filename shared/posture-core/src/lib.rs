@@ -16,6 +16,7 @@ pub mod org;
 pub mod ports;
 pub mod posture;
 pub mod report;
+pub mod secrets;
 pub mod severity;
 pub mod sources;
 pub mod time;

@@ -68,6 +68,47 @@ pub fn mask(value: &Value) -> Value {
     }
 }
 
+/// Longest audit rendering of a call's arguments: a caller cannot make the
+/// log grow faster than the calls it makes (200 calls of 1 MB once wrote
+/// 200 MB of log).
+pub const AUDIT_ARGUMENTS_MAX_BYTES: usize = 2048;
+
+/// Longest string kept whole in the audit line, and most array items listed.
+const AUDIT_STRING_CHARS: usize = 200;
+const AUDIT_ARRAY_ITEMS: usize = 20;
+
+/// The audit rendering of (masked) `arguments`: long strings and arrays
+/// shortened, saying how much was left out, and the whole bounded by
+/// [`AUDIT_ARGUMENTS_MAX_BYTES`].
+pub fn audit_arguments(arguments: &Value) -> String {
+    fn shorten(value: &Value) -> Value {
+        match value {
+            Value::String(s) if s.chars().count() > AUDIT_STRING_CHARS => Value::String(format!(
+                "{}… ({} chars)",
+                s.chars().take(AUDIT_STRING_CHARS).collect::<String>(),
+                s.chars().count()
+            )),
+            Value::Array(items) if items.len() > AUDIT_ARRAY_ITEMS => {
+                let mut kept: Vec<Value> = items.iter().take(AUDIT_ARRAY_ITEMS).map(shorten).collect();
+                kept.push(Value::String(format!("… ({} items)", items.len())));
+                Value::Array(kept)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(shorten).collect()),
+            Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), shorten(v))).collect()),
+            other => other.clone(),
+        }
+    }
+    let text = posture_core::secrets::mask(&shorten(&mask(arguments)).to_string());
+    if text.len() <= AUDIT_ARGUMENTS_MAX_BYTES {
+        return text;
+    }
+    let mut end = AUDIT_ARGUMENTS_MAX_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
 /// Writes the audit line for one tool call.
 pub fn record(
     tool: &str,
@@ -78,7 +119,7 @@ pub fn record(
     outcome: &str,
     error_type: Option<&str>,
 ) {
-    let arguments = mask(arguments).to_string();
+    let arguments = audit_arguments(arguments);
     tracing::info!(
         target: "audit",
         event = "tool_call",
@@ -96,6 +137,24 @@ pub fn record(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn audit_arguments_are_bounded_whatever_the_call_sends() {
+        let huge = json!({"control_ids": vec!["x".repeat(10); 100_000], "target": "y".repeat(1_000_000)});
+        let line = audit_arguments(&huge);
+        assert!(line.len() <= AUDIT_ARGUMENTS_MAX_BYTES + 40, "{}", line.len());
+        assert!(
+            line.contains("(100000 items)") && line.contains("(1000000 chars)"),
+            "{line}"
+        );
+        let keys = json!({"k": (0..5_000).map(|i| (format!("key{i}"), json!(i))).collect::<Map<String, Value>>()});
+        assert!(audit_arguments(&keys).len() <= AUDIT_ARGUMENTS_MAX_BYTES + 40);
+        let small = json!({"framework": "CIS", "aws_session_token": "abc"});
+        assert_eq!(
+            audit_arguments(&small),
+            r#"{"aws_session_token":"***","framework":"CIS"}"#
+        );
+    }
 
     #[test]
     fn secrets_are_masked_at_any_depth() {

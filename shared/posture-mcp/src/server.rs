@@ -123,23 +123,25 @@ impl PostureServer {
 }
 
 /// A tool's answer as an MCP result (errors in the seed's shape, `isError`).
+/// The configured secrets are masked in both the text and the structured
+/// content: nothing a tool answers relays a credential.
 pub(crate) fn tool_result(result: Result<ToolOutput, ToolError>) -> CallToolResult {
-    match result {
-        Ok(out) => {
-            let mut r = CallToolResult::success(vec![ContentBlock::text(out.text)]);
-            r.structured_content = Some(out.structured);
-            r
-        }
+    let (text, mut structured, failed) = match result {
+        Ok(out) => (out.text, out.structured, false),
         Err(e) => {
             let value = e.to_value();
-            let mut r = CallToolResult::error(vec![ContentBlock::text(format!(
-                "{:?}: {}\n{}",
-                e.error_type, e.detail, value
-            ))]);
-            r.structured_content = Some(value);
-            r
+            (format!("{:?}: {}\n{}", e.error_type, e.detail, value), value, true)
         }
-    }
+    };
+    posture_core::secrets::mask_value(&mut structured);
+    let content = vec![ContentBlock::text(posture_core::secrets::mask(&text))];
+    let mut r = if failed {
+        CallToolResult::error(content)
+    } else {
+        CallToolResult::success(content)
+    };
+    r.structured_content = Some(structured);
+    r
 }
 
 fn to_object<T: Serialize>(value: &T) -> JsonObject {
