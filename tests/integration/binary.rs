@@ -195,3 +195,63 @@ fn a_network_address_without_oauth_is_refused() {
     drop(_server);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// D7 end to end: the configured credential values never leave the binary,
+/// even when an AWS error echoes them (the fault proxy's denials carry the
+/// request's `Credential=<key id>/…` scope, as AWS's signature errors do).
+/// The key id is not shaped like one, so only exact masking can hide it.
+#[tokio::test]
+async fn configured_credentials_never_leave_the_binary() {
+    const KEY_ID: &str = "PostureTestKeyId7";
+    const SECRET: &str = "posture-test-secret-value-0123456789";
+    let moto = Moto::start();
+    let proxy = posture_tests::faults::FaultProxy::start(
+        &moto.endpoint,
+        ["sts", "securityhub"]
+            .into_iter()
+            .map(|service| {
+                posture_tests::faults::FaultRule::persistent(service, None, posture_tests::faults::Fault::AccessDenied)
+            })
+            .collect(),
+        1,
+    )
+    .await;
+    let log = std::env::temp_dir().join(format!("posture-masking-{}.log", std::process::id()));
+    let port = free_port();
+    let mut cmd = isolated_command("mcp-server");
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("RUST_LOG", "debug");
+    let server = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "mcp-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let health = call_tool(&url, "health_check", json!({})).await.to_string();
+    let findings = call_tool(&url, "analyze_security_findings", json!({"severity_threshold": "LOW"}))
+        .await
+        .to_string();
+    drop(server);
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(proxy.totals().faulted > 0);
+    assert!(
+        health.contains("Credential=***/"),
+        "the denial was echoed and masked: {health}"
+    );
+    for (what, text) in [
+        ("health_check", &health),
+        ("analyze_security_findings", &findings),
+        ("logs", &logs),
+    ] {
+        assert!(!text.contains(KEY_ID), "{what} relays the key id: {text}");
+        assert!(!text.contains(SECRET), "{what} relays the secret: {text}");
+    }
+}
