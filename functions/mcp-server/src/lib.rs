@@ -81,9 +81,6 @@ impl Settings {
     }
 }
 
-/// Environment variable: a directory of custom framework files (`*.json`).
-pub use posture_aws::org::FRAMEWORKS_DIR_VAR;
-
 /// The built-in frameworks plus the custom ones in `dir` (see
 /// [`posture_aws::org::load_frameworks`]).
 pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<FrameworkError>), WiringError> {
@@ -188,10 +185,6 @@ fn aws_history(
         max_duration: run_settings.max_duration,
     }))
 }
-
-/// Environment variable: comma-separated regions to collect the inventory
-/// in; unset: every region enabled for the account.
-pub use posture_aws::org::REGIONS_VAR;
 
 /// The backend over AWS (standard SDK configuration).
 pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Result<Backend, WiringError> {

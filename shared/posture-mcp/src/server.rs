@@ -31,7 +31,7 @@ pub struct PostureServer {
 impl PostureServer {
     /// A server over `backend`.
     pub fn new(backend: Backend) -> PostureServer {
-        let names: Vec<String> = backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
+        let names = backend.framework_names();
         PostureServer {
             tools: Arc::new(tools::definitions(&names)),
             backend: Arc::new(backend),

@@ -126,7 +126,7 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
         "security_assessment".to_string(),
         Capability::unavailable("Posture assessment against native checks (not registered in this build)"),
     );
-    let frameworks: Vec<String> = cx.backend.frameworks.iter().map(|f| f.short_name.clone()).collect();
+    let frameworks = cx.backend.framework_names();
     capabilities.insert(
         "compliance_monitoring".to_string(),
         Capability {
