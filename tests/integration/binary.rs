@@ -29,13 +29,18 @@ fn start(envs: &[(&str, String)]) -> (Server, String) {
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    (spawn_serving(&mut cmd, port), format!("http://127.0.0.1:{port}/mcp"))
+}
+
+/// Starts `cmd` and waits until it accepts connections on `port`.
+fn spawn_serving(cmd: &mut std::process::Command, port: u16) -> Server {
     let server = Server(cmd.spawn().unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "mcp-server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (server, format!("http://127.0.0.1:{port}/mcp"))
+    server
 }
 
 #[tokio::test]
@@ -186,13 +191,7 @@ fn a_network_address_without_oauth_is_refused() {
         .env("POSTURE_DATA_DIR", &data)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let _server = Server(allowed.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mcp-server did not start with the flag");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(_server);
+    drop(spawn_serving(&mut allowed, port));
     let _ = std::fs::remove_dir_all(&data);
 }
 
@@ -227,12 +226,7 @@ async fn configured_credentials_never_leave_the_binary() {
         .env("AWS_ACCESS_KEY_ID", KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("RUST_LOG", "debug");
-    let server = Server(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mcp-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = spawn_serving(&mut cmd, port);
     let url = format!("http://127.0.0.1:{port}/mcp");
     let health = call_tool(&url, "health_check", json!({})).await.to_string();
     let findings = call_tool(&url, "analyze_security_findings", json!({"severity_threshold": "LOW"}))
