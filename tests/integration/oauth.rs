@@ -499,3 +499,43 @@ impl tracing::Subscriber for AuditCapture {
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
+
+/// D6: an issuer that accepts connections and never answers costs one fetch
+/// timeout, not one per request: concurrent requests wait for the one fetch
+/// in flight and share its failure, which stays the answer for a while.
+#[tokio::test]
+async fn a_hanging_issuer_is_fetched_once_for_concurrent_requests() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let app = app(OAuthConfig::new(&format!("http://127.0.0.1:{port}"), AUDIENCE).unwrap());
+    let token = TestKey::ec("k1").sign(&json!({"sub": "x"}));
+    let request = || {
+        Request::post("/mcp")
+            .header("host", HOST)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+    let answers = futures::future::join_all((0..12).map(|_| app.clone().oneshot(request()))).await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let later = app.clone().oneshot(request()).await.unwrap();
+    assert_eq!(later.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one fetch for 13 requests"
+    );
+}

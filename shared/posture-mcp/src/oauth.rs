@@ -68,6 +68,8 @@ pub const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 pub const LEEWAY_SECS: u64 = 60;
 /// Timeout of one request to the issuer.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a failed fetch (with no keys to fall back on) is the answer.
+const FAILURE_TTL: Duration = Duration::from_secs(10);
 /// Largest discovery document or JWKS read (bytes).
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
@@ -281,6 +283,30 @@ pub enum Refusal {
     Unavailable(String),
 }
 
+/// What the cache answers at `now` for `kid` and `alg`, without fetching.
+fn cached(cache: &KeyCache, kid: Option<&str>, alg: Algorithm, now: Instant) -> Cached {
+    if let Some((until, reason)) = &cache.failed
+        && now < *until
+    {
+        return Cached::Failed(reason.clone());
+    }
+    if cache.refresh_at.is_none_or(|at| now >= at) {
+        return Cached::Fetch;
+    }
+    if let Some(jwk) = find_key(&cache.keys, kid, alg) {
+        return Cached::Key(Box::new(jwk));
+    }
+    // An unknown `kid` may be a rotated key: refetch, at most every interval.
+    let refetched_lately = cache
+        .last_forced
+        .is_some_and(|at| now.duration_since(at) < REFETCH_INTERVAL);
+    if kid.is_none() || refetched_lately {
+        Cached::NoKey
+    } else {
+        Cached::Fetch
+    }
+}
+
 fn invalid(description: &str) -> Refusal {
     Refusal::Invalid(description.to_string())
 }
@@ -293,6 +319,24 @@ struct KeyCache {
     refresh_at: Option<Instant>,
     /// Last refetch caused by an unknown `kid`.
     last_forced: Option<Instant>,
+    /// A fetch failed with no keys to fall back on: its reason, the answer
+    /// until then (a hanging issuer costs one timeout, not one per request).
+    failed: Option<(Instant, String)>,
+    /// Fetches done; a request that waited for another's fetch uses its
+    /// result instead of fetching again.
+    generation: u64,
+}
+
+/// What the cache says without fetching.
+enum Cached {
+    /// The key.
+    Key(Box<Jwk>),
+    /// No such key, and no refetch is due.
+    NoKey,
+    /// The issuer failed recently and there are no keys.
+    Failed(String),
+    /// A fetch is needed (keys stale, or an unknown `kid` may be new).
+    Fetch,
 }
 
 /// Verifies bearer tokens against the issuer's JWKS (cached in memory).
@@ -300,6 +344,9 @@ pub struct Verifier {
     config: OAuthConfig,
     client: reqwest::Client,
     cache: tokio::sync::Mutex<KeyCache>,
+    /// Held by the one request fetching the keys; the cache itself is never
+    /// locked across a fetch, so requests with a known key never wait.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -322,7 +369,10 @@ impl Verifier {
                 keys: Vec::new(),
                 refresh_at: None,
                 last_forced: None,
+                failed: None,
+                generation: 0,
             }),
+            fetching: tokio::sync::Mutex::new(()),
             config,
             client,
         })
@@ -370,58 +420,66 @@ impl Verifier {
 
     /// The key for `kid` (or, without `kid`, the only key fitting `alg`):
     /// from the cache, fetched when stale, refetched (rate-limited) when
-    /// unknown.
+    /// unknown. One request fetches at a time; those that waited for it use
+    /// what it brought.
     async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Option<Jwk>, Refusal> {
+        let seen = {
+            let cache = self.cache.lock().await;
+            match cached(&cache, kid, alg, Instant::now()) {
+                Cached::Key(jwk) => return Ok(Some(*jwk)),
+                Cached::NoKey => return Ok(None),
+                Cached::Failed(reason) => return Err(Refusal::Unavailable(reason)),
+                Cached::Fetch => cache.generation,
+            }
+        };
+        let _fetching = self.fetching.lock().await;
+        let jwks_url = {
+            let mut cache = self.cache.lock().await;
+            if cache.generation != seen {
+                // Another request fetched while this one waited.
+                return match cached(&cache, kid, alg, Instant::now()) {
+                    Cached::Key(jwk) => Ok(Some(*jwk)),
+                    Cached::Failed(reason) => Err(Refusal::Unavailable(reason)),
+                    Cached::NoKey | Cached::Fetch => Ok(find_key(&cache.keys, kid, alg)),
+                };
+            }
+            let now = Instant::now();
+            if cache.refresh_at.is_some_and(|at| now < at) {
+                cache.last_forced = Some(now);
+            }
+            cache.jwks_url.clone()
+        };
+        let fetched = self.fetch(jwks_url).await;
         let mut cache = self.cache.lock().await;
         let now = Instant::now();
-        if cache.refresh_at.is_none_or(|at| now >= at) {
-            match self.fetch(&mut cache).await {
-                Ok(keys) => {
-                    cache.keys = keys;
-                    cache.refresh_at = Some(now + JWKS_TTL);
-                }
-                Err(e) if cache.keys.is_empty() => {
-                    tracing::warn!(target: "audit", event = "jwks_fetch_failed", reason = %e);
-                    return Err(Refusal::Unavailable(e));
-                }
-                Err(e) => {
-                    // Keep the stale keys; try again after the refetch interval.
-                    tracing::warn!(target: "audit", event = "jwks_fetch_failed", reason = %e, stale_keys = true);
-                    cache.refresh_at = Some(now + REFETCH_INTERVAL);
-                }
-            }
-        }
-        if let Some(jwk) = find_key(&cache.keys, kid, alg) {
-            return Ok(Some(jwk));
-        }
-        if kid.is_none()
-            || cache
-                .last_forced
-                .is_some_and(|at| now.duration_since(at) < REFETCH_INTERVAL)
-        {
-            return Ok(None);
-        }
-        cache.last_forced = Some(now);
-        match self.fetch(&mut cache).await {
-            Ok(keys) => {
+        cache.generation += 1;
+        match fetched {
+            Ok((url, keys)) => {
+                cache.jwks_url = Some(url);
                 cache.keys = keys;
                 cache.refresh_at = Some(now + JWKS_TTL);
+                cache.failed = None;
+            }
+            Err(e) if cache.keys.is_empty() => {
+                tracing::warn!(target: "audit", event = "jwks_fetch_failed", reason = %e);
+                cache.failed = Some((now + FAILURE_TTL, e.clone()));
+                return Err(Refusal::Unavailable(e));
             }
             Err(e) => {
-                tracing::warn!(target: "audit", event = "jwks_fetch_failed", reason = %e);
+                // Keep the stale keys; try again after the refetch interval.
+                tracing::warn!(target: "audit", event = "jwks_fetch_failed", reason = %e, stale_keys = true);
+                cache.refresh_at = Some(now + REFETCH_INTERVAL);
             }
         }
         Ok(find_key(&cache.keys, kid, alg))
     }
 
-    async fn fetch(&self, cache: &mut KeyCache) -> Result<Vec<Jwk>, String> {
-        let jwks_url = match &cache.jwks_url {
-            Some(url) => url.clone(),
-            None => {
-                let url = self.discover().await?;
-                cache.jwks_url = Some(url.clone());
-                url
-            }
+    /// The issuer's keys, from `jwks_url` (discovered when `None`), with the
+    /// URL they came from.
+    async fn fetch(&self, jwks_url: Option<String>) -> Result<(String, Vec<Jwk>), String> {
+        let jwks_url = match jwks_url {
+            Some(url) => url,
+            None => self.discover().await?,
         };
         let set = self.get_json(&jwks_url).await?;
         let keys = set
@@ -429,10 +487,11 @@ impl Verifier {
             .and_then(Value::as_array)
             .ok_or_else(|| format!("{jwks_url}: not a JWKS (no keys array)"))?;
         // Keys of types we do not know are skipped, not fatal.
-        Ok(keys
+        let keys = keys
             .iter()
             .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
-            .collect())
+            .collect();
+        Ok((jwks_url, keys))
     }
 
     /// The `jwks_uri` of the issuer's OpenID configuration.
