@@ -33,6 +33,10 @@ pub const VALIDATE_SECURITY_CONTROLS: &str = "validate_security_controls";
 /// `recommend_security_improvements`.
 pub const RECOMMEND_SECURITY_IMPROVEMENTS: &str = "recommend_security_improvements";
 
+/// Longest control id accepted (`CIS 1.14`, `securityhub.enabled`,
+/// `"PCI-DSS 10.2.1.1"`): a caller cannot make an error echo megabytes.
+const CONTROL_ID_CHARS: u32 = 100;
+
 /// Items listed in full in the text renderings.
 const LISTED: usize = 10;
 
@@ -88,7 +92,7 @@ pub struct ComplianceArgs {
     pub include_evidence: bool,
     /// Specific requirement ids to assess (empty = all)
     #[serde(default)]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = 200), inner(length(max = CONTROL_ID_CHARS)))]
     pub control_ids: Vec<String>,
 }
 
@@ -312,7 +316,7 @@ fn render_assessment(r: &Assessment) -> String {
 #[serde(deny_unknown_fields)]
 pub struct ValidateArgs {
     /// Controls to verify: native check ids, Security Hub control ids, or '<framework> <requirement>'
-    #[schemars(length(min = 1, max = 50))]
+    #[schemars(length(min = 1, max = 50), inner(length(max = CONTROL_ID_CHARS)))]
     pub control_ids: Vec<String>,
     /// An account id to restrict to (default: every account in scope)
     #[serde(default)]
@@ -568,6 +572,21 @@ fn render_recommendations(r: &RecommendationsReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_ids_are_bounded_in_number_and_length() {
+        let schema = super::super::args::input_schema::<ValidateArgs>();
+        assert_eq!(schema["properties"]["control_ids"]["items"]["maxLength"], 100);
+        let long = serde_json::json!({"control_ids": ["x".repeat(1_000_000)]});
+        let e = super::super::args::parse::<ValidateArgs>(long.as_object().unwrap(), &schema).unwrap_err();
+        assert_eq!(e.context["field"], "control_ids");
+        assert!(
+            e.to_value().to_string().len() < 1_000,
+            "the refusal does not echo the value"
+        );
+        let schema = super::super::args::input_schema::<ComplianceArgs>();
+        assert_eq!(schema["properties"]["control_ids"]["items"]["maxLength"], 100);
+    }
 
     #[test]
     fn strategies_are_the_cores() {
