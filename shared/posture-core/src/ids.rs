@@ -49,7 +49,13 @@ pub const RUN_ID_PATTERN: &str = "^[0-9]{8}T[0-9]{6}Z-[a-z0-9-]{1,40}$";
 impl RunId {
     /// The id of a run started at `started_at` with `suffix`.
     pub fn new(started_at: Timestamp, suffix: &str) -> Result<RunId, IdError> {
-        format!("{}-{suffix}", started_at.strftime("%Y%m%dT%H%M%SZ")).parse()
+        format!("{}-{suffix}", RunId::stamp(started_at)).parse()
+    }
+
+    /// The sortable prefix of the ids of runs started at `at`
+    /// (`20261126T060000Z`); also a bound of a range of run ids.
+    pub fn stamp(at: Timestamp) -> String {
+        at.strftime("%Y%m%dT%H%M%SZ").to_string()
     }
 
     /// The id as text.

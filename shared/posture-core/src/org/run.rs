@@ -161,7 +161,7 @@ impl RunRecord {
 
 /// Builds a run id that sorts by time: `20261126T060000Z-scheduled`.
 pub fn run_id(started_at: Timestamp, suffix: &str) -> String {
-    format!("{}-{suffix}", started_at.strftime("%Y%m%dT%H%M%SZ"))
+    format!("{}-{suffix}", RunId::stamp(started_at))
 }
 
 /// True when `id` has the shape [`run_id`] produces (see [`RunId`]).

@@ -26,10 +26,6 @@ pub const GET_POSTURE_HISTORY: &str = "get_posture_history";
 /// `compare_snapshots`.
 pub const COMPARE_SNAPSHOTS: &str = "compare_snapshots";
 
-fn stamp(t: Timestamp) -> String {
-    t.strftime("%Y%m%dT%H%M%SZ").to_string()
-}
-
 /// Arguments of `list_accounts`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -329,7 +325,7 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
     let h = history_of(cx.backend)?;
     let now = Timestamp::now();
     let from = now - SignedDuration::from_hours(24 * days);
-    let runs = runs_since(h.store.as_ref(), &stamp(from)).await?;
+    let runs = runs_since(h.store.as_ref(), &RunId::stamp(from)).await?;
     let incomplete_runs: Vec<String> = runs
         .iter()
         .filter(|r| r.state != RunState::Complete)
@@ -363,7 +359,7 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
         }
         Some(id) => {
             let ids: BTreeSet<&str> = complete.iter().map(|r| r.run_id.as_str()).collect();
-            let snaps: Vec<AccountSnapshot> = snapshots_of(h.store.as_ref(), id, &stamp(from), "~")
+            let snaps: Vec<AccountSnapshot> = snapshots_of(h.store.as_ref(), id, &RunId::stamp(from), "~")
                 .await?
                 .into_iter()
                 .filter(|s| ids.contains(s.run_id.as_str()))

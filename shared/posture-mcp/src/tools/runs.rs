@@ -135,9 +135,7 @@ pub async fn assessment_status(cx: &Cx<'_>, args: StatusArgs) -> Result<ToolOutp
 /// Runs are listed by id (their queue time) back to twice the longest run,
 /// since one may start running well after it was queued.
 async fn runs_in_progress(h: &HistoryBackend, now: Timestamp) -> Result<Vec<RunRecord>, ToolError> {
-    let since = (now - h.max_duration - h.max_duration)
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
+    let since = RunId::stamp(now - h.max_duration - h.max_duration);
     Ok(runs_since(h.store.as_ref(), &since)
         .await?
         .into_iter()
