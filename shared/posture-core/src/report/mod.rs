@@ -104,8 +104,15 @@ pub fn render(
     frameworks: &[Framework],
     name: &str,
 ) -> Result<ReportFile, RenderError> {
+    if !supports(kind, format) {
+        return Err(RenderError::Unsupported {
+            kind: kind.name(),
+            format: format.extension(),
+        });
+    }
     let body = match (kind, format) {
-        (ReportKind::Executive, ReportFormat::Html) => html::html(report),
+        // `supports` admits HTML for the executive report only.
+        (_, ReportFormat::Html) => html::html(report),
         (ReportKind::Executive, ReportFormat::Markdown) => match &report.run.summary {
             Some(s) => executive::markdown(s, &report.snapshots, &report.run.accounts),
             None => return Err(RenderError::NoSummary),
@@ -119,12 +126,6 @@ pub fn render(
             "summary": report.run.summary,
             "controls": compliance::compliance_matrix(report, frameworks),
         }))?,
-        (ReportKind::Technical | ReportKind::Compliance, ReportFormat::Html) => {
-            return Err(RenderError::Unsupported {
-                kind: kind.name(),
-                format: "html",
-            });
-        }
     };
     Ok(ReportFile {
         name: name.to_string(),

@@ -18,6 +18,7 @@ mod tests {
     use crate::posture::checks;
     use crate::report::executive::{CHECKS_SHOWN_PER_ACCOUNT, WORST_ACCOUNTS_SHOWN};
     use crate::report::fixtures::demo_report;
+    use crate::report::format::score_text;
     use std::collections::BTreeSet;
     use text::*;
 
@@ -60,7 +61,7 @@ mod tests {
                 "{name}"
             );
             // The one-decimal label is drawn too.
-            assert!(page.contains(&format!(">{}</text>", shown(f.score))), "{name}");
+            assert!(page.contains(&format!(">{}</text>", score_text(f.score))), "{name}");
         }
 
         for s in SEVERITIES {

@@ -6,6 +6,7 @@ use crate::org::run::{AccountOutcome, RunReport};
 use crate::org::snapshot::{AccountSnapshot, OrgSummary};
 use crate::posture::checks;
 use crate::report::executive::{CHECKS_SHOWN_PER_ACCOUNT, WORST_ACCOUNTS_SHOWN};
+use crate::report::format::score_text;
 use std::fmt::{self, Write};
 
 const STYLE: &str = "\
@@ -187,7 +188,7 @@ fn framework_table(out: &mut String, org: &OrgSummary) -> fmt::Result {
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{} of {}</td></tr>",
             Esc(name),
-            shown(f.score),
+            score_text(f.score),
             f.passed,
             f.failed,
             f.unknown,
@@ -221,7 +222,7 @@ fn worst_accounts_table(out: &mut String, org: &OrgSummary, report: &RunReport) 
             write!(
                 out,
                 "<td class=\"num\">{}</td>",
-                shown(a.scores.get(name).copied().flatten())
+                score_text(a.scores.get(name).copied().flatten())
             )?;
         }
         writeln!(out, "<td class=\"num\">{}</td></tr>", a.failures)?;

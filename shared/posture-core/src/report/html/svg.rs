@@ -5,6 +5,7 @@ use super::text::*;
 use crate::org::run::RunReport;
 use crate::org::snapshot::OrgSummary;
 use crate::report::executive::WORST_ACCOUNTS_SHOWN;
+use crate::report::format::score_text;
 use crate::severity::Severity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write};
@@ -159,7 +160,7 @@ pub(super) fn framework_chart(
             label: name.clone(),
             data: vec![("framework", name.clone()), ("score", exact(f.score))],
             value: f.score,
-            text: shown(f.score),
+            text: score_text(f.score),
             fill: colour(colours, name),
         })
         .collect();
@@ -326,7 +327,7 @@ pub(super) fn trend_chart(
                     y(score),
                     colour(colours, name),
                     Esc(name),
-                    shown(Some(score)),
+                    score_text(Some(score)),
                     Esc(&p.run_id)
                 )?;
             }
@@ -363,7 +364,7 @@ pub(super) fn worst_accounts_chart(out: &mut String, org: &OrgSummary, report: &
                     ("failures", a.failures.to_string()),
                 ],
                 value: score,
-                text: format!("{} · {} failing", shown(score), a.failures),
+                text: format!("{} · {} failing", score_text(score), a.failures),
                 fill: "#b91c1c",
             }
         })

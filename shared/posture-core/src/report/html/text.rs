@@ -35,8 +35,6 @@ impl fmt::Display for Esc<'_> {
     }
 }
 
-pub(super) use crate::report::format::score_text as shown;
-
 /// A score for a `data-*` attribute: the shortest text that parses back to
 /// the same f64 (as `report.json` has it), empty when unscored.
 pub(super) fn exact(score: Option<f64>) -> String {
