@@ -60,12 +60,7 @@ impl Secrets {
     /// Every string in `value` masked, in place.
     pub fn mask_value(&self, value: &mut Value) {
         match value {
-            Value::String(s) => {
-                let masked = self.mask(s);
-                if masked != *s {
-                    *s = masked;
-                }
-            }
+            Value::String(s) => *s = self.mask(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.mask_value(v)),
             Value::Object(map) => map.values_mut().for_each(|v| self.mask_value(v)),
             _ => {}
