@@ -6,19 +6,9 @@ use posture_tests::fixtures::{DETECTOR, asff, guardduty_finding};
 use posture_tests::mcp::call_tool;
 use posture_tests::moto::Moto;
 use posture_tests::standin::GuardDutyStandIn;
-use posture_tests::{free_port, isolated_command};
+use posture_tests::{Server, free_port, isolated_command, spawn_serving};
 use serde_json::json;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Stdio;
 
 fn start(envs: &[(&str, String)]) -> (Server, String) {
     let port = free_port();
@@ -30,17 +20,6 @@ fn start(envs: &[(&str, String)]) -> (Server, String) {
         cmd.env(k, v);
     }
     (spawn_serving(&mut cmd, port), format!("http://127.0.0.1:{port}/mcp"))
-}
-
-/// Starts `cmd` and waits until it accepts connections on `port`.
-fn spawn_serving(cmd: &mut std::process::Command, port: u16) -> Server {
-    let server = Server(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mcp-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
 }
 
 #[tokio::test]

@@ -17,4 +17,5 @@ mod iam_policies;
 mod lambda_events;
 mod oauth;
 mod runs;
+mod server_limits;
 mod tasks;

@@ -16,6 +16,8 @@ pub mod standin;
 pub mod sts_gate;
 
 use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1 (the listener is dropped before use).
 pub fn free_port() -> u16 {
@@ -55,4 +57,25 @@ pub fn workspace_binary(name: &str) -> std::path::PathBuf {
         path.display()
     );
     path
+}
+
+/// A started process, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` and waits until it accepts connections on `port`.
+pub fn spawn_serving(cmd: &mut Command, port: u16) -> Server {
+    let server = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{cmd:?} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
 }

@@ -14,6 +14,7 @@ use posture_core::posture::frameworks::{Framework, FrameworkError};
 use posture_mcp::HistoryBackend;
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router, router_with_oauth};
+use posture_mcp::limits::CallerLimits;
 use posture_mcp::oauth::{OAuthConfig, Verifier};
 use posture_mcp::{Backend, Mode, PostureServer};
 use std::path::Path;
@@ -23,6 +24,9 @@ use std::sync::Arc;
 pub const ALLOWED_HOSTS_VAR: &str = "POSTURE_ALLOWED_HOSTS";
 /// Environment variable: comma-separated `Origin` values to accept.
 pub const ALLOWED_ORIGINS_VAR: &str = "POSTURE_ALLOWED_ORIGINS";
+/// Environment variable: seconds a live inventory collection is reused
+/// (default 900; 0 collects on every call).
+pub const LIVE_CACHE_TTL_VAR: &str = "POSTURE_LIVE_CACHE_TTL_SECS";
 
 /// Wiring errors.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,11 @@ pub struct Settings {
     pub allowed_origins: String,
     /// `POSTURE_URL_AUTH_TYPE`, the Function URL's declared AuthType.
     pub url_auth_type: Option<String>,
+    /// How long a live inventory collection is reused (`POSTURE_LIVE_CACHE_TTL_SECS`).
+    pub live_cache_ttl: jiff::SignedDuration,
+    /// Request rate and requests in flight per caller
+    /// (`POSTURE_CALLER_REQUESTS_PER_SECOND`, `_BURST`, `_CONCURRENCY`).
+    pub callers: CallerLimits,
     /// `RUST_LOG` (reported by `get_server_info`).
     pub log_level: String,
     /// Whether the process runs inside Lambda.
@@ -71,6 +80,17 @@ impl Settings {
             allowed_hosts: var(ALLOWED_HOSTS_VAR).unwrap_or_default(),
             allowed_origins: var(ALLOWED_ORIGINS_VAR).unwrap_or_default(),
             url_auth_type: var(URL_AUTH_TYPE_VAR),
+            callers: CallerLimits::from_vars(&var).map_err(WiringError::Config)?,
+            live_cache_ttl: match var(LIVE_CACHE_TTL_VAR) {
+                None => posture_core::cache::DEFAULT_TTL,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .map(|secs| jiff::SignedDuration::from_secs(i64::from(secs)))
+                    .map_err(|_| {
+                        WiringError::Config(format!("{LIVE_CACHE_TTL_VAR} must be whole seconds (got {v:?})"))
+                    })?,
+            },
             log_level: var("RUST_LOG").unwrap_or_else(|| "info".to_string()),
             in_lambda,
         })
@@ -196,7 +216,13 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
         mode: Mode::Aws,
         log_level: settings.log_level.clone(),
         auth_methods,
-        inventories: ctx.inventory_source(settings.org.roles.regions.clone()),
+        // One live collection serves every call within the TTL, and all
+        // concurrent calls (so tool calls never multiply AWS load).
+        inventories: Arc::new(posture_core::cache::SharedInventory::new(
+            ctx.inventory_source(settings.org.roles.regions.clone()),
+            settings.live_cache_ttl,
+            clock,
+        )),
         history: aws_history(settings, &ctx, &frameworks)?,
         frameworks,
         framework_errors,
@@ -230,7 +256,8 @@ pub fn app_with_oauth(
 /// Transport settings in Lambda: the allow-lists from the environment. The
 /// Function URL host must be listed (rmcp refuses any other Host).
 pub fn lambda_http_config(settings: &Settings) -> Result<HttpConfig, WiringError> {
-    let config = HttpConfig::from_lists(&settings.allowed_hosts, &settings.allowed_origins);
+    let mut config = HttpConfig::from_lists(&settings.allowed_hosts, &settings.allowed_origins);
+    config.callers = settings.callers;
     if config.allowed_hosts.is_empty() {
         return Err(WiringError::Config(format!(
             "{ALLOWED_HOSTS_VAR} must list the Function URL host (e.g. abcdefg.lambda-url.us-east-1.on.aws)"
@@ -263,6 +290,7 @@ pub fn local_http_config(settings: &Settings) -> HttpConfig {
     let extra = HttpConfig::from_lists(&settings.allowed_hosts, &settings.allowed_origins);
     config.allowed_hosts.extend(extra.allowed_hosts);
     config.allowed_origins.extend(extra.allowed_origins);
+    config.callers = settings.callers;
     config
 }
 

@@ -4,7 +4,9 @@
 
 use anyhow::Context;
 use clap::Parser;
+use posture_mcp::serve::ConnectionLimits;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(version, about = "Posture Advisor MCP server (Streamable HTTP at /mcp)")]
@@ -19,6 +21,34 @@ struct Cli {
     /// can call every tool. Refused unless given.
     #[arg(long)]
     allow_unauthenticated_network: bool,
+    /// Most open connections in all; more are closed at once.
+    #[arg(long, env = "POSTURE_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+    /// Most open connections from one address.
+    #[arg(long, env = "POSTURE_MAX_CONNECTIONS_PER_PEER", default_value_t = ConnectionLimits::default().max_connections_per_peer)]
+    max_connections_per_peer: usize,
+    /// Seconds for a request's headers to arrive (also the keep-alive idle
+    /// timeout).
+    #[arg(long, env = "POSTURE_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds for a request's body to arrive (408 after).
+    #[arg(long, env = "POSTURE_BODY_TIMEOUT_SECS", default_value_t = posture_mcp::http::BODY_TIMEOUT.as_secs())]
+    body_timeout_secs: u64,
+    /// Seconds a write may stall (the client not reading) before the
+    /// connection is dropped.
+    #[arg(long, env = "POSTURE_WRITE_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().write_timeout.as_secs())]
+    write_timeout_secs: u64,
+}
+
+impl Cli {
+    fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            max_connections_per_peer: self.max_connections_per_peer.max(1),
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
+        }
+    }
 }
 
 #[tokio::main]
@@ -60,7 +90,9 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!(e))
     } else {
-        let app = mcp_server::app_with_oauth(backend, &mcp_server::local_http_config(&settings), oauth)?;
+        let mut http_config = mcp_server::local_http_config(&settings);
+        http_config.body.timeout = Duration::from_secs(cli.body_timeout_secs.max(1));
+        let app = mcp_server::app_with_oauth(backend, &http_config, oauth)?;
         let listener = tokio::net::TcpListener::bind(cli.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cli.listen))?;
@@ -69,11 +101,10 @@ async fn main() -> anyhow::Result<()> {
             "Posture Advisor MCP endpoint ({} data): http://{addr}/mcp",
             if cli.demo { "demo" } else { "AWS" }
         );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        posture_mcp::serve::serve(listener, app, cli.connection_limits(), async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@
 //! testable from JSON fixtures. Its `Cargo.toml` enforces that by what it lists.
 #![deny(missing_docs)]
 
+pub mod cache;
 pub mod demo;
 pub mod finding;
 pub mod findings;

@@ -6,6 +6,8 @@
 //! beside it.
 
 use crate::audit::{Caller, RequestId};
+use crate::jsonrpc::{self, BodyLimits};
+use crate::limits::{self, CallerLimiter, CallerLimits};
 use crate::oauth::{self, METADATA_PATH, Verifier};
 use axum::Router;
 use axum::extract::{Request, State};
@@ -15,10 +17,15 @@ use axum::routing::get;
 use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Largest request body accepted (bytes); larger gets 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+
+/// Time for a whole request body to arrive; slower gets 408.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Transport settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +36,17 @@ pub struct HttpConfig {
     /// Requests without an Origin (non-browser clients) pass; any other
     /// Origin is refused with 403.
     pub allowed_origins: Vec<String>,
+    /// Size and time limits of a request body.
+    pub body: BodyLimits,
+    /// Request rate and requests in flight per caller.
+    pub callers: CallerLimits,
+}
+
+fn default_body_limits() -> BodyLimits {
+    BodyLimits {
+        max_bytes: MAX_REQUEST_BODY_BYTES,
+        timeout: BODY_TIMEOUT,
+    }
 }
 
 impl HttpConfig {
@@ -41,6 +59,8 @@ impl HttpConfig {
                 "http://127.0.0.1:*".into(),
                 "http://[::1]:*".into(),
             ],
+            body: default_body_limits(),
+            callers: CallerLimits::default(),
         }
     }
 
@@ -57,6 +77,8 @@ impl HttpConfig {
         HttpConfig {
             allowed_hosts: split(hosts),
             allowed_origins: split(origins),
+            body: default_body_limits(),
+            callers: CallerLimits::default(),
         }
     }
 
@@ -117,7 +139,18 @@ where
         Arc::new(NeverSessionManager::default()),
         config.streamable(),
     );
-    let mut app = Router::new().route_service("/mcp", service);
+    let body_limits = config.body;
+    // rmcp behind the JSON-RPC checks (and batch splitting) of [`jsonrpc`].
+    let front = tower::service_fn(move |request: Request| {
+        let service = service.clone();
+        async move { Ok::<_, Infallible>(jsonrpc::serve(service, body_limits, request).await) }
+    });
+    let limiter = Arc::new(CallerLimiter::new(config.callers));
+    // Layers added later run first: Host/Origin, then the token, then the
+    // caller's limits (counted against the authenticated caller).
+    let mut app = Router::new()
+        .route_service("/mcp", front)
+        .route_layer(middleware::from_fn_with_state(limiter, limits::limit));
     if let Some(verifier) = oauth {
         let document = Arc::new(verifier.config().metadata().to_string());
         let metadata = move || {

@@ -12,7 +12,10 @@ pub mod audit;
 pub mod backend;
 pub mod error;
 pub mod http;
+pub mod jsonrpc;
+pub mod limits;
 pub mod oauth;
+pub mod serve;
 pub mod server;
 pub mod tools;
 
