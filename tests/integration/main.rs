@@ -3,6 +3,7 @@
 //! captured Function URL events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod assessor_kill;
 mod aws_inventory;
 mod aws_lambda_fanout;
 mod aws_org_run;

@@ -112,6 +112,10 @@ def serve(demo: bool = True, env: dict[str, str] | None = None) -> Iterator[_Ser
     with tempfile.TemporaryFile(mode="w+") as stderr_file, tempfile.TemporaryDirectory() as data_dir:
         # Each server keeps its runs in its own directory unless the test names one.
         env.setdefault("POSTURE_DATA_DIR", data_dir)
+        # The suite sends hundreds of requests a second from one address, far
+        # above a person's assistant; the per-caller limits have their own
+        # tests (tests/integration/server_limits.rs).
+        env.setdefault("POSTURE_CALLER_REQUESTS_PER_SECOND", "0")
         server: _Server | None = None
         try:
             for _attempt in range(START_ATTEMPTS):

@@ -227,9 +227,8 @@ async fn read_body(body: Body, declared_length: Option<usize>, limits: BodyLimit
     }
 }
 
-fn is_json(request: &Request) -> bool {
-    request
-        .headers()
+fn is_json(headers: &http::HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
@@ -239,9 +238,10 @@ fn is_json(request: &Request) -> bool {
         })
 }
 
-/// Serves one HTTP request to `/mcp` through `inner` (rmcp's service):
-/// non-JSON and non-POST requests pass unchanged (rmcp answers them), a JSON
-/// body is checked first, and a batch is split.
+/// Serves one HTTP request to `/mcp` through `inner` (rmcp's service): the
+/// body is read within the limits; non-JSON and non-POST requests then pass
+/// to rmcp, which answers them; a JSON body is checked first, and a batch
+/// is split.
 pub async fn serve<S, B>(inner: S, limits: BodyLimits, request: Request) -> Response
 where
     S: tower::Service<Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
@@ -255,9 +255,6 @@ where
             Err(never) => match never {},
         }
     };
-    if request.method() != http::Method::POST || !is_json(&request) {
-        return call(inner, request).await;
-    }
     let (parts, body) = request.into_parts();
     let declared_length = parts
         .headers
@@ -268,6 +265,12 @@ where
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
+    // Read in full even when rmcp refuses the request unread (405, 415):
+    // an unread body makes the connection unusable, and a client's next
+    // request on it would fail.
+    if parts.method != http::Method::POST || !is_json(&parts.headers) {
+        return call(inner, Request::from_parts(parts, Body::from(bytes))).await;
+    }
     let message: Value = match serde_json::from_slice(&bytes) {
         Ok(message) => message,
         Err(e) => {
@@ -443,6 +446,53 @@ mod tests {
             code(json!({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": {}})),
             (INVALID_PARAMS, json!(9))
         );
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            prop::sample::select(vec!["2.0", "tools/call", "initialize", "tools/list", "ping", "x"])
+                .prop_map(|s| Value::String(s.to_string())),
+            "\\PC{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 5, |inner| {
+            let keys = prop::sample::select(vec![
+                "jsonrpc",
+                "id",
+                "method",
+                "params",
+                "name",
+                "arguments",
+                "protocolVersion",
+                "capabilities",
+                "clientInfo",
+                "cursor",
+                "result",
+                "error",
+            ]);
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((keys, inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any JSON gets an answer, never a panic; an error keeps the id
+        /// only when it is a string or number that was sent.
+        #[test]
+        fn any_json_is_checked_without_panicking(message in json_value()) {
+            if let Err(e) = check_message(&message) {
+                proptest::prop_assert!([INVALID_REQUEST, INVALID_PARAMS].contains(&e.code));
+                if !e.id.is_null() {
+                    proptest::prop_assert_eq!(Some(&e.id), message.get("id"));
+                }
+            }
+        }
     }
 
     #[test]

@@ -32,8 +32,8 @@ pub struct CallerLimits {
 impl Default for CallerLimits {
     fn default() -> CallerLimits {
         CallerLimits {
-            requests_per_second: 10,
-            burst: 40,
+            requests_per_second: 20,
+            burst: 100,
             concurrency: 8,
         }
     }
@@ -356,7 +356,7 @@ mod tests {
             CallerLimits::from_vars(vars(&[(CONCURRENCY_VAR, "3"), (REQUESTS_PER_SECOND_VAR, "0")])),
             Ok(CallerLimits {
                 requests_per_second: 0,
-                burst: 40,
+                burst: 100,
                 concurrency: 3
             })
         );
