@@ -10,9 +10,12 @@ use posture_core::findings::asff::AsffFinding;
 use posture_core::findings::guardduty::GdFinding;
 use proptest::prelude::*;
 use serde_json::Value;
+use std::sync::LazyLock;
 
-const SECURITYHUB: &str = include_str!("../data/demo/securityhub_findings.json");
-const GUARDDUTY: &str = include_str!("../data/demo/guardduty_findings.json");
+static SECURITYHUB: LazyLock<Vec<Value>> =
+    LazyLock::new(|| serde_json::from_str(include_str!("../data/demo/securityhub_findings.json")).unwrap());
+static GUARDDUTY: LazyLock<Vec<Value>> =
+    LazyLock::new(|| serde_json::from_str(include_str!("../data/demo/guardduty_findings.json")).unwrap());
 
 /// Field names the decoders look for, so arbitrary objects hit them.
 const KEYS: &[&str] = &[
@@ -91,8 +94,13 @@ fn replace_at(value: &mut Value, steps: &[usize], replacement: Value) {
     }
 }
 
-fn demo(source: &str) -> Vec<Value> {
-    serde_json::from_str(source).unwrap()
+/// One of the demo's `findings`, picked by `pick`, damaged.
+fn damaged(findings: &[Value], pick: usize, damage: Vec<(Vec<usize>, Value)>) -> Value {
+    let mut record = findings[pick % findings.len()].clone();
+    for (steps, replacement) in damage {
+        replace_at(&mut record, &steps, replacement);
+    }
+    record
 }
 
 fn check_asff(record: Value) {
@@ -128,12 +136,7 @@ proptest! {
         pick in any::<usize>(),
         damage in prop::collection::vec((prop::collection::vec(any::<usize>(), 0..5), json_value()), 1..4),
     ) {
-        let findings = demo(SECURITYHUB);
-        let mut record = findings[pick % findings.len()].clone();
-        for (steps, replacement) in damage {
-            replace_at(&mut record, &steps, replacement);
-        }
-        check_asff(record);
+        check_asff(damaged(&SECURITYHUB, pick, damage));
     }
 
     #[test]
@@ -141,11 +144,6 @@ proptest! {
         pick in any::<usize>(),
         damage in prop::collection::vec((prop::collection::vec(any::<usize>(), 0..5), json_value()), 1..4),
     ) {
-        let findings = demo(GUARDDUTY);
-        let mut record = findings[pick % findings.len()].clone();
-        for (steps, replacement) in damage {
-            replace_at(&mut record, &steps, replacement);
-        }
-        check_guardduty(record);
+        check_guardduty(damaged(&GUARDDUTY, pick, damage));
     }
 }
