@@ -22,31 +22,31 @@ struct Cli {
     #[arg(long)]
     allow_unauthenticated_network: bool,
     /// Most open connections in all; more are closed at once.
-    #[arg(long, env = "POSTURE_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
-    max_connections: usize,
+    #[arg(long, env = "POSTURE_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
     /// Most open connections from one address.
-    #[arg(long, env = "POSTURE_MAX_CONNECTIONS_PER_PEER", default_value_t = ConnectionLimits::default().max_connections_per_peer)]
-    max_connections_per_peer: usize,
+    #[arg(long, env = "POSTURE_MAX_CONNECTIONS_PER_PEER", default_value_t = ConnectionLimits::default().max_connections_per_peer as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_peer: u32,
     /// Seconds for a request's headers to arrive (also the keep-alive idle
     /// timeout).
-    #[arg(long, env = "POSTURE_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    #[arg(long, env = "POSTURE_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     header_timeout_secs: u64,
     /// Seconds for a request's body to arrive (408 after).
-    #[arg(long, env = "POSTURE_BODY_TIMEOUT_SECS", default_value_t = posture_mcp::http::BODY_TIMEOUT.as_secs())]
+    #[arg(long, env = "POSTURE_BODY_TIMEOUT_SECS", default_value_t = posture_mcp::http::BODY_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     body_timeout_secs: u64,
     /// Seconds a write may stall (the client not reading) before the
     /// connection is dropped.
-    #[arg(long, env = "POSTURE_WRITE_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().write_timeout.as_secs())]
+    #[arg(long, env = "POSTURE_WRITE_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().write_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     write_timeout_secs: u64,
 }
 
 impl Cli {
     fn connection_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
-            max_connections: self.max_connections.max(1),
-            max_connections_per_peer: self.max_connections_per_peer.max(1),
-            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
-            write_timeout: Duration::from_secs(self.write_timeout_secs.max(1)),
+            max_connections: self.max_connections as usize,
+            max_connections_per_peer: self.max_connections_per_peer as usize,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            write_timeout: Duration::from_secs(self.write_timeout_secs),
         }
     }
 }
@@ -91,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!(e))
     } else {
         let mut http_config = mcp_server::local_http_config(&settings);
-        http_config.body.timeout = Duration::from_secs(cli.body_timeout_secs.max(1));
+        http_config.body.timeout = Duration::from_secs(cli.body_timeout_secs);
         let app = mcp_server::app_with_oauth(backend, &http_config, oauth)?;
         let listener = tokio::net::TcpListener::bind(cli.listen)
             .await
