@@ -32,6 +32,7 @@ fn clock() -> jiff::Timestamp {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     runtime::init_tracing("info");
+    runtime::init_metrics("assessor");
     let cli = Cli::parse();
     let settings = OrgSettings::from_env()?;
     let (frameworks, framework_errors) = settings.frameworks()?;

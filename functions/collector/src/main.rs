@@ -30,6 +30,7 @@ struct Wiring {
 impl Wiring {
     async fn handle(&self, request: CollectRequest) -> Result<CollectSummary, lambda_runtime::Error> {
         let account = request.account_id.clone();
+        let started = std::time::Instant::now();
         let summary = handle_collect(
             &self.sdk,
             &self.s3,
@@ -40,6 +41,8 @@ impl Wiring {
         )
         .await
         .map_err(|e| lambda_runtime::Error::from(format!("account {account}: {e}")))?;
+        let gaps = summary.gaps.len() + usize::from(summary.unreachable.is_some());
+        posture_core::metrics::global().collection_finished(started.elapsed(), gaps, jiff::Timestamp::now());
         tracing::info!(
             run_id = %summary.run_id,
             account_id = %summary.account_id,
@@ -55,6 +58,7 @@ impl Wiring {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     posture_aws::runtime::init_tracing("info");
+    posture_aws::runtime::init_metrics("collector");
     let cli = Cli::parse();
     let settings = CollectorSettings::from_env()?;
     let ctx = posture_aws::AwsContext::load().await;

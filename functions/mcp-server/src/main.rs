@@ -54,6 +54,7 @@ impl Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     posture_aws::runtime::init_tracing("info,rmcp=warn");
+    posture_aws::runtime::init_metrics("mcp-server");
     let cli = Cli::parse();
     let settings = mcp_server::Settings::from_env()?;
     let in_lambda = settings.in_lambda;

@@ -12,8 +12,11 @@
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::BTreeSet;
@@ -197,12 +200,11 @@ pub fn all_declared() -> BTreeSet<&'static str> {
     ROLES.iter().flat_map(|r| r.called()).collect()
 }
 
-/// The IAM actions an SDK operation needs: `service` and `operation` as the
-/// SDK names them in its operation [`Metadata`]. `None` for a service no
-/// adapter uses. Where the IAM action has another name than the operation,
-/// the Service Authorization Reference's name is used.
-pub fn iam_actions(service: &str, operation: &str, input: Option<&TransactWriteItemsInput>) -> Option<Vec<String>> {
-    let prefix = match service {
+/// The IAM service prefix (`ec2`, `s3`) of an SDK service name (`EC2`,
+/// `S3 Control`) as its operation [`Metadata`] gives it; `None` for a
+/// service no adapter uses.
+pub fn iam_prefix(service: &str) -> Option<&'static str> {
+    Some(match service {
         "S3" | "S3 Control" => "s3",
         "IAM" => "iam",
         "STS" => "sts",
@@ -221,7 +223,15 @@ pub fn iam_actions(service: &str, operation: &str, input: Option<&TransactWriteI
         "Lambda" => "lambda",
         "DynamoDB" => "dynamodb",
         _ => return None,
-    };
+    })
+}
+
+/// The IAM actions an SDK operation needs: `service` and `operation` as the
+/// SDK names them in its operation [`Metadata`]. `None` for a service no
+/// adapter uses. Where the IAM action has another name than the operation,
+/// the Service Authorization Reference's name is used.
+pub fn iam_actions(service: &str, operation: &str, input: Option<&TransactWriteItemsInput>) -> Option<Vec<String>> {
+    let prefix = iam_prefix(service)?;
     let renamed = match (service, operation) {
         ("S3", "ListBuckets") => "ListAllMyBuckets",
         ("S3", "GetBucketEncryption") => "GetEncryptionConfiguration",
@@ -291,6 +301,89 @@ impl Intercept for Adapter {
             None => Ok(()),
         }
     }
+
+    // The guard is on every client, so it also counts every AWS call for
+    // the metrics (posture_core::metrics): attempts here, operations below.
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let retry = cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1);
+        let throttled = context.response().is_some_and(|r| {
+            is_throttle(
+                r.status().as_u16(),
+                r.headers().get("x-amzn-errortype"),
+                r.body().bytes(),
+            )
+        });
+        posture_core::metrics::global().aws_attempt(metrics_service(cfg), retry, throttled);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let failed = !matches!(context.output_or_error(), Some(Ok(_)));
+        posture_core::metrics::global().aws_call(metrics_service(cfg), failed);
+        Ok(())
+    }
+}
+
+fn metrics_service(cfg: &ConfigBag) -> &'static str {
+    cfg.load::<Metadata>()
+        .and_then(|m| iam_prefix(m.service()))
+        .unwrap_or("unknown")
+}
+
+/// Error codes AWS answers a throttled request with, in any protocol.
+const THROTTLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+];
+
+/// Whether a response is a throttle: 429, or a 400/503 whose error code
+/// (the JSON protocols' `x-amzn-ErrorType` header, or the body of the XML
+/// and JSON ones) is a throttling code.
+fn is_throttle(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> bool {
+    if status == 429 {
+        return true;
+    }
+    if status != 400 && status != 503 {
+        return false;
+    }
+    // The header holds the code, maybe with a namespace (`a.b#Code`) or
+    // a `:`-suffix; the body holds it as `<Code>…</Code>` or a JSON field.
+    let header_code = error_type.map(|t| {
+        let t = t.split(':').next().unwrap_or(t);
+        t.rsplit('#').next().unwrap_or(t)
+    });
+    if header_code.is_some_and(|c| THROTTLE_CODES.contains(&c)) {
+        return true;
+    }
+    let Some(body) = body else {
+        return false;
+    };
+    let body = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    THROTTLE_CODES.iter().any(|code| {
+        body.contains(&format!("<Code>{code}</Code>"))
+            || body.contains(&format!("#{code}\""))
+            || body.contains(&format!("\"__type\":\"{code}\""))
+            || body.contains(&format!("\"code\":\"{code}\""))
+            || body.contains(&format!("\"Code\":\"{code}\""))
+    })
 }
 
 /// A client of SDK crate `$sdk_crate` over `$sdk` (an `&SdkConfig`) that
@@ -306,7 +399,36 @@ macro_rules! guarded_client {
 
 #[cfg(test)]
 mod tests {
-    use super::{ACTIONS, Adapter, all_declared, iam_actions};
+    use super::{ACTIONS, Adapter, all_declared, iam_actions, is_throttle};
+
+    #[test]
+    fn throttles_are_recognized_in_every_protocol_shape() {
+        assert!(is_throttle(429, None, None));
+        assert!(is_throttle(
+            400,
+            Some("ThrottlingException:http://internal.amazon.com/"),
+            None
+        ));
+        assert!(is_throttle(
+            400,
+            None,
+            Some(b"<Response><Errors><Error><Code>RequestLimitExceeded</Code>")
+        ));
+        assert!(is_throttle(
+            400,
+            None,
+            Some(b"{\"__type\":\"com.amazonaws#TooManyRequestsException\"}")
+        ));
+        assert!(is_throttle(503, None, Some(b"<Error><Code>SlowDown</Code></Error>")));
+        assert!(!is_throttle(
+            400,
+            None,
+            Some(b"<Code>AccessDenied</Code><Message>Throttling is not it</Message>")
+        ));
+        assert!(!is_throttle(403, None, Some(b"<Code>Throttling</Code>")));
+        assert!(!is_throttle(500, None, None));
+        assert!(!is_throttle(400, Some("ValidationException"), Some(b"{}")));
+    }
 
     /// The sources of every adapter, to find the `service:Action` names
     /// their calls are labelled with.

@@ -41,3 +41,27 @@ pub fn init_tracing(default_filter: &str) {
         .with_current_span(false)
         .init();
 }
+
+/// Set to `emf` to write CloudWatch EMF metric lines outside Lambda too.
+pub const METRICS_VAR: &str = "POSTURE_METRICS";
+
+/// Starts the process's metrics ([`posture_core::metrics`]) for `function`
+/// (`mcp-server`, `assessor`, `collector`; in Lambda the `Function`
+/// dimension is the deployed function's name, so that two stacks in one
+/// account never mix, and the template's dashboard finds it). In
+/// Lambda, or with `POSTURE_METRICS=emf`, every tool call, run and
+/// collection (and the AWS calls made since the last line) is also written
+/// as a CloudWatch Embedded Metric Format line on stderr, where Lambda
+/// sends it to CloudWatch Logs and CloudWatch extracts the metrics.
+pub fn init_metrics(function: &str) {
+    let emit = in_lambda() || std::env::var(METRICS_VAR).is_ok_and(|v| v.trim().eq_ignore_ascii_case("emf"));
+    let sink: Option<posture_core::metrics::Sink> = emit.then(|| {
+        Box::new(|line: &str| {
+            use std::io::Write;
+            // One write per line, so lines never interleave with log lines.
+            let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+        }) as posture_core::metrics::Sink
+    });
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.to_string());
+    posture_core::metrics::global().install(&function, jiff::Timestamp::now(), sink);
+}

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod finding;
 pub mod findings;
 pub mod ids;
+pub mod metrics;
 pub mod org;
 pub mod ports;
 pub mod posture;

@@ -105,6 +105,14 @@ impl PostureServer {
             Ok(Answer::Task(_)) => ("task", None),
             Err(e) => ("error", Some(format!("{:?}", e.error_type))),
         };
+        let partial = matches!(&result, Ok(Answer::Output(out)) if is_partial(&out.structured));
+        posture_core::metrics::global().tool_call(
+            name,
+            started.elapsed(),
+            error_type.as_deref(),
+            partial,
+            jiff::Timestamp::now(),
+        );
         audit::record(
             name,
             caller,
@@ -120,6 +128,17 @@ impl PostureServer {
             Err(e) => tool_result(Err(e)).into(),
         })
     }
+}
+
+/// Whether an answer says it stands on less than everything: a partial
+/// coverage or score, or listed data gaps (the fields the tools use).
+fn is_partial(structured: &Value) -> bool {
+    structured.pointer("/coverage/partial") == Some(&Value::Bool(true))
+        || structured.get("score_partial") == Some(&Value::Bool(true))
+        || structured
+            .get("data_gaps")
+            .and_then(Value::as_array)
+            .is_some_and(|gaps| !gaps.is_empty())
 }
 
 /// A tool's answer as an MCP result (errors in the seed's shape, `isError`).

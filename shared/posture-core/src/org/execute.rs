@@ -81,7 +81,28 @@ pub struct RunError(pub PortError);
 /// abandoned one is retried as a new attempt; a live one is left alone.
 /// An unreachable account is a gap and the run goes on; a collector or store
 /// failure fails the run and leaves the previous latest in place.
+/// A run this call carried to its end is counted in the metrics.
 pub async fn execute(
+    ports: RunPorts<'_>,
+    settings: &RunSettings,
+    run_id: &str,
+    trigger: RunTrigger,
+    started_at: Timestamp,
+) -> Result<RunOutcome, RunError> {
+    let clock = ports.clock;
+    let began = clock();
+    let outcome = execute_run(ports, settings, run_id, trigger, started_at).await;
+    if let Ok(RunOutcome::Completed(run) | RunOutcome::Failed(run)) = &outcome {
+        let ended = clock();
+        let duration = ended.duration_since(began).unsigned_abs();
+        let gaps = run.accounts.iter().filter(|a| a.gap.is_some()).count();
+        let failed = matches!(outcome, Ok(RunOutcome::Failed(_)));
+        crate::metrics::global().run_finished(duration, run.accounts.len(), gaps, failed, ended);
+    }
+    outcome
+}
+
+async fn execute_run(
     ports: RunPorts<'_>,
     settings: &RunSettings,
     run_id: &str,

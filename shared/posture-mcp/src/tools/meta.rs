@@ -92,6 +92,7 @@ pub async fn health_check(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, Tool
         },
         services,
         dependencies,
+        metrics: posture_core::metrics::global().totals(),
     };
     let text = render(&report);
     ToolOutput::new(&report, text)
@@ -233,6 +234,10 @@ pub struct HealthReport {
     pub services: BTreeMap<String, DependencyStatus>,
     /// Each dependency with the reason for its status.
     pub dependencies: Vec<posture_core::sources::DependencyHealth>,
+    /// What this process has done since it started: tool calls, AWS calls
+    /// (with retries, throttles, failures), runs and collections; the same
+    /// numbers its CloudWatch EMF lines carry.
+    pub metrics: posture_core::metrics::Totals,
 }
 
 /// Configuration part of the health report.
@@ -372,6 +377,23 @@ fn render(r: &HealthReport) -> String {
     for d in &r.dependencies {
         let _ = writeln!(s, "- {}: {} — {}", d.name, d.status, d.detail);
     }
+    let m = &r.metrics;
+    let calls: u64 = m.tools.values().map(|t| t.calls).sum();
+    let errors: u64 = m.tools.values().flat_map(|t| t.errors.values()).sum();
+    let aws = m
+        .aws
+        .values()
+        .fold(posture_core::metrics::AwsTotals::default(), |a, b| a.plus(*b));
+    let _ = writeln!(
+        s,
+        "Since {}: {calls} tool call(s), {errors} failed; {} AWS call(s), {} retries, {} throttled, {} failed; {} run(s)",
+        m.since.as_deref().unwrap_or("start"),
+        aws.calls,
+        aws.retries,
+        aws.throttles,
+        aws.errors,
+        m.runs.runs
+    );
     s
 }
 

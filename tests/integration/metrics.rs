@@ -1,0 +1,117 @@
+//! Item 6 of the reliability issue: the metrics count what really happened.
+//! The binary, in AWS mode, reads moto through the fault-injecting proxy
+//! (KMS throttled in eu-west-1, a share of EC2 calls in us-east-1 answered
+//! 503), with EMF lines on: the AWS calls and retries it counts per service
+//! equal the requests the proxy saw, its throttles equal the throttles the
+//! proxy injected, `health_check` shows the same totals, and the EMF lines
+//! add up to them.
+
+use posture_tests::faults::{Fault, FaultProxy, FaultRule};
+use posture_tests::mcp::call_tool;
+use posture_tests::moto::Moto;
+use posture_tests::{free_port, isolated_command, spawn_serving};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_match_the_calls_the_proxy_saw() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        vec![
+            FaultRule::persistent("kms", Some("eu-west-1"), Fault::Throttle),
+            FaultRule {
+                service: Some("ec2".into()),
+                region: Some("us-east-1".into()),
+                operation: None,
+                fault: Fault::Unavailable,
+                share: 0.3,
+            },
+        ],
+        11,
+    )
+    .await;
+    let port = free_port();
+    let log = std::env::temp_dir().join(format!("posture-metrics-{}-{port}.log", std::process::id()));
+    let mut cmd = isolated_command("mcp-server");
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("POSTURE_REGIONS", "us-east-1,eu-west-1")
+        .env("POSTURE_METRICS", "emf")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let server = spawn_serving(&mut cmd, port);
+    let url = format!("http://127.0.0.1:{port}/mcp");
+
+    let c = call_tool(&url, "check_compliance_status", json!({"framework": "CIS"})).await;
+    assert_ne!(c["isError"], json!(true), "{c}");
+    let h = call_tool(&url, "health_check", json!({})).await;
+    let metrics = &h["structuredContent"]["metrics"];
+    drop(server);
+
+    // Requests per service as the proxy saw them, and the throttles it sent.
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    let mut throttled = 0;
+    for (call, counts) in proxy.counts() {
+        *seen.entry(call.service.clone()).or_default() += counts.requests as u64;
+        if call.service == "kms" && call.region == "eu-west-1" {
+            throttled += counts.faulted as u64;
+        }
+    }
+    let counted: BTreeMap<String, u64> = metrics["aws"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(service, t)| {
+            (
+                service.clone(),
+                t["calls"].as_u64().unwrap() + t["retries"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counted, seen, "attempts per service: counted vs seen by the proxy");
+    let total = |field: &str| -> u64 {
+        metrics["aws"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|t| t[field].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(total("throttles"), throttled);
+    assert!(throttled >= 4, "KMS calls are retried while throttled: {throttled}");
+    assert!(metrics["aws"]["kms"]["errors"].as_u64().unwrap() >= 1);
+    assert!(metrics["aws"]["ec2"]["retries"].as_u64().unwrap() >= 1, "{metrics}");
+    assert_eq!(metrics["tools"]["check_compliance_status"]["calls"], 1);
+    assert_eq!(
+        metrics["tools"]["check_compliance_status"]["partial_answers"], 1,
+        "KMS unread"
+    );
+
+    // The EMF lines carry the same numbers.
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    let emf_sum = |name: &str| -> u64 { lines.iter().filter_map(|l| l[name].as_f64()).sum::<f64>() as u64 };
+    assert_eq!(emf_sum("AwsCalls") + emf_sum("AwsRetries"), seen.values().sum::<u64>());
+    assert_eq!(emf_sum("AwsThrottles"), throttled);
+    assert_eq!(emf_sum("ToolCalls"), 2);
+    let tool_line = lines.iter().find(|l| l["Tool"] == "check_compliance_status").unwrap();
+    println!("EMF tool line: {tool_line}");
+    if let Some(kms) = lines.iter().find(|l| l["Service"] == "kms") {
+        println!("EMF AWS line: {kms}");
+    }
+    println!(
+        "metrics: {} AWS requests seen by the proxy = counted; {throttled} throttles; {} EMF lines",
+        seen.values().sum::<u64>(),
+        lines.len()
+    );
+    let _ = std::fs::remove_file(&log);
+}
