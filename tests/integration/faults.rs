@@ -108,6 +108,7 @@ async fn assess(proxy: &FaultProxy) -> Assessed {
     let live = posture_aws::collect::LiveInventory {
         sdk: sdk.clone(),
         regions: Some(REGIONS.iter().map(|r| r.to_string()).collect()),
+        breakers: None,
     };
     let now = jiff::Timestamp::now();
     let query = FindingQuery {

@@ -4,7 +4,8 @@
 //! 503), with EMF lines on: the AWS calls and retries it counts per service
 //! equal the requests the proxy saw, its throttles equal the throttles the
 //! proxy injected, `health_check` shows the same totals, and the EMF lines
-//! add up to them.
+//! add up to them. And the circuit breakers, whose skips and opens the
+//! metrics count.
 
 use posture_tests::faults::{Fault, FaultProxy, FaultRule};
 use posture_tests::mcp::call_tool;
@@ -114,4 +115,85 @@ async fn metrics_match_the_calls_the_proxy_saw() {
         lines.len()
     );
     let _ = std::fs::remove_file(&log);
+}
+
+/// Item 3: with Security Hub answering 500 to everything, eight
+/// `analyze_security_findings` calls in a row. Without breakers every call
+/// spends the retry budget on it; with them, the third failed call opens the
+/// circuit and the later calls skip it at once, saying "circuit open" in
+/// the list of sources (moto has no GuardDuty detector, so each call is an
+/// error listing both sources' reasons). Measured: requests and time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_circuit_skips_a_failing_service() {
+    let moto = Moto::start();
+    let mut figures = Vec::new();
+    for failures in ["0", "3"] {
+        let proxy = FaultProxy::start(
+            &moto.endpoint,
+            vec![FaultRule::persistent("securityhub", None, Fault::InternalError)],
+            3,
+        )
+        .await;
+        let port = free_port();
+        let mut cmd = isolated_command("mcp-server");
+        cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("POSTURE_CIRCUIT_FAILURES", failures)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let server = spawn_serving(&mut cmd, port);
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        let started = std::time::Instant::now();
+        let mut last = Value::Null;
+        for _ in 0..8 {
+            last = call_tool(&url, "analyze_security_findings", json!({})).await;
+        }
+        let took = started.elapsed();
+        let health = call_tool(&url, "health_check", json!({})).await;
+        drop(server);
+        let hub_requests: usize = proxy
+            .counts()
+            .iter()
+            .filter(|(call, _)| call.service == "securityhub" && call.operation.contains("findings"))
+            .map(|(_, c)| c.requests)
+            .sum();
+        // Both sources fail (moto has no GuardDuty detector), so the call is
+        // an error whose context lists each source's reason.
+        assert_eq!(last["isError"], json!(true));
+        let sources = last["structuredContent"]["context"]["sources"].to_string();
+        figures.push((
+            failures,
+            hub_requests,
+            took,
+            health["structuredContent"]["metrics"]["aws"]["securityhub"].clone(),
+        ));
+        if failures == "0" {
+            assert_eq!(hub_requests, 8 * 4, "each call tries the retry budget's 4 attempts");
+            assert!(!sources.contains("circuit open"), "{sources}");
+        } else {
+            assert_eq!(
+                hub_requests,
+                3 * 4,
+                "three failed calls open the circuit; the rest send nothing"
+            );
+            assert!(
+                sources
+                    .contains("circuit open: securityhub in us-east-1 failed 3 times in a row; calls are skipped for"),
+                "{sources}"
+            );
+            assert!(!sources.contains("ConstructionFailure"), "{sources}");
+            let skipped = &health["structuredContent"]["metrics"]["aws"]["securityhub"];
+            assert_eq!(skipped["circuit_opens"], 1, "{skipped}");
+            assert_eq!(skipped["circuit_skips"], 5, "{skipped}");
+        }
+    }
+    for (failures, requests, took, metrics) in figures {
+        println!(
+            "breaker {}: 8 calls with Security Hub down: {requests} Security Hub requests, {took:.1?}; {metrics}",
+            if failures == "0" { "off" } else { "on (3 failures)" }
+        );
+    }
 }

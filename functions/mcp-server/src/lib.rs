@@ -55,6 +55,9 @@ pub struct Settings {
     pub url_auth_type: Option<String>,
     /// How long a live inventory collection is reused (`POSTURE_LIVE_CACHE_TTL_SECS`).
     pub live_cache_ttl: jiff::SignedDuration,
+    /// Circuit breakers of the AWS calls (`POSTURE_CIRCUIT_FAILURES`,
+    /// `POSTURE_CIRCUIT_COOLDOWN_SECS`).
+    pub circuit: posture_aws::breaker::BreakerSettings,
     /// Request rate and requests in flight per caller
     /// (`POSTURE_CALLER_REQUESTS_PER_SECOND`, `_BURST`, `_CONCURRENCY`).
     pub callers: CallerLimits,
@@ -81,6 +84,7 @@ impl Settings {
             allowed_origins: var(ALLOWED_ORIGINS_VAR).unwrap_or_default(),
             url_auth_type: var(URL_AUTH_TYPE_VAR),
             callers: CallerLimits::from_vars(&var).map_err(WiringError::Config)?,
+            circuit: posture_aws::breaker::BreakerSettings::from_vars(&var).map_err(WiringError::Config)?,
             live_cache_ttl: match var(LIVE_CACHE_TTL_VAR) {
                 None => posture_core::cache::DEFAULT_TTL,
                 Some(v) => v
@@ -208,7 +212,11 @@ fn aws_history(
 
 /// The backend over AWS (standard SDK configuration).
 pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Result<Backend, WiringError> {
-    let ctx = posture_aws::AwsContext::load().await;
+    // One set of breakers for the process: a service that keeps failing is
+    // skipped by later calls too, until its cool-down ends.
+    let ctx = posture_aws::AwsContext::load()
+        .await
+        .with_breakers(posture_aws::breaker::Breakers::new(settings.circuit));
     let (frameworks, framework_errors) = settings.frameworks()?;
     Ok(Backend {
         sources: ctx.finding_sources(),

@@ -221,6 +221,9 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
     let live = LiveInventory {
         sdk: sdk.clone(),
         regions,
+        // Per-account collections run once each: a breaker would see at
+        // most one failure per scope (a failed call ends its section).
+        breakers: None,
     };
     let mut inventories = live
         .inventories()

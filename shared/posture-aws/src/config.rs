@@ -23,9 +23,18 @@ pub struct AwsContext {
     pub sdk: SdkConfig,
     /// The region in use.
     pub region: String,
+    /// Circuit breakers of the clients built from this context (none:
+    /// every call goes out).
+    pub breakers: Option<std::sync::Arc<crate::breaker::Breakers>>,
 }
 
 impl AwsContext {
+    /// The same context, its clients behind `breakers`.
+    pub fn with_breakers(mut self, breakers: std::sync::Arc<crate::breaker::Breakers>) -> AwsContext {
+        self.breakers = Some(breakers);
+        self
+    }
+
     /// Loads the standard configuration: default credential chain, standard
     /// environment variables (`AWS_REGION`, `AWS_ENDPOINT_URL`,
     /// `AWS_ENDPOINT_URL_<SERVICE>`, ...), the profile named by
@@ -47,6 +56,10 @@ impl AwsContext {
         }
         let sdk = loader.load().await;
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-        AwsContext { sdk, region }
+        AwsContext {
+            sdk,
+            region,
+            breakers: None,
+        }
     }
 }

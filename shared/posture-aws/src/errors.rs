@@ -74,6 +74,17 @@ where
         ),
         SdkError::ConstructionFailure(_) => {
             let text = DisplayErrorContext(err).to_string();
+            if let Some(at) = text.find(crate::breaker::CIRCUIT_OPEN) {
+                // Skipped by the scope's circuit breaker: nothing was sent.
+                // The breaker's sentence, without the error chain after it.
+                let reason = &text[at..];
+                let reason = reason.find(" (").map_or(reason, |end| &reason[..end]);
+                return SourceError {
+                    kind: SourceErrorKind::Unavailable,
+                    service: service.to_string(),
+                    message: sanitize(reason),
+                };
+            }
             let kind = if text.contains("credentials") || text.contains("Credentials") {
                 SourceErrorKind::Authentication
             } else {

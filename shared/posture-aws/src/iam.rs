@@ -328,7 +328,13 @@ impl Intercept for Adapter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let failed = !matches!(context.output_or_error(), Some(Ok(_)));
+        let failed = match context.output_or_error() {
+            // Refused before sending (an undeclared action, an open
+            // circuit): not an AWS call.
+            Some(Err(e)) if e.is_interceptor_error() => return Ok(()),
+            Some(Ok(_)) => false,
+            _ => true,
+        };
         posture_core::metrics::global().aws_call(metrics_service(cfg), failed);
         Ok(())
     }
@@ -357,7 +363,7 @@ const THROTTLE_CODES: &[&str] = &[
 /// Whether a response is a throttle: 429, or a 400/503 whose error code
 /// (the JSON protocols' `x-amzn-ErrorType` header, or the body of the XML
 /// and JSON ones) is a throttling code.
-fn is_throttle(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> bool {
+pub(crate) fn is_throttle(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> bool {
     if status == 429 {
         return true;
     }
@@ -395,6 +401,15 @@ macro_rules! guarded_client {
             $($sdk_crate)::+::config::Builder::from($sdk).interceptor($adapter).build(),
         )
     };
+    // With an `Option<breaker::Guard>`: the client's calls also pass the
+    // circuit breaker of their scope.
+    ($($sdk_crate:ident)::+, $sdk:expr, $adapter:expr, $breaker:expr) => {{
+        let mut builder = $($sdk_crate)::+::config::Builder::from($sdk).interceptor($adapter);
+        if let Some(guard) = $breaker {
+            builder = builder.interceptor(guard);
+        }
+        $($sdk_crate)::+::Client::from_conf(builder.build())
+    }};
 }
 
 #[cfg(test)]
@@ -480,6 +495,7 @@ mod tests {
 
     /// Files of this crate that build no SDK client and call no AWS operation.
     const NO_AWS_CALLS: &[&str] = &[
+        "breaker.rs",
         "errors.rs",
         "iam.rs",
         "ratelimit.rs",

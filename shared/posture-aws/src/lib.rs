@@ -7,6 +7,7 @@
 //! makes no security judgement and never calls a mutating API.
 #![deny(missing_docs)]
 
+pub mod breaker;
 pub mod collect;
 pub mod collector;
 pub mod config;
@@ -34,14 +35,22 @@ impl AwsContext {
             Arc::new(securityhub::SecurityHubSource::new(crate::guarded_client!(
                 aws_sdk_securityhub,
                 &self.sdk,
-                iam::READ_ONLY
+                iam::READ_ONLY,
+                self.breaker_guard()
             ))),
             Arc::new(guardduty::GuardDutySource::new(crate::guarded_client!(
                 aws_sdk_guardduty,
                 &self.sdk,
-                iam::READ_ONLY
+                iam::READ_ONLY,
+                self.breaker_guard()
             ))),
         ]
+    }
+
+    /// The breaker interceptor for this context's own account (its
+    /// credentials: one account per context).
+    fn breaker_guard(&self) -> Option<breaker::Guard> {
+        self.breakers.as_ref().map(|b| b.guard("configured credentials"))
     }
 
     /// Live inventory collection over this configuration, in `regions`
@@ -50,6 +59,7 @@ impl AwsContext {
         Arc::new(collect::LiveInventory {
             sdk: self.sdk.clone(),
             regions,
+            breakers: self.breakers.clone(),
         })
     }
 

@@ -83,6 +83,8 @@ pub struct LiveInventory {
     pub sdk: SdkConfig,
     /// Regions to collect; `None`: the account's enabled regions.
     pub regions: Option<Vec<String>>,
+    /// Circuit breakers of the regional calls (none: every call goes out).
+    pub breakers: Option<std::sync::Arc<crate::breaker::Breakers>>,
 }
 
 impl LiveInventory {
@@ -93,15 +95,16 @@ impl LiveInventory {
             .build()
     }
 
-    async fn region(&self, region: String) -> (String, RegionInventory) {
+    async fn region(&self, account_id: &str, region: String) -> (String, RegionInventory) {
         let sdk = self.in_region(&region);
         let services = services::ServiceClients::new(&sdk);
+        let guard = || self.breakers.as_ref().map(|b| b.guard(account_id));
         let (ec2, kms, config, rds, efs) = (
-            crate::guarded_client!(aws_sdk_ec2, &sdk, READ_ONLY),
-            crate::guarded_client!(aws_sdk_kms, &sdk, READ_ONLY),
-            crate::guarded_client!(aws_sdk_config, &sdk, READ_ONLY),
-            crate::guarded_client!(aws_sdk_rds, &sdk, READ_ONLY),
-            crate::guarded_client!(aws_sdk_efs, &sdk, READ_ONLY),
+            crate::guarded_client!(aws_sdk_ec2, &sdk, READ_ONLY, guard()),
+            crate::guarded_client!(aws_sdk_kms, &sdk, READ_ONLY, guard()),
+            crate::guarded_client!(aws_sdk_config, &sdk, READ_ONLY, guard()),
+            crate::guarded_client!(aws_sdk_rds, &sdk, READ_ONLY, guard()),
+            crate::guarded_client!(aws_sdk_efs, &sdk, READ_ONLY, guard()),
         );
         let (ec2, kms, config, enablement, securityhub_standards, rds, efs) = tokio::join!(
             ec2::collect(&ec2),
@@ -147,7 +150,7 @@ impl InventorySource for LiveInventory {
             s3.collect(&account_id),
             cloudtrail::collect(&self.sdk, &regions),
             futures::stream::iter(regions.clone())
-                .map(|r| self.region(r))
+                .map(|r| self.region(&account_id, r))
                 .buffer_unordered(REGION_CONCURRENCY)
                 .collect::<std::collections::BTreeMap<_, _>>()
         );
