@@ -5,7 +5,7 @@
 //! never to PASSED or FAILED from anything else; every faulted read is a
 //! gap; retries stay within the SDK's budget; the run ends in bounded time.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 use aws_sdk_securityhub::config::Credentials;
 use aws_sdk_securityhub::types::{Compliance, ComplianceStatus, RecordState, SeverityLabel, WorkflowStatus};
 use posture_core::findings::analysis;
@@ -16,7 +16,7 @@ use posture_core::posture::inventory::Inventory;
 use posture_core::severity::Severity;
 use posture_core::sources::FindingQuery;
 use posture_core::time::TimeWindow;
-use posture_tests::faults::{Fault, FaultProxy, FaultRule};
+use posture_tests::faults::{Fault, FaultProxy, FaultRule, open_ssh, sdk_through};
 use posture_tests::fixtures::{MOTO_ACCOUNT, asff};
 use posture_tests::moto::{Moto, sdk_config_for};
 use std::collections::BTreeMap;
@@ -28,16 +28,6 @@ const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 /// attempts per call.
 const MAX_ATTEMPTS: usize = 4;
 
-async fn sdk_through(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "posture-tests"))
-        .retry_config(posture_aws::config::retry_config())
-        .load()
-        .await
-}
-
 /// The account, in the D1 shape: what fails is only in eu-west-1 (SSH open
 /// to the world, EBS default encryption off, a KMS key without rotation),
 /// while us-east-1 passes (SSH closed to the internet, encryption on, a
@@ -46,23 +36,8 @@ async fn sdk_through(endpoint: &str) -> SdkConfig {
 async fn plant(moto: &Moto) {
     let base = sdk_config_for(&moto.endpoint).await;
     for (region, cidr) in [("eu-west-1", "0.0.0.0/0"), ("us-east-1", "10.0.0.0/8")] {
+        open_ssh(&base, region, cidr).await;
         let ec2 = aws_sdk_ec2::Client::new(&base.to_builder().region(Region::new(region)).build());
-        let group = ec2
-            .create_security_group()
-            .group_name("admin")
-            .description("remote administration")
-            .send()
-            .await
-            .unwrap();
-        ec2.authorize_security_group_ingress()
-            .group_id(group.group_id().unwrap())
-            .ip_protocol("tcp")
-            .from_port(22)
-            .to_port(22)
-            .cidr_ip(cidr)
-            .send()
-            .await
-            .unwrap();
         let regional = base.to_builder().region(Region::new(region)).build();
         let kms = aws_sdk_kms::Client::new(&regional);
         let key = kms.create_key().send().await.unwrap();

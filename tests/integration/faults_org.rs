@@ -9,15 +9,13 @@
 //! budget's 4 times per call, and every run ends in bounded time. A table of
 //! the scenarios is printed (`-- --nocapture`).
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_securityhub::config::Credentials;
 use posture_aws::org::{Org, OrgSettings};
 use posture_aws::store::local::LocalSnapshotStore;
 use posture_core::org::run::{AccountOutcome, RunRecord, RunState};
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
 use posture_core::posture::frameworks::ControlStatus;
-use posture_tests::faults::{Fault, FaultProxy, FaultRule};
+use posture_tests::faults::{Fault, FaultProxy, FaultRule, open_ssh, sdk_through};
 use posture_tests::moto::Moto;
 use posture_tests::org::{admin_sessions, create_member_role, create_organization, create_public_bucket};
 use std::collections::{BTreeMap, HashMap};
@@ -26,16 +24,6 @@ use std::time::{Duration, Instant};
 const EXTERNAL_ID: &str = "posture-faults-external-id";
 const ROLE: &str = "PostureAdvisorReadOnly";
 const MAX_ATTEMPTS: usize = 4;
-
-async fn sdk_through(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "posture-tests"))
-        .retry_config(posture_aws::config::retry_config())
-        .load()
-        .await
-}
 
 /// The organization: A has SSH open to the world in eu-west-1 only, B a
 /// public bucket, C nothing planted.
@@ -46,23 +34,7 @@ async fn plant(moto: &Moto) -> Vec<String> {
     for session in &admin {
         create_member_role(session, ROLE, EXTERNAL_ID).await;
     }
-    let ec2 = aws_sdk_ec2::Client::new(&admin[0].to_builder().region(Region::new("eu-west-1")).build());
-    let group = ec2
-        .create_security_group()
-        .group_name("admin")
-        .description("remote administration")
-        .send()
-        .await
-        .unwrap();
-    ec2.authorize_security_group_ingress()
-        .group_id(group.group_id().unwrap())
-        .ip_protocol("tcp")
-        .from_port(22)
-        .to_port(22)
-        .cidr_ip("0.0.0.0/0")
-        .send()
-        .await
-        .unwrap();
+    open_ssh(&admin[0], "eu-west-1", "0.0.0.0/0").await;
     create_public_bucket(&admin[1], "member-b-public-assets").await;
     members
 }

@@ -10,10 +10,9 @@
 use posture_tests::faults::{Fault, FaultProxy, FaultRule};
 use posture_tests::mcp::call_tool;
 use posture_tests::moto::Moto;
-use posture_tests::{free_port, isolated_command, spawn_serving};
+use posture_tests::{aws_mode_server, free_port, spawn_serving};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::process::Stdio;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_match_the_calls_the_proxy_saw() {
@@ -35,15 +34,9 @@ async fn metrics_match_the_calls_the_proxy_saw() {
     .await;
     let port = free_port();
     let log = std::env::temp_dir().join(format!("posture-metrics-{}-{port}.log", std::process::id()));
-    let mut cmd = isolated_command("mcp-server");
-    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("POSTURE_REGIONS", "us-east-1,eu-west-1")
+    let mut cmd = aws_mode_server(&proxy.endpoint, port);
+    cmd.env("POSTURE_REGIONS", "us-east-1,eu-west-1")
         .env("POSTURE_METRICS", "emf")
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap());
     let server = spawn_serving(&mut cmd, port);
     let url = format!("http://127.0.0.1:{port}/mcp");
@@ -135,15 +128,8 @@ async fn an_open_circuit_skips_a_failing_service() {
         )
         .await;
         let port = free_port();
-        let mut cmd = isolated_command("mcp-server");
-        cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("POSTURE_CIRCUIT_FAILURES", failures)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut cmd = aws_mode_server(&proxy.endpoint, port);
+        cmd.env("POSTURE_CIRCUIT_FAILURES", failures);
         let server = spawn_serving(&mut cmd, port);
         let url = format!("http://127.0.0.1:{port}/mcp");
         let started = std::time::Instant::now();

@@ -356,17 +356,10 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after() {
 /// The binary in AWS mode through the counting proxy in front of moto.
 fn start_aws(proxy: &posture_tests::faults::FaultProxy, ttl_secs: &str) -> (Server, String) {
     let port = free_port();
-    let mut cmd = isolated_command("mcp-server");
-    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("POSTURE_REGIONS", "us-east-1,eu-west-1")
+    let mut cmd = posture_tests::aws_mode_server(&proxy.endpoint, port);
+    cmd.env("POSTURE_REGIONS", "us-east-1,eu-west-1")
         .env("POSTURE_LIVE_CACHE_TTL_SECS", ttl_secs)
-        .env("POSTURE_CALLER_CONCURRENCY", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env("POSTURE_CALLER_CONCURRENCY", "0");
     (spawn_serving(&mut cmd, port), format!("http://127.0.0.1:{port}/mcp"))
 }
 

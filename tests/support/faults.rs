@@ -351,6 +351,51 @@ fn error_response(call: &Call, protocol: Protocol, fault: Fault, credential: &st
     response
 }
 
+/// SDK configuration through `endpoint` (a proxy) with the product's own
+/// retry budget (`posture_aws::config::retry_config`), so that retries
+/// under faults are the product's.
+pub async fn sdk_through(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_securityhub::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "posture-tests",
+        ))
+        .retry_config(posture_aws::config::retry_config())
+        .load()
+        .await
+}
+
+/// Opens SSH (tcp/22) of a new security group to `cidr` in `sdk`'s account
+/// and `region`.
+pub async fn open_ssh(sdk: &aws_config::SdkConfig, region: &str, cidr: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(
+        &sdk.to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build(),
+    );
+    let group = ec2
+        .create_security_group()
+        .group_name("admin")
+        .description("remote administration")
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(group.group_id().unwrap())
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip(cidr)
+        .send()
+        .await
+        .unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,3 +79,18 @@ pub fn spawn_serving(cmd: &mut Command, port: u16) -> Server {
     }
     server
 }
+
+/// `mcp-server` on `127.0.0.1:port` reading AWS at `endpoint` (moto or a
+/// proxy in front of it) with the test keys in us-east-1, output discarded;
+/// the caller adds settings and starts it with [`spawn_serving`].
+pub fn aws_mode_server(endpoint: &str, port: u16) -> Command {
+    let mut cmd = isolated_command("mcp-server");
+    cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}

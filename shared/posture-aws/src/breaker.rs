@@ -77,8 +77,11 @@ enum State {
     Open {
         until: Instant,
     },
-    /// The cool-down is over and one probe is out.
-    HalfOpen,
+    /// The cool-down is over and one probe is out (sent then). A probe that
+    /// never reports (its call dropped) is replaced after another cool-down.
+    HalfOpen {
+        probe_sent: Instant,
+    },
 }
 
 /// One scope: (account, region, service).
@@ -122,11 +125,15 @@ impl Breakers {
         match scopes.get(scope).copied() {
             None | Some(State::Closed { .. }) => Ok(()),
             Some(State::Open { until }) if now >= until => {
-                scopes.insert(scope.clone(), State::HalfOpen);
+                scopes.insert(scope.clone(), State::HalfOpen { probe_sent: now });
                 Ok(())
             }
             Some(State::Open { until }) => Err(Some(until.saturating_duration_since(now))),
-            Some(State::HalfOpen) => Err(None),
+            Some(State::HalfOpen { probe_sent }) if now >= probe_sent + self.settings.cool_down => {
+                scopes.insert(scope.clone(), State::HalfOpen { probe_sent: now });
+                Ok(())
+            }
+            Some(State::HalfOpen { .. }) => Err(None),
         }
     }
 
@@ -146,7 +153,7 @@ impl Breakers {
                 (open, true)
             }
             (State::Closed { failures }, Outcome::Failed) => (State::Closed { failures: failures + 1 }, false),
-            (State::HalfOpen, Outcome::Failed) => (open, true),
+            (State::HalfOpen { .. }, Outcome::Failed) => (open, true),
             // A call that was already out when the circuit opened.
             (State::Open { until }, Outcome::Failed) => (State::Open { until }, false),
         };
@@ -287,6 +294,8 @@ mod tests {
         let t1 = t0 + Duration::from_secs(30);
         assert!(b.admit(&ec2, t1).is_ok());
         assert_eq!(b.admit(&ec2, t1), Err(None));
+        // A probe that never reports is replaced after another cool-down.
+        assert!(b.admit(&ec2, t1 + Duration::from_secs(30)).is_ok());
         assert!(b.record(&ec2, Outcome::Failed, t1), "a failed probe opens again");
         assert!(b.admit(&ec2, t1 + Duration::from_secs(1)).is_err());
         let t2 = t1 + Duration::from_secs(30);
