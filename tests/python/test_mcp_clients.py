@@ -276,6 +276,13 @@ def test_get_server_info_fields(server_url: str, mode: str) -> None:
     s.string(sa, "description", "capabilities.security_assessment")
     s.strings(sa, "supported_scopes", "capabilities.security_assessment")
     s.strings(sa, "aws_services", "capabilities.security_assessment")
+    # The assessment tools are registered, so the capability says so (it
+    # once said "not registered in this build").
+    assert sa["available"] is True, sa
+    assert {"assess_security_posture", "recommend_security_improvements", "validate_security_controls"} <= set(sa["tools"]), sa
+    assert sa["supported_scopes"] == ["account", "region", "service", "workload", "organization"], sa
+    assert {"IAM", "S3", "EC2", "CloudTrail", "KMS"} <= set(sa["aws_services"]), sa
+    assert "CIS" in sa["supported_frameworks"], sa
     ta = s.obj(caps, "threat_analysis", "capabilities")
     s.string(ta, "description", "capabilities.threat_analysis")
     s.strings(ta, "features", "capabilities.threat_analysis")

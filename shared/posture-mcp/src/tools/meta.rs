@@ -1,8 +1,10 @@
 //! `health_check` and `get_server_info`: the server and what it depends on.
 
-use super::CHECK_COMPLIANCE_STATUS;
 use super::call::{Cx, ToolOutput};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
+use super::{
+    ASSESS_SECURITY_POSTURE, CHECK_COMPLIANCE_STATUS, RECOMMEND_SECURITY_IMPROVEMENTS, VALIDATE_SECURITY_CONTROLS,
+};
 use crate::error::ToolError;
 use posture_core::findings::attack;
 use posture_core::sources::DependencyStatus;
@@ -123,11 +125,43 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
             ],
         },
     );
+    let frameworks = cx.backend.framework_names();
+    let mut assessed_services: Vec<String> = posture_core::posture::checks::CHECKS
+        .iter()
+        .map(|c| c.service.to_string())
+        .collect();
+    assessed_services.sort();
+    assessed_services.dedup();
     capabilities.insert(
         "security_assessment".to_string(),
-        Capability::unavailable("Posture assessment against native checks (not registered in this build)"),
+        Capability {
+            description: "Posture of an account, region, service, workload or the whole organization from native \
+                          read-only checks, findings and frameworks, with ranked recommendations and control validation"
+                .to_string(),
+            available: has(ASSESS_SECURITY_POSTURE),
+            tools: [
+                ASSESS_SECURITY_POSTURE,
+                RECOMMEND_SECURITY_IMPROVEMENTS,
+                VALIDATE_SECURITY_CONTROLS,
+            ]
+            .into_iter()
+            .filter(|t| has(t))
+            .map(str::to_string)
+            .collect(),
+            supported_scopes: super::posture::Scope::ALL
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect(),
+            aws_services: assessed_services,
+            supported_frameworks: frameworks.clone(),
+            features: vec![
+                format!("{} native checks", posture_core::posture::checks::CHECKS.len()),
+                "recommendations ranked by risk and effort".to_string(),
+                "control validation by check id, Security Hub control id or framework requirement".to_string(),
+                "organization scope: an org-wide run with progress, answered from its snapshots".to_string(),
+            ],
+        },
     );
-    let frameworks = cx.backend.framework_names();
     capabilities.insert(
         "compliance_monitoring".to_string(),
         Capability {
@@ -325,21 +359,6 @@ pub struct Capability {
     pub supported_frameworks: Vec<String>,
     /// Features.
     pub features: Vec<String>,
-}
-
-impl Capability {
-    /// A capability no registered tool provides.
-    pub fn unavailable(description: &str) -> Capability {
-        Capability {
-            description: description.to_string(),
-            available: false,
-            tools: Vec::new(),
-            supported_scopes: Vec::new(),
-            aws_services: Vec::new(),
-            supported_frameworks: Vec::new(),
-            features: Vec::new(),
-        }
-    }
 }
 
 /// One analysis engine.
