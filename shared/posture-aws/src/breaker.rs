@@ -13,7 +13,6 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
 };
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::HashMap;
@@ -179,10 +178,7 @@ pub struct Guard {
 
 impl Guard {
     fn scope(&self, cfg: &ConfigBag) -> Scope {
-        let service = cfg
-            .load::<Metadata>()
-            .and_then(|m| crate::iam::iam_prefix(m.service()))
-            .unwrap_or("unknown");
+        let service = crate::iam::operation_service(cfg);
         let region = cfg
             .load::<aws_config::Region>()
             .map(ToString::to_string)

@@ -318,7 +318,7 @@ impl Intercept for Adapter {
                 r.body().bytes(),
             )
         });
-        posture_core::metrics::global().aws_attempt(metrics_service(cfg), retry, throttled);
+        posture_core::metrics::global().aws_attempt(operation_service(cfg), retry, throttled);
         Ok(())
     }
 
@@ -335,12 +335,14 @@ impl Intercept for Adapter {
             Some(Ok(_)) => false,
             _ => true,
         };
-        posture_core::metrics::global().aws_call(metrics_service(cfg), failed);
+        posture_core::metrics::global().aws_call(operation_service(cfg), failed);
         Ok(())
     }
 }
 
-fn metrics_service(cfg: &ConfigBag) -> &'static str {
+/// The IAM prefix of the operation in `cfg` (`unknown` when it has none):
+/// the service name of the metrics and of the circuit breakers' scopes.
+pub(crate) fn operation_service(cfg: &ConfigBag) -> &'static str {
     cfg.load::<Metadata>()
         .and_then(|m| iam_prefix(m.service()))
         .unwrap_or("unknown")
