@@ -11,9 +11,10 @@
 //! answers Invoke (running the collector's handler in this process) and
 //! forwards everything else to moto.
 
-use posture_aws::collector::{CollectRequest, StoredCollection};
+use posture_aws::collector::CollectRequest;
 use posture_aws::org::{LambdaLauncher, Org, OrgSettings};
 use posture_core::org::run::{AccountOutcome, RunState};
+use posture_core::ports::CollectedAccount;
 use posture_core::ports::RunLauncher;
 use posture_tests::lambda_standin::{CollectorFunction, LambdaStandIn, runtime_error_type};
 use posture_tests::moto::{Moto, sdk_config_for};
@@ -172,7 +173,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
             .send()
             .await
             .unwrap();
-        let stored: StoredCollection = serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap();
+        let stored: CollectedAccount = serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap();
         assert_eq!(&stored.inventory.account_id, member);
         assert_eq!(stored.inventory.regions, ["us-east-1"]);
     }

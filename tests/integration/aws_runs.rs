@@ -59,7 +59,7 @@ async fn dynamodb_store_keeps_the_run_semantics() {
     create_table_and_bucket(&sdk, "posture", "posture-reports").await;
     let store = DynamoSnapshotStore::connect(&sdk, config());
     let reports = S3ReportStore::connect(&sdk, config());
-    run_semantics(&store, &reports).await;
+    run_semantics(&store, &reports, &reports).await;
 
     // Items carry schema_version and a TTL of start + retention.
     let item = aws_sdk_dynamodb::Client::new(&sdk)

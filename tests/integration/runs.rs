@@ -11,7 +11,7 @@ async fn local_store_keeps_the_run_semantics() {
     let _ = std::fs::remove_dir_all(&dir);
     let store = LocalSnapshotStore::new(&dir);
     let reports = LocalReportStore::new(&dir);
-    run_semantics(&store, &reports).await;
+    run_semantics(&store, &reports, &reports).await;
     let md = dir.join("reports/20261126T060000Z-scheduled/report.md");
     assert!(
         std::fs::read_to_string(md)
@@ -50,6 +50,7 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
         collector: &collector,
         store: store.as_ref(),
         reports: reports.as_ref(),
+        collections: reports.as_ref(),
         clock: &clock,
     };
     let first = execute(ports, &settings(), "20261125T060000Z-one", RunTrigger::Cli, now)

@@ -8,7 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 use posture_core::demo::DemoOrganization;
 use posture_core::org::execute::{RunOutcome, RunPorts, RunSettings, execute};
 use posture_core::org::run::{AccountOutcome, RunState, RunTrigger};
-use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, Page, ReportStore, SnapshotStore};
+use posture_core::ports::SnapshotStore;
+use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, CollectionStore, Page, ReportStore};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -86,8 +87,8 @@ pub async fn everything(store: &dyn SnapshotStore, accounts: &[String]) -> Strin
     out
 }
 
-/// Runs the whole scenario against `store` and `reports`.
-pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore) {
+/// Runs the whole scenario against `store`, `reports` and `collections`.
+pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore, collections: &dyn CollectionStore) {
     let now: Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
     let org = DemoOrganization::load(now).unwrap();
     let ids: Vec<String> = org.accounts.iter().map(|a| a.account_id.clone()).collect();
@@ -102,6 +103,7 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
         collector: &collector,
         store,
         reports,
+        collections,
         clock: &test_clock,
     };
     let settings = settings();
@@ -127,7 +129,17 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore)
     for id in &ids {
         let snap = store.snapshot(id, first).await.unwrap().unwrap();
         assert_eq!(&snap.account_id, id);
+        // The collection the snapshot was taken from is kept with the run,
+        // and gives the same snapshot again.
+        let kept = collections.collection(first, id).await.unwrap().unwrap();
+        let again =
+            posture_core::org::snapshot::take(first, &kept.inventory, &kept.findings, &kept.gaps, &settings.frameworks);
+        assert_eq!(again, snap, "{id}");
+        let md = reports.get(first, "report.md").await.unwrap().unwrap();
+        assert!(String::from_utf8(md).unwrap().contains(first));
     }
+    assert!(collections.collection(first, "000000000000").await.unwrap().is_none());
+    assert!(reports.get(first, "report.pdf").await.unwrap().is_none());
     assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, first);
     let stored = store.run(first).await.unwrap().unwrap();
     assert_eq!(stored.state, RunState::Complete);

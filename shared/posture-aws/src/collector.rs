@@ -12,10 +12,8 @@ use crate::collect::LiveInventory;
 use crate::errors::sanitize;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use posture_core::finding::Finding;
 use posture_core::ports::{AccountCollector, CollectError, CollectedAccount};
 use posture_core::ports::{FindingSource, InventorySource};
-use posture_core::posture::inventory::Inventory;
 use posture_core::severity::Severity;
 use posture_core::sources::{FindingQuery, SourceGap};
 use posture_core::time::TimeWindow;
@@ -91,17 +89,6 @@ pub struct CollectSummary {
     pub findings: usize,
     /// What could not be read, as `section: kind: detail`.
     pub gaps: Vec<String>,
-}
-
-/// What the collector function stores per account and run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredCollection {
-    /// The inventory.
-    pub inventory: Inventory,
-    /// The findings.
-    pub findings: Vec<Finding>,
-    /// Finding sources that could not be read fully.
-    pub gaps: Vec<SourceGap>,
 }
 
 /// A valid STS session name carrying the run id (at most 64 of `[\w+=,.@-]`).
@@ -217,7 +204,7 @@ impl ProvideCredentials for PrimedCredentials {
 }
 
 /// Collects one account with credentials already in `sdk`.
-pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Result<StoredCollection, CollectError> {
+pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Result<CollectedAccount, CollectError> {
     let live = LiveInventory {
         sdk: sdk.clone(),
         regions,
@@ -270,10 +257,11 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
             }
         }
     }
-    Ok(StoredCollection {
+    Ok(CollectedAccount {
         inventory,
         findings,
         gaps,
+        stored: false,
     })
 }
 
@@ -296,11 +284,7 @@ impl AccountCollector for InProcessCollector {
                 stored.inventory.account_id
             )));
         }
-        Ok(CollectedAccount {
-            inventory: stored.inventory,
-            findings: stored.findings,
-            gaps: stored.gaps,
-        })
+        Ok(stored)
     }
 }
 
@@ -384,7 +368,7 @@ impl AccountCollector for LambdaCollector {
             .await
             .map_err(|e| CollectError::Failed(format!("s3:GetObject: {e}")))?
             .to_vec();
-        let stored: StoredCollection =
+        let mut stored: CollectedAccount =
             serde_json::from_slice(&bytes).map_err(|e| CollectError::Failed(format!("{uri}: {e}")))?;
         if stored.inventory.account_id != account_id {
             return Err(CollectError::Failed(format!(
@@ -392,12 +376,15 @@ impl AccountCollector for LambdaCollector {
                 stored.inventory.account_id
             )));
         }
-        Ok(CollectedAccount {
-            inventory: stored.inventory,
-            findings: stored.findings,
-            gaps: stored.gaps,
-        })
+        stored.stored = true;
+        Ok(stored)
     }
+}
+
+/// The bucket key of an account's collection in a run (the collector
+/// function writes it, the run's collection store reads it).
+pub fn collection_key(prefix: &str, run_id: &str, account_id: &str) -> String {
+    format!("{prefix}runs/{run_id}/collections/{account_id}.json")
 }
 
 /// The collector function's handler: collect, store under
@@ -447,10 +434,7 @@ pub async fn handle_collect(
         Err(e) => return Err(e),
     };
     let stored = collect_with(&sdk, roles.regions.clone()).await?;
-    let key = format!(
-        "{prefix}runs/{}/collections/{}.json",
-        request.run_id, request.account_id
-    );
+    let key = collection_key(prefix, &request.run_id, &request.account_id);
     let body = serde_json::to_vec(&stored).map_err(|e| CollectError::Failed(e.to_string()))?;
     s3.put_object()
         .bucket(bucket)

@@ -203,6 +203,7 @@ impl AccountCollector for DemoOrganization {
             inventory,
             findings,
             gaps: Vec::new(),
+            stored: false,
         })
     }
 }

@@ -96,8 +96,10 @@ pub trait AccountDirectory: Send + Sync {
     async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError>;
 }
 
-/// One account collected.
-#[derive(Debug, Clone)]
+/// One account collected: everything its snapshot, and every answer served
+/// from the run, is computed from. Stored with the run
+/// ([`CollectionStore`]) in this form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CollectedAccount {
     /// The inventory.
     pub inventory: Inventory,
@@ -105,6 +107,10 @@ pub struct CollectedAccount {
     pub findings: Vec<Finding>,
     /// Finding sources that could not be read (fully).
     pub gaps: Vec<SourceGap>,
+    /// Already in the run's collection store (the collector function wrote
+    /// it), so the run need not write it again.
+    #[serde(skip)]
+    pub stored: bool,
 }
 
 /// Why an account was not collected.
@@ -197,6 +203,16 @@ pub trait SnapshotStore: Send + Sync {
     ) -> Result<Paged<AccountSnapshot>, PortError>;
 }
 
+/// Where each account's collection of a run is kept, so that tools can
+/// answer from the run later (a directory locally, S3 in AWS).
+#[async_trait]
+pub trait CollectionStore: Send + Sync {
+    /// Stores `account`'s collection in `run_id`.
+    async fn put_collection(&self, run_id: &str, account: &CollectedAccount) -> Result<(), PortError>;
+    /// One account's collection in one run.
+    async fn collection(&self, run_id: &str, account_id: &str) -> Result<Option<CollectedAccount>, PortError>;
+}
+
 /// A report file to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFile {
@@ -215,6 +231,8 @@ pub trait ReportStore: Send + Sync {
     async fn put(&self, run_id: &str, file: &ReportFile) -> Result<ReportLocation, PortError>;
     /// A link a reader can open: a presigned URL in AWS, the path locally.
     async fn link(&self, location: &ReportLocation) -> Result<String, PortError>;
+    /// The content of report file `name` of `run_id`; `None` when absent.
+    async fn get(&self, run_id: &str, name: &str) -> Result<Option<Vec<u8>>, PortError>;
 }
 
 /// Page size when a caller reads every item of a range.

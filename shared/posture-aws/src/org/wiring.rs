@@ -11,7 +11,7 @@ use crate::store::local::{LocalReportStore, LocalSnapshotStore};
 use aws_config::SdkConfig;
 use posture_core::demo::DemoOrganization;
 use posture_core::org::execute::RunPorts;
-use posture_core::ports::{AccountCollector, AccountDirectory, ReportStore, SnapshotStore};
+use posture_core::ports::{AccountCollector, AccountDirectory, CollectionStore, ReportStore, SnapshotStore};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,16 +22,25 @@ pub struct Stores {
     pub snapshots: Arc<dyn SnapshotStore>,
     /// Report files.
     pub reports: Arc<dyn ReportStore>,
+    /// Each account's collection of a run, beside the reports.
+    pub collections: Arc<dyn CollectionStore>,
 }
 
 impl Stores {
+    /// Local stores in `dir`.
+    pub fn local(dir: &Path) -> Stores {
+        let files = Arc::new(LocalReportStore::new(dir));
+        Stores {
+            snapshots: Arc::new(LocalSnapshotStore::new(dir)),
+            reports: files.clone(),
+            collections: files,
+        }
+    }
+
     /// Stores for `settings` (local directory, or DynamoDB and S3 over `sdk`).
     pub fn new(settings: &StoreSettings, sdk: Option<&SdkConfig>) -> Result<Stores, SettingError> {
         match settings {
-            StoreSettings::Local(dir) => Ok(Stores {
-                snapshots: Arc::new(LocalSnapshotStore::new(dir)),
-                reports: Arc::new(LocalReportStore::new(dir)),
-            }),
+            StoreSettings::Local(dir) => Ok(Stores::local(dir)),
             StoreSettings::Aws {
                 table,
                 bucket,
@@ -45,9 +54,11 @@ impl Stores {
                     prefix: prefix.clone(),
                     retention_days: *retention_days,
                 };
+                let files = Arc::new(S3ReportStore::connect(sdk, config.clone()));
                 Ok(Stores {
-                    snapshots: Arc::new(DynamoSnapshotStore::connect(sdk, config.clone())),
-                    reports: Arc::new(S3ReportStore::connect(sdk, config)),
+                    snapshots: Arc::new(DynamoSnapshotStore::connect(sdk, config)),
+                    reports: files.clone(),
+                    collections: files,
                 })
             }
         }
@@ -72,10 +83,7 @@ impl Org {
         Org {
             directory: org.clone(),
             collector: org,
-            stores: Stores {
-                snapshots: Arc::new(LocalSnapshotStore::new(dir)),
-                reports: Arc::new(LocalReportStore::new(dir)),
-            },
+            stores: Stores::local(dir),
         }
     }
 
@@ -121,6 +129,7 @@ impl Org {
             collector: self.collector.as_ref(),
             store: self.stores.snapshots.as_ref(),
             reports: self.stores.reports.as_ref(),
+            collections: self.stores.collections.as_ref(),
             clock,
         }
     }

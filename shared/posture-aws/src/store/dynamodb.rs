@@ -21,7 +21,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_runtime_api::client::result::SdkError;
 use posture_core::org::run::{RUN_SCHEMA_VERSION, ReportLocation, RunRecord, RunState};
 use posture_core::org::snapshot::AccountSnapshot;
-use posture_core::ports::{Begun, Page, Paged, PortError, ReportFile, ReportStore, SnapshotStore};
+use posture_core::ports::SnapshotStore;
+use posture_core::ports::{Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -533,5 +534,76 @@ impl ReportStore for S3ReportStore {
             .await
             .map_err(|e| port_error("s3:GetObject", &e))?;
         Ok(request.uri().to_string())
+    }
+
+    async fn get(&self, run_id: &str, name: &str) -> Result<Option<Vec<u8>>, PortError> {
+        let name = super::local::report_name(name)?;
+        if !posture_core::org::run::is_valid_run_id(run_id) {
+            return Err(PortError::new("get_report", format!("not a valid run id: {run_id:?}")));
+        }
+        self.object(&format!("{}reports/{run_id}/{name}", self.config.prefix))
+            .await
+    }
+}
+
+impl S3ReportStore {
+    /// The object at `key`; `None` when there is none.
+    async fn object(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+        let out = match self.s3.get_object().bucket(&self.config.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(port_error("s3:GetObject", &e)),
+        };
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| PortError::new("s3:GetObject", e.to_string()))?;
+        Ok(Some(body.to_vec()))
+    }
+
+    /// Where the collector function and the run write an account's collection.
+    fn collection_key(&self, run_id: &str, account_id: &str) -> Result<String, PortError> {
+        if !posture_core::org::run::is_valid_run_id(run_id)
+            || account_id.parse::<posture_core::ids::AccountId>().is_err()
+        {
+            return Err(PortError::new(
+                "collection",
+                format!("not a run id and account id: {run_id:?}, {account_id:?}"),
+            ));
+        }
+        Ok(crate::collector::collection_key(
+            &self.config.prefix,
+            run_id,
+            account_id,
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl CollectionStore for S3ReportStore {
+    async fn put_collection(&self, run_id: &str, account: &CollectedAccount) -> Result<(), PortError> {
+        let key = self.collection_key(run_id, &account.inventory.account_id)?;
+        let body = serde_json::to_vec(account).map_err(|e| PortError::new("put_collection", e.to_string()))?;
+        self.s3
+            .put_object()
+            .bucket(&self.config.bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| port_error("s3:PutObject", &e))?;
+        Ok(())
+    }
+
+    async fn collection(&self, run_id: &str, account_id: &str) -> Result<Option<CollectedAccount>, PortError> {
+        let key = self.collection_key(run_id, account_id)?;
+        match self.object(&key).await? {
+            Some(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| PortError::new("collection", format!("{key}: {e}"))),
+            None => Ok(None),
+        }
     }
 }

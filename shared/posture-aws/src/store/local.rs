@@ -5,6 +5,7 @@
 //! <root>/runs/<run_id>.json                  run records
 //! <root>/accounts/<account_id>/<run_id>.json snapshots
 //! <root>/reports/<run_id>/<name>             report files
+//! <root>/collections/<run_id>/<account_id>.json  each account's collection
 //! ```
 //!
 //! Every file is written to a temporary name and renamed into place, so a
@@ -17,7 +18,8 @@
 
 use posture_core::org::run::{ReportLocation, RunRecord, RunState};
 use posture_core::org::snapshot::AccountSnapshot;
-use posture_core::ports::{Begun, Page, Paged, PortError, ReportFile, ReportStore, SnapshotStore};
+use posture_core::ports::SnapshotStore;
+use posture_core::ports::{Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -315,6 +317,43 @@ impl ReportStore for LocalReportStore {
 
     async fn link(&self, location: &ReportLocation) -> Result<String, PortError> {
         Ok(location.uri.clone())
+    }
+
+    async fn get(&self, run_id: &str, name: &str) -> Result<Option<Vec<u8>>, PortError> {
+        let path = self
+            .root
+            .join("reports")
+            .join(safe_name(run_id)?)
+            .join(report_name(name)?);
+        blocking("get_report", move || match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+}
+
+impl LocalReportStore {
+    fn collection_path(&self, run_id: &str, account_id: &str) -> Result<PathBuf, PortError> {
+        Ok(self
+            .root
+            .join("collections")
+            .join(safe_name(run_id)?)
+            .join(format!("{}.json", safe_name(account_id)?)))
+    }
+}
+
+#[async_trait::async_trait]
+impl CollectionStore for LocalReportStore {
+    async fn put_collection(&self, run_id: &str, account: &CollectedAccount) -> Result<(), PortError> {
+        let path = self.collection_path(run_id, &account.inventory.account_id)?;
+        let body = serde_json::to_vec(account).map_err(|e| PortError::new("put_collection", e.to_string()))?;
+        write_bytes(&path, body, "put_collection").await
+    }
+
+    async fn collection(&self, run_id: &str, account_id: &str) -> Result<Option<CollectedAccount>, PortError> {
+        read_json(&self.collection_path(run_id, account_id)?, "collection").await
     }
 }
 

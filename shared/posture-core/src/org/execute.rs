@@ -39,6 +39,8 @@ pub struct RunPorts<'a> {
     pub store: &'a dyn SnapshotStore,
     /// Report files.
     pub reports: &'a dyn ReportStore,
+    /// Each account's collection, kept for the tools that answer from the run.
+    pub collections: &'a dyn CollectionStore,
     /// The time of day (a fixed clock in tests).
     pub clock: &'a (dyn Fn() -> Timestamp + Sync),
 }
@@ -186,6 +188,13 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     while let Some((id, result)) = collected.next().await {
         let (outcome, gap) = match result {
             Ok(account) => {
+                if !account.stored {
+                    ports
+                        .collections
+                        .put_collection(&run_id, &account)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 let snap = snapshot::take(
                     &run_id,
                     &account.inventory,
