@@ -105,6 +105,7 @@ async fn assess(proxy: &FaultProxy) -> Assessed {
         finding_sources: merged.sources,
         aws_tooling: compliance::tooling(&inventories),
         findings_truncated: merged.truncated,
+        account_source_gaps: Default::default(),
     };
     let cis = frameworks::builtin()
         .unwrap()

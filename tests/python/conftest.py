@@ -110,8 +110,10 @@ def serve(demo: bool = True, env: dict[str, str] | None = None) -> Iterator[_Ser
         )
     env = dict(os.environ if env is None else env)
     with tempfile.TemporaryFile(mode="w+") as stderr_file, tempfile.TemporaryDirectory() as data_dir:
-        # Each server keeps its runs in its own directory unless the test names one.
-        env.setdefault("POSTURE_DATA_DIR", data_dir)
+        # Each server keeps its runs in its own directory unless the test names
+        # a store (a directory, or a DynamoDB table and S3 bucket).
+        if "POSTURE_TABLE" not in env:
+            env.setdefault("POSTURE_DATA_DIR", data_dir)
         # The suite sends hundreds of requests a second from one address, far
         # above a person's assistant; the per-caller limits have their own
         # tests (tests/integration/server_limits.rs).

@@ -6,7 +6,7 @@ drops the password policy; run 3 blocks public access on that bucket again. The 
 binary then serves that store, and `get_posture_history` and `compare_snapshots` must report
 exactly those changes.
 
-Long work: `assess_security_posture` with scope organization returns a run id at once; the run
+Long work: `assess_security_posture` with scope organization and freshness live returns a run id at once; the run
 is followed with `get_assessment_status` until it completes.
 """
 
@@ -156,7 +156,7 @@ def test_history_and_drift_report_exactly_the_planted_changes(moto: str, tmp_pat
         assert "`s3.bucket_not_public`" not in text and "`s3.tls_only`" in text
 
         # Long work through MCP: the run id comes back at once; progress is visible while it runs.
-        started = _call(url, "assess_security_posture", {"scope": "organization", "target": "all"})
+        started = _call(url, "assess_security_posture", {"scope": "organization", "target": "all", "freshness": "live"})
         assert started["state"] == "QUEUED"
         seen = _follow(url, started["run_id"])
         assert seen[-1][0] == "COMPLETE", seen
@@ -171,7 +171,7 @@ def test_org_assessment_of_the_demo_returns_a_run_id_at_once_and_completes() -> 
     with serve() as server:
         url = server.expected_url
         started_at = time.monotonic()
-        started = _call(url, "assess_security_posture", {"scope": "organization", "target": "all"})
+        started = _call(url, "assess_security_posture", {"scope": "organization", "target": "all", "freshness": "live"})
         assert started["state"] == "QUEUED" and started["status_tool"] == "get_assessment_status"
         seen = _follow(url, started["run_id"])
         assert seen[-1] == ("COMPLETE", 3, 3, 100.0), seen

@@ -512,7 +512,12 @@ def test_compliance_schema_and_fields(server_url: str, mode: str) -> None:
     assert 0 <= sc["overall_compliance_score"] <= 100
     counts = sc["counts"]
     assert counts["passed"] + counts["failed"] > 0
-    assert sc["overall_compliance_score"] == round(100 * counts["passed"] / (counts["passed"] + counts["failed"]), 1)
+    # The organization's score pools the accounts' requirement results (one score definition).
+    passed = sum(a["counts"]["passed"] for a in sc["account_scores"])
+    failed = sum(a["counts"]["failed"] for a in sc["account_scores"])
+    assert sc["overall_compliance_score"] == round(100 * passed / (passed + failed), 1)
+    assert "pooled" in sc["score_definition"]
+    assert sc["as_of"]["basis"] == "run" and len(sc["as_of"]["accounts"]) == 3, sc["as_of"]
     assert sorted(sc["accounts"]) == ["210987654321", "345678901234", "456789012345"]
     for r in sc["control_results"]:
         for field in ("control_id", "title", "description", "status", "severity", "compliant_resources",

@@ -11,12 +11,12 @@ use posture_core::org::execute::RunOutcome;
 use posture_core::org::run;
 use posture_core::ports::{PortError, RunLauncher};
 use posture_core::posture::frameworks::{Framework, FrameworkError};
-use posture_mcp::HistoryBackend;
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router, router_with_oauth};
 use posture_mcp::limits::CallerLimits;
 use posture_mcp::oauth::{OAuthConfig, Verifier};
 use posture_mcp::{Backend, Mode, PostureServer};
+use posture_mcp::{HistoryBackend, HistoryParts};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -152,15 +152,16 @@ pub async fn demo_history(backend: &mut Backend, settings: &Settings) -> Result<
             r.error.as_deref().unwrap_or("")
         )));
     }
-    backend.history = Some(HistoryBackend {
+    backend.history = Some(HistoryBackend::new(HistoryParts {
         store: org.stores.snapshots.clone(),
         reports: org.stores.reports.clone(),
+        collections: org.stores.collections.clone(),
         max_duration: run_settings.max_duration,
         launcher: Arc::new(TaskLauncher {
             org,
             settings: run_settings,
         }),
-    });
+    }));
     Ok(run_id)
 }
 
@@ -202,12 +203,13 @@ fn aws_history(
             settings: run_settings.clone(),
         }),
     };
-    Ok(Some(HistoryBackend {
+    Ok(Some(HistoryBackend::new(HistoryParts {
         store: stores.snapshots,
         reports: stores.reports,
+        collections: stores.collections,
         launcher,
         max_duration: run_settings.max_duration,
-    }))
+    })))
 }
 
 /// The backend over AWS (standard SDK configuration).

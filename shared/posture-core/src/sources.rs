@@ -130,7 +130,7 @@ pub struct SourceError {
 }
 
 /// A finding source that was not read in full for one account and region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceGap {
     /// The service, e.g. `Security Hub`.
     pub service: String,

@@ -17,8 +17,9 @@ pub mod limits;
 pub mod oauth;
 pub mod serve;
 pub mod server;
+pub mod serving;
 pub mod tools;
 
-pub use backend::{Backend, HistoryBackend, Mode};
+pub use backend::{Backend, HistoryBackend, HistoryParts, Mode};
 pub use error::{ErrorType, ToolError};
 pub use server::PostureServer;

@@ -5,4 +5,5 @@
 pub mod execute;
 pub mod history;
 pub mod run;
+pub mod served;
 pub mod snapshot;

@@ -5,7 +5,7 @@
 
 use crate::finding::Finding;
 use crate::posture::checks::{self, Status};
-use crate::posture::frameworks::{ControlStatus, Framework, assess};
+use crate::posture::frameworks::{ControlStatus, Framework, assess, score};
 use crate::posture::inventory::Inventory;
 use crate::severity::Severity;
 use crate::sources::SourceGap;
@@ -350,7 +350,8 @@ pub struct OrgSummary {
 /// A framework across the organization.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrgFrameworkScore {
-    /// Pooled score; `None` when no account decided any requirement.
+    /// Pooled score (`frameworks::SCORE_DEFINITION`); `None` when no
+    /// account decided any requirement.
     pub score: Option<f64>,
     /// Σ passed.
     pub passed: usize,
@@ -411,8 +412,7 @@ pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
         }
     }
     for o in frameworks.values_mut() {
-        let decided = o.passed + o.failed;
-        o.score = (decided > 0).then(|| round1(o.passed as f64 * 100.0 / decided as f64));
+        o.score = score(o.passed, o.failed);
     }
     let ranking = if frameworks.contains_key("CIS") {
         Some("CIS".to_string())
@@ -662,7 +662,7 @@ mod tests {
             .map(|s| (s.frameworks["CIS"].passed, s.frameworks["CIS"].failed))
             .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
         assert_eq!((cis.passed, cis.failed), (p, f));
-        assert_eq!(cis.score, Some(round1(p as f64 * 100.0 / (p + f) as f64)));
+        assert_eq!(cis.score, crate::posture::frameworks::score(p, f));
         assert_eq!(org.failures, snaps.iter().map(|s| s.failures.len()).sum::<usize>());
         // The sloppy sandbox has the lowest CIS score; scores ascend down the list.
         assert_eq!(org.worst_accounts[0].account_id, "456789012345");
@@ -682,5 +682,86 @@ mod tests {
         assert_eq!(org.frameworks["CIS"].score, Some(50.0));
         assert_eq!(org.worst_accounts[0].scores["CIS"], Some(25.0));
         assert_eq!(org_summary("run-3", &[]).frameworks.len(), 0);
+    }
+
+    /// One score definition: the compliance report, the organization and
+    /// account assessments, the snapshots and the org summary agree to the
+    /// decimal, with one account's Security Hub read cut short.
+    #[test]
+    fn every_answer_gives_the_same_scores_for_the_org_and_each_account() {
+        use crate::posture::assessment::{Request, Scope, assess_scope};
+        use crate::posture::compliance::{DataSources, report};
+        let (inventories, findings, frameworks) = demo();
+        let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let throttled = inventories[1].account_id.clone();
+        let gaps = vec![SourceGap {
+            service: crate::sources::SECURITY_HUB.into(),
+            region: "eu-west-1".into(),
+            error: Some(crate::sources::SourceErrorKind::Throttled),
+            detail: "injected".into(),
+        }];
+        let snaps: Vec<AccountSnapshot> = inventories
+            .iter()
+            .map(|i| {
+                let own = if i.account_id == throttled { &gaps[..] } else { &[] };
+                take("run-1", i, &findings, own, &frameworks)
+            })
+            .collect();
+        let org = org_summary("run-1", &snaps);
+        let sources = DataSources {
+            account_source_gaps: BTreeMap::from([(throttled.clone(), gaps.clone())]),
+            ..DataSources::default()
+        };
+        let request = |scope: Scope| Request {
+            assessment_id: "PA-1".into(),
+            scope,
+            target: String::new(),
+            frameworks: frameworks.iter().collect(),
+            min_severity: Severity::Low,
+            include_recommendations: false,
+            region: "eu-west-1".into(),
+            now,
+        };
+        let org_assessment = assess_scope(&request(Scope::Organization), &inventories, &findings, sources.clone());
+        let mut differs_from_merged = false;
+        for fw in &frameworks {
+            let name = &fw.short_name;
+            let r = report(fw, &inventories, &findings, &[], false, sources.clone(), now);
+            assert_eq!(r.overall_compliance_score, org.frameworks[name].score, "{name}");
+            assert_eq!(
+                org_assessment.compliance_status[name].overall_score, org.frameworks[name].score,
+                "{name}"
+            );
+            differs_from_merged |=
+                r.overall_compliance_score != crate::posture::frameworks::score(r.counts.passed, r.counts.failed);
+            assert_eq!(r.account_scores.len(), snaps.len());
+            for a in &r.account_scores {
+                let snap = snaps.iter().find(|s| s.account_id == a.account_id).unwrap();
+                let f = &snap.frameworks[name];
+                assert_eq!(
+                    (a.score, a.counts.passed, a.counts.failed, a.counts.unknown),
+                    (f.score, f.passed, f.failed, f.unknown),
+                    "{name} {}",
+                    a.account_id
+                );
+                let one = assess_scope(
+                    &request(Scope::Account(a.account_id.clone())),
+                    &inventories,
+                    &findings,
+                    sources.clone(),
+                );
+                assert_eq!(
+                    one.compliance_status[name].overall_score, f.score,
+                    "{name} {}",
+                    a.account_id
+                );
+            }
+        }
+        // The throttled read kept that account (only) from passing something.
+        let cut = &snaps.iter().find(|s| s.account_id == throttled).unwrap().frameworks["CIS"];
+        assert!(cut.unknown > snaps[0].frameworks["CIS"].unknown, "{cut:?}");
+        // Pooling differs from scoring the merged requirement verdicts:
+        // the test would not tell the two apart otherwise.
+        assert!(differs_from_merged);
     }
 }

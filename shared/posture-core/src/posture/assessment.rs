@@ -15,7 +15,8 @@
 
 use crate::finding::Finding;
 use crate::posture::checks::{self, Outcome, Status};
-use crate::posture::frameworks::{Framework, assess};
+use crate::posture::compliance::{StatusCounts, account_scores};
+use crate::posture::frameworks::{Framework, assess, pooled_score};
 use crate::posture::inventory::Inventory;
 use crate::posture::recommendations;
 use crate::severity::Severity;
@@ -25,6 +26,9 @@ use std::collections::BTreeMap;
 /// What to assess.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
+    /// Every account in the data: framework standings pool the accounts'
+    /// requirement results (`frameworks::SCORE_DEFINITION`).
+    Organization,
     /// One account id.
     Account(String),
     /// One region.
@@ -81,6 +85,11 @@ impl Scope {
     pub fn parse(scope: &str, target: &str, known: &Known, inventories: &[Inventory]) -> Result<Scope, ScopeError> {
         let target = target.trim();
         match scope {
+            "organization" if target == "all" => Ok(Scope::Organization),
+            "organization" => Err(ScopeError(
+                "with scope organization, target must be \"all\" (the accounts in scope come from the assessor's settings)"
+                    .into(),
+            )),
             "account" => known
                 .accounts
                 .iter()
@@ -132,9 +141,10 @@ impl Scope {
         }
     }
 
-    /// `account`, `region`, `service` or `workload`.
+    /// `organization`, `account`, `region`, `service` or `workload`.
     pub fn kind(&self) -> &'static str {
         match self {
+            Scope::Organization => "organization",
             Scope::Account(_) => "account",
             Scope::Region(_) => "region",
             Scope::Service(_) => "service",
@@ -165,6 +175,7 @@ fn tagged(scope: &Scope, inventories: &[Inventory]) -> Vec<String> {
 
 fn outcome_in_scope(scope: &Scope, o: &Outcome, workload: &[String]) -> bool {
     match scope {
+        Scope::Organization => true,
         Scope::Account(a) => {
             o.resource.starts_with(&format!("{a}/"))
                 || o.resource == format!("account {a}")
@@ -178,6 +189,7 @@ fn outcome_in_scope(scope: &Scope, o: &Outcome, workload: &[String]) -> bool {
 
 fn finding_in_scope(scope: &Scope, f: &Finding, workload: &[String]) -> bool {
     match scope {
+        Scope::Organization => true,
         Scope::Account(a) => &f.account_id == a,
         Scope::Region(r) => &f.region == r,
         Scope::Service(s) => {
@@ -207,10 +219,11 @@ fn in_scope_requirements(fw: &Framework, outcomes: &[Outcome], findings: &[Findi
     scoped
 }
 
-/// A framework's standing in the scope.
+/// A framework's standing in the scope. For the organization, the counts
+/// are of account × requirement results (pooled over the accounts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FrameworkStanding {
-    /// passed ÷ (passed + failed) × 100.
+    /// passed ÷ (passed + failed) × 100 (`frameworks::SCORE_DEFINITION`).
     pub overall_score: Option<f64>,
     /// True when some requirement is UNKNOWN: the score covers only what
     /// was decided.
@@ -229,6 +242,27 @@ pub struct FrameworkStanding {
     pub not_applicable_controls: usize,
     /// MANUAL requirements.
     pub manual_controls: usize,
+}
+
+impl FrameworkStanding {
+    fn of(score: Option<f64>, counts: &StatusCounts, total_controls: usize) -> FrameworkStanding {
+        FrameworkStanding {
+            overall_score: score,
+            score_partial: counts.unknown > 0,
+            status: if counts.failed == 0 && counts.unknown == 0 {
+                "COMPLIANT"
+            } else {
+                "NON_COMPLIANT"
+            }
+            .into(),
+            passed_controls: counts.passed,
+            failed_controls: counts.failed,
+            total_controls,
+            unknown_controls: counts.unknown,
+            not_applicable_controls: counts.not_applicable,
+            manual_controls: counts.manual,
+        }
+    }
 }
 
 /// A top finding.
@@ -349,40 +383,39 @@ pub fn assess_scope(
         .cloned()
         .collect();
 
-    let unread = data_sources.unread();
     let mut compliance_status = BTreeMap::new();
     let mut scores = Vec::new();
     for fw in &req.frameworks {
-        let scoped;
-        let fw: &Framework = if matches!(req.scope, Scope::Account(_)) {
-            fw
-        } else {
-            scoped = in_scope_requirements(fw, &outcomes, &findings);
-            &scoped
+        let standing = match &req.scope {
+            Scope::Organization => {
+                let accounts = account_scores(fw, inventories, &findings, &data_sources);
+                let total = |f: fn(&StatusCounts) -> usize| accounts.iter().map(|a| f(&a.counts)).sum::<usize>();
+                FrameworkStanding::of(
+                    pooled_score(accounts.iter().map(|a| (a.counts.passed, a.counts.failed))),
+                    &StatusCounts {
+                        passed: total(|c| c.passed),
+                        failed: total(|c| c.failed),
+                        not_applicable: total(|c| c.not_applicable),
+                        unknown: total(|c| c.unknown),
+                        manual: total(|c| c.manual),
+                    },
+                    fw.requirements.len() * accounts.len(),
+                )
+            }
+            Scope::Account(account) => {
+                let r = assess(fw, &outcomes, &findings, &data_sources.unread_of(account));
+                FrameworkStanding::of(r.score, &StatusCounts::from(&r), r.requirements.len())
+            }
+            _ => {
+                let scoped = in_scope_requirements(fw, &outcomes, &findings);
+                let r = assess(&scoped, &outcomes, &findings, &data_sources.unread_of_any());
+                FrameworkStanding::of(r.score, &StatusCounts::from(&r), r.requirements.len())
+            }
         };
-        let r = assess(fw, &outcomes, &findings, &unread);
-        if let Some(s) = r.score {
+        if let Some(s) = standing.overall_score {
             scores.push(s);
         }
-        compliance_status.insert(
-            fw.short_name.clone(),
-            FrameworkStanding {
-                overall_score: r.score,
-                score_partial: r.score_partial,
-                status: if r.failed == 0 && r.unknown == 0 {
-                    "COMPLIANT"
-                } else {
-                    "NON_COMPLIANT"
-                }
-                .into(),
-                passed_controls: r.passed,
-                failed_controls: r.failed,
-                total_controls: r.requirements.len(),
-                unknown_controls: r.unknown,
-                not_applicable_controls: r.not_applicable,
-                manual_controls: r.manual,
-            },
-        );
+        compliance_status.insert(fw.short_name.clone(), standing);
     }
 
     let touches = |check: Option<&str>, control: Option<&str>| -> Vec<String> {

@@ -10,10 +10,10 @@
 
 use crate::finding::Finding;
 use crate::posture::checks::{self, Outcome, Status};
-use crate::posture::frameworks::{ControlStatus, Framework, assess, score};
+use crate::posture::frameworks::{ControlStatus, Framework, FrameworkResult, SCORE_DEFINITION, assess, pooled_score};
 use crate::posture::inventory::Inventory;
 use crate::severity::Severity;
-use crate::sources::SECURITY_HUB;
+use crate::sources::{SECURITY_HUB, SourceGap};
 use crate::verdict::Unread;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -107,14 +107,21 @@ pub struct ComplianceReport {
     pub accounts: Vec<String>,
     /// When the inventories were collected (oldest).
     pub assessment_date: String,
-    /// passed ÷ (passed + failed) × 100; `null` when nothing was decided.
+    /// The accounts' requirement results pooled: Σ passed ÷ (Σ passed + Σ
+    /// failed) × 100 (`score_definition`); for one account, its score.
+    /// `null` when nothing was decided.
     pub overall_compliance_score: Option<f64>,
-    /// True when some requirement is UNKNOWN: the score covers only what
-    /// was decided.
+    /// True when some account has a requirement UNKNOWN: the score covers
+    /// only what was decided.
     pub score_partial: bool,
+    /// How the scores are computed.
+    pub score_definition: String,
     /// COMPLIANT, NON_COMPLIANT or PARTIAL.
     pub compliance_status: String,
-    /// Requirements PASSED / FAILED / NOT_APPLICABLE / UNKNOWN / MANUAL.
+    /// Each account's own standing, lowest score first (unscored last).
+    pub account_scores: Vec<AccountScore>,
+    /// Requirements by their status over all accounts together (FAILED when
+    /// failing in any account), as `control_results` lists them.
     pub counts: StatusCounts,
     /// Per requirement.
     pub control_results: Vec<ControlResult>,
@@ -147,6 +154,11 @@ pub struct DataSources {
     /// limit were not seen.
     #[serde(default)]
     pub findings_truncated: bool,
+    /// Per account, its finding sources that were not read in full (when
+    /// answering from a run's collections): they keep that account's
+    /// requirements from passing, not the others'.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_source_gaps: BTreeMap<String, Vec<SourceGap>>,
 }
 
 impl DataSources {
@@ -169,6 +181,27 @@ impl DataSources {
             inventory: self.inventory_error.iter().cloned().collect(),
             security_hub,
         }
+    }
+
+    /// What was left unread for `account`: the shared sources' gaps and its own.
+    pub fn unread_of(&self, account: &str) -> Unread {
+        let mut unread = self.unread();
+        if let Some(gaps) = self.account_source_gaps.get(account) {
+            unread.security_hub.extend(Unread::of_source_gaps(gaps).security_hub);
+        }
+        unread
+    }
+
+    /// What was left unread for any account: for a verdict over several.
+    pub fn unread_of_any(&self) -> Unread {
+        let mut unread = self.unread();
+        for (account, gaps) in &self.account_source_gaps {
+            let own = Unread::of_source_gaps(gaps).security_hub;
+            unread
+                .security_hub
+                .extend(own.into_iter().map(|why| format!("account {account}: {why}")));
+        }
+        unread
     }
 }
 
@@ -255,6 +288,19 @@ pub fn tooling(inventories: &[Inventory]) -> Vec<ToolingStatus> {
     out
 }
 
+/// One account's standing in a framework.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountScore {
+    /// The account.
+    pub account_id: String,
+    /// passed ÷ (passed + failed) × 100; `null` when nothing was decided.
+    pub score: Option<f64>,
+    /// Requirement counts in this account.
+    pub counts: StatusCounts,
+    /// Requirements FAILED in this account.
+    pub failed_controls: Vec<String>,
+}
+
 /// Requirement counts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusCounts {
@@ -268,6 +314,18 @@ pub struct StatusCounts {
     pub unknown: usize,
     /// MANUAL.
     pub manual: usize,
+}
+
+impl From<&FrameworkResult> for StatusCounts {
+    fn from(r: &FrameworkResult) -> StatusCounts {
+        StatusCounts {
+            passed: r.passed,
+            failed: r.failed,
+            not_applicable: r.not_applicable,
+            unknown: r.unknown,
+            manual: r.manual,
+        }
+    }
 }
 
 /// Native outcomes of all accounts, resources prefixed with their account.
@@ -297,7 +355,8 @@ pub fn report(
 ) -> ComplianceReport {
     let native = outcomes(inventories);
     let plain: Vec<Outcome> = native.iter().map(|(o, _)| o.clone()).collect();
-    let result = assess(fw, &plain, findings, &data_sources.unread());
+    let result = assess(fw, &plain, findings, &data_sources.unread_of_any());
+    let account_scores = account_scores(fw, inventories, findings, &data_sources);
     let wanted = |id: &str| control_ids.is_empty() || control_ids.iter().any(|c| c == id);
 
     let mut control_results = Vec::new();
@@ -426,7 +485,7 @@ pub fn report(
         unknown: count(ControlStatus::Unknown),
         manual: count(ControlStatus::Manual),
     };
-    let score = score(counts.passed, counts.failed);
+    let score = pooled_score(account_scores.iter().map(|a| (a.counts.passed, a.counts.failed)));
     let status = if counts.failed == 0 && counts.unknown == 0 {
         "COMPLIANT"
     } else if score.is_some_and(|s| s < 50.0) {
@@ -447,8 +506,10 @@ pub fn report(
             .unwrap_or(now)
             .to_string(),
         overall_compliance_score: score,
-        score_partial: counts.unknown > 0,
+        score_partial: account_scores.iter().any(|a| a.counts.unknown > 0),
+        score_definition: SCORE_DEFINITION.into(),
         compliance_status: status.into(),
+        account_scores,
         counts,
         control_results,
         compliance_gaps: gaps,
@@ -458,4 +519,49 @@ pub fn report(
         data_sources,
         generated_at: now.to_string(),
     }
+}
+
+/// Each account assessed on its own: its checks, its findings, what was
+/// left unread for it. Accounts known only from findings (no inventory) are
+/// assessed from those. Lowest score first, unscored last.
+pub fn account_scores(
+    fw: &Framework,
+    inventories: &[Inventory],
+    findings: &[Finding],
+    data_sources: &DataSources,
+) -> Vec<AccountScore> {
+    let mut accounts: Vec<&str> = inventories.iter().map(|i| i.account_id.as_str()).collect();
+    accounts.extend(findings.iter().map(|f| f.account_id.as_str()).filter(|a| !a.is_empty()));
+    accounts.sort_unstable();
+    accounts.dedup();
+    let mut out: Vec<AccountScore> = accounts
+        .into_iter()
+        .map(|account| {
+            let outcomes: Vec<Outcome> = inventories
+                .iter()
+                .filter(|i| i.account_id == account)
+                .flat_map(checks::evaluate_all)
+                .collect();
+            let own: Vec<Finding> = findings.iter().filter(|f| f.account_id == account).cloned().collect();
+            let r = assess(fw, &outcomes, &own, &data_sources.unread_of(account));
+            AccountScore {
+                account_id: account.to_string(),
+                score: r.score,
+                counts: StatusCounts::from(&r),
+                failed_controls: r
+                    .requirements
+                    .iter()
+                    .filter(|q| q.status == ControlStatus::Failed)
+                    .map(|q| q.id.clone())
+                    .collect(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| match (a.score, b.score) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    out
 }

@@ -7,13 +7,18 @@ use super::args::{FrameworkName, Threshold, default};
 use super::call::{Answer, Cx, ToolOutput, task_of};
 use super::findings::fetch_all;
 use super::runs::{self, RunStarted};
+use super::stored;
 use crate::backend::Backend;
 use crate::error::ToolError;
+use crate::serving::{Latest, ServedRun};
 use jiff::Timestamp;
+use posture_core::Finding;
 use posture_core::Severity;
 use posture_core::findings::analysis;
+use posture_core::org::served::{self, AsOf, Basis};
 use posture_core::posture::assessment::{self, Assessment};
 use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
+use posture_core::posture::inventory::Inventory;
 use posture_core::posture::recommendations::{self, RecommendationsReport};
 use posture_core::posture::validation;
 use posture_core::report::format::score_text;
@@ -21,8 +26,10 @@ use posture_core::sources::FindingQuery;
 use posture_core::time::TimeWindow;
 use rmcp::model::TaskStatus;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// `check_compliance_status`.
 pub const CHECK_COMPLIANCE_STATUS: &str = "check_compliance_status";
@@ -40,19 +47,193 @@ const CONTROL_ID_CHARS: u32 = 100;
 /// Items listed in full in the text renderings.
 const LISTED: usize = 10;
 
-/// What posture tools evaluate.
-pub struct PostureData {
-    /// Inventories of the accounts in scope.
-    pub inventories: Vec<posture_core::posture::inventory::Inventory>,
-    /// Recent findings of every source, merged.
-    pub findings: Vec<posture_core::Finding>,
-    /// What was read and what could not be.
-    pub sources: DataSources,
+super::args::choice! {
+    /// What a posture answer stands on.
+    pub enum Freshness {
+        LatestRun = "latest_run",
+        Live = "live",
+    }
 }
 
-/// Inventories and recent findings (Security Hub refreshes control findings
-/// daily; 90 days also covers stale ones).
-pub async fn posture_data(backend: &Backend, now: Timestamp) -> PostureData {
+/// Which data, and which part of it, a posture answer covers.
+#[derive(Debug, Default)]
+pub struct Selection<'a> {
+    /// `None`: the latest complete run when there is one, else live.
+    pub freshness: Option<Freshness>,
+    /// Accounts to answer for (empty: all).
+    pub account_ids: &'a [String],
+    /// Regions to answer for (empty: all; global resources always count).
+    pub regions: &'a [String],
+}
+
+impl Selection<'_> {
+    fn is_whole(&self) -> bool {
+        self.account_ids.is_empty() && self.regions.is_empty()
+    }
+}
+
+/// An answer and what it stands on.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Served<T> {
+    /// The answer.
+    #[serde(flatten)]
+    pub answer: T,
+    /// The run (or live collection) it stands on, each account's data age,
+    /// and the accounts it could not see.
+    pub as_of: AsOf,
+}
+
+/// What posture tools evaluate.
+pub struct PostureData {
+    /// Inventories and findings of the accounts in scope.
+    pub data: Data,
+    /// What was read and what could not be.
+    pub sources: DataSources,
+    /// What it stands on.
+    pub as_of: AsOf,
+    /// The run answered from, whose answers can be kept (whole selection only).
+    pub cacheable: Option<Arc<ServedRun>>,
+}
+
+/// Inventories and findings: a selection of their own, or a whole run's.
+pub enum Data {
+    /// Read live, or a part of a run.
+    Owned(Vec<Inventory>, Vec<Finding>),
+    /// A whole run, shared.
+    Run(Arc<ServedRun>),
+}
+
+impl Data {
+    /// Inventories of the accounts in scope.
+    pub fn inventories(&self) -> &[Inventory] {
+        match self {
+            Data::Owned(i, _) => i,
+            Data::Run(r) => &r.data.inventories,
+        }
+    }
+
+    /// Findings of the accounts in scope.
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Data::Owned(_, f) => f,
+            Data::Run(r) => &r.data.findings,
+        }
+    }
+}
+
+/// The data a posture answer stands on: the latest complete run's
+/// collections unless the caller asks for live data or no run can be
+/// answered from (then the accounts the server reads directly, and the
+/// answer says why), narrowed to the selection.
+pub async fn posture_data(
+    backend: &Backend,
+    now: Timestamp,
+    selection: &Selection<'_>,
+) -> Result<PostureData, ToolError> {
+    let wants_run = selection.freshness == Some(Freshness::LatestRun);
+    let note = match (&backend.history, selection.freshness) {
+        (_, Some(Freshness::Live)) => Some("live data, as asked (freshness: live)".to_string()),
+        (None, _) if wants_run => return Err(stored::no_store()),
+        (None, _) => None,
+        (Some(h), _) => match h.latest_served().await {
+            Latest::Run(run) => return run_data(run, now, selection),
+            Latest::NoRun if wants_run => return Err(stored::no_complete_run()),
+            Latest::NoRun => {
+                Some("no assessment run has completed yet: live data of the accounts this server reads".to_string())
+            }
+            Latest::Unusable(why) if wants_run => return Err(stored::service_error(why)),
+            Latest::Unusable(why) => Some(format!("{why}: live data of the accounts this server reads")),
+        },
+    };
+    let (inventories, findings, sources) = live_data(backend, now).await;
+    let (inventories, findings) = narrow(inventories, findings, selection)?;
+    let as_of = served::live(&inventories, now, note);
+    Ok(PostureData {
+        data: Data::Owned(inventories, findings),
+        sources,
+        as_of,
+        cacheable: None,
+    })
+}
+
+fn run_data(run: Arc<ServedRun>, now: Timestamp, selection: &Selection<'_>) -> Result<PostureData, ToolError> {
+    let listed: Vec<String> = run.data.run.accounts.iter().map(|a| a.account_id.clone()).collect();
+    let unknown: Vec<&String> = selection.account_ids.iter().filter(|a| !listed.contains(a)).collect();
+    if !unknown.is_empty() {
+        return Err(ToolError::validation(
+            "account_ids",
+            format!(
+                "not accounts of run {}: {}; its accounts: {}",
+                run.data.run.run_id,
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                listed.join(", ")
+            ),
+            json!({"allowed": listed}),
+        ));
+    }
+    let mut sources = DataSources {
+        account_source_gaps: run.data.source_gaps.clone(),
+        ..DataSources::default()
+    };
+    let (data, cacheable) = if selection.is_whole() {
+        (Data::Run(run.clone()), Some(run.clone()))
+    } else {
+        let (inventories, findings) = narrow(run.data.inventories.clone(), run.data.findings.clone(), selection)?;
+        sources
+            .account_source_gaps
+            .retain(|a, _| selection.account_ids.is_empty() || selection.account_ids.contains(a));
+        (Data::Owned(inventories, findings), None)
+    };
+    let mut as_of = run.data.as_of(data.inventories(), now);
+    if !selection.account_ids.is_empty() {
+        as_of
+            .missing_accounts
+            .retain(|m| selection.account_ids.contains(&m.account_id));
+    }
+    sources.aws_tooling = compliance::tooling(data.inventories());
+    Ok(PostureData {
+        data,
+        sources,
+        as_of,
+        cacheable,
+    })
+}
+
+/// Keeps the selected accounts and regions (global resources stay).
+fn narrow(
+    mut inventories: Vec<Inventory>,
+    mut findings: Vec<Finding>,
+    selection: &Selection<'_>,
+) -> Result<(Vec<Inventory>, Vec<Finding>), ToolError> {
+    if !selection.account_ids.is_empty() {
+        inventories.retain(|i| selection.account_ids.contains(&i.account_id));
+        findings.retain(|f| selection.account_ids.contains(&f.account_id));
+    }
+    if !selection.regions.is_empty() {
+        let known = assessment::Known::from(&inventories, &findings).regions;
+        let unknown: Vec<&String> = selection.regions.iter().filter(|r| !known.contains(r)).collect();
+        if !unknown.is_empty() {
+            return Err(ToolError::validation(
+                "regions",
+                format!(
+                    "no data for region(s) {}; known: {}",
+                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    known.join(", ")
+                ),
+                json!({"allowed": known}),
+            ));
+        }
+        for i in &mut inventories {
+            i.region.retain(|r, _| selection.regions.contains(r));
+        }
+        findings.retain(|f| selection.regions.contains(&f.region));
+    }
+    Ok((inventories, findings))
+}
+
+/// Inventories and recent findings read now (Security Hub refreshes
+/// control findings daily; 90 days also covers stale ones).
+async fn live_data(backend: &Backend, now: Timestamp) -> (Vec<Inventory>, Vec<Finding>, DataSources) {
     let query = FindingQuery {
         window: TimeWindow::last_days(now, 90),
         min_severity: Severity::Informational,
@@ -64,16 +245,91 @@ pub async fn posture_data(backend: &Backend, now: Timestamp) -> PostureData {
         Ok(i) => (i, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    PostureData {
-        sources: DataSources {
-            inventory_error,
-            finding_sources: merged.sources,
-            aws_tooling: compliance::tooling(&inventories),
-            findings_truncated: merged.truncated,
-        },
-        inventories,
-        findings: merged.findings,
+    let sources = DataSources {
+        inventory_error,
+        finding_sources: merged.sources,
+        aws_tooling: compliance::tooling(&inventories),
+        findings_truncated: merged.truncated,
+        account_source_gaps: Default::default(),
+    };
+    (inventories, merged.findings, sources)
+}
+
+/// The first line of every posture answer's text: what it stands on.
+pub fn as_of_line(a: &AsOf) -> String {
+    let mut s = match (&a.basis, &a.run_id) {
+        (Basis::Run, Some(run)) => format!(
+            "As of run {run} (finished {}), {} account(s)",
+            a.time.as_deref().unwrap_or("?"),
+            a.accounts.len()
+        ),
+        _ => format!(
+            "Live data collected {}, {} account(s)",
+            a.time.as_deref().unwrap_or("now"),
+            a.accounts.len()
+        ),
+    };
+    if !a.missing_accounts.is_empty() {
+        let _ = write!(
+            s,
+            "; not covered: {}",
+            a.missing_accounts
+                .iter()
+                .map(|m| format!("{} ({})", m.account_id, m.gap))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
+    if let Some(note) = &a.note {
+        let _ = write!(s, " — {note}");
+    }
+    s.push('\n');
+    s
+}
+
+/// An answer (serialized) with what it stands on, in structured content
+/// (`as_of`, as [`Served`] describes) and text.
+fn served(mut answer: Value, as_of: &AsOf, text: &str) -> Result<ToolOutput, ToolError> {
+    let basis =
+        serde_json::to_value(as_of).map_err(|e| ToolError::engine(format!("as_of could not be serialized: {e}")))?;
+    match answer.as_object_mut() {
+        Some(fields) => fields.insert("as_of".into(), basis),
+        None => return Err(ToolError::engine("a posture answer is not an object")),
+    };
+    Ok(ToolOutput {
+        structured: answer,
+        text: as_of_line(as_of) + text,
+    })
+}
+
+fn to_value<T: Serialize>(answer: &T) -> Result<Value, ToolError> {
+    serde_json::to_value(answer).map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))
+}
+
+/// Serves `answer`, keeping it with the run when the whole run was
+/// answered for.
+fn keep_and_serve<T: Serialize>(
+    answer: &T,
+    text: String,
+    key: String,
+    data: &PostureData,
+) -> Result<ToolOutput, ToolError> {
+    let value = to_value(answer)?;
+    if let Some(run) = &data.cacheable {
+        run.keep(key, Arc::new((value.clone(), text.clone())));
+    }
+    served(value, &data.as_of, &text)
+}
+
+/// Serves `answer` (computed for this call only).
+fn serve<T: Serialize>(answer: &T, text: &str, data: &PostureData) -> Result<ToolOutput, ToolError> {
+    served(to_value(answer)?, &data.as_of, text)
+}
+
+/// The answer kept for `key` with the run answered from, if any.
+fn kept(key: &str, data: &PostureData) -> Option<Result<ToolOutput, ToolError>> {
+    let hit = data.cacheable.as_ref()?.answer(key)?;
+    Some(served(hit.0.clone(), &data.as_of, &hit.1))
 }
 
 // ---------------------------------------------------------------- compliance
@@ -94,7 +350,21 @@ pub struct ComplianceArgs {
     #[serde(default)]
     #[schemars(length(max = 200), inner(length(max = CONTROL_ID_CHARS)))]
     pub control_ids: Vec<String>,
+    /// Account ids to assess (empty = every account: of the latest complete run, or of live data)
+    #[serde(default)]
+    #[schemars(length(max = ACCOUNTS_LISTED), inner(length(max = 12)))]
+    pub account_ids: Vec<String>,
+    /// Regions to assess (empty = all; global resources such as IAM always count)
+    #[serde(default)]
+    #[schemars(length(max = 50), inner(length(max = 32)))]
+    pub regions: Vec<String>,
+    /// latest_run (the default when a run has completed: the organization's stored snapshots) or live (this server's accounts, read now)
+    #[serde(default)]
+    pub freshness: Option<Freshness>,
 }
+
+/// Account ids one call can name.
+const ACCOUNTS_LISTED: u32 = 1000;
 
 /// `check_compliance_status`: one framework over every account in scope.
 pub async fn check_compliance(cx: &Cx<'_>, args: ComplianceArgs) -> Result<ToolOutput, ToolError> {
@@ -119,32 +389,46 @@ pub async fn check_compliance(cx: &Cx<'_>, args: ComplianceArgs) -> Result<ToolO
         ));
     }
     let now = Timestamp::now();
-    let data = posture_data(backend, now).await;
+    let selection = Selection {
+        freshness: args.freshness,
+        account_ids: &args.account_ids,
+        regions: &args.regions,
+    };
+    let data = posture_data(backend, now, &selection).await?;
+    let key = format!("{CHECK_COMPLIANCE_STATUS}:{args:?}");
+    if let Some(answer) = kept(&key, &data) {
+        return answer;
+    }
     let mut report = compliance::report(
         fw,
-        &data.inventories,
-        &data.findings,
+        data.data.inventories(),
+        data.data.findings(),
         &args.control_ids,
         args.include_evidence,
-        data.sources,
+        data.sources.clone(),
         now,
     );
     if !args.generate_report {
         report.control_results.clear();
     }
     let text = render_compliance(&report);
-    ToolOutput::new(&report, text)
+    keep_and_serve(&report, text, key, &data)
+}
+
+fn percent(score: Option<f64>) -> String {
+    score_text(score) + if score.is_some() { "%" } else { "" }
 }
 
 fn render_compliance(r: &ComplianceReport) -> String {
     let c = &r.counts;
     let mut s = format!(
-        "{} ({}) over {} account(s): {} — score {}{} ({} passed, {} failed, {} not applicable, {} unknown, {} manual)\n",
+        "{} ({}) over {} account(s): {} — score {}{} (accounts' results pooled); requirements over all accounts: \
+         {} passed, {} failed, {} not applicable, {} unknown, {} manual\n",
         r.framework,
         r.framework_version,
         r.accounts.len(),
         r.compliance_status,
-        score_text(r.overall_compliance_score) + if r.overall_compliance_score.is_some() { "%" } else { "" },
+        percent(r.overall_compliance_score),
         if r.score_partial { ", partial" } else { "" },
         c.passed,
         c.failed,
@@ -154,6 +438,42 @@ fn render_compliance(r: &ComplianceReport) -> String {
     );
     if let Some(e) = &r.data_sources.inventory_error {
         let _ = writeln!(s, "Native checks could not run: {e}");
+    }
+    if r.account_scores.len() > 1 {
+        let _ = writeln!(s, "\nAccounts, lowest score first:");
+        for a in r.account_scores.iter().take(LISTED) {
+            let failing = if a.failed_controls.is_empty() {
+                String::new()
+            } else {
+                let shown: Vec<&str> = a.failed_controls.iter().take(8).map(String::as_str).collect();
+                let more = a.failed_controls.len().saturating_sub(shown.len());
+                format!(
+                    "; failing {}{}",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )
+            };
+            let _ = writeln!(
+                s,
+                "- {}: {} ({} passed, {} failed, {} unknown){failing}",
+                a.account_id,
+                percent(a.score),
+                a.counts.passed,
+                a.counts.failed,
+                a.counts.unknown
+            );
+        }
+        if r.account_scores.len() > LISTED {
+            let _ = writeln!(
+                s,
+                "- … and {} more (see account_scores)",
+                r.account_scores.len() - LISTED
+            );
+        }
     }
     for (label, list) in [
         ("Immediate", &r.remediation_timeline.immediate),
@@ -190,7 +510,7 @@ super::args::choice! {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssessArgs {
-    /// Assessment scope; organization starts an org-wide run in the background (target all) and returns its run_id at once (a client that declares the io.modelcontextprotocol/tasks extension gets a task instead, task id = run id, polled with tasks/get)
+    /// Assessment scope; organization answers from the latest complete org-wide run (scores pooled over its accounts), or, when none has completed or freshness is live, starts one in the background (target all) and returns its run_id at once (a client that declares the io.modelcontextprotocol/tasks extension gets a task instead, task id = run id, polled with tasks/get)
     pub scope: Scope,
     /// Account id, region name, service name, or workload tag key=value
     #[schemars(length(max = 256))]
@@ -205,6 +525,9 @@ pub struct AssessArgs {
     /// Whether to include security recommendations
     #[serde(default = "default::yes")]
     pub include_recommendations: bool,
+    /// latest_run (the default when a run has completed) or live; for scope organization, live (or no completed run yet) starts a new org-wide run instead of answering
+    #[serde(default)]
+    pub freshness: Option<Freshness>,
 }
 
 fn cis_only() -> Vec<FrameworkName> {
@@ -212,13 +535,13 @@ fn cis_only() -> Vec<FrameworkName> {
 }
 
 /// What `assess_security_posture` returns: an assessment, or (scope
-/// `organization`) the id of the run it started.
+/// `organization` with no run to answer from) the id of the run it started.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum AssessOutput {
-    /// Scopes account, region, service, workload.
-    Assessment(Box<Assessment>),
-    /// Scope organization.
+    /// An assessment and what it stands on.
+    Assessment(Box<Served<Assessment>>),
+    /// Scope organization: the run started.
     Started(RunStarted),
 }
 
@@ -227,7 +550,7 @@ pub enum AssessOutput {
 /// `get_assessment_status`).
 pub async fn assess(cx: &Cx<'_>, args: AssessArgs) -> Result<Answer, ToolError> {
     let backend = cx.backend;
-    if args.scope == Scope::Organization {
+    if args.scope == Scope::Organization && starts_a_run(backend, args.freshness).await {
         if cx.options.tasks {
             let (record, _) = runs::begin_org_run(backend, &args.target).await?;
             return Ok(Answer::Task(task_of(&record, TaskStatus::Working, Timestamp::now())));
@@ -250,10 +573,15 @@ pub async fn assess(cx: &Cx<'_>, args: AssessArgs) -> Result<Answer, ToolError> 
         }
     }
     let now = Timestamp::now();
-    let data = posture_data(backend, now).await;
-    let known = assessment::Known::from(&data.inventories, &data.findings);
+    let selection = Selection {
+        freshness: args.freshness,
+        ..Selection::default()
+    };
+    let data = posture_data(backend, now, &selection).await?;
+    let (inventories, findings) = (data.data.inventories(), data.data.findings());
+    let known = assessment::Known::from(inventories, findings);
     let scope = args.scope.as_str();
-    let parsed = assessment::Scope::parse(scope, &args.target, &known, &data.inventories)
+    let parsed = assessment::Scope::parse(scope, &args.target, &known, inventories)
         .map_err(|e| ToolError::validation("target", e.0, json!({"scope": scope})))?;
     let region = match &parsed {
         assessment::Scope::Region(r) => r.clone(),
@@ -269,9 +597,21 @@ pub async fn assess(cx: &Cx<'_>, args: AssessArgs) -> Result<Answer, ToolError> 
         region,
         now,
     };
-    let report = assessment::assess_scope(&request, &data.inventories, &data.findings, data.sources);
+    let report = assessment::assess_scope(&request, inventories, findings, data.sources.clone());
     let text = render_assessment(&report);
-    ToolOutput::new(&report, text).map(Answer::Output)
+    serve(&report, &text, &data).map(Answer::Output)
+}
+
+/// Whether an organization assessment starts a run (asked for live data,
+/// or no run can be answered from yet) rather than answering from the
+/// latest complete run.
+async fn starts_a_run(backend: &Backend, freshness: Option<Freshness>) -> bool {
+    match (freshness, &backend.history) {
+        (Some(Freshness::Live), _) => true,
+        (Some(Freshness::LatestRun), _) => false,
+        (None, Some(h)) => !matches!(h.latest_served().await, Latest::Run(_)),
+        (None, None) => true,
+    }
 }
 
 fn render_assessment(r: &Assessment) -> String {
@@ -322,6 +662,9 @@ pub struct ValidateArgs {
     #[serde(default)]
     #[schemars(length(max = 64))]
     pub target: Option<String>,
+    /// latest_run (the default when a run has completed: the organization's stored snapshots) or live (this server's accounts, read now)
+    #[serde(default)]
+    pub freshness: Option<Freshness>,
 }
 
 /// One validated control.
@@ -367,9 +710,17 @@ pub async fn validate(cx: &Cx<'_>, args: ValidateArgs) -> Result<ToolOutput, Too
         resolved.push(r);
     }
     let now = Timestamp::now();
-    let mut data = posture_data(backend, now).await;
+    let selection = Selection {
+        freshness: args.freshness,
+        ..Selection::default()
+    };
+    let mut data = posture_data(backend, now, &selection).await?;
+    let (mut inventories, mut findings) = (
+        Cow::Borrowed(data.data.inventories()),
+        Cow::Borrowed(data.data.findings()),
+    );
     if let Some(account) = &args.target {
-        let known = assessment::Known::from(&data.inventories, &data.findings);
+        let known = assessment::Known::from(&inventories, &findings);
         if !known.accounts.contains(account) {
             return Err(ToolError::validation(
                 "target",
@@ -377,10 +728,18 @@ pub async fn validate(cx: &Cx<'_>, args: ValidateArgs) -> Result<ToolOutput, Too
                 json!({"allowed": known.accounts}),
             ));
         }
-        data.inventories.retain(|i| &i.account_id == account);
-        data.findings.retain(|f| &f.account_id == account);
+        inventories = Cow::Owned(
+            inventories
+                .iter()
+                .filter(|i| &i.account_id == account)
+                .cloned()
+                .collect(),
+        );
+        findings = Cow::Owned(findings.iter().filter(|f| &f.account_id == account).cloned().collect());
+        data.as_of.accounts.retain(|a| &a.account_id == account);
+        data.as_of.missing_accounts.clear();
     }
-    let report = validation::validate(&resolved, &data.inventories, &data.findings, data.sources, now);
+    let report = validation::validate(&resolved, &inventories, &findings, data.sources.clone(), now);
     let mut evidence = report.evidence.unwrap_or_default();
     let controls = resolved
         .iter()
@@ -406,7 +765,7 @@ pub async fn validate(cx: &Cx<'_>, args: ValidateArgs) -> Result<ToolOutput, Too
         generated_at: report.generated_at,
     };
     let text = render_validation(&out);
-    ToolOutput::new(&out, text)
+    serve(&out, &text, &data)
 }
 
 fn render_validation(r: &ValidationReport) -> String {
@@ -497,6 +856,17 @@ pub struct RecommendArgs {
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub focus_areas: Vec<FocusArea>,
+    /// Account ids to cover (empty = every account: of the latest complete run, or of live data)
+    #[serde(default)]
+    #[schemars(length(max = ACCOUNTS_LISTED), inner(length(max = 12)))]
+    pub account_ids: Vec<String>,
+    /// Regions to cover (empty = all; global resources such as IAM always count)
+    #[serde(default)]
+    #[schemars(length(max = 50), inner(length(max = 32)))]
+    pub regions: Vec<String>,
+    /// latest_run (the default when a run has completed: the organization's stored snapshots) or live (this server's accounts, read now)
+    #[serde(default)]
+    pub freshness: Option<Freshness>,
 }
 
 fn high_impact() -> Strategy {
@@ -519,12 +889,17 @@ pub async fn recommend(cx: &Cx<'_>, args: RecommendArgs) -> Result<ToolOutput, T
         .flat_map(|(_, services)| services.iter().map(|s| s.to_ascii_lowercase()))
         .collect();
     let now = Timestamp::now();
-    let data = posture_data(backend, now).await;
-    let outcomes: Vec<_> = compliance::outcomes(&data.inventories)
+    let selection = Selection {
+        freshness: args.freshness,
+        account_ids: &args.account_ids,
+        regions: &args.regions,
+    };
+    let data = posture_data(backend, now, &selection).await?;
+    let outcomes: Vec<_> = compliance::outcomes(data.data.inventories())
         .into_iter()
         .map(|(o, _)| o)
         .collect();
-    let mut recs = recommendations::derive(&outcomes, &data.findings, &backend.frameworks);
+    let mut recs = recommendations::derive(&outcomes, data.data.findings(), &backend.frameworks);
     if !wanted.is_empty() {
         recs.retain(|r| wanted.contains(&r.area.to_ascii_lowercase()));
     }
@@ -540,11 +915,11 @@ pub async fn recommend(cx: &Cx<'_>, args: RecommendArgs) -> Result<ToolOutput, T
         strategy,
         recommendations::rank(recs, strategy),
         args.max_recommendations as usize,
-        data.sources,
+        data.sources.clone(),
         now,
     );
     let text = render_recommendations(&report);
-    ToolOutput::new(&report, text)
+    serve(&report, &text, &data)
 }
 
 fn render_recommendations(r: &RecommendationsReport) -> String {

@@ -24,15 +24,36 @@ pub fn not_found(field: &str, detail: String) -> ToolError {
     ToolError::validation(field, detail, json!({}))
 }
 
-/// The store, or the error that says how to configure one.
-pub fn history_of(backend: &Backend) -> Result<&HistoryBackend, ToolError> {
-    backend.history.as_ref().ok_or_else(|| ToolError {
-        detail: "no snapshot store is configured: set POSTURE_DATA_DIR (local) or POSTURE_TABLE and \
-                 POSTURE_BUCKET (AWS), and run the assessor"
-            .to_string(),
+/// A service error with `detail`.
+pub fn service_error(detail: String) -> ToolError {
+    ToolError {
+        detail,
         error_type: ErrorType::ServiceError,
         context: Map::new(),
-    })
+    }
+}
+
+/// The error that says how to configure a store.
+pub fn no_store() -> ToolError {
+    service_error(
+        "no snapshot store is configured: set POSTURE_DATA_DIR (local) or POSTURE_TABLE and \
+         POSTURE_BUCKET (AWS), and run the assessor"
+            .to_string(),
+    )
+}
+
+/// The error that says no run has completed.
+pub fn no_complete_run() -> ToolError {
+    service_error(
+        "no assessment run has completed yet: start one with assess_security_posture \
+         (scope organization, target all) or wait for the schedule"
+            .to_string(),
+    )
+}
+
+/// The store, or the error that says how to configure one.
+pub fn history_of(backend: &Backend) -> Result<&HistoryBackend, ToolError> {
+    backend.history.as_ref().ok_or_else(no_store)
 }
 
 /// The latest complete run, or the error that says none has completed.
@@ -41,13 +62,7 @@ pub async fn latest(h: &HistoryBackend) -> Result<RunRecord, ToolError> {
         .latest_run()
         .await
         .map_err(store_error)?
-        .ok_or_else(|| ToolError {
-            detail: "no assessment run has completed yet: start one with assess_security_posture \
-                 (scope organization, target all) or wait for the schedule"
-                .to_string(),
-            error_type: ErrorType::ServiceError,
-            context: Map::new(),
-        })
+        .ok_or_else(no_complete_run)
 }
 
 /// Run `id`, which must be complete (argument `field` named it).

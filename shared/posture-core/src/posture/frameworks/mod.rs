@@ -362,10 +362,24 @@ pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread
     }
 }
 
-/// passed ÷ (passed + failed) × 100 to one decimal, `None` when nothing
-/// was decided.
+/// How every score in the product is defined, as answers state it.
+pub const SCORE_DEFINITION: &str = "Security Hub's definition: requirements PASSED ÷ requirements with data \
+(PASSED + FAILED) × 100, to one decimal, per framework; UNKNOWN, NOT_APPLICABLE and MANUAL requirements \
+are not scored. For several accounts (the organization), the accounts' requirement results are pooled: \
+Σ PASSED ÷ (Σ PASSED + Σ FAILED) over the accounts.";
+
+/// The score of one account's framework result: passed ÷ (passed +
+/// failed) × 100 to one decimal, `None` when nothing was decided
+/// ([`SCORE_DEFINITION`]).
 pub fn score(passed: usize, failed: usize) -> Option<f64> {
     (passed + failed > 0).then(|| (passed as f64 * 1000.0 / (passed + failed) as f64).round() / 10.0)
+}
+
+/// The score of a set of accounts from each one's (passed, failed)
+/// requirement counts: pooled, then [`score`] ([`SCORE_DEFINITION`]).
+pub fn pooled_score(accounts: impl IntoIterator<Item = (usize, usize)>) -> Option<f64> {
+    let (passed, failed) = accounts.into_iter().fold((0, 0), |(p, f), (ap, af)| (p + ap, f + af));
+    score(passed, failed)
 }
 
 #[cfg(test)]

@@ -1,0 +1,142 @@
+//! What a posture answer stands on: the latest complete run's collections
+//! (`as_of` that run), or a live collection. Every posture tool says which,
+//! how old each account's data is, and which accounts it could not see.
+
+use crate::finding::Finding;
+use crate::org::run::{AccountOutcome, RunRecord};
+use crate::ports::CollectedAccount;
+use crate::posture::inventory::Inventory;
+use crate::sources::SourceGap;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where an answer's data came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The latest complete assessment run's stored collections.
+    Run,
+    /// Collected now (or within the live cache's TTL).
+    Live,
+}
+
+/// What an answer stands on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AsOf {
+    /// `run` or `live`.
+    pub basis: Basis,
+    /// The run answered from (basis `run`).
+    pub run_id: Option<String>,
+    /// When the run finished, or when the live data was collected (oldest).
+    pub time: Option<String>,
+    /// Each account answered for, with its data's age.
+    pub accounts: Vec<AccountAge>,
+    /// Accounts of the run that are not in the answer, with why.
+    pub missing_accounts: Vec<MissingAccount>,
+    /// Why the answer is live though a run exists, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One account's data and its age.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountAge {
+    /// The account.
+    pub account_id: String,
+    /// When its inventory was collected.
+    pub collected_at: String,
+    /// Seconds between then and the answer.
+    pub age_seconds: i64,
+}
+
+/// An account the run lists but the answer has no data for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MissingAccount {
+    /// The account.
+    pub account_id: String,
+    /// Its name in the directory.
+    pub name: String,
+    /// Why (the run's gap for it).
+    pub gap: String,
+}
+
+/// A complete run's data, ready to answer from.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    /// The run.
+    pub run: RunRecord,
+    /// Inventories of the assessed accounts.
+    pub inventories: Vec<Inventory>,
+    /// Their findings.
+    pub findings: Vec<Finding>,
+    /// Per account, finding sources not read in full.
+    pub source_gaps: BTreeMap<String, Vec<SourceGap>>,
+}
+
+impl RunData {
+    /// Assembles a run's data from its accounts' collections.
+    pub fn new(run: RunRecord, collections: Vec<CollectedAccount>) -> RunData {
+        let mut inventories = Vec::new();
+        let mut findings = Vec::new();
+        let mut source_gaps = BTreeMap::new();
+        for c in collections {
+            if !c.gaps.is_empty() {
+                source_gaps.insert(c.inventory.account_id.clone(), c.gaps);
+            }
+            findings.extend(c.findings);
+            inventories.push(c.inventory);
+        }
+        RunData {
+            run,
+            inventories,
+            findings,
+            source_gaps,
+        }
+    }
+
+    /// What an answer over `accounts` (a subset of the run's) stands on.
+    pub fn as_of(&self, inventories: &[Inventory], now: Timestamp) -> AsOf {
+        AsOf {
+            basis: Basis::Run,
+            run_id: Some(self.run.run_id.clone()),
+            time: Some(self.run.finished_at.unwrap_or(self.run.started_at).to_string()),
+            accounts: ages(inventories, now),
+            missing_accounts: self
+                .run
+                .accounts
+                .iter()
+                .filter(|a| a.outcome != AccountOutcome::Assessed)
+                .map(|a| MissingAccount {
+                    account_id: a.account_id.clone(),
+                    name: a.name.clone(),
+                    gap: a.gap.clone().unwrap_or_else(|| format!("{:?}", a.outcome)),
+                })
+                .collect(),
+            note: None,
+        }
+    }
+}
+
+/// What a live answer over `inventories` stands on.
+pub fn live(inventories: &[Inventory], now: Timestamp, note: Option<String>) -> AsOf {
+    AsOf {
+        basis: Basis::Live,
+        run_id: None,
+        time: inventories.iter().map(|i| i.collected_at).min().map(|t| t.to_string()),
+        accounts: ages(inventories, now),
+        missing_accounts: Vec::new(),
+        note,
+    }
+}
+
+fn ages(inventories: &[Inventory], now: Timestamp) -> Vec<AccountAge> {
+    inventories
+        .iter()
+        .map(|i| AccountAge {
+            account_id: i.account_id.clone(),
+            collected_at: i.collected_at.to_string(),
+            age_seconds: now.duration_since(i.collected_at).as_secs(),
+        })
+        .collect()
+}

@@ -1,0 +1,196 @@
+"""Issue 13: posture answers for the whole organization from the latest complete run, through a
+real MCP client (the Python SDK) against the unchanged `mcp-server` binary.
+
+A moto organization with three members: A leaves a bucket public, B has a console user without
+MFA, C's role refuses the collector (the gate answers its AssumeRole as STS would). One run of the
+`assessor` binary (AWS mode, DynamoDB + S3 store) later, `check_compliance_status` names each
+member's planted failures with its account id, says which run it stands on, lists C as a gap, and
+makes no AWS inventory call (every request the server sends passes the gate and is counted).
+
+And one definition of every score: for the same run, check_compliance_status, assess_security_posture,
+get_posture_history's last point, list_accounts and the report agree to the decimal, for the
+organization and each account, on moto and on the demo organization.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from aws_gate import Gate
+from conftest import serve
+from test_aws_posture import _call, _free_port, _server_env, _session
+
+TABLE, BUCKET, EXTERNAL_ID = "posture-org", "posture-org-reports", "posture-serving-test"
+RUN_ID = "20261205T060000Z-serving"
+PUBLIC_BUCKET = "member-a-public-assets"
+NO_MFA_USER = "member-b-console-no-mfa"
+
+
+@pytest.fixture(scope="module")
+def org_moto() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._port}"
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).close()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def _member(endpoint: str, account: str):
+    sts = _session(endpoint)("sts")
+    c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="admin")["Credentials"]
+    return _session(endpoint, {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+                               "aws_session_token": c["SessionToken"]})
+
+
+def _organization(endpoint: str) -> list[str]:
+    orgs = _session(endpoint)("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    members = []
+    for name in ("member-a", "member-b", "member-c"):
+        status = orgs.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+        members.append(status["AccountId"])
+    a, b, _ = (_member(endpoint, m) for m in members)
+    s3 = a("s3")
+    s3.create_bucket(Bucket=PUBLIC_BUCKET)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                      "Resource": f"arn:aws:s3:::{PUBLIC_BUCKET}/*"}]}
+    s3.put_bucket_policy(Bucket=PUBLIC_BUCKET, Policy=json.dumps(policy))
+    iam = b("iam")
+    iam.create_user(UserName=NO_MFA_USER)
+    iam.create_login_profile(UserName=NO_MFA_USER, Password="Correct-Horse-Battery-9!")
+    admin = _session(endpoint)
+    ddb = admin("dynamodb")
+    ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    admin("s3").create_bucket(Bucket=BUCKET)
+    return members
+
+
+def _assessor_binary() -> Path:
+    target = os.environ.get("CARGO_TARGET_DIR") or str(Path.home() / ".cache/posture-advisor/target")
+    return Path(os.environ.get("POSTURE_ASSESSOR_BIN") or Path(target) / "debug" / "assessor")
+
+
+def _account(report: dict[str, Any], account: str) -> dict[str, Any]:
+    (entry,) = [a for a in report["account_scores"] if a["account_id"] == account]
+    return entry
+
+
+def assert_scores_agree(url: str, framework: str = "CIS") -> dict[str, Any]:
+    """Every tool gives the same score for the organization and for each account, to the decimal."""
+    cc = _call(url, "check_compliance_status", {"framework": framework, "generate_report": False})
+    run = cc["as_of"]["run_id"]
+    assert cc["as_of"]["basis"] == "run" and run, cc["as_of"]
+    org = cc["overall_compliance_score"]
+    assert org is not None
+    passed = sum(a["counts"]["passed"] for a in cc["account_scores"])
+    failed = sum(a["counts"]["failed"] for a in cc["account_scores"])
+    assert org == round(passed * 100 / (passed + failed), 1), "pooled over the accounts"
+
+    assessed = _call(url, "assess_security_posture", {"scope": "organization", "target": "all", "frameworks": [framework]})
+    assert assessed["as_of"]["run_id"] == run
+    assert assessed["compliance_status"][framework]["overall_score"] == org
+    history = _call(url, "get_posture_history", {"framework": framework, "days": 30})
+    assert history["organization"][-1]["run_id"] == run and history["organization"][-1]["score"] == org
+    report = _call(url, "generate_security_report", {"report_type": "executive", "format": "json"})
+    assert report["run_id"] == run and report["summary"]["scores"][framework] == org
+
+    listed = {a["account_id"]: a for a in _call(url, "list_accounts", {})["accounts"]}
+    for entry in cc["account_scores"]:
+        account, score = entry["account_id"], entry["score"]
+        assert listed[account]["scores"][framework] == score, account
+        one = _call(url, "check_compliance_status", {"framework": framework, "account_ids": [account], "generate_report": False})
+        assert one["overall_compliance_score"] == score and [a["account_id"] for a in one["account_scores"]] == [account]
+        scoped = _call(url, "assess_security_posture", {"scope": "account", "target": account, "frameworks": [framework]})
+        assert scoped["compliance_status"][framework]["overall_score"] == score, account
+        points = _call(url, "get_posture_history", {"account_id": account, "framework": framework, "days": 30})["account"]
+        assert points[-1]["run_id"] == run and points[-1]["score"] == score, account
+        own = _call(url, "generate_security_report", {"report_type": "executive", "format": "json", "account_id": account})
+        assert own["summary"]["scores"][framework] == score, account
+    return cc
+
+
+@pytest.mark.timeout(300)
+def test_the_org_is_answered_from_the_latest_run_without_reading_aws(org_moto: str) -> None:
+    members = _organization(org_moto)
+    a, b, c = members
+    gate = Gate(org_moto, refused_accounts={c})
+    try:
+        env = _server_env(gate.endpoint, {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"})
+        env.update(POSTURE_TABLE=TABLE, POSTURE_BUCKET=BUCKET, POSTURE_BUCKET_PREFIX="org/", POSTURE_EXTERNAL_ID=EXTERNAL_ID,
+                   POSTURE_REGIONS="us-east-1", POSTURE_INCLUDE_ACCOUNTS=",".join(members), POSTURE_CONCURRENCY="3")
+        env.pop("POSTURE_DATA_DIR", None)
+        done = subprocess.run([str(_assessor_binary()), "--run-id", RUN_ID], env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout)["outcome"] == "completed", done.stdout
+        collected = gate.take_calls()
+        assert any(service == "iam" for service, _ in collected), collected
+
+        with serve(demo=False, env=env) as server:
+            url = server.expected_url
+            gate.take_calls()
+            cc = _call(url, "check_compliance_status", {"framework": "CIS"})
+            calls = gate.take_calls()
+            # Only the store was read: the latest-run pointer and each member's collection.
+            assert {service for service, _ in calls} <= {"dynamodb", "s3"}, calls
+            assert sum(n for (service, _), n in calls.items() if service == "s3") == 2, calls
+
+            as_of = cc["as_of"]
+            assert as_of["basis"] == "run" and as_of["run_id"] == RUN_ID, as_of
+            assert sorted(x["account_id"] for x in as_of["accounts"]) == sorted([a, b])
+            assert all(x["age_seconds"] >= 0 for x in as_of["accounts"])
+            (missing,) = as_of["missing_accounts"]
+            assert missing["account_id"] == c and "AccessDenied" in missing["gap"], missing
+            assert sorted(cc["accounts"]) == sorted([a, b])
+
+            by_control = {r["control_id"]: r for r in cc["control_results"]}
+            assert f"{a}/{PUBLIC_BUCKET}" in by_control["2.1.4"]["failing_resources"], by_control["2.1.4"]
+            assert any(r.startswith(f"{b}/") and NO_MFA_USER in r for r in by_control["1.10"]["failing_resources"]), by_control["1.10"]
+            assert "2.1.4" in _account(cc, a)["failed_controls"] and "1.10" not in _account(cc, a)["failed_controls"]
+            assert "1.10" in _account(cc, b)["failed_controls"]
+            text_lines = "\n".join(server_text(url))
+            assert RUN_ID in text_lines and c in text_lines
+
+            # Asked again within the re-check interval: no AWS request at all.
+            _call(url, "check_compliance_status", {"framework": "CIS"})
+            assert gate.take_calls() == {}, "the second answer came from the kept run"
+
+            assert_scores_agree(url)
+            print(f"moto org served from run {RUN_ID}: CIS {cc['overall_compliance_score']} "
+                  f"({[(x['account_id'], x['score']) for x in cc['account_scores']]}); first call's AWS requests: {dict(calls)}")
+    finally:
+        gate.stop()
+
+
+def server_text(url: str) -> list[str]:
+    import anyio
+    from mcp import Client
+
+    async def main() -> list[str]:
+        async with Client(url) as client:
+            result = await client.call_tool("check_compliance_status", {"framework": "CIS"})
+            return [c.text for c in result.content if getattr(c, "type", "") == "text"]
+
+    return anyio.run(main)
+
+
+@pytest.mark.timeout(120)
+def test_every_tool_gives_the_demo_organization_the_same_scores() -> None:
+    with serve() as server:
+        cc = assert_scores_agree(server.expected_url)
+        assert len(cc["account_scores"]) == 3
+        # Pooled, not the score of the merged requirement verdicts.
+        assert cc["overall_compliance_score"] != round(cc["counts"]["passed"] * 100 / (cc["counts"]["passed"] + cc["counts"]["failed"]), 1)
