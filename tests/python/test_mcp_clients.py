@@ -283,6 +283,17 @@ def test_get_server_info_fields(server_url: str, mode: str) -> None:
     assert sa["supported_scopes"] == ["account", "region", "service", "workload", "organization"], sa
     assert {"IAM", "S3", "EC2", "CloudTrail", "KMS"} <= set(sa["aws_services"]), sa
     assert "CIS" in sa["supported_frameworks"], sa
+    # Truthful: a capability is available exactly when one of its tools is registered and its
+    # data can be read (the demo server has a store holding its start-up run); every tool but
+    # the two about the server itself belongs to a capability.
+    registered = set(sc["tools"])
+    answers = sc["configuration"]["answers_from"]
+    assert answers["basis"] == "run" and answers["store_readable"] is True and answers["accounts"] == 3, answers
+    for name, cap in caps.items():
+        assert set(cap["tools"]) <= registered, (name, cap["tools"])
+        assert cap["available"] is bool(cap["tools"]), (name, cap)
+    covered = {t for cap in caps.values() for t in cap["tools"]}
+    assert registered - covered == {"health_check", "get_server_info"}, registered - covered
     ta = s.obj(caps, "threat_analysis", "capabilities")
     s.string(ta, "description", "capabilities.threat_analysis")
     s.strings(ta, "features", "capabilities.threat_analysis")

@@ -161,6 +161,12 @@ def test_the_org_is_answered_from_the_latest_run_without_reading_aws(org_moto: s
             assert any(r.startswith(f"{b}/") and NO_MFA_USER in r for r in by_control["1.10"]["failing_resources"]), by_control["1.10"]
             assert "2.1.4" in _account(cc, a)["failed_controls"] and "1.10" not in _account(cc, a)["failed_controls"]
             assert "1.10" in _account(cc, b)["failed_controls"]
+            # Each member on its own: its planted failure, under its account id, and not the other's.
+            only_a = {r["control_id"]: r for r in _call(url, "check_compliance_status", {"framework": "CIS", "account_ids": [a]})["control_results"]}
+            assert f"{a}/{PUBLIC_BUCKET}" in only_a["2.1.4"]["failing_resources"] and only_a["1.10"]["status"] != "FAILED"
+            only_b = {r["control_id"]: r for r in _call(url, "check_compliance_status", {"framework": "CIS", "account_ids": [b]})["control_results"]}
+            assert any(NO_MFA_USER in r for r in only_b["1.10"]["failing_resources"])
+            assert not any(PUBLIC_BUCKET in r for r in only_b["2.1.4"]["failing_resources"])
             text_lines = "\n".join(server_text(url))
             assert RUN_ID in text_lines and c in text_lines
 
@@ -194,3 +200,50 @@ def test_every_tool_gives_the_demo_organization_the_same_scores() -> None:
         assert len(cc["account_scores"]) == 3
         # Pooled, not the score of the merged requirement verdicts.
         assert cc["overall_compliance_score"] != round(cc["counts"]["passed"] * 100 / (cc["counts"]["passed"] + cc["counts"]["failed"]), 1)
+
+
+@pytest.mark.timeout(120)
+def test_reports_are_mcp_resources() -> None:
+    import anyio
+    from mcp import Client
+
+    with serve() as server:
+        url = server.expected_url
+        generated = _call(url, "generate_security_report", {"report_type": "technical", "format": "markdown"})
+        run = generated["run_id"]
+        assert generated["uri"] == f"posture://reports/{run}/technical.md"
+        assert generated["content"].startswith("#") and generated["content_omitted"] is None
+        account = _call(url, "list_accounts", {})["accounts"][0]["account_id"]
+
+        async def main() -> None:
+            async with Client(url) as client:
+                listed = await client.list_resources()
+                uris = {str(r.uri): r for r in listed.resources}
+                for kind, ext, mime in (("executive", "md", "text/markdown"), ("executive", "html", "text/html"),
+                                        ("executive", "json", "application/json"), ("technical", "md", "text/markdown"),
+                                        ("compliance", "json", "application/json")):
+                    uri = f"posture://reports/{run}/{kind}.{ext}"
+                    assert uri in uris and uris[uri].mime_type.startswith(mime), (uri, sorted(uris))
+                assert f"posture://reports/{run}/technical.html" not in uris, "html is the executive report only"
+                templates = await client.list_resource_templates()
+                assert {t.uri_template for t in templates.resource_templates} == {
+                    "posture://reports/{run_id}/{kind}.{format}",
+                    "posture://reports/{run_id}/accounts/{account_id}/{kind}.{format}",
+                }
+                read = await client.read_resource(generated["uri"])
+                (content,) = read.contents
+                assert content.text == generated["content"], "the resource is the report the tool returned"
+                as_json = json.loads((await client.read_resource(f"posture://reports/{run}/executive.json")).contents[0].text)
+                assert run in json.dumps(as_json)
+                one = await client.read_resource(f"posture://reports/{run}/accounts/{account}/technical.md")
+                assert account in one.contents[0].text
+                for bad in (f"posture://reports/{run}/technical.html", "posture://reports/not-a-run/executive.md",
+                            "https://example.com/x", f"posture://reports/{run}/accounts/999999999999/executive.md"):
+                    try:
+                        await client.read_resource(bad)
+                    except Exception as e:  # the SDK raises the JSON-RPC error
+                        assert "posture://" in str(e) or "not" in str(e), (bad, e)
+                    else:
+                        raise AssertionError(f"{bad} was read")
+
+        anyio.run(main)

@@ -5,13 +5,16 @@ use crate::backend::Backend;
 use crate::error::ToolError;
 use crate::tools::call::{Answer, CallOptions, Cx, ProgressSink, ToolOutput, run_error, task_of};
 use crate::tools::meta::{PROTOCOL_VERSIONS, SERVER_NAME, VERSION};
+use crate::tools::report::{self, ResourceError};
 use crate::tools::{self, TOOLS, runs};
 use jiff::Timestamp;
 use posture_core::org::run::{self, RunRecord, RunState};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
-    DetailedTask, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ServerCapabilities, ServerConfig, TaskPayload, TaskStatus, Tool, UpdateTaskParams,
+    DetailedTask, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities, ServerConfig, TaskPayload,
+    TaskStatus, Tool, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -48,12 +51,18 @@ impl PostureServer {
         let mut info = Implementation::new(SERVER_NAME, VERSION);
         info.title = Some("Posture Advisor".to_string());
         info.description = Some("Security posture of an AWS organization over MCP (read-only)".to_string());
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_tasks().build())
-            .with_server_info(info)
-            .with_instructions(
-                "Read-only AWS security posture advisor. Start with health_check, then analyze_security_findings. \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tasks()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(info)
+        .with_instructions(
+            "Read-only AWS security posture advisor. Start with health_check, then analyze_security_findings. \
                  Errors come as {detail, error_type, context}.",
-            )
+        )
     }
 
     /// Runs a tool and writes its audit line. Unknown tools are `None`.
@@ -277,6 +286,47 @@ impl ServerHandler for PostureServer {
                 format!("unknown tool {:?}", request.name),
                 Some(json!({"available": self.tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()})),
             )),
+        }
+    }
+
+    /// Report resources of the latest complete runs.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        report::resources(&self.backend)
+            .await
+            .map(ListResourcesResult::with_all_items)
+            .map_err(|e| McpError::internal_error(e.detail.clone(), Some(e.to_value())))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(report::resource_templates()))
+    }
+
+    /// A report, rendered from its stored run.
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let uri = request.uri;
+        match report::read_resource(&self.backend, &uri).await {
+            Ok((mime_type, text)) => Ok(ReadResourceResult::new(vec![ResourceContents::TextResourceContents {
+                uri,
+                mime_type: Some(mime_type),
+                text,
+                meta: None,
+            }])
+            .into()),
+            Err(ResourceError::Invalid(why)) => Err(McpError::invalid_params(why, Some(json!({"uri": uri})))),
+            Err(ResourceError::NotFound(why)) => Err(McpError::resource_not_found(why, Some(json!({"uri": uri})))),
+            Err(ResourceError::Failed(e)) => Err(McpError::internal_error(e.detail.clone(), Some(e.to_value()))),
         }
     }
 

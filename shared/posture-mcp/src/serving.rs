@@ -27,6 +27,8 @@ const LOAD_CONCURRENCY: usize = 16;
 pub enum Latest {
     /// No run has completed: answers are live.
     NoRun,
+    /// The store could not be read: why (answers are live and say so).
+    StoreFailed(String),
     /// A run exists but cannot be answered from: why (answers are live and say so).
     Unusable(String),
     /// The run to answer from.
@@ -76,7 +78,7 @@ impl RunCache {
             return c.latest.clone();
         }
         let latest = match store.latest_run().await {
-            Err(e) => Latest::Unusable(format!("the snapshot store could not be read: {e}")),
+            Err(e) => Latest::StoreFailed(format!("the snapshot store could not be read: {e}")),
             Ok(None) => Latest::NoRun,
             Ok(Some(run)) => match state.as_ref().map(|c| &c.latest) {
                 Some(Latest::Run(served)) if served.data.run.run_id == run.run_id => Latest::Run(served.clone()),

@@ -2,10 +2,14 @@
 
 use super::call::{Cx, ToolOutput};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
+use super::history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
+use super::report::GENERATE_SECURITY_REPORT;
+use super::runs::GET_ASSESSMENT_STATUS;
 use super::{
     ASSESS_SECURITY_POSTURE, CHECK_COMPLIANCE_STATUS, RECOMMEND_SECURITY_IMPROVEMENTS, VALIDATE_SECURITY_CONTROLS,
 };
 use crate::error::ToolError;
+use crate::serving::Latest;
 use posture_core::findings::attack;
 use posture_core::sources::DependencyStatus;
 use rmcp::model::ProtocolVersion;
@@ -181,6 +185,35 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
             ],
         },
     );
+    let answers_from = answers_from(cx).await;
+    let history_tools = [
+        LIST_ACCOUNTS,
+        GET_POSTURE_HISTORY,
+        COMPARE_SNAPSHOTS,
+        GET_ASSESSMENT_STATUS,
+        GENERATE_SECURITY_REPORT,
+    ];
+    capabilities.insert(
+        "history_and_reports".to_string(),
+        Capability {
+            description: "Org-wide assessment runs kept as per-account snapshots: accounts, score history, drift \
+                          between runs, run progress, and reports (also as MCP resources)"
+                .to_string(),
+            available: history_tools.iter().any(|t| has(t)) && answers_from.store_readable,
+            tools: history_tools.iter().filter(|t| has(t)).map(|t| t.to_string()).collect(),
+            supported_scopes: vec!["organization".to_string(), "account".to_string()],
+            aws_services: Vec::new(),
+            supported_frameworks: cx.backend.framework_names(),
+            features: vec![
+                "report resources posture://reports/{run_id}/{kind}.{format} (resources/list, resources/read)"
+                    .to_string(),
+                format!(
+                    "markdown reports up to {} KiB returned inline",
+                    super::report::INLINE_REPORT_BYTES / 1024
+                ),
+            ],
+        },
+    );
     let mut engines = BTreeMap::new();
     let (status, detail) = match attack::catalog() {
         Ok(c) => (
@@ -229,6 +262,7 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
             audit_logging: true,
             supported_auth_methods: cx.backend.auth_methods.clone(),
             data_source: cx.backend.mode.name().to_string(),
+            answers_from,
         },
         tools: tool_names,
         frameworks: cx
@@ -347,7 +381,7 @@ pub struct ServerIdentity {
 pub struct Capability {
     /// What it does.
     pub description: String,
-    /// Whether a registered tool provides it.
+    /// Whether a registered tool provides it and its data can be read.
     pub available: bool,
     /// Tools providing it.
     pub tools: Vec<String>,
@@ -385,6 +419,55 @@ pub struct InfoConfiguration {
     pub supported_auth_methods: Vec<String>,
     /// `demo` or `aws`.
     pub data_source: String,
+    /// What posture answers stand on now.
+    pub answers_from: AnswersFrom,
+}
+
+/// What posture answers stand on (see `as_of` in each answer).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct AnswersFrom {
+    /// `run` (the latest complete run's snapshots) or `live`.
+    pub basis: String,
+    /// The run, when `run`.
+    pub run_id: Option<String>,
+    /// Accounts the run assessed.
+    pub accounts: usize,
+    /// Accounts of the run with no data (a gap).
+    pub missing_accounts: usize,
+    /// A snapshot store is configured and answered.
+    pub store_readable: bool,
+    /// Why live, when live.
+    pub note: Option<String>,
+}
+
+async fn answers_from(cx: &Cx<'_>) -> AnswersFrom {
+    let live = |store_readable: bool, note: &str| AnswersFrom {
+        basis: "live".to_string(),
+        run_id: None,
+        accounts: 0,
+        missing_accounts: 0,
+        store_readable,
+        note: Some(note.to_string()),
+    };
+    let Some(h) = &cx.backend.history else {
+        return live(
+            false,
+            "no snapshot store is configured: the accounts this server reads, live",
+        );
+    };
+    match h.latest_served().await {
+        Latest::Run(run) => AnswersFrom {
+            basis: "run".to_string(),
+            run_id: Some(run.data.run.run_id.clone()),
+            accounts: run.data.inventories.len(),
+            missing_accounts: run.data.run.accounts.len() - run.data.inventories.len(),
+            store_readable: true,
+            note: None,
+        },
+        Latest::NoRun => live(true, "no assessment run has completed yet"),
+        Latest::Unusable(why) => live(true, &why),
+        Latest::StoreFailed(why) => live(false, &why),
+    }
 }
 
 /// `health_check`.
@@ -434,6 +517,19 @@ fn render_info(r: &ServerInfoReport) -> String {
     }
     for (name, e) in &r.intelligence_engines {
         let _ = writeln!(s, "- engine {name}: {} ({})", e.status, e.detail);
+    }
+    let a = &r.configuration.answers_from;
+    match &a.run_id {
+        Some(run) => {
+            let _ = writeln!(
+                s,
+                "posture answers: from run {run} ({} account(s), {} missing)",
+                a.accounts, a.missing_accounts
+            );
+        }
+        None => {
+            let _ = writeln!(s, "posture answers: live ({})", a.note.as_deref().unwrap_or(""));
+        }
     }
     s
 }

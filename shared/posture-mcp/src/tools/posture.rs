@@ -141,8 +141,10 @@ pub async fn posture_data(
             Latest::NoRun => {
                 Some("no assessment run has completed yet: live data of the accounts this server reads".to_string())
             }
-            Latest::Unusable(why) if wants_run => return Err(stored::service_error(why)),
-            Latest::Unusable(why) => Some(format!("{why}: live data of the accounts this server reads")),
+            Latest::Unusable(why) | Latest::StoreFailed(why) if wants_run => return Err(stored::service_error(why)),
+            Latest::Unusable(why) | Latest::StoreFailed(why) => {
+                Some(format!("{why}: live data of the accounts this server reads"))
+            }
         },
     };
     let (inventories, findings, sources) = live_data(backend, now).await;
