@@ -371,7 +371,7 @@ pub async fn read_resource(backend: &Backend, uri: &str) -> Result<(String, Stri
     let account = account.map(|a| a.to_string());
     let built = build(
         backend,
-        Some(&run_id.to_string()),
+        Some(run_id.as_ref()),
         account.as_deref(),
         report_type,
         format,
