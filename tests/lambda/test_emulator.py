@@ -22,6 +22,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from sam_env import documented_overrides, function_env, template
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests/fixtures/events"
 FIXTURE_HOST = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.lambda-url.us-east-1.on.aws"
@@ -166,3 +168,29 @@ def test_the_collector_handles_a_collect_request(collector_function, moto_endpoi
         aws_access_key_id="testing", aws_secret_access_key="testing",
     ).get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert json.loads(body)["inventory"]["account_id"] == "111122223333"
+
+
+@pytest.mark.parametrize("documented", [True, False], ids=["as documented", "without the overrides"])
+def test_the_documented_sam_local_invoke_of_the_mcp_server(documented):
+    """docs/deploy.md's `sam local invoke McpServerFunction` command: the environment SAM would
+    give the function from template.yaml with the documented --parameter-overrides, its event
+    file, under cargo-lambda's emulator. Without the overrides (McpAllowedHosts empty) the
+    function fails closed; with them it answers."""
+    event, overrides = documented_overrides(ROOT / "docs/deploy.md", "McpServerFunction")
+    env = function_env(template(ROOT / "template.yaml"), "McpServerFunction", overrides if documented else {})
+    # What sam local adds: a region and (unused here) credentials; nothing reaches AWS.
+    env.update(AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="sam-local", AWS_SECRET_ACCESS_KEY="sam-local",
+               AWS_EC2_METADATA_DISABLED="true")
+    if not documented:
+        # The Lambda branch of the binary, as the emulator starts it: it must refuse to start,
+        # naming the setting, before it asks the Runtime API for an event.
+        binary = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/posture-advisor/target")) / "debug/mcp-server"
+        out = subprocess.run([str(binary)], env={**env, "PATH": os.environ["PATH"], "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9"},
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0 and "POSTURE_ALLOWED_HOSTS" in out.stderr, out
+        return
+    port_env = {k: v.replace("{", "{{").replace("}", "}}") for k, v in env.items()}
+    for port in watch(port_env):
+        response = invoke(port, "mcp-server", Path(event).name)
+        assert response["statusCode"] == 200, response
+        assert "tools" in json.loads(response["body"])["result"]
