@@ -67,13 +67,14 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
     assert!(matches!(second, RunOutcome::Completed(_)), "{second:?}");
 
     let mut backend = posture_tests::mcp::demo_backend();
-    backend.history = Some(posture_mcp::HistoryBackend::new(posture_mcp::HistoryParts {
+    backend.history = Some(posture_mcp::HistoryBackend {
         store: store.clone(),
         reports: reports.clone(),
         collections: reports.clone(),
         launcher: Arc::new(NoLaunch),
         max_duration: jiff::SignedDuration::from_hours(1),
-    }));
+        serving: Default::default(),
+    });
     let server = posture_mcp::PostureServer::new(backend);
     let page = |args: serde_json::Value| {
         let server = server.clone();

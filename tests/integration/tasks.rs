@@ -13,8 +13,8 @@ use posture_aws::org::{Org, OrgSettings, TaskLauncher};
 use posture_core::demo::DemoOrganization;
 use posture_core::org::run;
 use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, SnapshotStore};
+use posture_mcp::HistoryBackend;
 use posture_mcp::http::HttpConfig;
-use posture_mcp::{HistoryBackend, HistoryParts};
 use posture_tests::mcp::{Reply, meta_2026, post_router};
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ fn app(name: &str, delay: Duration) -> (Router, Arc<dyn SnapshotStore>) {
     .unwrap();
     let run_settings = settings.run_settings(backend.frameworks.clone());
     let store = org.stores.snapshots.clone();
-    backend.history = Some(HistoryBackend::new(HistoryParts {
+    backend.history = Some(HistoryBackend {
         store: store.clone(),
         reports: org.stores.reports.clone(),
         collections: org.stores.collections.clone(),
@@ -69,7 +69,8 @@ fn app(name: &str, delay: Duration) -> (Router, Arc<dyn SnapshotStore>) {
             org,
             settings: run_settings,
         }),
-    }));
+        serving: Default::default(),
+    });
     (mcp_server::app(backend, &HttpConfig::loopback()), store)
 }
 

@@ -11,12 +11,12 @@ use posture_core::org::execute::RunOutcome;
 use posture_core::org::run;
 use posture_core::ports::{PortError, RunLauncher};
 use posture_core::posture::frameworks::{Framework, FrameworkError};
+use posture_mcp::HistoryBackend;
 use posture_mcp::audit::{Caller, RequestId};
 use posture_mcp::http::{HttpConfig, router, router_with_oauth};
 use posture_mcp::limits::CallerLimits;
 use posture_mcp::oauth::{OAuthConfig, Verifier};
 use posture_mcp::{Backend, Mode, PostureServer};
-use posture_mcp::{HistoryBackend, HistoryParts};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -152,7 +152,7 @@ pub async fn demo_history(backend: &mut Backend, settings: &Settings) -> Result<
             r.error.as_deref().unwrap_or("")
         )));
     }
-    backend.history = Some(HistoryBackend::new(HistoryParts {
+    backend.history = Some(HistoryBackend {
         store: org.stores.snapshots.clone(),
         reports: org.stores.reports.clone(),
         collections: org.stores.collections.clone(),
@@ -161,7 +161,8 @@ pub async fn demo_history(backend: &mut Backend, settings: &Settings) -> Result<
             org,
             settings: run_settings,
         }),
-    }));
+        serving: Default::default(),
+    });
     Ok(run_id)
 }
 
@@ -203,13 +204,14 @@ fn aws_history(
             settings: run_settings.clone(),
         }),
     };
-    Ok(Some(HistoryBackend::new(HistoryParts {
+    Ok(Some(HistoryBackend {
         store: stores.snapshots,
         reports: stores.reports,
         collections: stores.collections,
         launcher,
         max_duration: run_settings.max_duration,
-    })))
+        serving: Default::default(),
+    }))
 }
 
 /// The backend over AWS (standard SDK configuration).

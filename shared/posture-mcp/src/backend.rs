@@ -74,37 +74,12 @@ pub struct HistoryBackend {
     pub launcher: Arc<dyn RunLauncher>,
     /// A queued or running run older than this is reported failed.
     pub max_duration: SignedDuration,
-    /// The latest complete run's data, loaded once per run.
+    /// The latest complete run's data, loaded once per run (start with
+    /// `RunCache::default()`).
     pub serving: RunCache,
 }
 
-/// The parts of a [`HistoryBackend`].
-pub struct HistoryParts {
-    /// Run records and snapshots.
-    pub store: Arc<dyn SnapshotStore>,
-    /// Report files.
-    pub reports: Arc<dyn ReportStore>,
-    /// Each account's collection of a run.
-    pub collections: Arc<dyn CollectionStore>,
-    /// Starts org-wide runs in the background.
-    pub launcher: Arc<dyn RunLauncher>,
-    /// A queued or running run older than this is reported failed.
-    pub max_duration: SignedDuration,
-}
-
 impl HistoryBackend {
-    /// History over `parts`, answering from the latest complete run.
-    pub fn new(parts: HistoryParts) -> HistoryBackend {
-        HistoryBackend {
-            store: parts.store,
-            reports: parts.reports,
-            collections: parts.collections,
-            launcher: parts.launcher,
-            max_duration: parts.max_duration,
-            serving: RunCache::default(),
-        }
-    }
-
     /// The latest complete run to answer from ([`RunCache::latest`]).
     pub async fn latest_served(&self) -> Latest {
         self.serving

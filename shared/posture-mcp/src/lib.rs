@@ -20,6 +20,6 @@ pub mod server;
 pub mod serving;
 pub mod tools;
 
-pub use backend::{Backend, HistoryBackend, HistoryParts, Mode};
+pub use backend::{Backend, HistoryBackend, Mode};
 pub use error::{ErrorType, ToolError};
 pub use server::PostureServer;
