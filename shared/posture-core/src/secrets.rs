@@ -46,8 +46,18 @@ impl Secrets {
         Secrets { values }
     }
 
+    /// Whether `text` holds a secret value or an access-key-id shape: most
+    /// strings do not, and are left as they are without a copy.
+    fn needs_mask(&self, text: &str) -> bool {
+        self.values.iter().any(|v| text.contains(v.as_str()))
+            || ((text.contains("AKIA") || text.contains("ASIA")) && mask_access_key_ids(text) != text)
+    }
+
     /// `text` with every secret value and every access-key-id shape masked.
     pub fn mask(&self, text: &str) -> String {
+        if !self.needs_mask(text) {
+            return text.to_string();
+        }
         let mut out = text.to_string();
         for value in &self.values {
             if out.contains(value.as_str()) {
@@ -60,7 +70,7 @@ impl Secrets {
     /// Every string in `value` masked, in place.
     pub fn mask_value(&self, value: &mut Value) {
         match value {
-            Value::String(s) => *s = self.mask(s),
+            Value::String(s) if self.needs_mask(s) => *s = self.mask(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.mask_value(v)),
             Value::Object(map) => map.values_mut().for_each(|v| self.mask_value(v)),
             _ => {}
