@@ -313,10 +313,30 @@ impl ServerHandler for PostureServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        let (caller, request_id) = transport_identity(&context);
+        let started = Instant::now();
         let uri = request.uri;
-        match report::read_resource(&self.backend, &uri).await {
+        let read = report::read_resource(&self.backend, &uri).await;
+        let (outcome, error_type) = match &read {
+            Ok(_) => ("ok", None),
+            Err(ResourceError::Invalid(_) | ResourceError::NotFound(_)) => {
+                ("error", Some("ValidationError".to_string()))
+            }
+            Err(ResourceError::Failed(e)) => ("error", Some(format!("{:?}", e.error_type))),
+        };
+        // Report contents leave the server: audited like a tool call.
+        audit::record(
+            "resources/read",
+            &caller,
+            &request_id,
+            &json!({"uri": uri}),
+            started.elapsed(),
+            outcome,
+            error_type.as_deref(),
+        );
+        match read {
             Ok((mime_type, text)) => Ok(ReadResourceResult::new(vec![ResourceContents::TextResourceContents {
                 uri,
                 mime_type: Some(mime_type),
