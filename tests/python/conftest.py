@@ -51,6 +51,7 @@ class _Server:
     def __init__(self, binary: Path, port: int, stderr_file, demo: bool = True, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.expected_url = f"http://127.0.0.1:{port}/mcp"
+        self.stderr_file = stderr_file
         self.proc = subprocess.Popen(
             [str(binary), *(["--demo"] if demo else []), "--listen", f"127.0.0.1:{port}"],
             env=env,

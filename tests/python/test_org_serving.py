@@ -247,3 +247,9 @@ def test_reports_are_mcp_resources() -> None:
                         raise AssertionError(f"{bad} was read")
 
         anyio.run(main)
+        # Each read is audited like a tool call, refused ones with their error.
+        server.stderr_file.seek(0)
+        audit = [json.loads(line)["fields"] for line in server.stderr_file if '"target":"audit"' in line]
+        reads = [a for a in audit if a.get("tool") == "resources/read"]
+        assert {a["outcome"] for a in reads} == {"ok", "error"}, reads
+        assert any(a["outcome"] == "ok" and generated["uri"] in a["arguments"] for a in reads), reads
