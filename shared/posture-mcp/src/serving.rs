@@ -43,6 +43,14 @@ pub struct ServedRun {
 }
 
 impl ServedRun {
+    /// A loaded run with no answers kept yet.
+    pub fn new(data: RunData) -> ServedRun {
+        ServedRun {
+            data,
+            answers: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// The answer (structured, text) computed earlier for `key`.
     pub fn answer(&self, key: &str) -> Option<Arc<(Value, String)>> {
         self.answers.lock().ok()?.get(key).cloned()
@@ -139,8 +147,5 @@ async fn load(collections: &dyn CollectionStore, mut run: RunRecord) -> Latest {
         ));
     }
     loaded.sort_by(|a, b| a.inventory.account_id.cmp(&b.inventory.account_id));
-    Latest::Run(Arc::new(ServedRun {
-        data: RunData::new(run, loaded),
-        answers: Mutex::new(HashMap::new()),
-    }))
+    Latest::Run(Arc::new(ServedRun::new(RunData::new(run, loaded))))
 }

@@ -87,12 +87,24 @@ pub struct Served<T> {
 pub struct PostureData {
     /// Inventories and findings of the accounts in scope.
     pub data: Data,
-    /// What was read and what could not be.
-    pub sources: DataSources,
+    /// What was read and what could not be, but the accounts' own tooling
+    /// ([`PostureData::sources`] derives it when an answer is computed, not
+    /// for one served from the run's kept answers).
+    sources: DataSources,
     /// What it stands on.
     pub as_of: AsOf,
     /// The run answered from, whose answers can be kept (whole selection only).
     pub cacheable: Option<Arc<ServedRun>>,
+}
+
+impl PostureData {
+    /// What the answer stands on, with each account's compliance tooling.
+    pub fn sources(&self) -> DataSources {
+        DataSources {
+            aws_tooling: compliance::tooling(self.data.inventories()),
+            ..self.sources.clone()
+        }
+    }
 }
 
 /// Inventories and findings: a selection of their own, or a whole run's.
@@ -184,6 +196,13 @@ fn run_data(run: Arc<ServedRun>, now: Timestamp, selection: &Selection<'_>) -> R
         sources
             .account_source_gaps
             .retain(|a, _| selection.account_ids.is_empty() || selection.account_ids.contains(a));
+        // A source unread in a region outside the selection leaves nothing in it unread.
+        if !selection.regions.is_empty() {
+            for gaps in sources.account_source_gaps.values_mut() {
+                gaps.retain(|g| selection.regions.contains(&g.region));
+            }
+            sources.account_source_gaps.retain(|_, gaps| !gaps.is_empty());
+        }
         (Data::Owned(inventories, findings), None)
     };
     let mut as_of = run.data.as_of(data.inventories(), now);
@@ -192,7 +211,6 @@ fn run_data(run: Arc<ServedRun>, now: Timestamp, selection: &Selection<'_>) -> R
             .missing_accounts
             .retain(|m| selection.account_ids.contains(&m.account_id));
     }
-    sources.aws_tooling = compliance::tooling(data.inventories());
     Ok(PostureData {
         data,
         sources,
@@ -250,7 +268,7 @@ async fn live_data(backend: &Backend, now: Timestamp) -> (Vec<Inventory>, Vec<Fi
     let sources = DataSources {
         inventory_error,
         finding_sources: merged.sources,
-        aws_tooling: compliance::tooling(&inventories),
+        aws_tooling: Vec::new(),
         findings_truncated: merged.truncated,
         account_source_gaps: Default::default(),
     };
@@ -407,7 +425,7 @@ pub async fn check_compliance(cx: &Cx<'_>, args: ComplianceArgs) -> Result<ToolO
         data.data.findings(),
         &args.control_ids,
         args.include_evidence,
-        data.sources.clone(),
+        data.sources(),
         now,
     );
     if !args.generate_report {
@@ -599,7 +617,7 @@ pub async fn assess(cx: &Cx<'_>, args: AssessArgs) -> Result<Answer, ToolError> 
         region,
         now,
     };
-    let report = assessment::assess_scope(&request, inventories, findings, data.sources.clone());
+    let report = assessment::assess_scope(&request, inventories, findings, data.sources());
     let text = render_assessment(&report);
     serve(&report, &text, &data).map(Answer::Output)
 }
@@ -741,7 +759,7 @@ pub async fn validate(cx: &Cx<'_>, args: ValidateArgs) -> Result<ToolOutput, Too
         data.as_of.accounts.retain(|a| &a.account_id == account);
         data.as_of.missing_accounts.clear();
     }
-    let report = validation::validate(&resolved, &inventories, &findings, data.sources.clone(), now);
+    let report = validation::validate(&resolved, &inventories, &findings, data.sources(), now);
     let mut evidence = report.evidence.unwrap_or_default();
     let controls = resolved
         .iter()
@@ -917,7 +935,7 @@ pub async fn recommend(cx: &Cx<'_>, args: RecommendArgs) -> Result<ToolOutput, T
         strategy,
         recommendations::rank(recs, strategy),
         args.max_recommendations as usize,
-        data.sources.clone(),
+        data.sources(),
         now,
     );
     let text = render_recommendations(&report);
@@ -963,6 +981,54 @@ mod tests {
         );
         let schema = super::super::args::input_schema::<ComplianceArgs>();
         assert_eq!(schema["properties"]["control_ids"]["items"]["maxLength"], 100);
+    }
+
+    #[test]
+    fn a_region_selection_keeps_only_that_regions_unread_sources() {
+        use posture_core::org::run::{self, RunTrigger};
+        use posture_core::sources::{SourceErrorKind, SourceGap};
+        let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let org = posture_core::demo::DemoOrganization::load(now).unwrap();
+        let inventory = org.inventories[0].clone();
+        let account = inventory.account_id.clone();
+        let region = inventory.region.keys().next().unwrap().clone();
+        let gap = |region: &str| SourceGap {
+            service: posture_core::sources::SECURITY_HUB.into(),
+            region: region.into(),
+            error: Some(SourceErrorKind::Throttled),
+            detail: "injected".into(),
+        };
+        let collected = posture_core::ports::CollectedAccount {
+            inventory,
+            findings: Vec::new(),
+            gaps: vec![gap(&region), gap("elsewhere-1")],
+            stored: false,
+        };
+        let record = run::queued(
+            "20261126T060000Z-test",
+            RunTrigger::Cli,
+            now,
+            jiff::SignedDuration::from_hours(1),
+        );
+        let served = Arc::new(ServedRun::new(posture_core::org::served::RunData::new(
+            record,
+            vec![collected],
+        )));
+        let whole = run_data(served.clone(), now, &Selection::default()).unwrap();
+        assert_eq!(whole.sources().account_source_gaps[&account].len(), 2);
+        assert!(whole.cacheable.is_some());
+        let regions = [region.clone()];
+        let one = Selection {
+            regions: &regions,
+            ..Selection::default()
+        };
+        let narrowed = run_data(served, now, &one).unwrap();
+        assert_eq!(narrowed.sources().account_source_gaps[&account], vec![gap(&region)]);
+        assert!(
+            narrowed.cacheable.is_none(),
+            "a selection's answer is not kept as the run's"
+        );
+        assert!(narrowed.sources().aws_tooling.iter().all(|t| t.region == region));
     }
 
     #[test]
