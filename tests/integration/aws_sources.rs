@@ -25,6 +25,7 @@ fn query(days: u32, min: Severity, max: usize) -> FindingQuery {
         window: TimeWindow::last_days(Timestamp::now(), days),
         min_severity: min,
         max_findings: max,
+        filter: Default::default(),
     }
 }
 

@@ -90,6 +90,7 @@ async fn assess(proxy: &FaultProxy) -> Assessed {
         window: TimeWindow::last_days(now, 90),
         min_severity: Severity::Informational,
         max_findings: 10_000,
+        filter: Default::default(),
     };
     let hub = posture_aws::securityhub::SecurityHubSource::new(posture_aws::guarded_client!(
         aws_sdk_securityhub,
@@ -378,6 +379,7 @@ async fn a_denial_echoing_the_credential_never_relays_the_key_id() {
         window: TimeWindow::last_days(jiff::Timestamp::now(), 1),
         min_severity: Severity::Informational,
         max_findings: 10,
+        filter: Default::default(),
     };
     let error = hub.fetch(&query).await.unwrap_err();
     assert!(proxy.totals().faulted > 0);

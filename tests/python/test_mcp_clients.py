@@ -221,7 +221,19 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
         assert fields <= declared, f"{name} output schema lacks {sorted(fields - declared)}"
 
     props = tools[ANALYZE].input_schema["properties"]
-    assert set(props) == {"severity_threshold", "time_range_days", "include_remediation", "max_findings"}
+    # The seed's four, then the organization-wide selection (issue 13).
+    assert set(props) == {
+        "severity_threshold",
+        "time_range_days",
+        "include_remediation",
+        "max_findings",
+        "account_ids",
+        "regions",
+        "resource",
+        "principal",
+        "finding_types",
+        "freshness",
+    }
 
     sev = props["severity_threshold"]
     assert sev.get("type") == "string"

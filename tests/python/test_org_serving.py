@@ -1,11 +1,14 @@
 """Issue 13: posture answers for the whole organization from the latest complete run, through a
 real MCP client (the Python SDK) against the unchanged `mcp-server` binary.
 
-A moto organization with three members: A leaves a bucket public, B has a console user without
-MFA, C's role refuses the collector (the gate answers its AssumeRole as STS would). One run of the
+A moto organization with three members: A leaves a bucket public (and Security Hub reports it),
+B has a console user without MFA (and Security Hub reports that user exfiltrating), C's role refuses
+the collector (the gate answers its AssumeRole as STS would). One run of the
 `assessor` binary (AWS mode, DynamoDB + S3 store) later, `check_compliance_status` names each
 member's planted failures with its account id, says which run it stands on, lists C as a gap, and
 makes no AWS inventory call (every request the server sends passes the gate and is counted).
+`analyze_security_findings` reads the same run: each member's findings under its account id, filters
+by account, region, resource, principal and type, and says which accounts and regions it covered.
 
 And one definition of every score: for the same run, check_compliance_status, assess_security_posture,
 get_posture_history's last point, list_accounts and the report agree to the decimal, for the
@@ -18,6 +21,7 @@ import json
 import os
 import subprocess
 import urllib.request
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,10 @@ def _organization(endpoint: str) -> list[str]:
     iam = b("iam")
     iam.create_user(UserName=NO_MFA_USER)
     iam.create_login_profile(UserName=NO_MFA_USER, Password="Correct-Horse-Battery-9!")
+    a("securityhub").batch_import_findings(Findings=[_finding(members[0], "exposed-bucket", "HIGH", "TTPs/Initial Access/Exposed bucket",
+                                                            {"Type": "AwsS3Bucket", "Id": f"arn:aws:s3:::{PUBLIC_BUCKET}"})])
+    b("securityhub").batch_import_findings(Findings=[_finding(members[1], "exfiltration", "CRITICAL", "Effects/Data Exfiltration",
+                                                            {"Type": "AwsIamUser", "Id": f"arn:aws:iam::{members[1]}:user/{NO_MFA_USER}"})])
     admin = _session(endpoint)
     ddb = admin("dynamodb")
     ddb.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -77,6 +85,41 @@ def _organization(endpoint: str) -> list[str]:
                      BillingMode="PAY_PER_REQUEST")
     admin("s3").create_bucket(Bucket=BUCKET)
     return members
+
+
+def _finding(account: str, name: str, label: str, kind: str, resource: dict[str, str]) -> dict[str, Any]:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {"SchemaVersion": "2018-10-08", "Id": f"{account}/{name}", "GeneratorId": f"planted/{name}", "AwsAccountId": account,
+            "ProductArn": f"arn:aws:securityhub:us-east-1:{account}:product/{account}/default", "Types": [kind],
+            "CreatedAt": now, "UpdatedAt": now, "FirstObservedAt": now, "LastObservedAt": now, "Severity": {"Label": label},
+            "Title": f"planted {name}", "Description": f"planted {name} in {account}", "Region": "us-east-1",
+            "Resources": [{**resource, "Region": "us-east-1"}], "RecordState": "ACTIVE", "Workflow": {"Status": "NEW"}}
+
+
+def assert_findings_across_the_org(url: str, gate: Gate, a: str, b: str, c: str) -> None:
+    """analyze_security_findings answers for every member from the run, filtered as asked, without reading AWS."""
+    org = _call(url, "analyze_security_findings", {})
+    assert gate.take_calls() == {}, "the findings came from the kept run"
+    assert org["as_of"]["run_id"] == RUN_ID and [m["account_id"] for m in org["as_of"]["missing_accounts"]] == [c]
+    coverage = org["coverage"]
+    assert coverage["view"] == "latest_run"
+    assert {x["account_id"]: x["regions"] for x in coverage["accounts"]} == {a: ["us-east-1"], b: ["us-east-1"]}, coverage
+    assert org["threat_landscape"]["account_counts"] == {a: 1, b: 1}, org["threat_landscape"]
+    listed = {f["finding_id"]: f["account_id"] for f in org["high_risk_findings"]}
+    assert listed == {f"{a}/exposed-bucket": a, f"{b}/exfiltration": b}, listed
+
+    def ids(**arguments: Any) -> list[str]:
+        return sorted(f["finding_id"] for f in _call(url, "analyze_security_findings", arguments)["high_risk_findings"])
+
+    assert ids(account_ids=[a]) == [f"{a}/exposed-bucket"]
+    assert ids(resource=PUBLIC_BUCKET) == [f"{a}/exposed-bucket"]
+    assert ids(resource=f"arn:aws:s3:::{PUBLIC_BUCKET}") == [f"{a}/exposed-bucket"]
+    assert ids(principal=f"arn:aws:iam::{b}:user/{NO_MFA_USER}") == [f"{b}/exfiltration"]
+    assert ids(finding_types=["Effects/"]) == [f"{b}/exfiltration"]
+    assert ids(regions=["us-east-1"], severity_threshold="CRITICAL") == [f"{b}/exfiltration"]
+    one = _call(url, "analyze_security_findings", {"max_findings": 1})
+    assert one["threat_landscape"]["total_threats"] == 2 and one["coverage"]["findings_analyzed"] == 1, one["coverage"]
+    assert one["coverage"]["truncated_at_max_findings"] is True
 
 
 def _assessor_binary() -> Path:
@@ -175,6 +218,8 @@ def test_the_org_is_answered_from_the_latest_run_without_reading_aws(org_moto: s
             assert gate.take_calls() == {}, "the second answer came from the kept run"
 
             assert_scores_agree(url)
+            gate.take_calls()
+            assert_findings_across_the_org(url, gate, a, b, c)
             print(f"moto org served from run {RUN_ID}: CIS {cc['overall_compliance_score']} "
                   f"({[(x['account_id'], x['score']) for x in cc['account_scores']]}); first call's AWS requests: {dict(calls)}")
     finally:

@@ -22,8 +22,7 @@ use std::time::Duration;
 
 /// Findings read per source and region for a snapshot.
 pub const MAX_FINDINGS_PER_SOURCE: usize = 10_000;
-/// Findings updated within this many days count as open in a snapshot.
-pub const FINDINGS_WINDOW_DAYS: u32 = 90;
+pub use posture_core::org::served::FINDINGS_WINDOW_DAYS;
 /// Assumed-role sessions last this long (the STS minimum; the SDK provider
 /// renews them if a collection runs longer).
 pub const SESSION_LENGTH: Duration = Duration::from_secs(900);
@@ -223,6 +222,7 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
         window: TimeWindow::last_days(inventory.collected_at, FINDINGS_WINDOW_DAYS),
         min_severity: Severity::Informational,
         max_findings: MAX_FINDINGS_PER_SOURCE,
+        filter: Default::default(),
     };
     let mut findings = Vec::new();
     let mut gaps = Vec::new();

@@ -61,7 +61,13 @@ impl GuardDutySource {
 
 /// The `FindingCriteria` sent with `ListFindings`.
 pub fn criteria(query: &FindingQuery) -> FindingCriteria {
-    FindingCriteria::builder()
+    let accounts = &query.filter.account_ids;
+    let by_account = (!accounts.is_empty()).then(|| Condition::builder().set_equals(Some(accounts.clone())).build());
+    let builder = match by_account {
+        Some(condition) => FindingCriteria::builder().criterion("accountId", condition),
+        None => FindingCriteria::builder(),
+    };
+    builder
         .criterion("service.archived", Condition::builder().equals("false").build())
         .criterion(
             "severity",

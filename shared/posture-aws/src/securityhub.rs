@@ -67,6 +67,26 @@ pub fn filters(query: &FindingQuery) -> AwsSecurityFindingFilters {
     for s in query.min_severity.at_or_above() {
         f = f.severity_label(eq(s.label()));
     }
+    // Values of one field are OR-ed by Security Hub; fields are AND-ed.
+    let filter = &query.filter;
+    for account in &filter.account_ids {
+        f = f.aws_account_id(eq(account));
+    }
+    for region in &filter.regions {
+        f = f.region(eq(region));
+    }
+    for prefix in &filter.types {
+        f = f.r#type(
+            StringFilter::builder()
+                .value(prefix)
+                .comparison(StringFilterComparison::Prefix)
+                .build(),
+        );
+    }
+    // A bare id (a bucket name) can end many ARNs: it is matched on what comes back.
+    if let Some(arn) = filter.resource.as_deref().filter(|r| r.starts_with("arn:")) {
+        f = f.resource_id(eq(arn));
+    }
     f.build()
 }
 

@@ -243,6 +243,7 @@ mod tests {
             window: TimeWindow::last_days(now, days),
             min_severity: min,
             max_findings: max,
+            filter: Default::default(),
         };
         let read = |records: Vec<Result<crate::Finding, crate::finding::NormalizeError>>| {
             let mut reading = Reading::default();
@@ -267,6 +268,9 @@ mod tests {
             include_remediation: true,
             analysis_id: "FA-test".into(),
             now,
+            view: "live".into(),
+            accounts: Vec::new(),
+            note: None,
         };
         analyze(merged, &request, crate::findings::attack::catalog().unwrap())
     }

@@ -3,6 +3,7 @@
 //! failure leaves in a verdict.
 
 use crate::finding::{Finding, NormalizeError};
+use crate::findings::filter::FindingFilter;
 use crate::severity::Severity;
 use crate::time::TimeWindow;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const SECURITY_HUB: &str = "Security Hub";
 
 /// What to fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingQuery {
     /// Findings updated within this window.
     pub window: TimeWindow,
@@ -19,14 +20,18 @@ pub struct FindingQuery {
     pub min_severity: Severity,
     /// At most this many findings per source.
     pub max_findings: usize,
+    /// Accounts, regions, resource, principal and types asked for (sources
+    /// send what their API can filter on).
+    pub filter: FindingFilter,
 }
 
 impl FindingQuery {
     /// The predicate every source applies to what it reads, whether or not
     /// the service filtered server-side: live (active, not suppressed),
-    /// updated within the window, at or above the threshold.
+    /// updated within the window, at or above the threshold, selected by
+    /// the filter.
     pub fn admits(&self, f: &Finding) -> bool {
-        f.is_live() && self.window.contains(f.updated_at) && f.severity >= self.min_severity
+        f.is_live() && self.window.contains(f.updated_at) && f.severity >= self.min_severity && self.filter.admits(f)
     }
 }
 

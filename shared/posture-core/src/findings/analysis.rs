@@ -17,7 +17,7 @@ use crate::findings::attack::{Catalog, Mapping};
 use crate::findings::correlate::{AttackPattern, correlate};
 use crate::findings::remediation::{RemediationPlan, build_plan};
 use crate::severity::Severity;
-use crate::sources::{FindingQuery, SourceBatch, SourceError};
+use crate::sources::{FindingQuery, SourceBatch, SourceError, SourceGap};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,7 +30,8 @@ pub const HIGH_RISK_LIST_LIMIT: usize = 50;
 pub struct SourceStatus {
     /// Service name.
     pub service: String,
-    /// `ok` or `failed`.
+    /// `ok`, `failed`, or `partial` (answered from a run: not read in some
+    /// account and region, `coverage.accounts` says where).
     pub status: String,
     /// Findings it contributed (before de-duplication).
     pub findings: usize,
@@ -47,21 +48,32 @@ pub struct SourceStatus {
 /// Findings of all sources, merged.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Merged {
-    /// De-duplicated findings, most severe and most recent first, at most
-    /// `max_findings`.
+    /// De-duplicated findings, most severe and most recent first ([`rank`];
+    /// at most `max_findings` after [`merge`]).
     pub findings: Vec<Finding>,
     /// Findings seen through two channels and kept once.
     pub duplicates_removed: usize,
     /// Per-source outcome.
     pub sources: Vec<SourceStatus>,
-    /// True when more findings matched than `max_findings` allowed.
+    /// True when a source had more findings than it returned, or [`merge`]
+    /// dropped some past `max_findings`.
     pub truncated: bool,
+}
+
+/// Merges source results ([`merge_all`]) and keeps the first
+/// `max_findings`.
+pub fn merge(results: Vec<(String, Result<SourceBatch, SourceError>)>, query: &FindingQuery) -> Merged {
+    let mut merged = merge_all(results);
+    merged.truncated |= merged.findings.len() > query.max_findings;
+    merged.findings.truncate(query.max_findings);
+    merged
 }
 
 /// Merges source results: de-duplicates GuardDuty findings that arrived
 /// through both GuardDuty and Security Hub (the GuardDuty copy is kept, it is
-/// richer), orders by severity then recency and keeps `max_findings`.
-pub fn merge(results: Vec<(String, Result<SourceBatch, SourceError>)>, query: &FindingQuery) -> Merged {
+/// richer) and orders by severity then recency ([`rank`]); `truncated` says
+/// a source had more than it returned.
+pub fn merge_all(results: Vec<(String, Result<SourceBatch, SourceError>)>) -> Merged {
     let mut sources = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut all: Vec<Finding> = Vec::new();
@@ -118,21 +130,24 @@ pub fn merge(results: Vec<(String, Result<SourceBatch, SourceError>)>, query: &F
             }),
         }
     }
-    all.sort_by(|a, b| {
+    rank(&mut all);
+    Merged {
+        findings: all,
+        duplicates_removed,
+        sources,
+        truncated: more_available,
+    }
+}
+
+/// Orders findings most severe first, then by score, then most recent.
+pub fn rank(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(b.severity_score.total_cmp(&a.severity_score))
             .then(b.updated_at.cmp(&a.updated_at))
             .then(a.id.cmp(&b.id))
     });
-    let truncated = more_available || all.len() > query.max_findings;
-    all.truncate(query.max_findings);
-    Merged {
-        findings: all,
-        duplicates_removed,
-        sources,
-        truncated,
-    }
 }
 
 /// The time range of an analysis.
@@ -159,6 +174,10 @@ pub struct ThreatLandscape {
     pub severity_counts: BTreeMap<String, usize>,
     /// Count per producing service.
     pub source_counts: BTreeMap<String, usize>,
+    /// Count per account.
+    pub account_counts: BTreeMap<String, usize>,
+    /// Count per region.
+    pub region_counts: BTreeMap<String, usize>,
     /// 0–100 (rule in the module documentation).
     pub risk_score: u32,
     /// INCREASING, STABLE or DECREASING.
@@ -207,22 +226,50 @@ pub struct HighRiskFinding {
     pub attack_pattern_id: Option<String>,
 }
 
+/// One account an analysis covered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AccountCoverage {
+    /// The account.
+    pub account_id: String,
+    /// Regions whose findings were read (empty when only the findings'
+    /// own regions are known: a live read of the sources this server reads).
+    pub regions: Vec<String>,
+    /// Sources not read in full, per region, and why.
+    pub unread: Vec<SourceGap>,
+    /// Its findings that matched, before `max_findings`.
+    pub findings_matched: usize,
+}
+
 /// How the analysis came about: sources, counts, limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Coverage {
-    /// True when a source failed: the result stands on the others.
+    /// True when a source failed, or an account's source could not be read
+    /// in a region: the result stands on the rest.
     pub partial: bool,
+    /// Where the findings were read: `latest_run` (each account through
+    /// its collector role, every enabled region, at the run's time) or
+    /// `live` (the sources this server reads, now).
+    pub view: String,
     /// Per-source outcome.
     pub sources: Vec<SourceStatus>,
-    /// Findings analysed after de-duplication.
+    /// Accounts covered, with their regions and unread sources.
+    pub accounts: Vec<AccountCoverage>,
+    /// Findings that matched the window, threshold and filters; every count
+    /// of `threat_landscape` is over these.
+    pub findings_matched: usize,
+    /// Findings analysed in detail (correlation, listing, remediation):
+    /// the first `max_findings` of those matched, most severe first.
     pub findings_analyzed: usize,
     /// Findings that arrived through both GuardDuty and Security Hub.
     pub duplicates_removed: usize,
-    /// True when more findings matched than `max_findings`: the most severe
-    /// and most recent were kept.
+    /// True when more findings matched than `max_findings`, or a source had
+    /// more than it returned.
     pub truncated_at_max_findings: bool,
-    /// High-risk findings in total (the list shows at most 50).
+    /// High-risk findings in total (the list shows at most 50, and at most
+    /// `max_findings`).
     pub high_risk_findings_total: usize,
+    /// What limits the answer beyond the above, when something does.
+    pub note: Option<String>,
 }
 
 /// The `analyze_security_findings` result (seed 000 fields plus coverage).
@@ -259,6 +306,13 @@ pub struct AnalysisRequest {
     pub analysis_id: String,
     /// Time of the analysis.
     pub now: Timestamp,
+    /// `latest_run` or `live` ([`Coverage::view`]).
+    pub view: String,
+    /// Accounts in scope with what was read of them; accounts with
+    /// matching findings are added when missing.
+    pub accounts: Vec<AccountCoverage>,
+    /// What limits the answer ([`Coverage::note`]).
+    pub note: Option<String>,
 }
 
 fn category(f: &Finding) -> String {
@@ -285,11 +339,19 @@ fn weight(s: Severity) -> f64 {
     }
 }
 
-/// Analyses merged findings.
+/// Analyses merged findings: every count over all of them, correlation,
+/// listing and remediation over the first `max_findings`.
 pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> FindingsAnalysis {
-    let findings = merged.findings;
+    let Merged {
+        findings: matched,
+        duplicates_removed,
+        sources,
+        truncated,
+    } = merged;
+    let max = request.query.max_findings;
+    let findings = &matched[..matched.len().min(max)];
     let mappings: Vec<Mapping> = findings.iter().map(|f| catalog.classify(f)).collect();
-    let patterns = correlate(&findings, &mappings, catalog);
+    let patterns = correlate(findings, &mappings, catalog);
 
     let mut pattern_of: HashMap<&str, &str> = HashMap::new();
     for p in &patterns {
@@ -300,8 +362,8 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
 
     let window = request.query.window;
     let mid = window.midpoint();
-    let second_half = findings.iter().filter(|f| f.first_seen >= mid).count();
-    let first_half = findings.len() - second_half;
+    let second_half = matched.iter().filter(|f| f.first_seen >= mid).count();
+    let first_half = matched.len() - second_half;
     let trend = if second_half as f64 >= first_half as f64 * 1.25 && second_half >= first_half + 2 {
         "INCREASING"
     } else if (second_half as f64) <= first_half as f64 * 0.8 && first_half >= second_half + 2 {
@@ -313,13 +375,17 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
     let mut threat_categories = BTreeMap::new();
     let mut severity_counts = BTreeMap::new();
     let mut source_counts = BTreeMap::new();
-    for f in &findings {
+    let mut account_counts = BTreeMap::new();
+    let mut region_counts = BTreeMap::new();
+    for f in &matched {
         *threat_categories.entry(category(f)).or_insert(0) += 1;
         *severity_counts.entry(f.severity.label().to_string()).or_insert(0) += 1;
         *source_counts.entry(f.source.name().to_string()).or_insert(0) += 1;
+        *account_counts.entry(f.account_id.clone()).or_insert(0) += 1;
+        *region_counts.entry(f.region.clone()).or_insert(0) += 1;
     }
-    let open: Vec<&Finding> = findings.iter().filter(|f| f.is_open()).collect();
-    let w: f64 = open.iter().map(|f| weight(f.severity)).sum();
+    let open = matched.iter().filter(|f| f.is_open());
+    let (open_count, w) = open.fold((0, 0.0), |(n, w), f| (n + 1, w + weight(f.severity)));
     let base_risk = (100.0 * (1.0 - (-w / 40.0).exp())).round() as u32;
     let risk_score = patterns
         .iter()
@@ -329,12 +395,11 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
         .max(base_risk)
         .min(100);
 
-    let mut high: Vec<(usize, &Finding)> = findings
+    let mut high: Vec<&Finding> = matched
         .iter()
-        .enumerate()
-        .filter(|(_, f)| f.is_open() && (f.severity >= Severity::High || pattern_of.contains_key(f.id.as_str())))
+        .filter(|f| f.is_open() && (f.severity >= Severity::High || pattern_of.contains_key(f.id.as_str())))
         .collect();
-    high.sort_by(|(_, a), (_, b)| {
+    high.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(b.severity_score.total_cmp(&a.severity_score))
@@ -343,12 +408,13 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
     let high_risk_total = high.len();
     let high_risk_findings = high
         .into_iter()
-        .take(HIGH_RISK_LIST_LIMIT)
-        .map(|(i, f)| {
+        .take(HIGH_RISK_LIST_LIMIT.min(max))
+        .map(|f| {
+            let mapping = catalog.classify(f);
             let mut indicators: Vec<String> = Vec::new();
-            indicators.extend(mappings[i].tactics.iter().map(|t| format!("tactic:{t}")));
+            indicators.extend(mapping.tactics.iter().map(|t| format!("tactic:{t}")));
             indicators.extend(
-                mappings[i]
+                mapping
                     .techniques
                     .iter()
                     .map(|t| format!("technique:{}", catalog.technique_label(t))),
@@ -376,10 +442,24 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
 
     let remediation_plan = request.include_remediation.then(|| {
         let in_pattern: HashSet<String> = pattern_of.keys().map(|k| k.to_string()).collect();
-        build_plan(&findings, &in_pattern)
+        build_plan(findings, &in_pattern)
     });
 
-    let partial = merged.sources.iter().any(|s| s.status != "ok");
+    let mut accounts = request.accounts.clone();
+    for (account, n) in &account_counts {
+        match accounts.iter_mut().find(|a| &a.account_id == account) {
+            Some(a) => a.findings_matched = *n,
+            None => accounts.push(AccountCoverage {
+                account_id: account.clone(),
+                regions: Vec::new(),
+                unread: Vec::new(),
+                findings_matched: *n,
+            }),
+        }
+    }
+    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    let partial =
+        sources.iter().any(|s| s.status != "ok") || accounts.iter().any(|a| a.unread.iter().any(|g| g.error.is_some()));
     FindingsAnalysis {
         analysis_id: request.analysis_id.clone(),
         time_range: TimeRange {
@@ -388,11 +468,13 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
             days: request.days,
         },
         threat_landscape: ThreatLandscape {
-            total_threats: findings.len(),
-            active_threats: open.len(),
+            total_threats: matched.len(),
+            active_threats: open_count,
             threat_categories,
             severity_counts,
             source_counts,
+            account_counts,
+            region_counts,
             risk_score,
             trend: trend.to_string(),
             trend_basis: TrendBasis {
@@ -406,11 +488,15 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
         remediation_plan,
         coverage: Coverage {
             partial,
-            sources: merged.sources,
+            view: request.view.clone(),
+            sources,
+            accounts,
+            findings_matched: matched.len(),
             findings_analyzed: findings.len(),
-            duplicates_removed: merged.duplicates_removed,
-            truncated_at_max_findings: merged.truncated,
+            duplicates_removed,
+            truncated_at_max_findings: truncated || matched.len() > max,
             high_risk_findings_total: high_risk_total,
+            note: request.note.clone(),
         },
         generated_at: request.now.to_string(),
     }

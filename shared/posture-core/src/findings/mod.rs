@@ -6,5 +6,6 @@ pub mod analysis;
 pub mod asff;
 pub mod attack;
 pub mod correlate;
+pub mod filter;
 pub mod guardduty;
 pub mod remediation;

@@ -11,6 +11,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A collection holds the findings updated within this many days before it
+/// was taken (they count as open in its snapshot).
+pub const FINDINGS_WINDOW_DAYS: u32 = 90;
+
 /// Where an answer's data came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

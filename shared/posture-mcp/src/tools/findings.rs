@@ -2,13 +2,22 @@
 
 use super::args::{Threshold, default};
 use super::call::{Cx, ToolOutput};
+use super::posture::{Freshness, Ground, Served, as_of_line, check_accounts, check_regions, ground};
 use crate::backend::Backend;
 use crate::error::ToolError;
-use posture_core::findings::analysis::{self, AnalysisRequest, FindingsAnalysis};
+use crate::serving::ServedRun;
+use jiff::Timestamp;
+use posture_core::finding::Channel;
+use posture_core::findings::analysis::{
+    self, AccountCoverage, AnalysisRequest, FindingsAnalysis, Merged, SourceStatus,
+};
 use posture_core::findings::attack;
-use posture_core::sources::{FindingQuery, SourceBatch, SourceError};
+use posture_core::findings::filter::FindingFilter;
+use posture_core::org::served::{self, AccountAge, AsOf, FINDINGS_WINDOW_DAYS};
+use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceBatch, SourceError};
 use posture_core::time::TimeWindow;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// `analyze_security_findings`.
@@ -35,7 +44,34 @@ pub struct AnalyzeArgs {
     #[serde(default = "five_hundred")]
     #[schemars(range(min = 1, max = 1000))]
     pub max_findings: u32,
+    /// Account ids whose findings to analyze (empty = every account: of the latest complete run, or that the live sources see)
+    #[serde(default)]
+    #[schemars(length(max = 1000), inner(length(min = 12, max = 12)))]
+    pub account_ids: Vec<String>,
+    /// Regions whose findings to analyze (empty = all)
+    #[serde(default)]
+    #[schemars(length(max = 50), inner(length(max = 32)))]
+    pub regions: Vec<String>,
+    /// Only findings about this resource: its ARN, or its own id (an instance id, a bucket name)
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 2048))]
+    pub resource: Option<String>,
+    /// Only findings involving this principal: a user or role ARN or name, an access key id, or a role session name
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 2048))]
+    pub principal: Option<String>,
+    /// Only findings whose type starts with one of these (case-sensitive), e.g. "UnauthorizedAccess:IAMUser", "Recon:", "Software and Configuration Checks"
+    #[serde(default)]
+    #[schemars(length(max = 20), inner(length(min = 1, max = 256)))]
+    pub finding_types: Vec<String>,
+    /// latest_run (the default when a run has completed: every account's findings, every enabled region, as collected by that run) or live (the finding sources this server reads, now)
+    #[serde(default)]
+    pub freshness: Option<Freshness>,
 }
+
+/// Findings read per source for a live analysis: every count is over what
+/// was read, so this is well above `max_findings`.
+const LIVE_READ_PER_SOURCE: usize = 10_000;
 
 fn thirty_days() -> u32 {
     30
@@ -54,36 +90,180 @@ pub async fn fetch_all(backend: &Backend, query: &FindingQuery) -> Vec<(String, 
     futures::future::join_all(fetches).await
 }
 
-/// `analyze_security_findings`: read every source, merge, analyse.
+/// `analyze_security_findings`: the latest complete run's findings (or the
+/// sources read now), filtered, merged and analysed.
 pub async fn analyze_findings(cx: &Cx<'_>, args: AnalyzeArgs) -> Result<ToolOutput, ToolError> {
-    let min_severity = args.severity_threshold.severity();
-    let days = args.time_range_days;
-    let include_remediation = args.include_remediation;
-    let max_findings = args.max_findings as usize;
     let catalog = attack::catalog().map_err(|e| ToolError::engine(format!("ATT&CK mapping data unusable: {e}")))?;
-
-    let now = jiff::Timestamp::now();
+    let now = Timestamp::now();
+    let days = args.time_range_days;
+    let filter = FindingFilter {
+        account_ids: args.account_ids,
+        regions: args.regions,
+        resource: args.resource,
+        principal: args.principal,
+        types: args.finding_types,
+    };
     let query = FindingQuery {
         window: TimeWindow::last_days(now, days),
-        min_severity,
-        max_findings,
+        min_severity: args.severity_threshold.severity(),
+        max_findings: args.max_findings as usize,
+        filter,
     };
-    let results = fetch_all(cx.backend, &query).await;
+    let scope = match ground(cx.backend, args.freshness).await? {
+        Ground::Run(run) => from_run(&run, &query, now)?,
+        Ground::Live(note) => live(cx.backend, &query, now, note).await?,
+    };
+    let request = AnalysisRequest {
+        query,
+        days,
+        include_remediation: args.include_remediation,
+        analysis_id: format!("FA-{}", uuid::Uuid::new_v4()),
+        now,
+        view: scope.view.to_string(),
+        accounts: scope.accounts,
+        note: scope.note,
+    };
+    let result = analysis::analyze(scope.merged, &request, catalog);
+    let text = as_of_line(&scope.as_of) + &render(&result);
+    ToolOutput::new(
+        &Served {
+            answer: result,
+            as_of: scope.as_of,
+        },
+        text,
+    )
+}
+
+/// The findings an analysis covers and where they were read.
+struct Scope {
+    merged: Merged,
+    view: &'static str,
+    accounts: Vec<AccountCoverage>,
+    note: Option<String>,
+    as_of: AsOf,
+}
+
+/// The run's findings of the accounts and regions asked for: each account
+/// was read through its collector role in every enabled region.
+fn from_run(run: &ServedRun, query: &FindingQuery, now: Timestamp) -> Result<Scope, ToolError> {
+    let filter = &query.filter;
+    check_accounts(run, &filter.account_ids)?;
+    let data = &run.data;
+    let selected = |account: &str| filter.account_ids.is_empty() || filter.account_ids.iter().any(|a| a == account);
+    let inventories: Vec<_> = data.inventories.iter().filter(|i| selected(&i.account_id)).collect();
+    let mut known: Vec<String> = inventories.iter().flat_map(|i| i.regions.iter().cloned()).collect();
+    known.sort();
+    known.dedup();
+    check_regions(&filter.regions, known)?;
+    let in_regions = |region: &str| filter.regions.is_empty() || filter.regions.iter().any(|r| r == region);
+    let accounts: Vec<AccountCoverage> = inventories
+        .iter()
+        .map(|i| AccountCoverage {
+            account_id: i.account_id.clone(),
+            regions: i.regions.iter().filter(|r| in_regions(r)).cloned().collect(),
+            unread: data
+                .source_gaps
+                .get(&i.account_id)
+                .map(|gaps| gaps.iter().filter(|g| in_regions(&g.region)).cloned().collect())
+                .unwrap_or_default(),
+            findings_matched: 0,
+        })
+        .collect();
+    let mut findings: Vec<_> = data.findings.iter().filter(|f| query.admits(f)).cloned().collect();
+    analysis::rank(&mut findings);
+    let sources = run_sources(&findings, &accounts);
+    let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS)).then(|| {
+        format!(
+            "the run holds findings updated within {FINDINGS_WINDOW_DAYS} days before each account's collection; \
+             older ones are not covered (freshness: live reads the sources for the whole window)"
+        )
+    });
+    let owned: Vec<_> = inventories.into_iter().cloned().collect();
+    let mut as_of = data.as_of(&owned, now);
+    as_of.missing_accounts.retain(|m| selected(&m.account_id));
+    Ok(Scope {
+        merged: Merged {
+            findings,
+            duplicates_removed: 0,
+            sources,
+            truncated: false,
+        },
+        view: "latest_run",
+        accounts,
+        note,
+        as_of,
+    })
+}
+
+/// Per finding API, what the run read through it: `partial` when it could
+/// not be read in some account and region (`coverage.accounts` says where).
+fn run_sources(findings: &[posture_core::Finding], accounts: &[AccountCoverage]) -> Vec<SourceStatus> {
+    let mut per_service: BTreeMap<String, (usize, bool)> = BTreeMap::new();
+    for a in accounts {
+        for gap in &a.unread {
+            per_service.entry(gap.service.clone()).or_default().1 |= gap.error.is_some();
+        }
+    }
+    for f in findings {
+        for channel in &f.channels {
+            let service = match channel {
+                Channel::SecurityHubApi => SECURITY_HUB,
+                Channel::GuardDutyApi => "GuardDuty",
+            };
+            per_service.entry(service.to_string()).or_default().0 += 1;
+        }
+    }
+    per_service
+        .into_iter()
+        .map(|(service, (n, failed_somewhere))| SourceStatus {
+            service,
+            status: if failed_somewhere { "partial" } else { "ok" }.into(),
+            findings: n,
+            records_read: n,
+            more_available: false,
+            rejected_records: 0,
+            error: None,
+        })
+        .collect()
+}
+
+/// The sources this server reads, now.
+async fn live(
+    backend: &Backend,
+    query: &FindingQuery,
+    now: Timestamp,
+    note: Option<String>,
+) -> Result<Scope, ToolError> {
+    let read = FindingQuery {
+        max_findings: LIVE_READ_PER_SOURCE.max(query.max_findings),
+        ..query.clone()
+    };
+    let results = fetch_all(backend, &read).await;
     let errors: Vec<_> = results.iter().filter_map(|(_, r)| r.as_ref().err().cloned()).collect();
     if !results.is_empty() && errors.len() == results.len() {
         return Err(ToolError::all_sources_failed(&errors));
     }
-    let merged = analysis::merge(results, &query);
-    let request = AnalysisRequest {
-        query,
-        days,
-        include_remediation,
-        analysis_id: format!("FA-{}", uuid::Uuid::new_v4()),
-        now,
-    };
-    let result = analysis::analyze(merged, &request, catalog);
-    let text = render(&result);
-    ToolOutput::new(&result, text)
+    let merged = analysis::merge_all(results);
+    let mut as_of = served::live(&[], now, note);
+    as_of.time = Some(now.to_string());
+    let mut seen: Vec<&str> = merged.findings.iter().map(|f| f.account_id.as_str()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    as_of.accounts = seen
+        .into_iter()
+        .map(|account_id| AccountAge {
+            account_id: account_id.to_string(),
+            collected_at: now.to_string(),
+            age_seconds: 0,
+        })
+        .collect();
+    Ok(Scope {
+        merged,
+        view: "live",
+        accounts: Vec::new(),
+        note: None,
+        as_of,
+    })
 }
 
 /// `analyze_security_findings`.

@@ -137,10 +137,10 @@ pub static TOOLS: &[ToolDef] = &[
         name: ANALYZE_SECURITY_FINDINGS,
         title: "Analyze security findings",
         args: findings::AnalyzeArgs,
-        output: posture_core::findings::analysis::FindingsAnalysis,
+        output: posture::Served<posture_core::findings::analysis::FindingsAnalysis>,
         handler: findings::analyze_findings,
         read_only: true,
-        description: "Threat analysis of Security Hub and GuardDuty findings: de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
+        description: "Threat analysis of the organization's Security Hub and GuardDuty findings: by default those of the latest complete assessment run (every account through its collector role, every enabled region; as_of says when), or with freshness=live the sources this server reads now. Filters: account_ids, regions, resource (ARN or id), principal (ARN, name or access key id), finding_types (type prefixes). Every count is over all matching findings; max_findings bounds what is correlated and listed. coverage says which accounts and regions were read and what could not be. Returns de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
     },
     typed_tool! {
         name: CHECK_COMPLIANCE_STATUS,
@@ -296,6 +296,23 @@ mod tests {
         assert_eq!(props["max_findings"]["default"], 500);
         assert_eq!(props["time_range_days"]["maximum"], 365);
         assert_eq!(props["severity_threshold"]["default"], "MEDIUM");
-        assert_eq!(props.as_object().unwrap().len(), 4);
+        // The seed's four, then the organization-wide selection.
+        let mut names: Vec<&str> = props.as_object().unwrap().keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "account_ids",
+                "finding_types",
+                "freshness",
+                "include_remediation",
+                "max_findings",
+                "principal",
+                "regions",
+                "resource",
+                "severity_threshold",
+                "time_range_days"
+            ]
+        );
     }
 }

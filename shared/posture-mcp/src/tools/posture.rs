@@ -133,22 +133,25 @@ impl Data {
     }
 }
 
-/// The data a posture answer stands on: the latest complete run's
-/// collections unless the caller asks for live data or no run can be
-/// answered from (then the accounts the server reads directly, and the
-/// answer says why), narrowed to the selection.
-pub async fn posture_data(
-    backend: &Backend,
-    now: Timestamp,
-    selection: &Selection<'_>,
-) -> Result<PostureData, ToolError> {
-    let wants_run = selection.freshness == Some(Freshness::LatestRun);
-    let note = match (&backend.history, selection.freshness) {
+/// What an answer is computed from.
+pub enum Ground {
+    /// The latest complete run.
+    Run(Arc<ServedRun>),
+    /// Data read now; the note says why, when a run could have answered.
+    Live(Option<String>),
+}
+
+/// The latest complete run unless the caller asks for live data or no run
+/// can be answered from (then live, with why); `freshness: latest_run`
+/// refuses to fall back.
+pub async fn ground(backend: &Backend, freshness: Option<Freshness>) -> Result<Ground, ToolError> {
+    let wants_run = freshness == Some(Freshness::LatestRun);
+    let note = match (&backend.history, freshness) {
         (_, Some(Freshness::Live)) => Some("live data, as asked (freshness: live)".to_string()),
         (None, _) if wants_run => return Err(stored::no_store()),
         (None, _) => None,
         (Some(h), _) => match h.latest_served().await {
-            Latest::Run(run) => return run_data(run, now, selection),
+            Latest::Run(run) => return Ok(Ground::Run(run)),
             Latest::NoRun if wants_run => return Err(stored::no_complete_run()),
             Latest::NoRun => {
                 Some("no assessment run has completed yet: live data of the accounts this server reads".to_string())
@@ -158,6 +161,20 @@ pub async fn posture_data(
                 Some(format!("{why}: live data of the accounts this server reads"))
             }
         },
+    };
+    Ok(Ground::Live(note))
+}
+
+/// The data a posture answer stands on ([`ground`]), narrowed to the
+/// selection.
+pub async fn posture_data(
+    backend: &Backend,
+    now: Timestamp,
+    selection: &Selection<'_>,
+) -> Result<PostureData, ToolError> {
+    let note = match ground(backend, selection.freshness).await? {
+        Ground::Run(run) => return run_data(run, now, selection),
+        Ground::Live(note) => note,
     };
     let (inventories, findings, sources) = live_data(backend, now).await;
     let (inventories, findings) = narrow(inventories, findings, selection)?;
@@ -170,21 +187,44 @@ pub async fn posture_data(
     })
 }
 
-fn run_data(run: Arc<ServedRun>, now: Timestamp, selection: &Selection<'_>) -> Result<PostureData, ToolError> {
+/// Refuses account ids that are not the run's.
+pub fn check_accounts(run: &ServedRun, account_ids: &[String]) -> Result<(), ToolError> {
     let listed: Vec<String> = run.data.run.accounts.iter().map(|a| a.account_id.clone()).collect();
-    let unknown: Vec<&String> = selection.account_ids.iter().filter(|a| !listed.contains(a)).collect();
-    if !unknown.is_empty() {
-        return Err(ToolError::validation(
-            "account_ids",
-            format!(
-                "not accounts of run {}: {}; its accounts: {}",
-                run.data.run.run_id,
-                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-                listed.join(", ")
-            ),
-            json!({"allowed": listed}),
-        ));
+    let unknown: Vec<&String> = account_ids.iter().filter(|a| !listed.contains(a)).collect();
+    if unknown.is_empty() {
+        return Ok(());
     }
+    Err(ToolError::validation(
+        "account_ids",
+        format!(
+            "not accounts of run {}: {}; its accounts: {}",
+            run.data.run.run_id,
+            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            listed.join(", ")
+        ),
+        json!({"allowed": listed}),
+    ))
+}
+
+/// Refuses regions of which there is no data.
+pub fn check_regions(regions: &[String], known: Vec<String>) -> Result<(), ToolError> {
+    let unknown: Vec<&String> = regions.iter().filter(|r| !known.contains(r)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ToolError::validation(
+        "regions",
+        format!(
+            "no data for region(s) {}; known: {}",
+            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            known.join(", ")
+        ),
+        json!({"allowed": known}),
+    ))
+}
+
+fn run_data(run: Arc<ServedRun>, now: Timestamp, selection: &Selection<'_>) -> Result<PostureData, ToolError> {
+    check_accounts(&run, selection.account_ids)?;
     let mut sources = DataSources {
         account_source_gaps: run.data.source_gaps.clone(),
         ..DataSources::default()
@@ -230,19 +270,10 @@ fn narrow(
         findings.retain(|f| selection.account_ids.contains(&f.account_id));
     }
     if !selection.regions.is_empty() {
-        let known = assessment::Known::from(&inventories, &findings).regions;
-        let unknown: Vec<&String> = selection.regions.iter().filter(|r| !known.contains(r)).collect();
-        if !unknown.is_empty() {
-            return Err(ToolError::validation(
-                "regions",
-                format!(
-                    "no data for region(s) {}; known: {}",
-                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
-                    known.join(", ")
-                ),
-                json!({"allowed": known}),
-            ));
-        }
+        check_regions(
+            selection.regions,
+            assessment::Known::from(&inventories, &findings).regions,
+        )?;
         for i in &mut inventories {
             i.region.retain(|r, _| selection.regions.contains(r));
         }
@@ -258,6 +289,7 @@ async fn live_data(backend: &Backend, now: Timestamp) -> (Vec<Inventory>, Vec<Fi
         window: TimeWindow::last_days(now, 90),
         min_severity: Severity::Informational,
         max_findings: 10_000,
+        filter: Default::default(),
     };
     let (inventories, findings) = tokio::join!(backend.inventories.inventories(), fetch_all(backend, &query));
     let merged = analysis::merge(findings, &query);
