@@ -72,6 +72,7 @@ fn backend(cfg: &SdkConfig, securityhub_cfg: &SdkConfig, guardduty_endpoint: &st
         frameworks: posture_core::posture::frameworks::builtin().unwrap(),
         framework_errors: Vec::new(),
         history: None,
+        members: None,
     }
 }
 

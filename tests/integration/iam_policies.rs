@@ -195,8 +195,8 @@ fn the_check_catches_a_missing_an_extra_and_an_unchecked_grant() {
     // The collector's AssumeRole statement gone: called but not granted.
     let problems = policy_problems(
         &doctor(
-            "                Action: sts:AssumeRole\n                Resource: !Sub \"arn:${AWS::Partition}:iam::*:role/${MemberRoleName}\"",
-            "                Action: sts:GetCallerIdentity\n                Resource: \"*\"",
+            "grants only ACTIONS).\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n              - Effect: Allow\n                Action: sts:AssumeRole\n                Resource: !Sub \"arn:${AWS::Partition}:iam::*:role/${MemberRoleName}\"",
+            "grants only ACTIONS).\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n              - Effect: Allow\n                Action: sts:GetCallerIdentity\n                Resource: \"*\"",
         ),
         iam::ROLES,
     );

@@ -21,12 +21,14 @@ import json
 import os
 import subprocess
 import urllib.request
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
 from moto.server import ThreadedMotoServer
 
 from aws_gate import Gate
@@ -120,6 +122,41 @@ def assert_findings_across_the_org(url: str, gate: Gate, a: str, b: str, c: str)
     one = _call(url, "analyze_security_findings", {"max_findings": 1})
     assert one["threat_landscape"]["total_threats"] == 2 and one["coverage"]["findings_analyzed"] == 1, one["coverage"]
     assert one["coverage"]["truncated_at_max_findings"] is True
+
+
+def assert_members_are_collected_live(url: str, gate: Gate, a: str, b: str, c: str) -> None:
+    """freshness live with account_ids collects those members now through their role, once per TTL."""
+    live = _call(url, "check_compliance_status", {"framework": "CIS", "freshness": "live", "account_ids": [a, c]})
+    calls = gate.take_calls()
+    assert ("sts", "AssumeRole") in calls and any(service == "s3" for service, _ in calls), calls
+    as_of = live["as_of"]
+    assert as_of["basis"] == "live" and [x["account_id"] for x in as_of["accounts"]] == [a], as_of
+    (missing,) = as_of["missing_accounts"]
+    assert missing["account_id"] == c and "AccessDenied" in missing["gap"], missing
+    by_control = {r["control_id"]: r for r in live["control_results"]}
+    assert f"{a}/{PUBLIC_BUCKET}" in by_control["2.1.4"]["failing_resources"], by_control["2.1.4"]
+
+    again = _call(url, "check_compliance_status", {"framework": "CIS", "freshness": "live", "account_ids": [a]})
+    assert gate.take_calls() == {}, "a's collection is kept for the live TTL"
+    assert [x["collected_at"] for x in again["as_of"]["accounts"]] == [x["collected_at"] for x in as_of["accounts"]]
+
+    findings = _call(url, "analyze_security_findings", {"freshness": "live", "account_ids": [b]})
+    assert findings["coverage"]["view"] == "live" and [x["account_id"] for x in findings["coverage"]["accounts"]] == [b]
+    assert [f["finding_id"] for f in findings["high_risk_findings"]] == [f"{b}/exfiltration"]
+
+    refused = _call_error(url, "check_compliance_status", {"framework": "CIS", "freshness": "live", "account_ids": [c]})
+    assert refused["error_type"] == "ServiceError" and c in refused["detail"], refused
+    gate.take_calls()
+
+
+def _call_error(url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    async def main() -> dict[str, Any]:
+        async with Client(url, read_timeout_seconds=120) as client:
+            result = await client.call_tool(name, arguments)
+            assert result.is_error is True, f"{name} succeeded: {result.structured_content}"
+            return result.structured_content
+
+    return anyio.run(main)
 
 
 def _assessor_binary() -> Path:
@@ -220,6 +257,7 @@ def test_the_org_is_answered_from_the_latest_run_without_reading_aws(org_moto: s
             assert_scores_agree(url)
             gate.take_calls()
             assert_findings_across_the_org(url, gate, a, b, c)
+            assert_members_are_collected_live(url, gate, a, b, c)
             print(f"moto org served from run {RUN_ID}: CIS {cc['overall_compliance_score']} "
                   f"({[(x['account_id'], x['score']) for x in cc['account_scores']]}); first call's AWS requests: {dict(calls)}")
     finally:

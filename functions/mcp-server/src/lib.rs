@@ -5,6 +5,7 @@
 
 use axum::Router;
 use axum::response::IntoResponse;
+use posture_aws::collector::InProcessCollector;
 use posture_aws::org::{ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, Stores, TaskLauncher};
 use posture_core::demo::{DemoHealth, DemoOrganization};
 use posture_core::org::execute::RunOutcome;
@@ -125,6 +126,7 @@ pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
         frameworks,
         framework_errors,
         history: None,
+        members: None,
     })
 }
 
@@ -236,6 +238,16 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
             clock,
         )),
         history: aws_history(settings, &ctx, &frameworks)?,
+        // Named member accounts, live: through their role, kept like the
+        // own account's inventory (per account and regions, this instance only).
+        members: Some(Arc::new(posture_core::cache::SharedCollections::new(
+            Arc::new(InProcessCollector {
+                base: ctx.sdk.clone(),
+                roles: settings.org.roles.clone(),
+            }),
+            settings.live_cache_ttl,
+            clock,
+        ))),
         frameworks,
         framework_errors,
     })

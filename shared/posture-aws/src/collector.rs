@@ -12,12 +12,13 @@ use crate::collect::LiveInventory;
 use crate::errors::sanitize;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
-use posture_core::ports::{AccountCollector, CollectError, CollectedAccount};
+use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, LiveCollector};
 use posture_core::ports::{FindingSource, InventorySource};
 use posture_core::severity::Severity;
 use posture_core::sources::{FindingQuery, SourceGap};
 use posture_core::time::TimeWindow;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Findings read per source and region for a snapshot.
@@ -273,18 +274,56 @@ pub struct InProcessCollector {
     pub roles: RoleSettings,
 }
 
+impl InProcessCollector {
+    async fn collect_in(
+        &self,
+        session: &str,
+        account_id: &str,
+        regions: Option<Vec<String>>,
+    ) -> Result<CollectedAccount, CollectError> {
+        let sdk = enter_account(&self.base, &self.roles, session, account_id).await?;
+        let collected = collect_with(&sdk, regions).await?;
+        if collected.inventory.account_id != account_id {
+            return Err(CollectError::Failed(format!(
+                "the role in {account_id} answered as account {}",
+                collected.inventory.account_id
+            )));
+        }
+        Ok(collected)
+    }
+}
+
 #[async_trait::async_trait]
 impl AccountCollector for InProcessCollector {
     async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
-        let sdk = enter_account(&self.base, &self.roles, run_id, account_id).await?;
-        let stored = collect_with(&sdk, self.roles.regions.clone()).await?;
-        if stored.inventory.account_id != account_id {
-            return Err(CollectError::Failed(format!(
-                "the role in {account_id} answered as account {}",
-                stored.inventory.account_id
-            )));
+        self.collect_in(run_id, account_id, self.roles.regions.clone()).await
+    }
+}
+
+/// Session name of live collections (CloudTrail shows `posture-live`).
+const LIVE_SESSION: &str = "live";
+
+#[async_trait::async_trait]
+impl LiveCollector for InProcessCollector {
+    async fn collect_now(
+        &self,
+        account_id: &str,
+        regions: Option<&[String]>,
+    ) -> Result<Arc<CollectedAccount>, CollectError> {
+        let regions = regions.map(<[String]>::to_vec).or_else(|| self.roles.regions.clone());
+        // A collection is a deep future: polled from its own task it never
+        // overflows the stack of a tool call that is deep already (it did,
+        // in a debug build, inside the MCP server).
+        let collector = InProcessCollector {
+            base: self.base.clone(),
+            roles: self.roles.clone(),
+        };
+        let account_id = account_id.to_string();
+        let task = tokio::spawn(async move { collector.collect_in(LIVE_SESSION, &account_id, regions).await });
+        match task.await {
+            Ok(result) => Ok(Arc::new(result?)),
+            Err(e) => Err(CollectError::Failed(format!("live collection task: {e}"))),
         }
-        Ok(stored)
     }
 }
 

@@ -168,7 +168,7 @@ const LOGS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 pub const ROLES: &[RoleGrants] = &[
     RoleGrants {
         role: "template.yaml#McpServerRole",
-        adapters: &[READ_ONLY, STORE, RUN_LAUNCHER],
+        adapters: &[READ_ONLY, STORE, RUN_LAUNCHER, MEMBER_SESSION],
         platform: LOGS,
     },
     RoleGrants {

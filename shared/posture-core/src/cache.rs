@@ -1,16 +1,18 @@
 //! Live collection shared between calls: [`SharedInventory`] collects the
 //! inventory at most once per time-to-live, and once for all callers that
-//! ask while a collection runs. Without it every posture tool call collected
+//! ask while a collection runs; [`SharedCollections`] does the same per
+//! member account and set of regions. Without it every posture tool call collected
 //! every region again (hundreds of AWS calls), and concurrent calls
 //! multiplied that load on the audited account until it throttled, which
 //! turns reads into gaps.
 
-use crate::ports::InventorySource;
+use crate::ports::{CollectError, CollectedAccount, InventorySource, LiveCollector};
 use crate::posture::inventory::Inventory;
 use crate::sources::SourceError;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// How long a failed collection is answered from memory (so a burst of
 /// callers against a failing account makes one attempt, not one each).
@@ -70,6 +72,78 @@ impl InventorySource for SharedInventory {
             at: (self.clock)(),
             result: result.clone(),
         });
+        result
+    }
+}
+
+/// A live collection kept, with when it was taken.
+type Kept = Option<(Timestamp, Result<Arc<CollectedAccount>, CollectError>)>;
+
+/// An account and the regions collected (sorted; `None`: the defaults).
+type CollectionKey = (String, Option<Vec<String>>);
+
+/// A [`LiveCollector`] that remembers each (account, regions) collection
+/// for its time-to-live, per process (a Lambda instance: never across
+/// deployments), and collects once for callers that ask meanwhile.
+pub struct SharedCollections {
+    inner: Arc<dyn LiveCollector>,
+    ttl: SignedDuration,
+    clock: fn() -> Timestamp,
+    entries: Mutex<HashMap<CollectionKey, Arc<futures::lock::Mutex<Kept>>>>,
+}
+
+/// Accounts × region sets remembered; past this the oldest entries are
+/// dropped (a caller naming many accounts cannot grow memory without bound).
+const COLLECTIONS_KEPT: usize = 64;
+
+impl SharedCollections {
+    /// Remembers collections of `inner` for `ttl` (zero: only concurrent
+    /// callers share one).
+    pub fn new(inner: Arc<dyn LiveCollector>, ttl: SignedDuration, clock: fn() -> Timestamp) -> SharedCollections {
+        SharedCollections {
+            inner,
+            ttl,
+            clock,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn entry(&self, key: CollectionKey) -> Arc<futures::lock::Mutex<Kept>> {
+        let mut entries = match self.entries.lock() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if entries.len() >= COLLECTIONS_KEPT && !entries.contains_key(&key) {
+            // Unused entries first; an entry being collected is kept by its callers anyway.
+            entries.retain(|_, e| Arc::strong_count(e) > 1);
+        }
+        entries.entry(key).or_default().clone()
+    }
+}
+
+#[async_trait]
+impl LiveCollector for SharedCollections {
+    async fn collect_now(
+        &self,
+        account_id: &str,
+        regions: Option<&[String]>,
+    ) -> Result<Arc<CollectedAccount>, CollectError> {
+        let mut key_regions = regions.map(<[String]>::to_vec);
+        if let Some(r) = key_regions.as_mut() {
+            r.sort();
+            r.dedup();
+        }
+        let entry = self.entry((account_id.to_string(), key_regions));
+        let mut kept = entry.lock().await;
+        let asked_at = (self.clock)();
+        if let Some((at, result)) = kept.as_ref() {
+            let ttl = if result.is_ok() { self.ttl } else { FAILURE_TTL };
+            if *at <= asked_at && asked_at.duration_since(*at) < ttl {
+                return result.clone();
+            }
+        }
+        let result = self.inner.collect_now(account_id, regions).await;
+        *kept = Some(((self.clock)(), result.clone()));
         result
     }
 }
@@ -167,6 +241,64 @@ mod tests {
             cache.inventories().await.unwrap();
             cache.inventories().await.unwrap();
             assert_eq!(inner.calls.load(Ordering::SeqCst), 2, "TTL zero: every call collects");
+
+            member_collections_are_kept_per_account_and_regions().await;
         });
+    }
+
+    struct CountingMembers {
+        calls: Mutex<Vec<(String, Option<Vec<String>>)>>,
+    }
+
+    #[async_trait]
+    impl LiveCollector for CountingMembers {
+        async fn collect_now(
+            &self,
+            account_id: &str,
+            regions: Option<&[String]>,
+        ) -> Result<Arc<CollectedAccount>, CollectError> {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push((account_id.to_string(), regions.map(<[String]>::to_vec)));
+            if account_id == "refused" {
+                return Err(CollectError::Unreachable("AccessDenied".into()));
+            }
+            Ok(Arc::new(CollectedAccount {
+                inventory: Inventory {
+                    account_id: format!("{account_id} #{}", calls.len()),
+                    ..Inventory::default()
+                },
+                findings: Vec::new(),
+                gaps: Vec::new(),
+                stored: false,
+            }))
+        }
+    }
+
+    async fn member_collections_are_kept_per_account_and_regions() {
+        let inner = Arc::new(CountingMembers {
+            calls: Mutex::new(Vec::new()),
+        });
+        let cache = SharedCollections::new(inner.clone(), SignedDuration::from_mins(15), clock);
+        let east = ["us-east-1".to_string()];
+        let both = ["us-west-2".to_string(), "us-east-1".to_string()];
+        let both_sorted = ["us-east-1".to_string(), "us-west-2".to_string()];
+        let a1 = cache.collect_now("a", Some(&east)).await.unwrap();
+        let a1_again = cache.collect_now("a", Some(&east)).await.unwrap();
+        assert!(Arc::ptr_eq(&a1, &a1_again), "same account and regions: kept");
+        cache.collect_now("a", Some(&both)).await.unwrap();
+        cache.collect_now("a", Some(&both_sorted)).await.unwrap();
+        cache.collect_now("a", None).await.unwrap();
+        cache.collect_now("b", Some(&east)).await.unwrap();
+        assert_eq!(
+            inner.calls.lock().unwrap().len(),
+            4,
+            "a×east, a×both (in any order), a×default, b×east"
+        );
+        assert!(cache.collect_now("refused", None).await.is_err());
+        assert!(cache.collect_now("refused", None).await.is_err());
+        assert_eq!(inner.calls.lock().unwrap().len(), 5, "a refusal is remembered briefly");
+        NOW.fetch_add(16 * 60, Ordering::SeqCst);
+        let a2 = cache.collect_now("a", Some(&east)).await.unwrap();
+        assert!(!Arc::ptr_eq(&a1, &a2), "collected again after the TTL");
     }
 }

@@ -16,6 +16,7 @@ use crate::posture::inventory::Inventory;
 use crate::sources::{DependencyHealth, FindingQuery, SourceBatch, SourceError, SourceGap};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 // ------------------------------------------------------------ finding sources
 
@@ -131,6 +132,19 @@ pub enum CollectError {
 pub trait AccountCollector: Send + Sync {
     /// Collects `account_id` for `run_id`.
     async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError>;
+}
+
+/// Collects one account now, outside any run, for a live answer (through
+/// the same member role the assessor uses).
+#[async_trait]
+pub trait LiveCollector: Send + Sync {
+    /// Collects `account_id` in `regions` (`None`: the configured regions,
+    /// or the account's enabled regions).
+    async fn collect_now(
+        &self,
+        account_id: &str,
+        regions: Option<&[String]>,
+    ) -> Result<Arc<CollectedAccount>, CollectError>;
 }
 
 /// A page request: at most `limit` items after the cursor `after`.

@@ -3,7 +3,7 @@
 
 use crate::serving::{Latest, RunCache};
 use jiff::SignedDuration;
-use posture_core::ports::{CollectionStore, FindingSource, HealthProbe, InventorySource};
+use posture_core::ports::{CollectionStore, FindingSource, HealthProbe, InventorySource, LiveCollector};
 use posture_core::ports::{ReportStore, RunLauncher, SnapshotStore};
 use posture_core::posture::frameworks::{Framework, FrameworkError};
 use std::sync::Arc;
@@ -48,6 +48,10 @@ pub struct Backend {
     /// Stored runs and snapshots (history tools); `None` when no store is
     /// configured.
     pub history: Option<HistoryBackend>,
+    /// Collects a named member account now through its role, for live
+    /// answers (kept per account and regions for the live TTL); `None`:
+    /// live answers cover the accounts this server reads directly.
+    pub members: Option<Arc<dyn LiveCollector>>,
 }
 
 impl Backend {

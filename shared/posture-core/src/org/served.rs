@@ -140,7 +140,8 @@ fn ages(inventories: &[Inventory], now: Timestamp) -> Vec<AccountAge> {
         .map(|i| AccountAge {
             account_id: i.account_id.clone(),
             collected_at: i.collected_at.to_string(),
-            age_seconds: now.duration_since(i.collected_at).as_secs(),
+            // A live collection can finish after the answer's clock was read.
+            age_seconds: now.duration_since(i.collected_at).as_secs().max(0),
         })
         .collect()
 }

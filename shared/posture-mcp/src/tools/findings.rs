@@ -2,19 +2,22 @@
 
 use super::args::{Threshold, default};
 use super::call::{Cx, ToolOutput};
-use super::posture::{Freshness, Ground, Served, as_of_line, check_accounts, check_regions, ground};
+use super::posture::{
+    Freshness, Ground, LiveMembers, Served, as_of_line, check_accounts, check_regions, ground, live_members,
+};
 use crate::backend::Backend;
 use crate::error::ToolError;
 use crate::serving::ServedRun;
 use jiff::Timestamp;
-use posture_core::finding::Channel;
+use posture_core::finding::{Channel, Finding};
 use posture_core::findings::analysis::{
     self, AccountCoverage, AnalysisRequest, FindingsAnalysis, Merged, SourceStatus,
 };
 use posture_core::findings::attack;
 use posture_core::findings::filter::FindingFilter;
 use posture_core::org::served::{self, AccountAge, AsOf, FINDINGS_WINDOW_DAYS};
-use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceBatch, SourceError};
+use posture_core::posture::inventory::Inventory;
+use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceBatch, SourceError, SourceGap};
 use posture_core::time::TimeWindow;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -111,7 +114,10 @@ pub async fn analyze_findings(cx: &Cx<'_>, args: AnalyzeArgs) -> Result<ToolOutp
     };
     let scope = match ground(cx.backend, args.freshness).await? {
         Ground::Run(run) => from_run(&run, &query, now)?,
-        Ground::Live(note) => live(cx.backend, &query, now, note).await?,
+        Ground::Live(note) => match live_members(cx.backend, &query.filter.account_ids, &query.filter.regions).await? {
+            Some(members) => from_members(members, &query, now, note)?,
+            None => live(cx.backend, &query, now, note).await?,
+        },
     };
     let request = AnalysisRequest {
         query,
@@ -150,7 +156,65 @@ fn from_run(run: &ServedRun, query: &FindingQuery, now: Timestamp) -> Result<Sco
     check_accounts(run, &filter.account_ids)?;
     let data = &run.data;
     let selected = |account: &str| filter.account_ids.is_empty() || filter.account_ids.iter().any(|a| a == account);
-    let inventories: Vec<_> = data.inventories.iter().filter(|i| selected(&i.account_id)).collect();
+    let inventories: Vec<&Inventory> = data.inventories.iter().filter(|i| selected(&i.account_id)).collect();
+    let (merged, accounts) = collected(&inventories, &data.source_gaps, data.findings.iter(), query)?;
+    let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS)).then(|| {
+        format!(
+            "the run holds findings updated within {FINDINGS_WINDOW_DAYS} days before each account's collection; \
+             older ones are not covered"
+        )
+    });
+    let owned: Vec<Inventory> = inventories.into_iter().cloned().collect();
+    let mut as_of = data.as_of(&owned, now);
+    as_of.missing_accounts.retain(|m| selected(&m.account_id));
+    Ok(Scope {
+        merged,
+        view: "latest_run",
+        accounts,
+        note,
+        as_of,
+    })
+}
+
+/// The named accounts collected now through their member roles.
+fn from_members(
+    members: LiveMembers,
+    query: &FindingQuery,
+    now: Timestamp,
+    note: Option<String>,
+) -> Result<Scope, ToolError> {
+    let inventories: Vec<&Inventory> = members.collected.iter().map(|c| &c.inventory).collect();
+    let gaps: BTreeMap<String, Vec<SourceGap>> = members
+        .collected
+        .iter()
+        .map(|c| (c.inventory.account_id.clone(), c.gaps.clone()))
+        .collect();
+    let findings = members.collected.iter().flat_map(|c| c.findings.iter());
+    let (merged, accounts) = collected(&inventories, &gaps, findings, query)?;
+    let owned: Vec<Inventory> = inventories.into_iter().cloned().collect();
+    let mut as_of = served::live(&owned, now, note);
+    as_of.missing_accounts = members.missing;
+    let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS))
+        .then(|| format!("a collection holds findings updated within the last {FINDINGS_WINDOW_DAYS} days"));
+    Ok(Scope {
+        merged,
+        view: "live",
+        accounts,
+        note,
+        as_of,
+    })
+}
+
+/// The matching findings of collected accounts (each read through its
+/// role in every region of its inventory), ranked, and per account what
+/// was read.
+fn collected<'a>(
+    inventories: &[&Inventory],
+    gaps: &BTreeMap<String, Vec<SourceGap>>,
+    findings: impl Iterator<Item = &'a Finding>,
+    query: &FindingQuery,
+) -> Result<(Merged, Vec<AccountCoverage>), ToolError> {
+    let filter = &query.filter;
     let mut known: Vec<String> = inventories.iter().flat_map(|i| i.regions.iter().cloned()).collect();
     known.sort();
     known.dedup();
@@ -161,43 +225,29 @@ fn from_run(run: &ServedRun, query: &FindingQuery, now: Timestamp) -> Result<Sco
         .map(|i| AccountCoverage {
             account_id: i.account_id.clone(),
             regions: i.regions.iter().filter(|r| in_regions(r)).cloned().collect(),
-            unread: data
-                .source_gaps
+            unread: gaps
                 .get(&i.account_id)
                 .map(|gaps| gaps.iter().filter(|g| in_regions(&g.region)).cloned().collect())
                 .unwrap_or_default(),
             findings_matched: 0,
         })
         .collect();
-    let mut findings: Vec<_> = data.findings.iter().filter(|f| query.admits(f)).cloned().collect();
-    analysis::rank(&mut findings);
-    let sources = run_sources(&findings, &accounts);
-    let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS)).then(|| {
-        format!(
-            "the run holds findings updated within {FINDINGS_WINDOW_DAYS} days before each account's collection; \
-             older ones are not covered (freshness: live reads the sources for the whole window)"
-        )
-    });
-    let owned: Vec<_> = inventories.into_iter().cloned().collect();
-    let mut as_of = data.as_of(&owned, now);
-    as_of.missing_accounts.retain(|m| selected(&m.account_id));
-    Ok(Scope {
-        merged: Merged {
-            findings,
-            duplicates_removed: 0,
-            sources,
-            truncated: false,
-        },
-        view: "latest_run",
-        accounts,
-        note,
-        as_of,
-    })
+    let mut matched: Vec<Finding> = findings.filter(|f| query.admits(f)).cloned().collect();
+    analysis::rank(&mut matched);
+    let merged = Merged {
+        sources: collected_sources(&matched, &accounts),
+        findings: matched,
+        duplicates_removed: 0,
+        // A source that had more findings than a collection keeps.
+        truncated: accounts.iter().any(|a| a.unread.iter().any(|g| g.error.is_none())),
+    };
+    Ok((merged, accounts))
 }
 
-/// Per finding API, what the run read through it: `partial` when it could
-/// not be read in some account and region (`coverage.accounts` says where).
-fn run_sources(findings: &[posture_core::Finding], accounts: &[AccountCoverage]) -> Vec<SourceStatus> {
+/// Per finding API, what the collections read through it: `partial` when
+/// it could not be read in some account and region (`coverage.accounts`
+/// says where).
+fn collected_sources(findings: &[Finding], accounts: &[AccountCoverage]) -> Vec<SourceStatus> {
     let mut per_service: BTreeMap<String, (usize, bool)> = BTreeMap::new();
     for a in accounts {
         for gap in &a.unread {

@@ -15,7 +15,8 @@ use jiff::Timestamp;
 use posture_core::Finding;
 use posture_core::Severity;
 use posture_core::findings::analysis;
-use posture_core::org::served::{self, AsOf, Basis};
+use posture_core::org::served::{self, AsOf, Basis, MissingAccount};
+use posture_core::ports::CollectedAccount;
 use posture_core::posture::assessment::{self, Assessment};
 use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
 use posture_core::posture::inventory::Inventory;
@@ -176,6 +177,29 @@ pub async fn posture_data(
         Ground::Run(run) => return run_data(run, now, selection),
         Ground::Live(note) => note,
     };
+    if let Some(members) = live_members(backend, selection.account_ids, selection.regions).await? {
+        let mut inventories = Vec::new();
+        let mut findings = Vec::new();
+        let mut sources = DataSources::default();
+        for c in &members.collected {
+            inventories.push(c.inventory.clone());
+            findings.extend(c.findings.iter().cloned());
+            if !c.gaps.is_empty() {
+                sources
+                    .account_source_gaps
+                    .insert(c.inventory.account_id.clone(), c.gaps.clone());
+            }
+        }
+        let (inventories, findings) = narrow(inventories, findings, selection)?;
+        let mut as_of = served::live(&inventories, now, note);
+        as_of.missing_accounts = members.missing;
+        return Ok(PostureData {
+            data: Data::Owned(inventories, findings),
+            sources,
+            as_of,
+            cacheable: None,
+        });
+    }
     let (inventories, findings, sources) = live_data(backend, now).await;
     let (inventories, findings) = narrow(inventories, findings, selection)?;
     let as_of = served::live(&inventories, now, note);
@@ -185,6 +209,76 @@ pub async fn posture_data(
         as_of,
         cacheable: None,
     })
+}
+
+/// Member accounts one live call can collect: each costs a full
+/// collection, so an organization is asked of a run instead.
+pub const LIVE_ACCOUNTS: usize = 5;
+
+/// Accounts collected live through their roles, and those that could not be.
+pub struct LiveMembers {
+    /// The collections (kept for the live TTL).
+    pub collected: Vec<Arc<CollectedAccount>>,
+    /// The accounts that could not be entered or collected, with why.
+    pub missing: Vec<MissingAccount>,
+}
+
+/// Collects the named accounts now through their member roles (in
+/// `regions` when given) when the server can enter members; `None` when no
+/// account is named or it cannot (live answers then cover the accounts it
+/// reads directly).
+pub async fn live_members(
+    backend: &Backend,
+    account_ids: &[String],
+    regions: &[String],
+) -> Result<Option<LiveMembers>, ToolError> {
+    let Some(collector) = backend.members.as_ref().filter(|_| !account_ids.is_empty()) else {
+        return Ok(None);
+    };
+    if account_ids.len() > LIVE_ACCOUNTS {
+        return Err(ToolError::validation(
+            "account_ids",
+            format!(
+                "a live answer collects at most {LIVE_ACCOUNTS} accounts ({} named); ask the latest run \
+                 (freshness: latest_run) for more, or start one with assess_security_posture (scope organization)",
+                account_ids.len()
+            ),
+            json!({"maximum": LIVE_ACCOUNTS}),
+        ));
+    }
+    let regions = (!regions.is_empty()).then_some(regions);
+    let results = futures::future::join_all(
+        account_ids
+            .iter()
+            .map(|account| async move { (account, collector.collect_now(account, regions).await) }),
+    )
+    .await;
+    let mut live = LiveMembers {
+        collected: Vec::new(),
+        missing: Vec::new(),
+    };
+    for (account, result) in results {
+        match result {
+            Ok(c) => live.collected.push(c),
+            Err(e) => live.missing.push(MissingAccount {
+                account_id: account.clone(),
+                name: String::new(),
+                gap: e.to_string(),
+            }),
+        }
+    }
+    if live.collected.is_empty() {
+        let why: Vec<String> = live
+            .missing
+            .iter()
+            .map(|m| format!("{}: {}", m.account_id, m.gap))
+            .collect();
+        return Err(stored::service_error(format!(
+            "no named account could be collected live: {}",
+            why.join("; ")
+        )));
+    }
+    Ok(Some(live))
 }
 
 /// Refuses account ids that are not the run's.
