@@ -14,7 +14,13 @@ use std::path::Path;
 
 /// Actions that AWS authorizes only on `Resource: "*"` (no resource-level
 /// permissions), besides the read-only collection actions.
-const NO_RESOURCE_LEVEL: &[&str] = &["organizations:ListAccounts"];
+const NO_RESOURCE_LEVEL: &[&str] = &[
+    "organizations:ListAccounts",
+    "organizations:ListRoots",
+    // Their resources are the units being discovered.
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+];
 
 fn repo_file(relative: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative);
@@ -229,8 +235,8 @@ fn the_check_catches_a_missing_an_extra_and_an_unchecked_grant() {
     // A write on "*", and a role the code does not know.
     let problems = policy_problems(
         &doctor(
-            "                Action: organizations:ListAccounts\n",
-            "                Action: [organizations:ListAccounts, s3:PutObject]\n",
+            "                  - organizations:ListAccounts\n",
+            "                  - organizations:ListAccounts\n                  - s3:PutObject\n",
         ),
         iam::ROLES,
     );

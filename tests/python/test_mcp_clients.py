@@ -232,6 +232,7 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
         "resource",
         "principal",
         "finding_types",
+        "organizational_unit",
         "freshness",
     }
 

@@ -9,6 +9,8 @@ member's planted failures with its account id, says which run it stands on, list
 makes no AWS inventory call (every request the server sends passes the gate and is counted).
 `analyze_security_findings` reads the same run: each member's findings under its account id, filters
 by account, region, resource, principal and type, and says which accounts and regions it covered.
+The run records each member's OU path (A in Workloads/Prod, B in Workloads), which every posture tool
+selects by; and `freshness: live` with `account_ids` collects those members now through their role.
 
 And one definition of every score: for the same run, check_compliance_status, assess_security_posture,
 get_posture_history's last point, list_accounts and the report agree to the decimal, for the
@@ -67,6 +69,12 @@ def _organization(endpoint: str) -> list[str]:
     for name in ("member-a", "member-b", "member-c"):
         status = orgs.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
         members.append(status["AccountId"])
+    # Workloads/Prod holds A, Workloads B; C stays under the root.
+    root = orgs.list_roots()["Roots"][0]["Id"]
+    workloads = orgs.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+    prod = orgs.create_organizational_unit(ParentId=workloads, Name="Prod")["OrganizationalUnit"]["Id"]
+    orgs.move_account(AccountId=members[0], SourceParentId=root, DestinationParentId=prod)
+    orgs.move_account(AccountId=members[1], SourceParentId=root, DestinationParentId=workloads)
     a, b, _ = (_member(endpoint, m) for m in members)
     s3 = a("s3")
     s3.create_bucket(Bucket=PUBLIC_BUCKET)
@@ -122,6 +130,28 @@ def assert_findings_across_the_org(url: str, gate: Gate, a: str, b: str, c: str)
     one = _call(url, "analyze_security_findings", {"max_findings": 1})
     assert one["threat_landscape"]["total_threats"] == 2 and one["coverage"]["findings_analyzed"] == 1, one["coverage"]
     assert one["coverage"]["truncated_at_max_findings"] is True
+
+
+def assert_organizational_units_select(url: str, a: str, b: str, c: str) -> None:
+    """The run records each account's OU path; organizational_unit selects a unit and its children."""
+    listed = {x["account_id"]: [u["name"] for u in x["ou_path"]] for x in _call(url, "list_accounts", {})["accounts"]}
+    assert listed == {a: ["Workloads", "Prod"], b: ["Workloads"], c: []}, listed
+    prod_id = next(x for x in _call(url, "list_accounts", {})["accounts"] if x["account_id"] == a)["ou_path"][1]["id"]
+
+    def accounts(**arguments: Any) -> list[str]:
+        answer = _call(url, "check_compliance_status", {"framework": "CIS", "generate_report": False, **arguments})
+        return sorted(x["account_id"] for x in answer["account_scores"])
+
+    assert accounts(organizational_unit="Workloads") == sorted([a, b])
+    assert accounts(organizational_unit="Workloads/Prod") == [a]
+    assert accounts(organizational_unit=prod_id) == [a]
+    assert accounts(organizational_unit="Workloads", account_ids=[b]) == [b]
+    findings = _call(url, "analyze_security_findings", {"organizational_unit": "Prod"})
+    assert [f["account_id"] for f in findings["high_risk_findings"]] == [a]
+    refused = _call_error(url, "check_compliance_status", {"framework": "CIS", "organizational_unit": "Sandbox"})
+    assert refused["error_type"] == "ValidationError" and "Workloads/Prod" in refused["detail"], refused
+    live = _call_error(url, "check_compliance_status", {"framework": "CIS", "organizational_unit": "Prod", "freshness": "live"})
+    assert live["context"]["field"] == "organizational_unit", live
 
 
 def assert_members_are_collected_live(url: str, gate: Gate, a: str, b: str, c: str) -> None:
@@ -257,6 +287,7 @@ def test_the_org_is_answered_from_the_latest_run_without_reading_aws(org_moto: s
             assert_scores_agree(url)
             gate.take_calls()
             assert_findings_across_the_org(url, gate, a, b, c)
+            assert_organizational_units_select(url, a, b, c)
             assert_members_are_collected_live(url, gate, a, b, c)
             print(f"moto org served from run {RUN_ID}: CIS {cc['overall_compliance_score']} "
                   f"({[(x['account_id'], x['score']) for x in cc['account_scores']]}); first call's AWS requests: {dict(calls)}")

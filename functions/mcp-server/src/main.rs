@@ -3,6 +3,10 @@
 //! the Function URL through lambda_http; elsewhere it listens on `--listen`.
 
 use anyhow::Context;
+
+// Served answers are allocation-heavy (cloned, serialized): see Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 use posture_mcp::serve::ConnectionLimits;
 use std::net::SocketAddr;

@@ -117,7 +117,12 @@ pub const STORE: Adapter = Adapter {
 /// `OrganizationsDirectory`: the accounts of the organization.
 pub const DIRECTORY: Adapter = Adapter {
     name: "organization directory",
-    actions: &["organizations:ListAccounts"],
+    actions: &[
+        "organizations:ListAccounts",
+        "organizations:ListRoots",
+        "organizations:ListAccountsForParent",
+        "organizations:ListOrganizationalUnitsForParent",
+    ],
 };
 
 /// `LambdaLauncher`: the MCP server starts an org-wide run as an

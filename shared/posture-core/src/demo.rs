@@ -6,7 +6,7 @@
 use crate::findings::asff::AsffFinding;
 use crate::findings::guardduty::GdFinding;
 use crate::ports::{AccountCollector, AccountDirectory, CollectError, CollectedAccount, DirectoryAccount, PortError};
-use crate::ports::{FindingSource, HealthProbe, InventorySource};
+use crate::ports::{FindingSource, HealthProbe, InventorySource, OrgUnit};
 use crate::posture::inventory::Inventory;
 use crate::sources::{DependencyHealth, FindingQuery, Reading, SourceBatch, SourceError};
 use crate::time::expand_relative_in_json;
@@ -168,6 +168,21 @@ impl InventorySource for DemoOrganization {
     }
 }
 
+/// The demo's OU path (`Workloads/Prod`) as units with made-up ids
+/// (`ou-demo-workloads`, `ou-demo-workloads-prod`); `Root` is no unit.
+fn demo_ou_path(path: &str) -> Vec<OrgUnit> {
+    let mut units = Vec::new();
+    let mut id = "ou-demo".to_string();
+    for name in path.split('/').filter(|n| !n.is_empty() && *n != "Root") {
+        id = format!("{id}-{}", name.to_ascii_lowercase());
+        units.push(OrgUnit {
+            id: id.clone(),
+            name: name.to_string(),
+        });
+    }
+    units
+}
+
 #[async_trait]
 impl AccountDirectory for DemoOrganization {
     async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
@@ -178,6 +193,7 @@ impl AccountDirectory for DemoOrganization {
                 account_id: a.account_id.clone(),
                 name: a.name.clone(),
                 status: a.status.clone(),
+                ou_path: demo_ou_path(&a.ou),
             })
             .collect())
     }

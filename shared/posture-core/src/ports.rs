@@ -57,6 +57,19 @@ pub struct DirectoryAccount {
     pub name: String,
     /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`.
     pub status: String,
+    /// Its organizational units, outermost first (empty: directly under
+    /// the root, or not known: a configured list).
+    #[serde(default)]
+    pub ou_path: Vec<OrgUnit>,
+}
+
+/// An organizational unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OrgUnit {
+    /// `ou-abcd-12345678`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
 }
 
 /// What went wrong in a port, safe to show.

@@ -154,14 +154,21 @@ fn is_partial(structured: &Value) -> bool {
 /// The configured secrets are masked in both the text and the structured
 /// content: nothing a tool answers relays a credential.
 pub(crate) fn tool_result(result: Result<ToolOutput, ToolError>) -> CallToolResult {
-    let (text, mut structured, failed) = match result {
-        Ok(out) => (out.text, out.structured, false),
+    let (text, mut structured, failed, masked) = match result {
+        Ok(out) => (out.text, out.structured, false, out.masked),
         Err(e) => {
             let value = e.to_value();
-            (format!("{:?}: {}\n{}", e.error_type, e.detail, value), value, true)
+            (
+                format!("{:?}: {}\n{}", e.error_type, e.detail, value),
+                value,
+                true,
+                false,
+            )
         }
     };
-    posture_core::secrets::mask_value(&mut structured);
+    if !masked {
+        posture_core::secrets::mask_value(&mut structured);
+    }
     let content = vec![ContentBlock::text(posture_core::secrets::mask(&text))];
     let mut r = if failed {
         CallToolResult::error(content)

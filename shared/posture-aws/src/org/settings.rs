@@ -238,6 +238,7 @@ impl OrgSettings {
                         account_id: id.trim().to_string(),
                         name: name.trim().to_string(),
                         status: "ACTIVE".to_string(),
+                        ou_path: Vec::new(),
                     });
                 }
                 Some(list)

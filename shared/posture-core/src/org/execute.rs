@@ -261,6 +261,7 @@ fn in_scope(listed: Vec<DirectoryAccount>, settings: &RunSettings) -> Vec<RunAcc
             status: a.status,
             outcome: AccountOutcome::Pending,
             gap: None,
+            ou_path: a.ou_path,
         })
         .collect();
     accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));

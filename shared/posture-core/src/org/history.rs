@@ -135,6 +135,7 @@ mod tests {
                 status: "ACTIVE".into(),
                 outcome: AccountOutcome::Assessed,
                 gap: None,
+                ou_path: Vec::new(),
             })
             .collect();
         if let Some((id, why)) = gap {
@@ -144,6 +145,7 @@ mod tests {
                 status: "ACTIVE".into(),
                 outcome: AccountOutcome::Gap,
                 gap: Some(why.into()),
+                ou_path: Vec::new(),
             });
         }
         RunRecord {

@@ -3,6 +3,7 @@
 
 use crate::ids::RunId;
 use crate::org::snapshot::{AccountSnapshot, OrgSummary};
+use crate::ports::OrgUnit;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,6 +74,29 @@ pub struct RunAccount {
     /// Why the account is a gap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<String>,
+    /// Its organizational units, outermost first, as the directory gave them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ou_path: Vec<OrgUnit>,
+}
+
+impl RunAccount {
+    /// Whether the account is in organizational unit `unit` or one of its
+    /// children: `unit` is an OU id, an OU name, or a path of names from
+    /// the root (`Workloads/Prod`).
+    pub fn in_unit(&self, unit: &str) -> bool {
+        let names: Vec<&str> = self.ou_path.iter().map(|u| u.name.as_str()).collect();
+        let wanted: Vec<&str> = unit.split('/').collect();
+        self.ou_path.iter().any(|u| u.id == unit || u.name == unit) || (wanted.len() > 1 && names.starts_with(&wanted))
+    }
+
+    /// The account's OU path as names (`Workloads/Prod`; empty under the root).
+    pub fn ou_names(&self) -> String {
+        self.ou_path
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
 }
 
 /// What happened to one account in a run.
@@ -246,4 +270,44 @@ pub fn trend_of<'a>(runs: impl IntoIterator<Item = &'a RunRecord>) -> Vec<TrendP
         .collect();
     let skip = points.len().saturating_sub(TREND_RUNS);
     points.into_iter().skip(skip).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(path: &[(&str, &str)]) -> RunAccount {
+        RunAccount {
+            account_id: "111122223333".into(),
+            name: "a".into(),
+            status: "ACTIVE".into(),
+            outcome: AccountOutcome::Assessed,
+            gap: None,
+            ou_path: path
+                .iter()
+                .map(|(id, name)| OrgUnit {
+                    id: (*id).into(),
+                    name: (*name).into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_account_is_in_its_units_and_their_parents_by_id_name_or_path() {
+        let prod = account(&[("ou-ab12-workload", "Workloads"), ("ou-ab12-prod", "Prod")]);
+        for unit in [
+            "ou-ab12-prod",
+            "ou-ab12-workload",
+            "Prod",
+            "Workloads",
+            "Workloads/Prod",
+        ] {
+            assert!(prod.in_unit(unit), "{unit}");
+        }
+        for unit in ["ou-ab12", "Prod/Workloads", "Workloads/Dev", "Work", "Root", ""] {
+            assert!(!prod.in_unit(unit), "{unit}");
+        }
+        assert!(!account(&[]).in_unit("Workloads"));
+    }
 }

@@ -175,6 +175,7 @@ mod tests {
             status: "ACTIVE".into(),
             outcome: AccountOutcome::Gap,
             gap: Some("sts:AssumeRole: AccessDenied".into()),
+            ou_path: Vec::new(),
         };
         let md = markdown(&summary, &snaps, &[refused]);
         assert!(

@@ -36,6 +36,7 @@ pub fn demo_report() -> RunReport {
             status: "ACTIVE".to_string(),
             outcome: AccountOutcome::Assessed,
             gap: None,
+            ou_path: Vec::new(),
         })
         .collect();
     accounts.push(RunAccount {
@@ -44,6 +45,7 @@ pub fn demo_report() -> RunReport {
         status: "ACTIVE".to_string(),
         outcome: AccountOutcome::Gap,
         gap: Some("AccessDenied: <script>alert('x')</script>".to_string()),
+        ou_path: Vec::new(),
     });
     let run = RunRecord {
         schema_version: RUN_SCHEMA_VERSION,

@@ -49,6 +49,9 @@ pub struct ToolOutput {
     pub structured: Value,
     /// Human-readable rendering.
     pub text: String,
+    /// The structured content has been masked already (an answer kept with
+    /// its run is masked once, not on every call); the text is masked anyway.
+    pub masked: bool,
 }
 
 impl ToolOutput {
@@ -56,7 +59,11 @@ impl ToolOutput {
     pub fn new<T: Serialize>(value: &T, text: String) -> Result<ToolOutput, ToolError> {
         let structured = serde_json::to_value(value)
             .map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))?;
-        Ok(ToolOutput { structured, text })
+        Ok(ToolOutput {
+            structured,
+            text,
+            masked: false,
+        })
     }
 }
 

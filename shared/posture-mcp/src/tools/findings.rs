@@ -2,9 +2,8 @@
 
 use super::args::{Threshold, default};
 use super::call::{Cx, ToolOutput};
-use super::posture::{
-    Freshness, Ground, LiveMembers, Served, as_of_line, check_accounts, check_regions, ground, live_members,
-};
+use super::posture::{Freshness, Ground, LiveMembers, Served, as_of_line, check_accounts, check_regions, ground};
+use super::posture::{live_members, no_unit_live, unit_accounts};
 use crate::backend::Backend;
 use crate::error::ToolError;
 use crate::serving::ServedRun;
@@ -67,6 +66,10 @@ pub struct AnalyzeArgs {
     #[serde(default)]
     #[schemars(length(max = 20), inner(length(min = 1, max = 256)))]
     pub finding_types: Vec<String>,
+    /// Only the accounts of this organizational unit and its children: an OU id (ou-abcd-12345678), name, or path of names (Workloads/Prod); answered from the latest run
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 512))]
+    pub organizational_unit: Option<String>,
     /// latest_run (the default when a run has completed: every account's findings, every enabled region, as collected by that run) or live (the finding sources this server reads, now)
     #[serde(default)]
     pub freshness: Option<Freshness>,
@@ -106,18 +109,25 @@ pub async fn analyze_findings(cx: &Cx<'_>, args: AnalyzeArgs) -> Result<ToolOutp
         principal: args.principal,
         types: args.finding_types,
     };
-    let query = FindingQuery {
+    let mut query = FindingQuery {
         window: TimeWindow::last_days(now, days),
         min_severity: args.severity_threshold.severity(),
         max_findings: args.max_findings as usize,
         filter,
     };
+    let unit = args.organizational_unit.as_deref();
     let scope = match ground(cx.backend, args.freshness).await? {
-        Ground::Run(run) => from_run(&run, &query, now)?,
-        Ground::Live(note) => match live_members(cx.backend, &query.filter.account_ids, &query.filter.regions).await? {
-            Some(members) => from_members(members, &query, now, note)?,
-            None => live(cx.backend, &query, now, note).await?,
-        },
+        Ground::Run(run) => {
+            query.filter.account_ids = unit_accounts(&run, &query.filter.account_ids, unit)?;
+            from_run(&run, &query, now)?
+        }
+        Ground::Live(note) => {
+            no_unit_live(unit)?;
+            match live_members(cx.backend, &query.filter.account_ids, &query.filter.regions).await? {
+                Some(members) => from_members(members, &query, now, note)?,
+                None => live(cx.backend, &query, now, note).await?,
+            }
+        }
     };
     let request = AnalysisRequest {
         query,

@@ -100,6 +100,9 @@ pub struct AccountEntry {
     pub name: String,
     /// Directory status at the latest run.
     pub status: String,
+    /// Its organizational units, outermost first (empty: under the root,
+    /// or the directory is a configured list).
+    pub ou_path: Vec<posture_core::ports::OrgUnit>,
     /// `ASSESSED` or `GAP` in the latest run.
     pub latest_outcome: run::AccountOutcome,
     /// Why the latest run could not assess it.
@@ -240,6 +243,7 @@ pub async fn list_accounts(cx: &Cx<'_>, args: ListAccountsArgs) -> Result<ToolOu
             account_id: acct.account_id.clone(),
             name: acct.name.clone(),
             status: acct.status.clone(),
+            ou_path: acct.ou_path.clone(),
             latest_outcome: acct.outcome,
             gap: acct.gap.clone(),
             last_assessed: None,
@@ -292,11 +296,17 @@ pub async fn list_accounts(cx: &Cx<'_>, args: ListAccountsArgs) -> Result<ToolOu
             .iter()
             .map(|(k, v)| format!("{k} {}", score_text(*v)))
             .collect();
+        let unit: Vec<&str> = e.ou_path.iter().map(|u| u.name.as_str()).collect();
         let _ = writeln!(
             text,
-            "- {} {} [{}]: {}{}",
+            "- {} {}{} [{}]: {}{}",
             e.account_id,
             e.name,
+            if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" in {}", unit.join("/"))
+            },
             e.status,
             if scores.is_empty() {
                 "not assessed".to_string()

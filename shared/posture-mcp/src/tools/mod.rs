@@ -307,6 +307,7 @@ mod tests {
                 "freshness",
                 "include_remediation",
                 "max_findings",
+                "organizational_unit",
                 "principal",
                 "regions",
                 "resource",

@@ -57,7 +57,7 @@ super::args::choice! {
 }
 
 /// Which data, and which part of it, a posture answer covers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Selection<'a> {
     /// `None`: the latest complete run when there is one, else live.
     pub freshness: Option<Freshness>,
@@ -65,11 +65,87 @@ pub struct Selection<'a> {
     pub account_ids: &'a [String],
     /// Regions to answer for (empty: all; global resources always count).
     pub regions: &'a [String],
+    /// Only the accounts of this organizational unit (and its children):
+    /// an OU id, name or path of names (answered from a run only).
+    pub organizational_unit: Option<&'a str>,
 }
 
 impl Selection<'_> {
     fn is_whole(&self) -> bool {
-        self.account_ids.is_empty() && self.regions.is_empty()
+        self.account_ids.is_empty() && self.regions.is_empty() && self.organizational_unit.is_none()
+    }
+}
+
+/// The accounts an OU selection leaves of `account_ids` (all of the unit's
+/// when empty); `account_ids` unchanged without a unit. Never empty: an
+/// empty list would mean every account.
+pub fn unit_accounts(run: &ServedRun, account_ids: &[String], unit: Option<&str>) -> Result<Vec<String>, ToolError> {
+    let Some(unit) = unit else {
+        return Ok(account_ids.to_vec());
+    };
+    let accounts = &run.data.run.accounts;
+    let in_unit: Vec<String> = accounts
+        .iter()
+        .filter(|a| a.in_unit(unit))
+        .filter(|a| account_ids.is_empty() || account_ids.contains(&a.account_id))
+        .map(|a| a.account_id.clone())
+        .collect();
+    if !in_unit.is_empty() {
+        return Ok(in_unit);
+    }
+    let mut known: Vec<String> = accounts
+        .iter()
+        .filter(|a| !a.ou_path.is_empty())
+        .flat_map(|a| {
+            a.ou_path
+                .iter()
+                .enumerate()
+                .map(|(depth, u)| {
+                    let path: Vec<&str> = a.ou_path[..=depth].iter().map(|x| x.name.as_str()).collect();
+                    format!("{} ({})", path.join("/"), u.id)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    known.sort();
+    known.dedup();
+    let detail = if known.is_empty() {
+        format!(
+            "run {} recorded no organizational units (its directory is a configured account list, or the \
+             Organizations OU tree could not be read)",
+            run.data.run.run_id
+        )
+    } else if account_ids.is_empty() {
+        format!(
+            "no account of run {} is in {unit:?}; its units: {}",
+            run.data.run.run_id,
+            known.join(", ")
+        )
+    } else {
+        format!(
+            "none of account_ids is in {unit:?}; the run's units: {}",
+            known.join(", ")
+        )
+    };
+    Err(ToolError::validation(
+        "organizational_unit",
+        detail,
+        json!({"known": known}),
+    ))
+}
+
+/// Refuses an OU selection on live data (only a run records the OU tree).
+pub fn no_unit_live(unit: Option<&str>) -> Result<(), ToolError> {
+    match unit {
+        Some(unit) => Err(ToolError::validation(
+            "organizational_unit",
+            format!(
+                "organizational_unit {unit:?} is answered from a run (which records the OU tree): drop freshness: \
+                 live, or name the accounts with account_ids"
+            ),
+            json!({}),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -174,9 +250,17 @@ pub async fn posture_data(
     selection: &Selection<'_>,
 ) -> Result<PostureData, ToolError> {
     let note = match ground(backend, selection.freshness).await? {
-        Ground::Run(run) => return run_data(run, now, selection),
+        Ground::Run(run) => {
+            let account_ids = unit_accounts(&run, selection.account_ids, selection.organizational_unit)?;
+            let selection = Selection {
+                account_ids: &account_ids,
+                ..*selection
+            };
+            return run_data(run, now, &selection);
+        }
         Ground::Live(note) => note,
     };
+    no_unit_live(selection.organizational_unit)?;
     if let Some(members) = live_members(backend, selection.account_ids, selection.regions).await? {
         let mut inventories = Vec::new();
         let mut findings = Vec::new();
@@ -434,10 +518,14 @@ pub fn as_of_line(a: &AsOf) -> String {
 }
 
 /// An answer (serialized) with what it stands on, in structured content
-/// (`as_of`, as [`Served`] describes) and text.
-fn served(mut answer: Value, as_of: &AsOf, text: &str) -> Result<ToolOutput, ToolError> {
-    let basis =
+/// (`as_of`, as [`Served`] describes) and text; `masked`: the answer was
+/// masked already (then so is `as_of` here).
+fn served(mut answer: Value, as_of: &AsOf, text: &str, masked: bool) -> Result<ToolOutput, ToolError> {
+    let mut basis =
         serde_json::to_value(as_of).map_err(|e| ToolError::engine(format!("as_of could not be serialized: {e}")))?;
+    if masked {
+        posture_core::secrets::mask_value(&mut basis);
+    }
     match answer.as_object_mut() {
         Some(fields) => fields.insert("as_of".into(), basis),
         None => return Err(ToolError::engine("a posture answer is not an object")),
@@ -445,6 +533,7 @@ fn served(mut answer: Value, as_of: &AsOf, text: &str) -> Result<ToolOutput, Too
     Ok(ToolOutput {
         structured: answer,
         text: as_of_line(as_of) + text,
+        masked,
     })
 }
 
@@ -452,30 +541,32 @@ fn to_value<T: Serialize>(answer: &T) -> Result<Value, ToolError> {
     serde_json::to_value(answer).map_err(|e| ToolError::engine(format!("result could not be serialized: {e}")))
 }
 
-/// Serves `answer`, keeping it with the run when the whole run was
-/// answered for.
+/// Serves `answer`, keeping it (masked, once) with the run when the whole
+/// run was answered for.
 fn keep_and_serve<T: Serialize>(
     answer: &T,
     text: String,
     key: String,
     data: &PostureData,
 ) -> Result<ToolOutput, ToolError> {
-    let value = to_value(answer)?;
-    if let Some(run) = &data.cacheable {
-        run.keep(key, Arc::new((value.clone(), text.clone())));
-    }
-    served(value, &data.as_of, &text)
+    let mut value = to_value(answer)?;
+    let Some(run) = &data.cacheable else {
+        return served(value, &data.as_of, &text, false);
+    };
+    posture_core::secrets::mask_value(&mut value);
+    run.keep(key, Arc::new((value.clone(), text.clone())));
+    served(value, &data.as_of, &text, true)
 }
 
 /// Serves `answer` (computed for this call only).
 fn serve<T: Serialize>(answer: &T, text: &str, data: &PostureData) -> Result<ToolOutput, ToolError> {
-    served(to_value(answer)?, &data.as_of, text)
+    served(to_value(answer)?, &data.as_of, text, false)
 }
 
 /// The answer kept for `key` with the run answered from, if any.
 fn kept(key: &str, data: &PostureData) -> Option<Result<ToolOutput, ToolError>> {
     let hit = data.cacheable.as_ref()?.answer(key)?;
-    Some(served(hit.0.clone(), &data.as_of, &hit.1))
+    Some(served(hit.0.clone(), &data.as_of, &hit.1, true))
 }
 
 // ---------------------------------------------------------------- compliance
@@ -504,6 +595,10 @@ pub struct ComplianceArgs {
     #[serde(default)]
     #[schemars(length(max = 50), inner(length(max = 32)))]
     pub regions: Vec<String>,
+    /// Only the accounts of this organizational unit and its children: an OU id (ou-abcd-12345678), name, or path of names (Workloads/Prod); answered from the latest run
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 512))]
+    pub organizational_unit: Option<String>,
     /// latest_run (the default when a run has completed: the organization's stored snapshots) or live (this server's accounts, read now)
     #[serde(default)]
     pub freshness: Option<Freshness>,
@@ -539,6 +634,7 @@ pub async fn check_compliance(cx: &Cx<'_>, args: ComplianceArgs) -> Result<ToolO
         freshness: args.freshness,
         account_ids: &args.account_ids,
         regions: &args.regions,
+        organizational_unit: args.organizational_unit.as_deref(),
     };
     let data = posture_data(backend, now, &selection).await?;
     let key = format!("{CHECK_COMPLIANCE_STATUS}:{args:?}");
@@ -1010,6 +1106,10 @@ pub struct RecommendArgs {
     #[serde(default)]
     #[schemars(length(max = 50), inner(length(max = 32)))]
     pub regions: Vec<String>,
+    /// Only the accounts of this organizational unit and its children: an OU id (ou-abcd-12345678), name, or path of names (Workloads/Prod); answered from the latest run
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 512))]
+    pub organizational_unit: Option<String>,
     /// latest_run (the default when a run has completed: the organization's stored snapshots) or live (this server's accounts, read now)
     #[serde(default)]
     pub freshness: Option<Freshness>,
@@ -1039,6 +1139,7 @@ pub async fn recommend(cx: &Cx<'_>, args: RecommendArgs) -> Result<ToolOutput, T
         freshness: args.freshness,
         account_ids: &args.account_ids,
         regions: &args.regions,
+        organizational_unit: args.organizational_unit.as_deref(),
     };
     let data = posture_data(backend, now, &selection).await?;
     let outcomes: Vec<_> = compliance::outcomes(data.data.inventories())
@@ -1155,6 +1256,38 @@ mod tests {
             "a selection's answer is not kept as the run's"
         );
         assert!(narrowed.sources().aws_tooling.iter().all(|t| t.region == region));
+    }
+
+    #[test]
+    fn an_answer_kept_with_the_run_is_masked_once_and_served_masked() {
+        use posture_core::org::run::{self, RunTrigger};
+        let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
+        let record = run::queued(
+            "20261126T060000Z-test",
+            RunTrigger::Cli,
+            now,
+            jiff::SignedDuration::from_hours(1),
+        );
+        let served = Arc::new(ServedRun::new(posture_core::org::served::RunData::new(
+            record,
+            Vec::new(),
+        )));
+        let data = run_data(served, now, &Selection::default()).unwrap();
+        // An access key id is masked whatever secrets are configured.
+        let answer = json!({"detail": "found AKIAABCDEFGHIJKLMNOP in a policy"});
+        let first = keep_and_serve(&answer, "text".into(), "k".into(), &data).unwrap();
+        let again = kept("k", &data).unwrap().unwrap();
+        for out in [first, again] {
+            assert!(out.masked, "the server must not mask it again");
+            let detail = out.structured["detail"].as_str().unwrap();
+            assert!(
+                !detail.contains("AKIA") && detail.contains(posture_core::secrets::MASK),
+                "{detail}"
+            );
+            assert!(out.structured["as_of"].is_object());
+        }
+        let once = serve(&answer, "text", &data).unwrap();
+        assert!(!once.masked, "an answer for one call is masked by the server");
     }
 
     #[test]
