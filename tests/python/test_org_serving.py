@@ -153,6 +153,13 @@ def assert_organizational_units_select(url: str, a: str, b: str, c: str) -> None
     live = _call_error(url, "check_compliance_status", {"framework": "CIS", "organizational_unit": "Prod", "freshness": "live"})
     assert live["context"]["field"] == "organizational_unit", live
 
+    s3 = _call(url, "check_compliance_status", {"framework": "CIS", "services": ["S3"]})
+    ids = [r["control_id"] for r in s3["control_results"]]
+    assert "2.1.4" in ids and "1.10" not in ids and len(ids) < 20, ids
+    assert f"{a}/{PUBLIC_BUCKET}" in {r["control_id"]: r for r in s3["control_results"]}["2.1.4"]["failing_resources"]
+    unknown = _call_error(url, "check_compliance_status", {"framework": "CIS", "services": ["Lambdaa"]})
+    assert unknown["context"]["field"] == "services" and "S3" in unknown["detail"], unknown
+
 
 def assert_members_are_collected_live(url: str, gate: Gate, a: str, b: str, c: str) -> None:
     """freshness live with account_ids collects those members now through their role, once per TTL."""

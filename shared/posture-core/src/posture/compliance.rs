@@ -328,6 +328,40 @@ impl From<&FrameworkResult> for StatusCounts {
     }
 }
 
+/// The AWS services the native checks name (`S3`, `IAM`, ...): what a
+/// service selection can name.
+pub fn services() -> Vec<&'static str> {
+    let mut services: Vec<&'static str> = checks::CHECKS.iter().map(|c| c.service).collect();
+    services.sort_unstable();
+    services.dedup();
+    services
+}
+
+/// `fw` narrowed to the requirements about `services`: those with a native
+/// check of one of them, or a Security Hub control of one (`S3.1` is S3's,
+/// `SecurityHub.1` Security Hub's). Names compare without case and spaces.
+pub fn for_services(fw: &Framework, services: &[String]) -> Framework {
+    let compact = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let wanted: Vec<String> = services.iter().map(|s| compact(s)).collect();
+    let mut narrowed = fw.clone();
+    narrowed.requirements.retain(|r| {
+        r.checks
+            .iter()
+            .filter_map(|c| checks::find(c))
+            .any(|c| wanted.contains(&compact(c.service)))
+            || r.security_hub_controls
+                .iter()
+                .filter_map(|c| c.split_once('.'))
+                .any(|(prefix, _)| wanted.contains(&compact(prefix)))
+    });
+    narrowed
+}
+
 /// Native outcomes of all accounts, resources prefixed with their account.
 pub fn outcomes(inventories: &[Inventory]) -> Vec<(Outcome, Timestamp)> {
     inventories

@@ -19,6 +19,7 @@ use posture_core::org::served::{self, AsOf, Basis, MissingAccount};
 use posture_core::ports::CollectedAccount;
 use posture_core::posture::assessment::{self, Assessment};
 use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
+use posture_core::posture::frameworks::Framework;
 use posture_core::posture::inventory::Inventory;
 use posture_core::posture::recommendations::{self, RecommendationsReport};
 use posture_core::posture::validation;
@@ -599,6 +600,10 @@ pub struct ComplianceArgs {
     #[serde(default)]
     #[schemars(length(min = 1, max = 512))]
     pub organizational_unit: Option<String>,
+    /// Only the requirements about these AWS services (one of their native checks or Security Hub controls), e.g. ["S3", "IAM"]; scores are over those (empty = all)
+    #[serde(default)]
+    #[schemars(length(max = 20), inner(length(min = 1, max = 64)))]
+    pub services: Vec<String>,
     /// latest_run (the default when a run has completed: the organization's stored snapshots) or live (this server's accounts, read now)
     #[serde(default)]
     pub freshness: Option<Freshness>,
@@ -629,6 +634,13 @@ pub async fn check_compliance(cx: &Cx<'_>, args: ComplianceArgs) -> Result<ToolO
             json!({"unknown": unknown}),
         ));
     }
+    let narrowed;
+    let fw = if args.services.is_empty() {
+        fw
+    } else {
+        narrowed = services_of(fw, &args.services)?;
+        &narrowed
+    };
     let now = Timestamp::now();
     let selection = Selection {
         freshness: args.freshness,
@@ -655,6 +667,42 @@ pub async fn check_compliance(cx: &Cx<'_>, args: ComplianceArgs) -> Result<ToolO
     }
     let text = render_compliance(&report);
     keep_and_serve(&report, text, key, &data)
+}
+
+/// `fw` narrowed to the requirements about `services`; an unknown service,
+/// or one the framework says nothing about, is a ValidationError.
+fn services_of(fw: &Framework, services: &[String]) -> Result<Framework, ToolError> {
+    let known = compliance::services();
+    let compact = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let unknown: Vec<&String> = services
+        .iter()
+        .filter(|s| !known.iter().any(|k| compact(k) == compact(s)))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ToolError::validation(
+            "services",
+            format!(
+                "unknown service(s) {}; known: {}",
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                known.join(", ")
+            ),
+            json!({"allowed": known}),
+        ));
+    }
+    let narrowed = compliance::for_services(fw, services);
+    if narrowed.requirements.is_empty() {
+        return Err(ToolError::validation(
+            "services",
+            format!("no requirement of {} is about {}", fw.id, services.join(", ")),
+            json!({}),
+        ));
+    }
+    Ok(narrowed)
 }
 
 fn percent(score: Option<f64>) -> String {

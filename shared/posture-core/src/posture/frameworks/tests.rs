@@ -159,6 +159,23 @@ fn malformed_frameworks_say_where() {
 }
 
 #[test]
+fn a_service_selection_keeps_the_requirements_about_that_service() {
+    use crate::posture::compliance::{for_services, services};
+    let cis = builtin().unwrap().remove(0);
+    let s3 = for_services(&cis, &["s3".to_string()]);
+    let ids: Vec<&str> = s3.requirements.iter().map(|r| r.id.as_str()).collect();
+    assert!(ids.contains(&"2.1.4") && !ids.contains(&"1.10"), "{ids:?}");
+    assert!(s3.requirements.iter().all(|r| {
+        r.checks.iter().any(|c| c.starts_with("s3.")) || r.security_hub_controls.iter().any(|c| c.starts_with("S3."))
+    }));
+    let both = for_services(&cis, &["S3".to_string(), "IAM".to_string()]);
+    assert!(both.requirements.len() > s3.requirements.len());
+    assert!(for_services(&cis, &["Security Hub".to_string()]).requirements.len() < cis.requirements.len());
+    assert!(for_services(&cis, &["Nothing".to_string()]).requirements.is_empty());
+    assert!(services().contains(&"IAM") && services().windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
 fn builtin_frameworks_load() {
     let all = builtin().unwrap();
     let names: Vec<&str> = all.iter().map(|f| f.short_name.as_str()).collect();
