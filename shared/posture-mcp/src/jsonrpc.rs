@@ -8,6 +8,7 @@
 //! the client speaks 2025-03-26; under later revisions they are refused.
 
 use crate::limits::BatchCharge;
+use crate::splice::{SpliceSlot, splice};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -249,9 +250,12 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<axum::BoxError>,
 {
-    let call = |inner: S, request: Request| async move {
+    // Each message rmcp answers gets its own slot for a kept answer's bytes.
+    let call = |inner: S, mut request: Request| async move {
+        let slot = SpliceSlot::default();
+        request.extensions_mut().insert(slot.clone());
         match inner.oneshot(request).await {
-            Ok(response) => response.map(Body::new),
+            Ok(response) => splice(&slot, response.map(Body::new)).await,
             Err(never) => match never {},
         }
     };

@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod serve;
 pub mod server;
 pub mod serving;
+pub mod splice;
 pub mod tools;
 
 pub use backend::{Backend, HistoryBackend, Mode};

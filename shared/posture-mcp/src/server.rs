@@ -3,6 +3,7 @@
 use crate::audit::{self, Caller, RequestId};
 use crate::backend::Backend;
 use crate::error::ToolError;
+use crate::splice::SpliceSlot;
 use crate::tools::call::{Answer, CallOptions, Cx, ProgressSink, ToolOutput, run_error, task_of};
 use crate::tools::meta::{PROTOCOL_VERSIONS, SERVER_NAME, VERSION};
 use crate::tools::report::{self, ResourceError};
@@ -114,7 +115,7 @@ impl PostureServer {
             Ok(Answer::Task(_)) => ("task", None),
             Err(e) => ("error", Some(format!("{:?}", e.error_type))),
         };
-        let partial = matches!(&result, Ok(Answer::Output(out)) if is_partial(&out.structured));
+        let partial = matches!(&result, Ok(Answer::Output(out)) if is_partial(out.kept.as_ref().map_or(&out.structured, |k| &k.0.value)));
         posture_core::metrics::global().tool_call(
             name,
             started.elapsed(),
@@ -132,7 +133,7 @@ impl PostureServer {
             error_type.as_deref(),
         );
         Some(match result {
-            Ok(Answer::Output(out)) => tool_result(Ok(out)).into(),
+            Ok(Answer::Output(out)) => spliced_result(out, options.splice.as_ref()).into(),
             Ok(Answer::Task(task)) => CallToolResponse::Task(CreateTaskResult::new(task)),
             Err(e) => tool_result(Err(e)).into(),
         })
@@ -148,6 +149,29 @@ fn is_partial(structured: &Value) -> bool {
             .get("data_gaps")
             .and_then(Value::as_array)
             .is_some_and(|gaps| !gaps.is_empty())
+}
+
+/// A tool's answer as an MCP result; a kept answer's structured content is
+/// left in `slot` for the transport to write (a marker stands in for it),
+/// or built in full when there is no slot.
+fn spliced_result(mut out: ToolOutput, slot: Option<&SpliceSlot>) -> CallToolResult {
+    if let Some((kept, as_of)) = out.kept.take() {
+        let marker = slot.and_then(|slot| {
+            let as_of = serde_json::to_string(&as_of).ok()?;
+            slot.put(format!("{},\"as_of\":{as_of}}}", kept.head))
+        });
+        out.structured = match marker {
+            Some(marker) => marker,
+            None => {
+                let mut full = kept.value.clone();
+                if let Some(fields) = full.as_object_mut() {
+                    fields.insert("as_of".into(), as_of);
+                }
+                full
+            }
+        };
+    }
+    tool_result(Ok(out))
 }
 
 /// A tool's answer as an MCP result (errors in the seed's shape, `isError`).
@@ -283,6 +307,11 @@ impl ServerHandler for PostureServer {
                 peer: context.peer.clone(),
                 token,
             }),
+            splice: context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<SpliceSlot>())
+                .cloned(),
         };
         match self
             .call_with(&request.name, request.arguments, &caller, &request_id, options)

@@ -35,11 +35,36 @@ pub enum Latest {
     Run(Arc<ServedRun>),
 }
 
+/// An answer computed from a run, masked, kept for the questions that
+/// repeat it.
+pub struct KeptAnswer {
+    /// The structured content (without `as_of`, which is per call).
+    pub value: Value,
+    /// `value` serialized without its closing brace: a call's response
+    /// appends `,"as_of":{..}}` instead of cloning and serializing `value`.
+    pub head: String,
+    /// The text rendering (without the `as_of` line).
+    pub text: String,
+}
+
+impl KeptAnswer {
+    /// Keeps `value` (an object, masked already) and its text.
+    pub fn new(value: Value, text: String) -> Option<KeptAnswer> {
+        let mut head = serde_json::to_string(&value).ok()?;
+        // `{}` has nothing to continue with a comma; answers are never empty.
+        if !head.ends_with('}') || head.len() < 3 {
+            return None;
+        }
+        head.pop();
+        Some(KeptAnswer { value, head, text })
+    }
+}
+
 /// A loaded run and the answers computed from it.
 pub struct ServedRun {
     /// The run's data.
     pub data: RunData,
-    answers: Mutex<HashMap<String, Arc<(Value, String)>>>,
+    answers: Mutex<HashMap<String, Arc<KeptAnswer>>>,
 }
 
 impl ServedRun {
@@ -52,12 +77,12 @@ impl ServedRun {
     }
 
     /// The answer (structured, text) computed earlier for `key`.
-    pub fn answer(&self, key: &str) -> Option<Arc<(Value, String)>> {
+    pub fn answer(&self, key: &str) -> Option<Arc<KeptAnswer>> {
         self.answers.lock().ok()?.get(key).cloned()
     }
 
     /// Keeps `answer` for `key`.
-    pub fn keep(&self, key: String, answer: Arc<(Value, String)>) {
+    pub fn keep(&self, key: String, answer: Arc<KeptAnswer>) {
         if let Ok(mut answers) = self.answers.lock() {
             if answers.len() >= ANSWERS_KEPT {
                 answers.clear();

@@ -3,12 +3,15 @@
 
 use crate::backend::Backend;
 use crate::error::ToolError;
+use crate::serving::KeptAnswer;
+use crate::splice::SpliceSlot;
 use jiff::Timestamp;
 use posture_core::org::run::{RunRecord, RunState};
 use rmcp::model::{ProgressNotificationParam, ProgressToken, Task, TaskStatus};
 use rmcp::{Peer, RoleServer};
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// One tool call's context.
 pub struct Cx<'a> {
@@ -27,6 +30,8 @@ pub struct CallOptions {
     pub tasks: bool,
     /// Where to send progress (the request carried a progress token).
     pub progress: Option<ProgressSink>,
+    /// Where a kept answer's bytes go (the HTTP transport splices them in).
+    pub splice: Option<SpliceSlot>,
 }
 
 /// What a tool call answers: a result now, or a task to poll.
@@ -52,6 +57,11 @@ pub struct ToolOutput {
     /// The structured content has been masked already (an answer kept with
     /// its run is masked once, not on every call); the text is masked anyway.
     pub masked: bool,
+    /// An answer kept with its run and this call's `as_of` (masked): the
+    /// structured content is `kept.value` plus `as_of`, written into the
+    /// response without building it when the transport can splice
+    /// (`structured` is then `Null`).
+    pub kept: Option<(Arc<KeptAnswer>, Value)>,
 }
 
 impl ToolOutput {
@@ -63,6 +73,7 @@ impl ToolOutput {
             structured,
             text,
             masked: false,
+            kept: None,
         })
     }
 }

@@ -10,7 +10,7 @@ use super::runs::{self, RunStarted};
 use super::stored;
 use crate::backend::Backend;
 use crate::error::ToolError;
-use crate::serving::{Latest, ServedRun};
+use crate::serving::{KeptAnswer, Latest, ServedRun};
 use jiff::Timestamp;
 use posture_core::Finding;
 use posture_core::Severity;
@@ -519,14 +519,9 @@ pub fn as_of_line(a: &AsOf) -> String {
 }
 
 /// An answer (serialized) with what it stands on, in structured content
-/// (`as_of`, as [`Served`] describes) and text; `masked`: the answer was
-/// masked already (then so is `as_of` here).
-fn served(mut answer: Value, as_of: &AsOf, text: &str, masked: bool) -> Result<ToolOutput, ToolError> {
-    let mut basis =
-        serde_json::to_value(as_of).map_err(|e| ToolError::engine(format!("as_of could not be serialized: {e}")))?;
-    if masked {
-        posture_core::secrets::mask_value(&mut basis);
-    }
+/// (`as_of`, as [`Served`] describes) and text.
+fn served(mut answer: Value, as_of: &AsOf, text: &str) -> Result<ToolOutput, ToolError> {
+    let basis = as_of_value(as_of)?;
     match answer.as_object_mut() {
         Some(fields) => fields.insert("as_of".into(), basis),
         None => return Err(ToolError::engine("a posture answer is not an object")),
@@ -534,7 +529,25 @@ fn served(mut answer: Value, as_of: &AsOf, text: &str, masked: bool) -> Result<T
     Ok(ToolOutput {
         structured: answer,
         text: as_of_line(as_of) + text,
-        masked,
+        masked: false,
+        kept: None,
+    })
+}
+
+fn as_of_value(as_of: &AsOf) -> Result<Value, ToolError> {
+    serde_json::to_value(as_of).map_err(|e| ToolError::engine(format!("as_of could not be serialized: {e}")))
+}
+
+/// A kept answer with this call's `as_of` (masked like the answer was when
+/// it was kept); the server writes the structured content from them.
+fn serve_kept(kept: Arc<KeptAnswer>, as_of: &AsOf) -> Result<ToolOutput, ToolError> {
+    let mut basis = as_of_value(as_of)?;
+    posture_core::secrets::mask_value(&mut basis);
+    Ok(ToolOutput {
+        structured: Value::Null,
+        text: as_of_line(as_of) + &kept.text,
+        masked: true,
+        kept: Some((kept, basis)),
     })
 }
 
@@ -552,22 +565,24 @@ fn keep_and_serve<T: Serialize>(
 ) -> Result<ToolOutput, ToolError> {
     let mut value = to_value(answer)?;
     let Some(run) = &data.cacheable else {
-        return served(value, &data.as_of, &text, false);
+        return served(value, &data.as_of, &text);
     };
     posture_core::secrets::mask_value(&mut value);
-    run.keep(key, Arc::new((value.clone(), text.clone())));
-    served(value, &data.as_of, &text, true)
+    let kept =
+        Arc::new(KeptAnswer::new(value, text).ok_or_else(|| ToolError::engine("a posture answer is not an object"))?);
+    run.keep(key, kept.clone());
+    serve_kept(kept, &data.as_of)
 }
 
 /// Serves `answer` (computed for this call only).
 fn serve<T: Serialize>(answer: &T, text: &str, data: &PostureData) -> Result<ToolOutput, ToolError> {
-    served(to_value(answer)?, &data.as_of, text, false)
+    served(to_value(answer)?, &data.as_of, text)
 }
 
 /// The answer kept for `key` with the run answered from, if any.
 fn kept(key: &str, data: &PostureData) -> Option<Result<ToolOutput, ToolError>> {
     let hit = data.cacheable.as_ref()?.answer(key)?;
-    Some(served(hit.0.clone(), &data.as_of, &hit.1, true))
+    Some(serve_kept(hit, &data.as_of))
 }
 
 // ---------------------------------------------------------------- compliance
@@ -1327,15 +1342,20 @@ mod tests {
         let again = kept("k", &data).unwrap().unwrap();
         for out in [first, again] {
             assert!(out.masked, "the server must not mask it again");
-            let detail = out.structured["detail"].as_str().unwrap();
+            let (kept, as_of) = out.kept.as_ref().unwrap();
+            let detail = kept.value["detail"].as_str().unwrap();
             assert!(
                 !detail.contains("AKIA") && detail.contains(posture_core::secrets::MASK),
                 "{detail}"
             );
-            assert!(out.structured["as_of"].is_object());
+            assert!(!kept.head.contains("AKIA") && kept.head.starts_with('{') && !kept.head.ends_with('}'));
+            assert!(as_of.is_object());
         }
         let once = serve(&answer, "text", &data).unwrap();
-        assert!(!once.masked, "an answer for one call is masked by the server");
+        assert!(
+            !once.masked && once.kept.is_none(),
+            "an answer for one call is masked by the server"
+        );
     }
 
     #[test]
