@@ -374,3 +374,30 @@ def test_reports_are_mcp_resources() -> None:
         reads = [a for a in audit if a.get("tool") == "resources/read"]
         assert {a["outcome"] for a in reads} == {"ok", "error"}, reads
         assert any(a["outcome"] == "ok" and generated["uri"] in a["arguments"] for a in reads), reads
+
+
+def _post(url: str, body: Any, version: str = "2025-11-25") -> Any:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
+        "content-type": "application/json", "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": version})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.loads(reply.read())
+
+
+def test_kept_answers_reach_single_and_batched_requests_whole() -> None:
+    """A kept answer is spliced into the response as bytes: single and batched requests get the same
+    structured content as the answer computed for the first call, with their own as_of."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "check_compliance_status", "arguments": {"framework": "CIS"}}}
+    with serve() as server:
+        url = server.expected_url
+        first = _post(url, call)["result"]["structuredContent"]
+        single = _post(url, call)["result"]["structuredContent"]
+        # Batches are a 2025-03-26 feature.
+        batch = _post(url, [dict(call, id=7), {"jsonrpc": "2.0", "id": 8, "method": "ping"}], "2025-03-26")
+    batched = next(m for m in batch if m["id"] == 7)["result"]["structuredContent"]
+    for answer in (single, batched):
+        assert set(answer) == set(first) and "as_of" in answer and len(answer["control_results"]) > 10
+        assert {k: v for k, v in answer.items() if k != "as_of"} == {k: v for k, v in first.items() if k != "as_of"}
+        assert answer["as_of"]["run_id"] == first["as_of"]["run_id"]
+    assert not any("posture-splice" in json.dumps(m) for m in batch), "no marker is left in a response"
