@@ -5,8 +5,9 @@
 
 use crate::findings::asff::AsffFinding;
 use crate::findings::guardduty::GdFinding;
+use crate::org::run::OrgUnit;
 use crate::ports::{AccountCollector, AccountDirectory, CollectError, CollectedAccount, DirectoryAccount, PortError};
-use crate::ports::{FindingSource, HealthProbe, InventorySource, OrgUnit};
+use crate::ports::{FindingSource, HealthProbe, InventorySource};
 use crate::posture::inventory::Inventory;
 use crate::sources::{DependencyHealth, FindingQuery, Reading, SourceBatch, SourceError};
 use crate::time::expand_relative_in_json;

@@ -10,7 +10,7 @@
 //! which readers report as abandoned).
 
 use crate::finding::Finding;
-use crate::org::run::{ReportLocation, RunRecord};
+use crate::org::run::{OrgUnit, ReportLocation, RunRecord};
 use crate::org::snapshot::AccountSnapshot;
 use crate::posture::inventory::Inventory;
 use crate::sources::{DependencyHealth, FindingQuery, SourceBatch, SourceError, SourceGap};
@@ -61,15 +61,6 @@ pub struct DirectoryAccount {
     /// the root, or not known: a configured list).
     #[serde(default)]
     pub ou_path: Vec<OrgUnit>,
-}
-
-/// An organizational unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct OrgUnit {
-    /// `ou-abcd-12345678`.
-    pub id: String,
-    /// Its name.
-    pub name: String,
 }
 
 /// What went wrong in a port, safe to show.

@@ -1,7 +1,8 @@
 //! The account directory: Organizations `ListAccounts` with each account's
 //! organizational units, or a configured list.
 
-use posture_core::ports::{AccountDirectory, DirectoryAccount, OrgUnit, PortError};
+use posture_core::org::run::OrgUnit;
+use posture_core::ports::{AccountDirectory, DirectoryAccount, PortError};
 use std::collections::HashMap;
 
 /// Organizations `ListAccounts`, every page.

@@ -3,7 +3,6 @@
 
 use crate::ids::RunId;
 use crate::org::snapshot::{AccountSnapshot, OrgSummary};
-use crate::ports::OrgUnit;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -77,6 +76,15 @@ pub struct RunAccount {
     /// Its organizational units, outermost first, as the directory gave them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ou_path: Vec<OrgUnit>,
+}
+
+/// An organizational unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OrgUnit {
+    /// `ou-abcd-12345678`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
 }
 
 impl RunAccount {

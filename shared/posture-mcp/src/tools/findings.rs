@@ -2,8 +2,8 @@
 
 use super::args::{Threshold, default};
 use super::call::{Cx, ToolOutput};
-use super::posture::{Freshness, Ground, LiveMembers, Served, as_of_line, check_accounts, check_regions, ground};
-use super::posture::{live_members, no_unit_live, unit_accounts};
+use super::scope::{Freshness, Ground, LiveMembers, Served, as_of_line, check_accounts, check_regions, fetch_all};
+use super::scope::{ground, live_members, no_unit_live, unit_accounts};
 use crate::backend::Backend;
 use crate::error::ToolError;
 use crate::serving::ServedRun;
@@ -16,7 +16,7 @@ use posture_core::findings::attack;
 use posture_core::findings::filter::FindingFilter;
 use posture_core::org::served::{self, AccountAge, AsOf, FINDINGS_WINDOW_DAYS};
 use posture_core::posture::inventory::Inventory;
-use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceBatch, SourceError, SourceGap};
+use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceGap};
 use posture_core::time::TimeWindow;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -85,15 +85,6 @@ fn thirty_days() -> u32 {
 
 fn five_hundred() -> u32 {
     500
-}
-
-/// Every finding source of `backend`, read concurrently, with its service name.
-pub async fn fetch_all(backend: &Backend, query: &FindingQuery) -> Vec<(String, Result<SourceBatch, SourceError>)> {
-    let fetches = backend.sources.iter().map(|source| {
-        let source = source.clone();
-        async move { (source.service().to_string(), source.fetch(query).await) }
-    });
-    futures::future::join_all(fetches).await
 }
 
 /// `analyze_security_findings`: the latest complete run's findings (or the

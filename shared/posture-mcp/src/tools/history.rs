@@ -102,7 +102,7 @@ pub struct AccountEntry {
     pub status: String,
     /// Its organizational units, outermost first (empty: under the root,
     /// or the directory is a configured list).
-    pub ou_path: Vec<posture_core::ports::OrgUnit>,
+    pub ou_path: Vec<posture_core::org::run::OrgUnit>,
     /// `ASSESSED` or `GAP` in the latest run.
     pub latest_outcome: run::AccountOutcome,
     /// Why the latest run could not assess it.

@@ -19,6 +19,7 @@ pub mod meta;
 pub mod posture;
 pub mod report;
 pub mod runs;
+pub mod scope;
 mod stored;
 
 pub use findings::ANALYZE_SECURITY_FINDINGS;
@@ -137,7 +138,7 @@ pub static TOOLS: &[ToolDef] = &[
         name: ANALYZE_SECURITY_FINDINGS,
         title: "Analyze security findings",
         args: findings::AnalyzeArgs,
-        output: posture::Served<posture_core::findings::analysis::FindingsAnalysis>,
+        output: scope::Served<posture_core::findings::analysis::FindingsAnalysis>,
         handler: findings::analyze_findings,
         read_only: true,
         description: "Threat analysis of the organization's Security Hub and GuardDuty findings: by default those of the latest complete assessment run (every account through its collector role, every enabled region; as_of says when), or with freshness=live the sources this server reads now. Filters: account_ids, regions, resource (ARN or id), principal (ARN, name or access key id), finding_types (type prefixes). Every count is over all matching findings; max_findings bounds what is correlated and listed. coverage says which accounts and regions were read and what could not be. Returns de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
@@ -146,7 +147,7 @@ pub static TOOLS: &[ToolDef] = &[
         name: CHECK_COMPLIANCE_STATUS,
         title: "Check compliance status",
         args: posture::ComplianceArgs,
-        output: posture::Served<posture_core::posture::compliance::ComplianceReport>,
+        output: scope::Served<posture_core::posture::compliance::ComplianceReport>,
         handler: posture::check_compliance,
         read_only: true,
         description: "Assesses one compliance framework over every account in scope: each requirement decided from the native read-only checks (on the collected inventories) and from Security Hub control findings, following Security Hub's rules (FAILED if any resource fails, PASSED if all pass, NOT_APPLICABLE, UNKNOWN when there is no data, MANUAL when not automatable); conflicts between the two sources are flagged. Score = passed / (passed + failed); unknown and manual requirements are counted, never scored. Returns gaps with priority and effort, a remediation timeline and, on request, the evidence behind each verdict. generate_report=false returns the summary, gaps and timeline without per-control results.",
@@ -155,7 +156,7 @@ pub static TOOLS: &[ToolDef] = &[
         name: RECOMMEND_SECURITY_IMPROVEMENTS,
         title: "Recommend security improvements",
         args: posture::RecommendArgs,
-        output: posture::Served<posture_core::posture::recommendations::RecommendationsReport>,
+        output: scope::Served<posture_core::posture::recommendations::RecommendationsReport>,
         handler: posture::recommend,
         read_only: true,
         description: "Prioritized recommendations derived from failed native checks (all accounts in scope) and failed Security Hub controls no native check covers: impact score with its basis (severity + affected resources + framework requirements helped), complexity, cost, steps with the AWS API actions involved, and the frameworks each fix improves. Strategies: high-impact (impact first), quick-wins (low complexity first), cost-effective (impact per hour of effort). The server is read-only: auto_implement_safe only marks which steps your automation could apply safely.",
@@ -164,7 +165,7 @@ pub static TOOLS: &[ToolDef] = &[
         name: VALIDATE_SECURITY_CONTROLS,
         title: "Validate security controls",
         args: posture::ValidateArgs,
-        output: posture::Served<posture::ValidationReport>,
+        output: scope::Served<posture::ValidationReport>,
         handler: posture::validate,
         read_only: true,
         description: "Verifies named controls from every source that can speak to each: a native check id (iam.root_mfa), a Security Hub control id (S3.1: its findings plus the native checks mapped to it) or a framework requirement (\"CIS 1.14\", \"NIST AC-2\"). Per control: status (PASSED, FAILED, NOT_APPLICABLE, UNKNOWN, MANUAL), each source's verdict, failing resources, conflicts between sources, and the evidence (API facts and findings, with source and timestamp).",
