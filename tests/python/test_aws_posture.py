@@ -157,11 +157,12 @@ def _server_env(endpoint: str, creds: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _call(url: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+def _call(url: str, name: str, arguments: dict[str, Any], is_error: bool = False) -> dict[str, Any]:
+    """The structured content of a tool call that succeeds (or, with is_error, fails)."""
     async def main() -> dict[str, Any]:
         async with Client(url, read_timeout_seconds=120) as client:
             result = await client.call_tool(name, arguments)
-            assert result.is_error is False, f"{name}: {result.structured_content or result.content}"
+            assert result.is_error is is_error, f"{name}: {result.structured_content or result.content}"
             return result.structured_content
 
     return anyio.run(main)

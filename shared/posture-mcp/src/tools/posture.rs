@@ -1010,9 +1010,23 @@ mod tests {
         assert_eq!(schema["properties"]["control_ids"]["items"]["maxLength"], 100);
     }
 
+    /// A run of `collections` to answer from.
+    fn served_run(collections: Vec<posture_core::ports::CollectedAccount>, now: Timestamp) -> Arc<ServedRun> {
+        use posture_core::org::run::{self, RunTrigger};
+        let record = run::queued(
+            "20261126T060000Z-test",
+            RunTrigger::Cli,
+            now,
+            jiff::SignedDuration::from_hours(1),
+        );
+        Arc::new(ServedRun::new(posture_core::org::served::RunData::new(
+            record,
+            collections,
+        )))
+    }
+
     #[test]
     fn a_region_selection_keeps_only_that_regions_unread_sources() {
-        use posture_core::org::run::{self, RunTrigger};
         use posture_core::sources::{SourceErrorKind, SourceGap};
         let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
         let org = posture_core::demo::DemoOrganization::load(now).unwrap();
@@ -1031,16 +1045,7 @@ mod tests {
             gaps: vec![gap(&region), gap("elsewhere-1")],
             stored: false,
         };
-        let record = run::queued(
-            "20261126T060000Z-test",
-            RunTrigger::Cli,
-            now,
-            jiff::SignedDuration::from_hours(1),
-        );
-        let served = Arc::new(ServedRun::new(posture_core::org::served::RunData::new(
-            record,
-            vec![collected],
-        )));
+        let served = served_run(vec![collected], now);
         let whole = run_data(served.clone(), now, &Selection::default()).unwrap();
         assert_eq!(whole.sources().account_source_gaps[&account].len(), 2);
         assert!(whole.cacheable.is_some());
@@ -1060,19 +1065,8 @@ mod tests {
 
     #[test]
     fn an_answer_kept_with_the_run_is_masked_once_and_served_masked() {
-        use posture_core::org::run::{self, RunTrigger};
         let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
-        let record = run::queued(
-            "20261126T060000Z-test",
-            RunTrigger::Cli,
-            now,
-            jiff::SignedDuration::from_hours(1),
-        );
-        let served = Arc::new(ServedRun::new(posture_core::org::served::RunData::new(
-            record,
-            Vec::new(),
-        )));
-        let data = run_data(served, now, &Selection::default()).unwrap();
+        let data = run_data(served_run(Vec::new(), now), now, &Selection::default()).unwrap();
         // An access key id is masked whatever secrets are configured.
         let answer = json!({"detail": "found AKIAABCDEFGHIJKLMNOP in a policy"});
         let first = keep_and_serve(&answer, "text".into(), "k".into(), &data).unwrap();
