@@ -364,6 +364,9 @@ fn render(a: &FindingsAnalysis) -> String {
             .collect();
         let _ = writeln!(s, "PARTIAL RESULT: could not read {}.", failed.join(", "));
     }
+    if let Some(note) = &a.coverage.note {
+        let _ = writeln!(s, "Note: {note}.");
+    }
     if a.coverage.truncated_at_max_findings {
         let _ = writeln!(
             s,
