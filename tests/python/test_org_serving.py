@@ -150,6 +150,9 @@ def assert_organizational_units_select(url: str, a: str, b: str, c: str) -> None
     assert [f["account_id"] for f in findings["high_risk_findings"]] == [a]
     refused = _call_error(url, "check_compliance_status", {"framework": "CIS", "organizational_unit": "Sandbox"})
     assert refused["error_type"] == "ValidationError" and "Workloads/Prod" in refused["detail"], refused
+    stray = _call_error(url, "check_compliance_status", {"framework": "CIS", "organizational_unit": "Workloads",
+                                                         "account_ids": [a, "000000000000"]})
+    assert stray["context"]["field"] == "account_ids" and "000000000000" in stray["detail"], stray
     live = _call_error(url, "check_compliance_status", {"framework": "CIS", "organizational_unit": "Prod", "freshness": "live"})
     assert live["context"]["field"] == "organizational_unit", live
 

@@ -31,6 +31,8 @@ pub fn unit_accounts(run: &ServedRun, account_ids: &[String], unit: Option<&str>
     let Some(unit) = unit else {
         return Ok(account_ids.to_vec());
     };
+    // An unknown id is refused, not silently left out of the unit's accounts.
+    check_accounts(run, account_ids)?;
     let accounts = &run.data.run.accounts;
     let in_unit: Vec<String> = accounts
         .iter()
