@@ -5,7 +5,7 @@
 //! what comes back.
 
 use crate::errors::classify;
-use crate::ratelimit::{GUARDDUTY_RPS, Limiter};
+use crate::ratelimit::{GUARDDUTY_DEFAULT, Limiter};
 use async_trait::async_trait;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{Condition, Finding, FindingCriteria, OrderBy, SortCriteria};
@@ -29,11 +29,12 @@ pub struct GuardDutySource {
 }
 
 impl GuardDutySource {
-    /// A source over `client`, limited to the seed's rate.
+    /// A source over `client`, within a conservative rate (GuardDuty
+    /// publishes none).
     pub fn new(client: Client) -> GuardDutySource {
         GuardDutySource {
             client,
-            limiter: Limiter::per_second(GUARDDUTY_RPS),
+            limiter: Limiter::for_quota(GUARDDUTY_DEFAULT),
         }
     }
 

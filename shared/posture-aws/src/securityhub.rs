@@ -7,7 +7,7 @@
 //! back, because a stand-in such as moto ignores them.
 
 use crate::errors::classify;
-use crate::ratelimit::{Limiter, SECURITY_HUB_RPS};
+use crate::ratelimit::{Limiter, SECURITY_HUB_GET_FINDINGS};
 use async_trait::async_trait;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::{
@@ -32,11 +32,11 @@ pub struct SecurityHubSource {
 }
 
 impl SecurityHubSource {
-    /// A source over `client`, limited to the seed's rate.
+    /// A source over `client`, within AWS's `GetFindings` quota.
     pub fn new(client: Client) -> SecurityHubSource {
         SecurityHubSource {
             client,
-            limiter: Limiter::per_second(SECURITY_HUB_RPS),
+            limiter: Limiter::for_quota(SECURITY_HUB_GET_FINDINGS),
         }
     }
 }
