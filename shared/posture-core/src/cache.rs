@@ -21,9 +21,19 @@ pub const FAILURE_TTL: SignedDuration = SignedDuration::from_secs(10);
 /// Default time-to-live of a live collection.
 pub const DEFAULT_TTL: SignedDuration = SignedDuration::from_mins(15);
 
-struct Collected {
+/// A collection's result and when it was taken.
+struct Remembered<T, E> {
     at: Timestamp,
-    result: Result<Vec<Inventory>, SourceError>,
+    result: Result<T, E>,
+}
+
+impl<T: Clone, E: Clone> Remembered<T, E> {
+    /// The result, if it is still to be answered from at `asked_at`: a
+    /// success for `ttl`, a failure for [`FAILURE_TTL`].
+    fn fresh(&self, asked_at: Timestamp, ttl: SignedDuration) -> Option<Result<T, E>> {
+        let ttl = if self.result.is_ok() { ttl } else { FAILURE_TTL };
+        (self.at <= asked_at && asked_at.duration_since(self.at) < ttl).then(|| self.result.clone())
+    }
 }
 
 /// An [`InventorySource`] that remembers the last collection of `inner`.
@@ -33,7 +43,7 @@ pub struct SharedInventory {
     inner: Arc<dyn InventorySource>,
     ttl: SignedDuration,
     clock: fn() -> Timestamp,
-    last: futures::lock::Mutex<Option<Collected>>,
+    last: futures::lock::Mutex<Option<Remembered<Vec<Inventory>, SourceError>>>,
 }
 
 impl SharedInventory {
@@ -55,20 +65,11 @@ impl InventorySource for SharedInventory {
         // Held across the collection: whoever comes meanwhile waits for it
         // and is answered from it.
         let mut last = self.last.lock().await;
-        let asked_at = (self.clock)();
-        if let Some(collected) = last.as_ref() {
-            let ttl = if collected.result.is_ok() {
-                self.ttl
-            } else {
-                FAILURE_TTL
-            };
-            let fresh = collected.at <= asked_at && asked_at.duration_since(collected.at) < ttl;
-            if fresh {
-                return collected.result.clone();
-            }
+        if let Some(result) = last.as_ref().and_then(|r| r.fresh((self.clock)(), self.ttl)) {
+            return result;
         }
         let result = self.inner.inventories().await;
-        *last = Some(Collected {
+        *last = Some(Remembered {
             at: (self.clock)(),
             result: result.clone(),
         });
@@ -77,7 +78,7 @@ impl InventorySource for SharedInventory {
 }
 
 /// A live collection kept, with when it was taken.
-type Kept = Option<(Timestamp, Result<Arc<CollectedAccount>, CollectError>)>;
+type Kept = Option<Remembered<Arc<CollectedAccount>, CollectError>>;
 
 /// An account and the regions collected (sorted; `None`: the defaults).
 type CollectionKey = (String, Option<Vec<String>>);
@@ -135,15 +136,14 @@ impl LiveCollector for SharedCollections {
         }
         let entry = self.entry((account_id.to_string(), key_regions));
         let mut kept = entry.lock().await;
-        let asked_at = (self.clock)();
-        if let Some((at, result)) = kept.as_ref() {
-            let ttl = if result.is_ok() { self.ttl } else { FAILURE_TTL };
-            if *at <= asked_at && asked_at.duration_since(*at) < ttl {
-                return result.clone();
-            }
+        if let Some(result) = kept.as_ref().and_then(|r| r.fresh((self.clock)(), self.ttl)) {
+            return result;
         }
         let result = self.inner.collect_now(account_id, regions).await;
-        *kept = Some(((self.clock)(), result.clone()));
+        *kept = Some(Remembered {
+            at: (self.clock)(),
+            result: result.clone(),
+        });
         result
     }
 }
