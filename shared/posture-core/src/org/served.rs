@@ -81,16 +81,7 @@ pub struct RunData {
 impl RunData {
     /// Assembles a run's data from its accounts' collections.
     pub fn new(run: RunRecord, collections: Vec<CollectedAccount>) -> RunData {
-        let mut inventories = Vec::new();
-        let mut findings = Vec::new();
-        let mut source_gaps = BTreeMap::new();
-        for c in collections {
-            if !c.gaps.is_empty() {
-                source_gaps.insert(c.inventory.account_id.clone(), c.gaps);
-            }
-            findings.extend(c.findings);
-            inventories.push(c.inventory);
-        }
+        let (inventories, findings, source_gaps) = combine(collections);
         RunData {
             run,
             inventories,
@@ -100,7 +91,7 @@ impl RunData {
     }
 
     /// What an answer over `accounts` (a subset of the run's) stands on.
-    pub fn as_of(&self, inventories: &[Inventory], now: Timestamp) -> AsOf {
+    pub fn as_of<'a>(&self, inventories: impl IntoIterator<Item = &'a Inventory>, now: Timestamp) -> AsOf {
         AsOf {
             basis: Basis::Run,
             run_id: Some(self.run.run_id.clone()),
@@ -122,21 +113,47 @@ impl RunData {
     }
 }
 
+/// The inventories, findings and (per account) unread finding sources of
+/// `collections`.
+pub fn combine(
+    collections: impl IntoIterator<Item = CollectedAccount>,
+) -> (Vec<Inventory>, Vec<Finding>, BTreeMap<String, Vec<SourceGap>>) {
+    let mut inventories = Vec::new();
+    let mut findings = Vec::new();
+    let mut source_gaps = BTreeMap::new();
+    for c in collections {
+        if !c.gaps.is_empty() {
+            source_gaps.insert(c.inventory.account_id.clone(), c.gaps);
+        }
+        findings.extend(c.findings);
+        inventories.push(c.inventory);
+    }
+    (inventories, findings, source_gaps)
+}
+
 /// What a live answer over `inventories` stands on.
-pub fn live(inventories: &[Inventory], now: Timestamp, note: Option<String>) -> AsOf {
+pub fn live<'a, I>(inventories: I, now: Timestamp, note: Option<String>) -> AsOf
+where
+    I: IntoIterator<Item = &'a Inventory> + Clone,
+{
     AsOf {
         basis: Basis::Live,
         run_id: None,
-        time: inventories.iter().map(|i| i.collected_at).min().map(|t| t.to_string()),
+        time: inventories
+            .clone()
+            .into_iter()
+            .map(|i| i.collected_at)
+            .min()
+            .map(|t| t.to_string()),
         accounts: ages(inventories, now),
         missing_accounts: Vec::new(),
         note,
     }
 }
 
-fn ages(inventories: &[Inventory], now: Timestamp) -> Vec<AccountAge> {
+fn ages<'a>(inventories: impl IntoIterator<Item = &'a Inventory>, now: Timestamp) -> Vec<AccountAge> {
     inventories
-        .iter()
+        .into_iter()
         .map(|i| AccountAge {
             account_id: i.account_id.clone(),
             collected_at: i.collected_at.to_string(),

@@ -165,8 +165,7 @@ fn from_run(run: &ServedRun, query: &FindingQuery, now: Timestamp) -> Result<Sco
              older ones are not covered"
         )
     });
-    let owned: Vec<Inventory> = inventories.into_iter().cloned().collect();
-    let mut as_of = data.as_of(&owned, now);
+    let mut as_of = data.as_of(inventories.iter().copied(), now);
     as_of.missing_accounts.retain(|m| selected(&m.account_id));
     Ok(Scope {
         merged,
@@ -192,8 +191,7 @@ fn from_members(
         .collect();
     let findings = members.collected.iter().flat_map(|c| c.findings.iter());
     let (merged, accounts) = collected(&inventories, &gaps, findings, query)?;
-    let owned: Vec<Inventory> = inventories.into_iter().cloned().collect();
-    let mut as_of = served::live(&owned, now, note);
+    let mut as_of = served::live(inventories.iter().copied(), now, note);
     as_of.missing_accounts = members.missing;
     let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS))
         .then(|| format!("a collection holds findings updated within the last {FINDINGS_WINDOW_DAYS} days"));
@@ -295,7 +293,7 @@ async fn live(
         return Err(ToolError::all_sources_failed(&errors));
     }
     let merged = analysis::merge_all(results);
-    let mut as_of = served::live(&[], now, note);
+    let mut as_of = served::live(std::iter::empty(), now, note);
     as_of.time = Some(now.to_string());
     let mut seen: Vec<&str> = merged.findings.iter().map(|f| f.account_id.as_str()).collect();
     seen.sort_unstable();

@@ -16,6 +16,7 @@ use posture_core::Finding;
 use posture_core::Severity;
 use posture_core::findings::analysis;
 use posture_core::org::served::{self, AsOf};
+use posture_core::ports::CollectedAccount;
 use posture_core::posture::assessment::{self, Assessment};
 use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
 use posture_core::posture::frameworks::Framework;
@@ -138,18 +139,12 @@ pub async fn posture_data(
     };
     no_unit_live(selection.organizational_unit)?;
     if let Some(members) = live_members(backend, selection.account_ids, selection.regions).await? {
-        let mut inventories = Vec::new();
-        let mut findings = Vec::new();
-        let mut sources = DataSources::default();
-        for c in &members.collected {
-            inventories.push(c.inventory.clone());
-            findings.extend(c.findings.iter().cloned());
-            if !c.gaps.is_empty() {
-                sources
-                    .account_source_gaps
-                    .insert(c.inventory.account_id.clone(), c.gaps.clone());
-            }
-        }
+        let (inventories, findings, account_source_gaps) =
+            served::combine(members.collected.iter().map(|c| CollectedAccount::clone(c)));
+        let sources = DataSources {
+            account_source_gaps,
+            ..DataSources::default()
+        };
         let (inventories, findings) = narrow(inventories, findings, selection)?;
         let mut as_of = served::live(&inventories, now, note);
         as_of.missing_accounts = members.missing;
