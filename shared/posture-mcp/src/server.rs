@@ -154,43 +154,50 @@ fn is_partial(structured: &Value) -> bool {
 /// A tool's answer as an MCP result; a kept answer's structured content is
 /// left in `slot` for the transport to write (a marker stands in for it),
 /// or built in full when there is no slot.
-fn spliced_result(mut out: ToolOutput, slot: Option<&SpliceSlot>) -> CallToolResult {
-    if let Some((kept, as_of)) = out.kept.take() {
-        let marker = slot.and_then(|slot| {
-            let as_of = serde_json::to_string(&as_of).ok()?;
-            slot.put(format!("{},\"as_of\":{as_of}}}", kept.head))
-        });
-        out.structured = match marker {
-            Some(marker) => marker,
-            None => {
-                let mut full = kept.value.clone();
-                if let Some(fields) = full.as_object_mut() {
-                    fields.insert("as_of".into(), as_of);
-                }
-                full
+fn spliced_result(out: ToolOutput, slot: Option<&SpliceSlot>) -> CallToolResult {
+    let Some((kept, as_of)) = out.kept else {
+        return call_result(out.text, out.structured, false, true);
+    };
+    let marker = slot.and_then(|slot| {
+        let as_of = serde_json::to_string(&as_of).ok()?;
+        slot.put(format!("{},\"as_of\":{as_of}}}", kept.head))
+    });
+    let structured = match marker {
+        Some(marker) => marker,
+        None => {
+            let mut full = kept.value.clone();
+            if let Some(fields) = full.as_object_mut() {
+                fields.insert("as_of".into(), as_of);
             }
-        };
-    }
-    tool_result(Ok(out))
+            full
+        }
+    };
+    // A kept answer and its as_of were masked when they were made.
+    call_result(out.text, structured, false, false)
 }
 
 /// A tool's answer as an MCP result (errors in the seed's shape, `isError`).
 /// The configured secrets are masked in both the text and the structured
 /// content: nothing a tool answers relays a credential.
 pub(crate) fn tool_result(result: Result<ToolOutput, ToolError>) -> CallToolResult {
-    let (text, mut structured, failed, masked) = match result {
-        Ok(out) => (out.text, out.structured, false, out.masked),
+    match result {
+        Ok(out) => spliced_result(out, None),
         Err(e) => {
             let value = e.to_value();
-            (
+            call_result(
                 format!("{:?}: {}\n{}", e.error_type, e.detail, value),
                 value,
                 true,
-                false,
+                true,
             )
         }
-    };
-    if !masked {
+    }
+}
+
+/// The MCP result of `text` and `structured`, both masked (`structured`
+/// only when `mask_structured`: a kept answer was masked once already).
+fn call_result(text: String, mut structured: Value, failed: bool, mask_structured: bool) -> CallToolResult {
+    if mask_structured {
         posture_core::secrets::mask_value(&mut structured);
     }
     let content = vec![ContentBlock::text(posture_core::secrets::mask(&text))];

@@ -54,13 +54,11 @@ pub struct ToolOutput {
     pub structured: Value,
     /// Human-readable rendering.
     pub text: String,
-    /// The structured content has been masked already (an answer kept with
-    /// its run is masked once, not on every call); the text is masked anyway.
-    pub masked: bool,
-    /// An answer kept with its run and this call's `as_of` (masked): the
-    /// structured content is `kept.value` plus `as_of`, written into the
-    /// response without building it when the transport can splice
-    /// (`structured` is then `Null`).
+    /// An answer kept with its run (masked once, when kept) and this call's
+    /// `as_of` (masked): the structured content is `kept.value` plus
+    /// `as_of`, written into the response without building it when the
+    /// transport can splice (`structured` is then `Null`). The text is
+    /// masked on every call.
     pub kept: Option<(Arc<KeptAnswer>, Value)>,
 }
 
@@ -72,7 +70,6 @@ impl ToolOutput {
         Ok(ToolOutput {
             structured,
             text,
-            masked: false,
             kept: None,
         })
     }

@@ -261,7 +261,6 @@ fn served(mut answer: Value, as_of: &AsOf, text: &str) -> Result<ToolOutput, Too
     Ok(ToolOutput {
         structured: answer,
         text: as_of_line(as_of) + text,
-        masked: false,
         kept: None,
     })
 }
@@ -278,7 +277,6 @@ fn serve_kept(kept: Arc<KeptAnswer>, as_of: &AsOf) -> Result<ToolOutput, ToolErr
     Ok(ToolOutput {
         structured: Value::Null,
         text: as_of_line(as_of) + &kept.text,
-        masked: true,
         kept: Some((kept, basis)),
     })
 }
@@ -1067,7 +1065,7 @@ mod tests {
         let first = keep_and_serve(&answer, "text".into(), "k".into(), &data).unwrap();
         let again = kept("k", &data).unwrap().unwrap();
         for out in [first, again] {
-            assert!(out.masked, "the server must not mask it again");
+            assert!(out.kept.is_some(), "the server must not mask it again");
             let (kept, as_of) = out.kept.as_ref().unwrap();
             let detail = kept.value["detail"].as_str().unwrap();
             assert!(
@@ -1078,10 +1076,7 @@ mod tests {
             assert!(as_of.is_object());
         }
         let once = serve(&answer, "text", &data).unwrap();
-        assert!(
-            !once.masked && once.kept.is_none(),
-            "an answer for one call is masked by the server"
-        );
+        assert!(once.kept.is_none(), "an answer for one call is masked by the server");
     }
 
     #[test]
