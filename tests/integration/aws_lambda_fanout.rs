@@ -123,7 +123,14 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
         let keys: BTreeSet<&str> = call.payload.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            BTreeSet::from(["run_id", "account_id", "role", "external_id", "regions"]),
+            BTreeSet::from([
+                "run_id",
+                "account_id",
+                "role",
+                "external_id",
+                "regions",
+                "max_findings_per_account"
+            ]),
             "{call:?}"
         );
         // The event file users invoke the collector with has the same shape.
@@ -138,6 +145,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
                 role: ROLE.to_string(),
                 external_id: Some(EXTERNAL_ID.to_string()),
                 regions: Some(vec!["us-east-1".to_string()]),
+                max_findings_per_account: Some(posture_aws::collector::MAX_FINDINGS_PER_ACCOUNT),
             }
         );
         invoked.insert(sent.account_id);

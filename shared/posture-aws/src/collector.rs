@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Findings read per source and region for a snapshot.
-pub const MAX_FINDINGS_PER_SOURCE: usize = 10_000;
+/// Findings an account's collection keeps at most (the newest), unless
+/// `POSTURE_MAX_FINDINGS_PER_ACCOUNT` says otherwise; more is reported as a
+/// gap.
+pub const MAX_FINDINGS_PER_ACCOUNT: usize = 1_000_000;
 pub use posture_core::org::served::FINDINGS_WINDOW_DAYS;
 /// Assumed-role sessions last this long (the STS minimum; the SDK provider
 /// renews them if a collection runs longer).
@@ -39,6 +41,8 @@ pub struct RoleSettings {
     pub regions: Option<Vec<String>>,
     /// `aws`, `aws-us-gov`, `aws-cn`.
     pub partition: String,
+    /// Findings an account's collection keeps at most.
+    pub max_findings_per_account: usize,
 }
 
 impl RoleSettings {
@@ -67,6 +71,9 @@ pub struct CollectRequest {
     /// Regions (`None`: enabled regions).
     #[serde(default)]
     pub regions: Option<Vec<String>>,
+    /// Findings the collection keeps at most (`None`: [`MAX_FINDINGS_PER_ACCOUNT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_findings_per_account: Option<usize>,
 }
 
 /// What one collection produced, small enough for a Lambda response.
@@ -142,10 +149,13 @@ pub async fn enter_account(
         first: std::sync::Mutex::new(Some(first)),
         renew: provider,
     };
-    Ok(base
+    let entered = base
         .to_builder()
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(primed))
-        .build())
+        .build();
+    // The member's calls draw on the member's quota buckets, whoever else
+    // in this process is reading it.
+    Ok(crate::ratelimit::within_quotas(&entered, account_id))
 }
 
 /// The code and message of a failed AssumeRole, read from the STS error
@@ -203,8 +213,14 @@ impl ProvideCredentials for PrimedCredentials {
     }
 }
 
-/// Collects one account with credentials already in `sdk`.
-pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Result<CollectedAccount, CollectError> {
+/// Collects one account with credentials already in `sdk`: its inventory,
+/// then every active finding of the last 90 days in every region (at most
+/// `max_findings_per_account`, the newest; more is a gap).
+pub async fn collect_with(
+    sdk: &SdkConfig,
+    regions: Option<Vec<String>>,
+    max_findings_per_account: usize,
+) -> Result<CollectedAccount, CollectError> {
     let live = LiveInventory {
         sdk: sdk.clone(),
         regions,
@@ -222,12 +238,12 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
     let query = FindingQuery {
         window: TimeWindow::last_days(inventory.collected_at, FINDINGS_WINDOW_DAYS),
         min_severity: Severity::Informational,
-        max_findings: MAX_FINDINGS_PER_SOURCE,
+        max_findings: max_findings_per_account,
         filter: Default::default(),
     };
-    let mut findings = Vec::new();
-    let mut gaps = Vec::new();
-    for region in &inventory.regions {
+    // Every region and source at once: each waits only for its own quota
+    // bucket, so the account takes as long as its slowest read.
+    let reads = inventory.regions.iter().flat_map(|region| {
         let regional = sdk.to_builder().region(aws_config::Region::new(region.clone())).build();
         let sources: [Box<dyn FindingSource>; 2] = [
             Box::new(crate::securityhub::SecurityHubSource::new(crate::guarded_client!(
@@ -241,22 +257,52 @@ pub async fn collect_with(sdk: &SdkConfig, regions: Option<Vec<String>>) -> Resu
                 crate::iam::READ_ONLY
             ))),
         ];
-        for source in sources {
-            match source.fetch(&query).await {
-                Ok(batch) => {
-                    if batch.more_available {
-                        gaps.push(SourceGap {
-                            service: source.service().to_string(),
-                            region: region.clone(),
-                            error: None,
-                            detail: format!("more than {MAX_FINDINGS_PER_SOURCE} findings, the rest not counted"),
-                        });
-                    }
-                    findings.extend(batch.findings);
+        let query = &query;
+        sources.map(move |source| async move { (region, source.service(), source.fetch(query).await) })
+    });
+    let mut findings = Vec::new();
+    let mut gaps = Vec::new();
+    for (region, service, read) in futures::future::join_all(reads).await {
+        match read {
+            Ok(batch) => {
+                if batch.more_available {
+                    gaps.push(SourceGap {
+                        service: service.to_string(),
+                        region: region.clone(),
+                        error: None,
+                        detail: format!(
+                            "more than {max_findings_per_account} findings (the account's ceiling), the oldest not kept"
+                        ),
+                    });
                 }
-                Err(e) => gaps.push(SourceGap::failed(region, &e)),
+                if batch.rejected_total > 0 {
+                    tracing::warn!(
+                        region = %region,
+                        service,
+                        rejected = batch.rejected_total,
+                        example = batch.rejected.first().map(String::as_str).unwrap_or_default(),
+                        "findings that could not be normalized"
+                    );
+                }
+                findings.extend(batch.findings);
             }
+            Err(e) => gaps.push(SourceGap::failed(region, &e)),
         }
+    }
+    if findings.len() > max_findings_per_account {
+        // The ceiling is the account's: keep its newest findings across
+        // regions and sources, and say how many were left out.
+        findings.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
+        let left_out = findings.len() - max_findings_per_account;
+        findings.truncate(max_findings_per_account);
+        gaps.push(SourceGap {
+            service: "findings".to_string(),
+            region: "all".to_string(),
+            error: None,
+            detail: format!(
+                "{left_out} more findings than the account's ceiling of {max_findings_per_account}, the oldest not kept"
+            ),
+        });
     }
     Ok(CollectedAccount {
         inventory,
@@ -282,7 +328,7 @@ impl InProcessCollector {
         regions: Option<Vec<String>>,
     ) -> Result<CollectedAccount, CollectError> {
         let sdk = enter_account(&self.base, &self.roles, session, account_id).await?;
-        let collected = collect_with(&sdk, regions).await?;
+        let collected = collect_with(&sdk, regions, self.roles.max_findings_per_account).await?;
         if collected.inventory.account_id != account_id {
             return Err(CollectError::Failed(format!(
                 "the role in {account_id} answered as account {}",
@@ -348,6 +394,7 @@ impl AccountCollector for LambdaCollector {
             role: self.roles.role.clone(),
             external_id: self.roles.external_id.clone(),
             regions: self.roles.regions.clone(),
+            max_findings_per_account: Some(self.roles.max_findings_per_account),
         };
         let payload = serde_json::to_vec(&request).map_err(|e| CollectError::Failed(e.to_string()))?;
         let out = self
@@ -454,6 +501,7 @@ pub async fn handle_collect(
         external_id: request.external_id.clone(),
         regions: request.regions.clone(),
         partition: partition.to_string(),
+        max_findings_per_account: request.max_findings_per_account.unwrap_or(MAX_FINDINGS_PER_ACCOUNT),
     };
     let mut summary = CollectSummary {
         run_id: request.run_id.clone(),
@@ -472,7 +520,7 @@ pub async fn handle_collect(
         }
         Err(e) => return Err(e),
     };
-    let stored = collect_with(&sdk, roles.regions.clone()).await?;
+    let stored = collect_with(&sdk, roles.regions.clone(), roles.max_findings_per_account).await?;
     let key = collection_key(prefix, &request.run_id, &request.account_id);
     let body = serde_json::to_vec(&stored).map_err(|e| CollectError::Failed(e.to_string()))?;
     s3.put_object()

@@ -38,7 +38,8 @@ impl AwsContext {
     /// Loads the standard configuration: default credential chain, standard
     /// environment variables (`AWS_REGION`, `AWS_ENDPOINT_URL`,
     /// `AWS_ENDPOINT_URL_<SERVICE>`, ...), the profile named by
-    /// `AWS_SECURITY_ADVISOR_PROFILE_NAME` when set, and [`retry_config`].
+    /// `AWS_SECURITY_ADVISOR_PROFILE_NAME` when set, [`retry_config`], and
+    /// the quota buckets of the process's own account.
     pub async fn load() -> AwsContext {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry_config())
@@ -54,7 +55,8 @@ impl AwsContext {
         {
             loader = loader.profile_name(profile.trim());
         }
-        let sdk = loader.load().await;
+        // The process's own account: its calls share one set of quota buckets.
+        let sdk = crate::ratelimit::within_quotas(&loader.load().await, crate::ratelimit::OWN_ACCOUNT);
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         AwsContext {
             sdk,

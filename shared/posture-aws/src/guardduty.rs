@@ -5,7 +5,6 @@
 //! what comes back.
 
 use crate::errors::classify;
-use crate::ratelimit::{GUARDDUTY_DEFAULT, Limiter};
 use async_trait::async_trait;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{Condition, Finding, FindingCriteria, OrderBy, SortCriteria};
@@ -22,20 +21,16 @@ pub const GET_BATCH: usize = 50;
 /// Largest page `ListFindings` returns.
 pub const LIST_PAGE: i32 = 50;
 
-/// GuardDuty as a finding source.
+/// GuardDuty as a finding source (within the quota table's rate when the
+/// client's configuration went through `ratelimit::within_quotas`).
 pub struct GuardDutySource {
     client: Client,
-    limiter: Limiter,
 }
 
 impl GuardDutySource {
-    /// A source over `client`, within a conservative rate (GuardDuty
-    /// publishes none).
+    /// A source over `client`.
     pub fn new(client: Client) -> GuardDutySource {
-        GuardDutySource {
-            client,
-            limiter: Limiter::for_quota(GUARDDUTY_DEFAULT),
-        }
+        GuardDutySource { client }
     }
 
     /// The detector ids in the client's region.
@@ -43,7 +38,6 @@ impl GuardDutySource {
         let mut ids = Vec::new();
         let mut token = None;
         loop {
-            self.limiter.acquire().await;
             let page = self
                 .client
                 .list_detectors()
@@ -109,7 +103,6 @@ impl FindingSource for GuardDutySource {
                     unread_pages = true;
                     break;
                 }
-                self.limiter.acquire().await;
                 let page = self
                     .client
                     .list_findings()
@@ -127,7 +120,6 @@ impl FindingSource for GuardDutySource {
                     .await
                     .map_err(|e| classify("GuardDuty", &e))?;
                 for chunk in page.finding_ids().chunks(GET_BATCH) {
-                    self.limiter.acquire().await;
                     let got = self
                         .client
                         .get_findings()

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::retries::RequestAttempts;
@@ -307,8 +307,33 @@ impl Intercept for Adapter {
         }
     }
 
+    // Every attempt (retries too) says which quota bucket it draws from;
+    // an entered account's HTTP client waits for it (crate::ratelimit).
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let action = cfg
+            .load::<Metadata>()
+            .and_then(|m| iam_actions(m.service(), m.name(), None))
+            .and_then(|actions| actions.into_iter().next());
+        if let Some(action) = action {
+            let region = cfg
+                .load::<aws_config::Region>()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            context
+                .request_mut()
+                .add_extension(crate::ratelimit::QuotaStamp { action, region });
+        }
+        Ok(())
+    }
+
     // The guard is on every client, so it also counts every AWS call for
-    // the metrics (posture_core::metrics): attempts here, operations below.
+    // the metrics (posture_core::metrics): attempts here, operations below;
+    // and tells the attempt's quota bucket whether it was throttled.
     fn read_after_attempt(
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
@@ -323,6 +348,12 @@ impl Intercept for Adapter {
                 r.body().bytes(),
             )
         });
+        if let Some(handle) = context
+            .response()
+            .and_then(|r| r.extension::<crate::ratelimit::QuotaHandle>())
+        {
+            handle.0.answered(throttled);
+        }
         posture_core::metrics::global().aws_attempt(operation_service(cfg), retry, throttled);
         Ok(())
     }
@@ -513,6 +544,19 @@ mod tests {
 
     /// A new source file is either scanned or declared free of AWS calls, so
     /// the scans below cannot silently miss it.
+    #[test]
+    fn every_called_action_has_its_quota() {
+        for role in super::ROLES {
+            for action in role.called() {
+                assert!(
+                    crate::ratelimit::quota_of(action).is_some(),
+                    "{action} ({}) is not in ratelimit::QUOTAS",
+                    role.role
+                );
+            }
+        }
+    }
+
     #[test]
     fn every_source_file_is_scanned() {
         fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {

@@ -7,7 +7,6 @@
 //! back, because a stand-in such as moto ignores them.
 
 use crate::errors::classify;
-use crate::ratelimit::{Limiter, SECURITY_HUB_GET_FINDINGS};
 use async_trait::async_trait;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::{
@@ -25,19 +24,16 @@ use serde_json::json;
 /// Largest page `GetFindings` returns.
 pub const PAGE_SIZE: usize = 100;
 
-/// Security Hub as a finding source.
+/// Security Hub as a finding source (within AWS's `GetFindings` quota when
+/// the client's configuration went through `ratelimit::within_quotas`).
 pub struct SecurityHubSource {
     client: Client,
-    limiter: Limiter,
 }
 
 impl SecurityHubSource {
-    /// A source over `client`, within AWS's `GetFindings` quota.
+    /// A source over `client`.
     pub fn new(client: Client) -> SecurityHubSource {
-        SecurityHubSource {
-            client,
-            limiter: Limiter::for_quota(SECURITY_HUB_GET_FINDINGS),
-        }
+        SecurityHubSource { client }
     }
 }
 
@@ -100,7 +96,6 @@ impl FindingSource for SecurityHubSource {
         let mut reading = Reading::default();
         let mut token: Option<String> = None;
         loop {
-            self.limiter.acquire().await;
             let page = self
                 .client
                 .get_findings()

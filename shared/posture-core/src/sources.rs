@@ -46,55 +46,65 @@ pub struct SourceBatch {
     pub records_read: usize,
     /// Records the client-side predicate dropped.
     pub dropped_by_filter: usize,
-    /// Records that could not be normalized, with the reason.
+    /// Records that could not be normalized.
+    pub rejected_total: usize,
+    /// Why, for the first [`REJECTED_EXAMPLES`] of them.
     pub rejected: Vec<String>,
 }
 
-/// What a source has read so far: every record normalized (or why it could
-/// not be), and how many of them the query admits.
+/// Reasons kept for records that could not be normalized (all are counted).
+pub const REJECTED_EXAMPLES: usize = 20;
+
+/// What a source has read so far. Records are folded in as pages arrive:
+/// an admitted finding is kept, anything else only counted, so memory
+/// holds the findings the query admits and nothing else.
 #[derive(Debug, Default)]
 pub struct Reading {
-    records: Vec<Result<Finding, String>>,
-    admitted: usize,
+    admitted: Vec<Finding>,
+    records_read: usize,
+    dropped_by_filter: usize,
+    rejected_total: usize,
+    rejected: Vec<String>,
 }
 
 impl Reading {
     /// Adds one normalized record.
     pub fn push(&mut self, record: Result<Finding, NormalizeError>, query: &FindingQuery) {
-        let record = record.map_err(|e| e.to_string());
-        if record.as_ref().is_ok_and(|f| query.admits(f)) {
-            self.admitted += 1;
+        self.records_read += 1;
+        match record {
+            Ok(f) if query.admits(&f) => self.admitted.push(f),
+            Ok(_) => self.dropped_by_filter += 1,
+            Err(e) => {
+                self.rejected_total += 1;
+                if self.rejected.len() < REJECTED_EXAMPLES {
+                    self.rejected.push(e.to_string());
+                }
+            }
         }
-        self.records.push(record);
     }
 
     /// True once more findings were admitted than `max_findings` keeps, so
     /// further pages cannot change the result (only confirm there is more).
     pub fn has_enough(&self, query: &FindingQuery) -> bool {
-        self.admitted > query.max_findings
+        self.admitted.len() > query.max_findings
     }
 
     /// The batch: admitted findings, most recently updated first, at most
     /// `max_findings`; counts of what was dropped or could not be read.
     /// `unread_pages` says the source stopped with pages left.
     pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> SourceBatch {
-        let mut batch = SourceBatch {
-            records_read: self.records.len(),
-            ..SourceBatch::default()
-        };
-        let mut admitted = Vec::new();
-        for record in self.records {
-            match record {
-                Ok(f) if query.admits(&f) => admitted.push(f),
-                Ok(_) => batch.dropped_by_filter += 1,
-                Err(e) => batch.rejected.push(e),
-            }
-        }
+        let mut admitted = self.admitted;
         admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
-        batch.more_available = unread_pages || admitted.len() > query.max_findings;
+        let more_available = unread_pages || admitted.len() > query.max_findings;
         admitted.truncate(query.max_findings);
-        batch.findings = admitted;
-        batch
+        SourceBatch {
+            findings: admitted,
+            more_available,
+            records_read: self.records_read,
+            dropped_by_filter: self.dropped_by_filter,
+            rejected_total: self.rejected_total,
+            rejected: self.rejected,
+        }
     }
 }
 
@@ -205,4 +215,79 @@ pub struct DependencyHealth {
     pub status: DependencyStatus,
     /// Why, in one sentence.
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Channel, SourceService};
+
+    fn finding(n: usize, severity: Severity) -> Finding {
+        Finding {
+            id: format!("f-{n}"),
+            dedup_key: format!("f-{n}"),
+            source: SourceService::SecurityHub,
+            channels: vec![Channel::SecurityHubApi],
+            finding_type: "Software and Configuration Checks".into(),
+            types: Vec::new(),
+            title: String::new(),
+            description: String::new(),
+            severity,
+            severity_score: 40.0,
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            resources: Vec::new(),
+            principals: Vec::new(),
+            remote_ips: Vec::new(),
+            domains: Vec::new(),
+            api_calls: Vec::new(),
+            first_seen: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            last_seen: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            updated_at: jiff::Timestamp::from_second(1_700_000_000 + n as i64).unwrap(),
+            workflow_status: None,
+            active: true,
+            remediation_text: None,
+            remediation_url: None,
+            compliance: None,
+            cves: Vec::new(),
+            attack_sequence: None,
+        }
+    }
+
+    #[test]
+    fn a_reading_keeps_only_what_the_query_admits_and_counts_the_rest() {
+        let end = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let query = FindingQuery {
+            window: TimeWindow::last_days(end, 3650),
+            min_severity: Severity::High,
+            max_findings: 3,
+            filter: FindingFilter::default(),
+        };
+        let mut reading = Reading::default();
+        for n in 0..100 {
+            let severity = if n % 10 == 0 { Severity::Critical } else { Severity::Low };
+            reading.push(Ok(finding(n, severity)), &query);
+        }
+        for n in 0..30 {
+            reading.push(
+                Err(NormalizeError::Missing {
+                    format: "ASFF",
+                    id: format!("bad-{n}"),
+                    field: "Id",
+                }),
+                &query,
+            );
+        }
+        // Dropped records are not held while reading.
+        assert_eq!(reading.admitted.len(), 10);
+        assert!(reading.has_enough(&query));
+        let batch = reading.finish(&query, false);
+        assert_eq!(batch.records_read, 130);
+        assert_eq!(batch.dropped_by_filter, 90);
+        assert_eq!(batch.rejected_total, 30);
+        assert_eq!(batch.rejected.len(), REJECTED_EXAMPLES);
+        assert!(batch.more_available);
+        let ids: Vec<_> = batch.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, ["f-90", "f-80", "f-70"], "newest first, capped");
+    }
 }

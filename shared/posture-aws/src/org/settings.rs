@@ -28,6 +28,9 @@ pub const EXTERNAL_ID_VAR: &str = "POSTURE_EXTERNAL_ID";
 pub const PARTITION_VAR: &str = "POSTURE_PARTITION";
 /// `POSTURE_REGIONS`: regions to collect (default: each account's enabled regions).
 pub const REGIONS_VAR: &str = "POSTURE_REGIONS";
+/// `POSTURE_MAX_FINDINGS_PER_ACCOUNT`: findings an account's collection keeps
+/// at most, the newest (default 1,000,000; more is reported as a gap).
+pub const MAX_FINDINGS_VAR: &str = "POSTURE_MAX_FINDINGS_PER_ACCOUNT";
 /// `POSTURE_ACCOUNTS`: `id[=name],...` instead of Organizations `ListAccounts`.
 pub const ACCOUNTS_VAR: &str = "POSTURE_ACCOUNTS";
 /// `POSTURE_INCLUDE_ACCOUNTS`: only these account ids.
@@ -255,6 +258,12 @@ impl OrgSettings {
                 external_id: var(EXTERNAL_ID_VAR),
                 regions: var(REGIONS_VAR).map(|r| parse_regions(&r)).transpose()?,
                 partition: var(PARTITION_VAR).unwrap_or_else(|| "aws".to_string()),
+                max_findings_per_account: number(
+                    MAX_FINDINGS_VAR,
+                    var(MAX_FINDINGS_VAR),
+                    crate::collector::MAX_FINDINGS_PER_ACCOUNT,
+                    1..=100_000_000,
+                )?,
             },
             accounts,
             include: account_ids(INCLUDE_VAR, var(INCLUDE_VAR))?,

@@ -89,7 +89,7 @@ pub fn merge_all(results: Vec<(String, Result<SourceBatch, SourceError>)>) -> Me
                     findings: batch.findings.len(),
                     records_read: batch.records_read,
                     more_available: batch.more_available,
-                    rejected_records: batch.rejected.len(),
+                    rejected_records: batch.rejected_total,
                     error: None,
                 });
                 for f in batch.findings {
