@@ -9,9 +9,10 @@ use posture_aws::health::AwsHealth;
 use posture_aws::securityhub::SecurityHubSource;
 use posture_core::Severity;
 use posture_core::ports::FindingSource;
-use posture_core::sources::FindingQuery;
+use posture_core::sources::{FindingQuery, SourceErrorKind};
 use posture_core::time::TimeWindow;
 use posture_mcp::{Backend, Mode, PostureServer};
+use posture_tests::faults::{Fault, FaultProxy, FaultRule, sdk_through};
 use posture_tests::fixtures::{DETECTOR, asff, guardduty_arn, guardduty_finding};
 use posture_tests::moto::{Moto, sdk_config_for};
 use posture_tests::standin::{Failure, GuardDutyStandIn};
@@ -178,6 +179,85 @@ async fn security_hub_pages_are_all_read_and_the_filters_hold_client_side() {
     let capped = source.fetch(&query(30, Severity::Medium, 120)).await.unwrap();
     assert_eq!(capped.findings.len(), 120);
     assert!(capped.more_available);
+
+    // Through an account's HTTP client the pages are parsed straight into
+    // ASFF, not through the SDK's model: the same findings either way.
+    let account_cfg = posture_aws::transport::for_account(&cfg, "raw-pages");
+    let raw = SecurityHubSource::new(aws_sdk_securityhub::Client::new(&account_cfg));
+    let via_raw = raw.fetch(&query(30, Severity::Medium, 1000)).await.unwrap();
+    assert_eq!(via_raw, all, "raw pages and the SDK's model normalize alike");
+}
+
+/// Every finding of `cfg`'s account in us-east-1, through an account's
+/// HTTP client (its quota buckets) named `account`.
+async fn collect_through(cfg: &SdkConfig, account: &str) -> posture_aws::collector::FindingsRead {
+    let sdk = posture_aws::transport::for_account(cfg, account);
+    // Its own task: the read is a deep future for a test thread's stack.
+    tokio::spawn(async move {
+        posture_aws::collector::collect_findings(
+            &sdk,
+            &["us-east-1".to_string()],
+            Timestamp::now(),
+            posture_aws::collector::MAX_FINDINGS_PER_ACCOUNT,
+        )
+        .await
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_throttled_source_still_yields_every_finding_and_says_so() {
+    let moto = Moto::start();
+    let cfg = moto.sdk_config().await;
+    let findings = (0..250)
+        .map(|i| {
+            asff(
+                &format!("sh-{i}"),
+                "inspector",
+                SeverityLabel::High,
+                i % 48,
+                RecordState::Active,
+                WorkflowStatus::New,
+                &[CVE],
+            )
+        })
+        .collect();
+    import(&cfg, findings).await;
+    let get_findings = |share| FaultRule {
+        service: Some("securityhub".into()),
+        region: None,
+        operation: Some("POST /findings".into()),
+        fault: Fault::Throttle,
+        share,
+    };
+
+    // A third of the GetFindings requests throttled: the retries carry every
+    // page through, and the read says how many attempts were throttled.
+    let proxy = FaultProxy::start(&moto.endpoint, vec![get_findings(0.34)], 7).await;
+    let read = collect_through(&sdk_through(&proxy.endpoint).await, "throttled-at-times").await;
+    let throttled = proxy.totals().faulted;
+    assert!(throttled > 0, "the seed throttles some requests");
+    assert_eq!(read.findings.len(), 250, "complete: {:?}", read.gaps);
+    assert!(read.gaps.iter().all(|g| !g.leaves_unread()), "{:?}", read.gaps);
+    let flagged = read.throttled.iter().find(|t| t.service == "Security Hub").unwrap();
+    assert_eq!((flagged.region.as_str(), flagged.attempts), ("us-east-1", throttled));
+
+    // Every request throttled: the retries run out and the read is a gap
+    // of kind Throttled, never a short result passed off as whole.
+    let proxy = FaultProxy::start(&moto.endpoint, vec![get_findings(1.0)], 7).await;
+    let read = collect_through(&sdk_through(&proxy.endpoint).await, "throttled-always").await;
+    assert!(read.findings.is_empty());
+    let gap = read.gaps.iter().find(|g| g.service == "Security Hub").unwrap();
+    assert_eq!(gap.error, Some(SourceErrorKind::Throttled), "{gap}");
+    assert!(gap.leaves_unread());
+    let attempts: usize = proxy
+        .counts()
+        .iter()
+        .filter(|(call, _)| call.operation == "POST /findings")
+        .map(|(_, n)| n.requests)
+        .sum();
+    assert_eq!(attempts, 4, "one call, its 4 attempts");
 }
 
 fn guardduty_fixtures() -> Vec<Value> {

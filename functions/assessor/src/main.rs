@@ -4,6 +4,11 @@
 //! run as JSON (exit status 1 when the run failed).
 
 use anyhow::Context;
+
+// In-process collections and the run's snapshots are allocation-heavy (every
+// finding normalized and kept): the MCP server's and the collector's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use posture_aws::org::{Org, OrgSettings};

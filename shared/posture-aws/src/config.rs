@@ -56,7 +56,7 @@ impl AwsContext {
             loader = loader.profile_name(profile.trim());
         }
         // The process's own account: its calls share one set of quota buckets.
-        let sdk = crate::ratelimit::within_quotas(&loader.load().await, crate::ratelimit::OWN_ACCOUNT);
+        let sdk = crate::transport::for_account(&loader.load().await, crate::transport::OWN_ACCOUNT);
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         AwsContext {
             sdk,

@@ -5,6 +5,7 @@
 //! what comes back.
 
 use crate::errors::classify;
+use crate::transport::ThrottleCount;
 use async_trait::async_trait;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{Condition, Finding, FindingCriteria, OrderBy, SortCriteria};
@@ -96,6 +97,7 @@ impl FindingSource for GuardDutySource {
         }
         let mut reading = Reading::default();
         let mut unread_pages = false;
+        let throttles = ThrottleCount::default();
         for detector in &detectors {
             let mut token: Option<String> = None;
             loop {
@@ -116,6 +118,8 @@ impl FindingSource for GuardDutySource {
                     )
                     .max_results(LIST_PAGE)
                     .set_next_token(token.take())
+                    .customize()
+                    .interceptor(throttles.clone())
                     .send()
                     .await
                     .map_err(|e| classify("GuardDuty", &e))?;
@@ -125,6 +129,8 @@ impl FindingSource for GuardDutySource {
                         .get_findings()
                         .detector_id(detector)
                         .set_finding_ids(Some(chunk.to_vec()))
+                        .customize()
+                        .interceptor(throttles.clone())
                         .send()
                         .await
                         .map_err(|e| classify("GuardDuty", &e))?;
@@ -138,7 +144,9 @@ impl FindingSource for GuardDutySource {
                 }
             }
         }
-        Ok(reading.finish(query, unread_pages))
+        let mut batch = reading.finish(query, unread_pages);
+        batch.throttled_attempts = throttles.count();
+        Ok(batch)
     }
 }
 

@@ -537,6 +537,7 @@ mod tests {
         "errors.rs",
         "iam.rs",
         "ratelimit.rs",
+        "transport.rs",
         "runtime.rs",
         "store/local.rs",
         "store/mod.rs",

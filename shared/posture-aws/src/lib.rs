@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod s3;
 pub mod securityhub;
 pub mod store;
+pub mod transport;
 
 pub use aws_sdk_lambda;
 pub use config::AwsContext;

@@ -7,18 +7,12 @@
 //!   page it comes from (or why the figure is a conservative default).
 //! - One bucket per (account, Region, family), shared by every task of the
 //!   process ([`bucket`]). The guard interceptor stamps each request with
-//!   its action and Region ([`QuotaStamp`]); the HTTP client of an entered
-//!   account ([`within_quotas`]) waits for the bucket before every attempt,
+//!   its action and Region ([`QuotaStamp`]); the HTTP client of an account
+//!   (`transport::for_account`) waits for the bucket before every attempt,
 //!   retries included, so no client, section or source can bypass it.
 //! - Adaptive: a throttled attempt halves the bucket's rate (down to a
 //!   sixteenth); each answered attempt gives back a sixteenth of the quota.
 
-use aws_config::SdkConfig;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -354,9 +348,21 @@ struct BucketState {
     throttles: u64,
 }
 
+/// Share of AWS's rate a bucket uses, and tokens it keeps back from AWS's
+/// burst. AWS's bucket starts when our first request arrives, not when it
+/// is sent, and latency varies from request to request: running a little
+/// slower and a token short keeps the two buckets in step (without the
+/// margin the fake AWS of `bench/run` throttled one request in ten).
+const RATE_MARGIN: f64 = 0.9;
+const BURST_MARGIN: u32 = 1;
+
 impl Bucket {
-    /// A full bucket.
+    /// A full bucket, a margin inside `quota`.
     pub fn new(quota: ApiQuota) -> Bucket {
+        let quota = ApiQuota {
+            per_second: quota.per_second * RATE_MARGIN,
+            burst: quota.burst.saturating_sub(BURST_MARGIN).max(1),
+        };
         Bucket {
             quota,
             state: Mutex::new(BucketState {
@@ -473,88 +479,6 @@ pub struct QuotaStamp {
 #[derive(Debug, Clone)]
 pub struct QuotaHandle(pub Arc<Bucket>);
 
-/// Name under which the process's own credentials are bucketed (the MCP
-/// server's account, the assessor's).
-pub const OWN_ACCOUNT: &str = "own";
-
-/// `sdk` with an HTTP client that waits for `account`'s buckets before
-/// every attempt. It replaces the configuration's HTTP client (an entered
-/// account's configuration inherits the process's own quota client, which
-/// must not also apply): the product never sets one of its own.
-pub fn within_quotas(sdk: &SdkConfig, account: &str) -> SdkConfig {
-    let Some(inner) = default_http_client() else {
-        tracing::warn!("no HTTP client to put the quota buckets in front of; AWS quotas are not enforced client-side");
-        return sdk.clone();
-    };
-    sdk.to_builder()
-        .http_client(QuotaHttpClient {
-            inner,
-            account: Arc::from(account),
-        })
-        .build()
-}
-
-/// The HTTP client the SDK would pick itself, shared by the process so
-/// accounts reuse its connections.
-fn default_http_client() -> Option<SharedHttpClient> {
-    static DEFAULT: LazyLock<Option<SharedHttpClient>> = LazyLock::new(|| {
-        use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
-        use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
-        let plugin =
-            aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(aws_config::BehaviorVersion::latest())?;
-        let components = plugin.runtime_components(&RuntimeComponentsBuilder::new("quota buckets"));
-        components.http_client()
-    });
-    DEFAULT.clone()
-}
-
-#[derive(Debug)]
-struct QuotaHttpClient {
-    inner: SharedHttpClient,
-    account: Arc<str>,
-}
-
-impl HttpClient for QuotaHttpClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        SharedHttpConnector::new(QuotaConnector {
-            inner: self.inner.http_connector(settings, components),
-            account: self.account.clone(),
-        })
-    }
-
-    fn connector_metadata(&self) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
-        self.inner.connector_metadata()
-    }
-}
-
-#[derive(Debug)]
-struct QuotaConnector {
-    inner: SharedHttpConnector,
-    account: Arc<str>,
-}
-
-impl HttpConnector for QuotaConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let bucket = request
-            .extension::<QuotaStamp>()
-            .map(|stamp| bucket(&self.account, &stamp.region, &stamp.action));
-        let inner = self.inner.clone();
-        HttpConnectorFuture::new(async move {
-            if let Some(bucket) = &bucket {
-                let wait = bucket.reserve(Instant::now());
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-            }
-            let mut response = inner.call(request).await?;
-            if let Some(bucket) = bucket {
-                response.add_extension(QuotaHandle(bucket));
-            }
-            Ok(response)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,20 +491,21 @@ mod tests {
     }
 
     #[test]
-    fn a_bucket_allows_its_burst_at_once_then_its_rate() {
+    fn a_bucket_stays_a_margin_inside_its_quota() {
         for entry in QUOTAS {
             let quota = entry.quota;
             let burst = quota.burst as usize;
-            assert_eq!(
-                granted_within(quota, burst * 3, Duration::ZERO),
-                burst,
-                "{}",
+            let at_once = granted_within(quota, burst * 3, Duration::ZERO);
+            assert_eq!(at_once, (burst - 1).max(1), "{}", entry.family);
+            // Ten seconds on: the burst plus ten seconds' worth, never more than AWS allows.
+            let got = granted_within(quota, burst * 3 + 30_000, Duration::from_secs(10));
+            let aws_allows = burst + (quota.per_second * 10.0) as usize;
+            assert!(
+                got <= aws_allows,
+                "{}: {got} in 10 s, AWS allows {aws_allows}",
                 entry.family
             );
-            // One second later: the burst plus one second's worth.
-            let expected = burst + quota.per_second.floor() as usize;
-            let got = granted_within(quota, burst * 3 + 3000, Duration::from_secs(1));
-            assert!(got == expected || got == expected + 1, "{}: {got} in 1 s", entry.family);
+            assert!(got as f64 >= aws_allows as f64 * 0.8, "{}: {got} in 10 s", entry.family);
         }
     }
 

@@ -7,6 +7,7 @@
 //! back, because a stand-in such as moto ignores them.
 
 use crate::errors::classify;
+use crate::transport::{RawBody, ThrottleCount};
 use async_trait::async_trait;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::{
@@ -14,12 +15,12 @@ use aws_sdk_securityhub::types::{
     SortOrder, StringFilter, StringFilterComparison,
 };
 use posture_core::findings::asff::{
-    AsffAction, AsffApiCall, AsffCompliance, AsffDnsRequest, AsffFinding, AsffNetwork, AsffNetworkConnection,
-    AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource, AsffSeverity, AsffVulnerability, AsffWorkflow,
+    AsffAction, AsffApiCall, AsffCompliance, AsffDnsRequest, AsffFinding, AsffIamAccessKey, AsffNetwork,
+    AsffNetworkConnection, AsffPage, AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource,
+    AsffResourceDetails, AsffSeverity, AsffVulnerability, AsffWorkflow,
 };
 use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError};
-use serde_json::json;
+use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind};
 
 /// Largest page `GetFindings` returns.
 pub const PAGE_SIZE: usize = 100;
@@ -95,7 +96,9 @@ impl FindingSource for SecurityHubSource {
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
         let mut reading = Reading::default();
         let mut token: Option<String> = None;
+        let throttles = ThrottleCount::default();
         loop {
+            let raw = RawBody::default();
             let page = self
                 .client
                 .get_findings()
@@ -108,15 +111,37 @@ impl FindingSource for SecurityHubSource {
                 )
                 .max_results(PAGE_SIZE as i32)
                 .set_next_token(token.take())
+                .customize()
+                .interceptor(raw.clone())
+                .interceptor(throttles.clone())
                 .send()
                 .await
                 .map_err(|e| classify(posture_core::sources::SECURITY_HUB, &e))?;
-            for finding in page.findings() {
-                reading.push(to_asff(finding).normalize(), query);
+            token = match raw.take() {
+                // An account's client kept the page: parsed once, straight into ASFF.
+                Some(body) => {
+                    let page: AsffPage = serde_json::from_slice(&body).map_err(|e| SourceError {
+                        kind: SourceErrorKind::Other,
+                        service: posture_core::sources::SECURITY_HUB.to_string(),
+                        message: format!("GetFindings answered a page that is not ASFF: {e}"),
+                    })?;
+                    for finding in page.findings {
+                        reading.push(finding.into_normalized(), query);
+                    }
+                    page.next_token
+                }
+                None => {
+                    for finding in page.findings() {
+                        reading.push(to_asff(finding).into_normalized(), query);
+                    }
+                    page.next_token().map(str::to_string)
+                }
             }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            .filter(|t| !t.is_empty());
             if token.is_none() || reading.has_enough(query) {
-                return Ok(reading.finish(query, token.is_some()));
+                let mut batch = reading.finish(query, token.is_some());
+                batch.throttled_attempts = throttles.count();
+                return Ok(batch);
             }
         }
     }
@@ -165,13 +190,18 @@ pub fn to_asff(f: &AwsSecurityFinding) -> AsffFinding {
                 id: s(r.id()),
                 partition: r.partition().map(|p| p.as_str().to_string()),
                 region: o(r.region()),
-                details: r.details().and_then(|d| d.aws_iam_access_key()).map(|k| {
-                    json!({"AwsIamAccessKey": {
-                        "AccessKeyId": k.access_key_id(),
-                        "PrincipalId": k.principal_id(),
-                        "PrincipalName": k.principal_name(),
-                    }})
-                }),
+                details: r
+                    .details()
+                    .and_then(|d| d.aws_iam_access_key())
+                    .map(|k| AsffResourceDetails {
+                        aws_iam_access_key: Some(AsffIamAccessKey {
+                            access_key_id: o(k.access_key_id()),
+                            principal_id: o(k.principal_id()),
+                            principal_name: o(k.principal_name()),
+                            #[allow(deprecated)]
+                            user_name: o(k.user_name()),
+                        }),
+                    }),
             })
             .collect(),
         compliance: f.compliance().map(|c| AsffCompliance {

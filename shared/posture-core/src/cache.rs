@@ -269,6 +269,7 @@ mod tests {
                 },
                 findings: Vec::new(),
                 gaps: Vec::new(),
+                throttled: Vec::new(),
                 stored: false,
             }))
         }

@@ -220,6 +220,7 @@ impl AccountCollector for DemoOrganization {
             inventory,
             findings,
             gaps: Vec::new(),
+            throttled: Vec::new(),
             stored: false,
         })
     }

@@ -238,9 +238,17 @@ impl RawTimes<'_> {
             })
         };
         let updated_at = ts(self.updated)?;
-        let created_at = ts(self.created)?;
+        // Sources often repeat one instant in several fields: parsed once.
+        let known = |text: &str| {
+            if text == self.updated.1 { Some(updated_at) } else { None }
+        };
+        let created_at = match known(self.created.1) {
+            Some(t) => t,
+            None => ts(self.created)?,
+        };
         let optional = |(field, text): (&'static str, Option<&str>), default| match text {
-            Some(t) => ts((field, t)),
+            Some(t) if t == self.created.1 => Ok(created_at),
+            Some(t) => known(t).map_or_else(|| ts((field, t)), Ok),
             None => Ok(default),
         };
         Ok(Times {

@@ -112,6 +112,9 @@ pub struct CollectedAccount {
     pub findings: Vec<Finding>,
     /// Finding sources that could not be read (fully).
     pub gaps: Vec<SourceGap>,
+    /// Finding sources read in full through throttling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttled: Vec<crate::sources::ThrottledRead>,
     /// Already in the run's collection store (the collector function wrote
     /// it), so the run need not write it again.
     #[serde(skip)]

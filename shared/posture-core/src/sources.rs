@@ -50,6 +50,9 @@ pub struct SourceBatch {
     pub rejected_total: usize,
     /// Why, for the first [`REJECTED_EXAMPLES`] of them.
     pub rejected: Vec<String>,
+    /// Attempts the service throttled (each retried; a read whose retries
+    /// ran out is a [`SourceErrorKind::Throttled`] error instead).
+    pub throttled_attempts: usize,
 }
 
 /// Reasons kept for records that could not be normalized (all are counted).
@@ -94,7 +97,10 @@ impl Reading {
     /// `unread_pages` says the source stopped with pages left.
     pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> SourceBatch {
         let mut admitted = self.admitted;
-        admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
+        // Sources page newest first: sorting is then only a check.
+        if !admitted.is_sorted_by(|a, b| a.updated_at >= b.updated_at) {
+            admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
+        }
         let more_available = unread_pages || admitted.len() > query.max_findings;
         admitted.truncate(query.max_findings);
         SourceBatch {
@@ -104,6 +110,7 @@ impl Reading {
             dropped_by_filter: self.dropped_by_filter,
             rejected_total: self.rejected_total,
             rejected: self.rejected,
+            throttled_attempts: 0,
         }
     }
 }
@@ -182,6 +189,18 @@ impl std::fmt::Display for SourceGap {
             None => write!(f, "{} {}: truncated: {}", self.region, self.service, self.detail),
         }
     }
+}
+
+/// A source read in full although AWS throttled some of its requests (the
+/// retries carried it through): complete, and said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ThrottledRead {
+    /// The service, e.g. `Security Hub`.
+    pub service: String,
+    /// The region read.
+    pub region: String,
+    /// Requests AWS throttled and the product retried.
+    pub attempts: usize,
 }
 
 /// How a dependency is.

@@ -29,7 +29,7 @@ pub const PARTITION_VAR: &str = "POSTURE_PARTITION";
 /// `POSTURE_REGIONS`: regions to collect (default: each account's enabled regions).
 pub const REGIONS_VAR: &str = "POSTURE_REGIONS";
 /// `POSTURE_MAX_FINDINGS_PER_ACCOUNT`: findings an account's collection keeps
-/// at most, the newest (default 1,000,000; more is reported as a gap).
+/// at most, the newest (default 150,000; more is reported as a gap).
 pub const MAX_FINDINGS_VAR: &str = "POSTURE_MAX_FINDINGS_PER_ACCOUNT";
 /// `POSTURE_ACCOUNTS`: `id[=name],...` instead of Organizations `ListAccounts`.
 pub const ACCOUNTS_VAR: &str = "POSTURE_ACCOUNTS";

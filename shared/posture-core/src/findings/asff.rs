@@ -75,7 +75,37 @@ pub struct AsffResource {
     pub id: String,
     pub partition: Option<String>,
     pub region: Option<String>,
-    pub details: Option<serde_json::Value>,
+    pub details: Option<AsffResourceDetails>,
+}
+
+/// The resource details the product reads (the dozens of other kinds are
+/// skipped unparsed).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AsffResourceDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_iam_access_key: Option<AsffIamAccessKey>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AsffIamAccessKey {
+    pub access_key_id: Option<String>,
+    pub principal_id: Option<String>,
+    pub principal_name: Option<String>,
+    pub user_name: Option<String>,
+}
+
+/// A `GetFindings` response page, parsed straight from the wire.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AsffPage {
+    /// The page's findings.
+    pub findings: Vec<AsffFinding>,
+    /// The next page's token (absent or empty on the last page).
+    pub next_token: Option<String>,
 }
 
 #[allow(missing_docs)]
@@ -155,6 +185,13 @@ impl AsffFinding {
     /// Normalizes the finding. Fails only when the fields every finding has
     /// (Id, AwsAccountId, UpdatedAt, CreatedAt) are missing or malformed.
     pub fn normalize(&self) -> Result<Finding, NormalizeError> {
+        self.clone().into_normalized()
+    }
+
+    /// [`AsffFinding::normalize`], moving the record's strings into the
+    /// finding instead of copying them (the collector's path: a page is
+    /// parsed, normalized and dropped).
+    pub fn into_normalized(self) -> Result<Finding, NormalizeError> {
         let missing = |field| NormalizeError::Missing {
             format: "ASFF",
             id: self.id.clone(),
@@ -219,9 +256,6 @@ impl AsffFinding {
             }
         }
 
-        // Security Hub copies a GuardDuty finding under the GuardDuty ARN as
-        // its Id; that ARN is what both channels share.
-        let dedup_key = self.id.clone();
         let finding_type = self
             .product_fields
             .get("aws/guardduty/service/type")
@@ -230,27 +264,35 @@ impl AsffFinding {
             .or_else(|| guardduty_type_from_asff_types(&self.types).filter(|_| source == SourceService::GuardDuty))
             .or_else(|| self.types.first().cloned())
             .unwrap_or_default();
+        let region = match self.region {
+            Some(region) => region,
+            None => region_of_arn(&self.product_arn),
+        };
+        let recommendation = self.remediation.and_then(|r| r.recommendation);
+        let (remediation_text, remediation_url) = match recommendation {
+            Some(r) => (r.text, r.url),
+            None => (None, None),
+        };
 
         Ok(Finding {
-            id: self.id.clone(),
-            dedup_key,
+            // Security Hub copies a GuardDuty finding under the GuardDuty ARN
+            // as its Id; that ARN is what both channels share.
+            dedup_key: self.id.clone(),
+            id: self.id,
             source,
             channels: vec![Channel::SecurityHubApi],
             finding_type,
-            types: self.types.clone(),
-            title: self.title.clone(),
-            description: self.description.clone(),
+            types: self.types,
+            title: self.title,
+            description: self.description,
             severity,
             severity_score,
-            account_id: self.aws_account_id.clone(),
-            region: self.region.clone().unwrap_or_else(|| region_of_arn(&self.product_arn)),
+            account_id: self.aws_account_id,
+            region,
             resources: self
                 .resources
-                .iter()
-                .map(|r| ResourceRef {
-                    kind: r.kind.clone(),
-                    id: r.id.clone(),
-                })
+                .into_iter()
+                .map(|r| ResourceRef { kind: r.kind, id: r.id })
                 .collect(),
             principals,
             remote_ips,
@@ -259,27 +301,19 @@ impl AsffFinding {
             first_seen,
             last_seen,
             updated_at,
-            workflow_status: self.workflow.as_ref().and_then(|w| w.status.clone()),
+            workflow_status: self.workflow.and_then(|w| w.status),
             active: self.record_state.as_deref() != Some("ARCHIVED"),
-            remediation_text: self
-                .remediation
-                .as_ref()
-                .and_then(|r| r.recommendation.as_ref())
-                .and_then(|r| r.text.clone()),
-            remediation_url: self
-                .remediation
-                .as_ref()
-                .and_then(|r| r.recommendation.as_ref())
-                .and_then(|r| r.url.clone()),
-            compliance: self.compliance.as_ref().map(|c| ComplianceRef {
-                control_id: c.security_control_id.clone(),
-                status: c.status.clone(),
-                related_requirements: c.related_requirements.clone(),
+            remediation_text,
+            remediation_url,
+            compliance: self.compliance.map(|c| ComplianceRef {
+                control_id: c.security_control_id,
+                status: c.status,
+                related_requirements: c.related_requirements,
             }),
             cves: self
                 .vulnerabilities
-                .iter()
-                .map(|v| v.id.clone())
+                .into_iter()
+                .map(|v| v.id)
                 .filter(|v| !v.is_empty())
                 .collect(),
             attack_sequence: None,
@@ -313,12 +347,11 @@ fn guardduty_type_from_asff_types(types: &[String]) -> Option<String> {
 }
 
 fn collect_principals_from_details(resource: &AsffResource, principals: &mut Vec<String>) {
-    let Some(details) = &resource.details else { return };
-    if let Some(key) = details.get("AwsIamAccessKey") {
-        for field in ["AccessKeyId", "PrincipalName", "UserName"] {
-            push_unique(principals, key.get(field).and_then(|v| v.as_str()).map(str::to_string));
+    if let Some(key) = resource.details.as_ref().and_then(|d| d.aws_iam_access_key.as_ref()) {
+        for value in [&key.access_key_id, &key.principal_name, &key.user_name] {
+            push_unique(principals, value.clone());
         }
-        if let Some(pid) = key.get("PrincipalId").and_then(|v| v.as_str()) {
+        if let Some(pid) = &key.principal_id {
             push_session_name(principals, pid);
         }
     }

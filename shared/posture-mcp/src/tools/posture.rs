@@ -1036,6 +1036,7 @@ mod tests {
             inventory,
             findings: Vec::new(),
             gaps: vec![gap(&region), gap("elsewhere-1")],
+            throttled: Vec::new(),
             stored: false,
         };
         let served = served_run(vec![collected], now);
