@@ -236,6 +236,10 @@ pub struct AccountCoverage {
     pub regions: Vec<String>,
     /// Sources not read in full, per region, and why.
     pub unread: Vec<SourceGap>,
+    /// Sources read in full although AWS throttled some of their requests
+    /// (the retries carried them through), per region.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throttled: Vec<crate::sources::ThrottledRead>,
     /// Its findings that matched, before `max_findings`.
     pub findings_matched: usize,
 }
@@ -453,6 +457,7 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
                 account_id: account.clone(),
                 regions: Vec::new(),
                 unread: Vec::new(),
+                throttled: Vec::new(),
                 findings_matched: *n,
             }),
         }

@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use crate::org::run::{AccountOutcome, RunRecord};
 use crate::ports::CollectedAccount;
 use crate::posture::inventory::Inventory;
-use crate::sources::SourceGap;
+use crate::sources::{SourceGap, ThrottledRead};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,17 +76,21 @@ pub struct RunData {
     pub findings: Vec<Finding>,
     /// Per account, finding sources not read in full.
     pub source_gaps: BTreeMap<String, Vec<SourceGap>>,
+    /// Per account, finding sources read in full through throttling.
+    pub throttled: BTreeMap<String, Vec<ThrottledRead>>,
 }
 
 impl RunData {
     /// Assembles a run's data from its accounts' collections.
     pub fn new(run: RunRecord, collections: Vec<CollectedAccount>) -> RunData {
+        let throttled = throttled_reads(&collections);
         let (inventories, findings, source_gaps) = combine(collections);
         RunData {
             run,
             inventories,
             findings,
             source_gaps,
+            throttled,
         }
     }
 
@@ -131,6 +135,18 @@ pub fn combine(
     (inventories, findings, source_gaps)
 }
 
+/// Per account, the finding reads of `collections` that AWS throttled and
+/// the retries completed.
+pub fn throttled_reads<'a>(
+    collections: impl IntoIterator<Item = &'a CollectedAccount>,
+) -> BTreeMap<String, Vec<ThrottledRead>> {
+    collections
+        .into_iter()
+        .filter(|c| !c.throttled.is_empty())
+        .map(|c| (c.inventory.account_id.clone(), c.throttled.clone()))
+        .collect()
+}
+
 /// What a live answer over `inventories` stands on.
 pub fn live<'a, I>(inventories: I, now: Timestamp, note: Option<String>) -> AsOf
 where
@@ -161,4 +177,46 @@ fn ages<'a>(inventories: impl IntoIterator<Item = &'a Inventory>, now: Timestamp
             age_seconds: now.duration_since(i.collected_at).as_secs().max(0),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::org::run::RunRecord;
+
+    #[test]
+    fn a_run_keeps_which_reads_were_throttled_per_account() {
+        let collection = |account: &str, throttled: Vec<ThrottledRead>| CollectedAccount {
+            inventory: Inventory {
+                account_id: account.into(),
+                ..Inventory::default()
+            },
+            findings: Vec::new(),
+            gaps: Vec::new(),
+            throttled,
+            stored: false,
+        };
+        let read = ThrottledRead {
+            service: "GuardDuty".into(),
+            region: "eu-west-1".into(),
+            attempts: 2,
+        };
+        let run: RunRecord = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "run_id": "20261207T000000Z-test", "state": "COMPLETE", "trigger": "manual",
+            "started_at": "2026-12-07T00:00:00Z", "attempt": 1, "deadline": "2026-12-07T00:20:00Z",
+            "accounts_total": 2, "accounts_done": 2, "accounts": []
+        }))
+        .unwrap();
+        let data = RunData::new(
+            run,
+            vec![
+                collection("111111111111", vec![read.clone()]),
+                collection("222222222222", Vec::new()),
+            ],
+        );
+        assert_eq!(
+            data.throttled,
+            BTreeMap::from([("111111111111".to_string(), vec![read])])
+        );
+    }
 }

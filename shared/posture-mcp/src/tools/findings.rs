@@ -16,7 +16,7 @@ use posture_core::findings::attack;
 use posture_core::findings::filter::FindingFilter;
 use posture_core::org::served::{self, AccountAge, AsOf, FINDINGS_WINDOW_DAYS};
 use posture_core::posture::inventory::Inventory;
-use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceGap};
+use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceGap, ThrottledRead};
 use posture_core::time::TimeWindow;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -158,7 +158,11 @@ fn from_run(run: &ServedRun, query: &FindingQuery, now: Timestamp) -> Result<Sco
     let data = &run.data;
     let selected = |account: &str| filter.account_ids.is_empty() || filter.account_ids.iter().any(|a| a == account);
     let inventories: Vec<&Inventory> = data.inventories.iter().filter(|i| selected(&i.account_id)).collect();
-    let (merged, accounts) = collected(&inventories, &data.source_gaps, data.findings.iter(), query)?;
+    let reads = Reads {
+        gaps: &data.source_gaps,
+        throttled: &data.throttled,
+    };
+    let (merged, accounts) = collected(&inventories, reads, data.findings.iter(), query)?;
     let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS)).then(|| {
         format!(
             "the run holds findings updated within {FINDINGS_WINDOW_DAYS} days before each account's collection; \
@@ -189,8 +193,13 @@ fn from_members(
         .iter()
         .map(|c| (c.inventory.account_id.clone(), c.gaps.clone()))
         .collect();
+    let throttled = served::throttled_reads(members.collected.iter().map(AsRef::as_ref));
     let findings = members.collected.iter().flat_map(|c| c.findings.iter());
-    let (merged, accounts) = collected(&inventories, &gaps, findings, query)?;
+    let reads = Reads {
+        gaps: &gaps,
+        throttled: &throttled,
+    };
+    let (merged, accounts) = collected(&inventories, reads, findings, query)?;
     let mut as_of = served::live(inventories.iter().copied(), now, note);
     as_of.missing_accounts = members.missing;
     let note = (query.window.days() > i64::from(FINDINGS_WINDOW_DAYS))
@@ -204,12 +213,21 @@ fn from_members(
     })
 }
 
+/// Per account, how its collection read the finding sources.
+#[derive(Clone, Copy)]
+struct Reads<'a> {
+    /// Sources not read in full.
+    gaps: &'a BTreeMap<String, Vec<SourceGap>>,
+    /// Sources read in full through throttling.
+    throttled: &'a BTreeMap<String, Vec<ThrottledRead>>,
+}
+
 /// The matching findings of collected accounts (each read through its
 /// role in every region of its inventory), ranked, and per account what
 /// was read.
 fn collected<'a>(
     inventories: &[&Inventory],
-    gaps: &BTreeMap<String, Vec<SourceGap>>,
+    reads: Reads<'_>,
     findings: impl Iterator<Item = &'a Finding>,
     query: &FindingQuery,
 ) -> Result<(Merged, Vec<AccountCoverage>), ToolError> {
@@ -224,9 +242,15 @@ fn collected<'a>(
         .map(|i| AccountCoverage {
             account_id: i.account_id.clone(),
             regions: i.regions.iter().filter(|r| in_regions(r)).cloned().collect(),
-            unread: gaps
+            unread: reads
+                .gaps
                 .get(&i.account_id)
                 .map(|gaps| gaps.iter().filter(|g| in_regions(&g.region)).cloned().collect())
+                .unwrap_or_default(),
+            throttled: reads
+                .throttled
+                .get(&i.account_id)
+                .map(|reads| reads.iter().filter(|t| in_regions(&t.region)).cloned().collect())
                 .unwrap_or_default(),
             findings_matched: 0,
         })
@@ -365,6 +389,23 @@ fn render(a: &FindingsAnalysis) -> String {
     if let Some(note) = &a.coverage.note {
         let _ = writeln!(s, "Note: {note}.");
     }
+    let throttled: Vec<String> = a
+        .coverage
+        .accounts
+        .iter()
+        .flat_map(|acc| {
+            acc.throttled
+                .iter()
+                .map(move |t| format!("{} {} {}", acc.account_id, t.region, t.service))
+        })
+        .collect();
+    if !throttled.is_empty() {
+        let _ = writeln!(
+            s,
+            "Read in full, though AWS throttled and the collector retried: {}.",
+            throttled.join(", ")
+        );
+    }
     if a.coverage.truncated_at_max_findings {
         let _ = writeln!(
             s,
@@ -424,4 +465,48 @@ fn render(a: &FindingsAnalysis) -> String {
         let _ = writeln!(s, "\nEffort: {}", plan.estimated_effort);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posture_core::severity::Severity;
+    use posture_core::time::TimeWindow;
+
+    #[test]
+    fn a_read_completed_through_throttling_is_in_the_coverage_of_its_account_and_region() {
+        let inventory = Inventory {
+            account_id: "111122223333".into(),
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            ..Inventory::default()
+        };
+        let throttled_in = |region: &str| ThrottledRead {
+            service: SECURITY_HUB.into(),
+            region: region.into(),
+            attempts: 3,
+        };
+        let throttled = BTreeMap::from([(
+            "111122223333".to_string(),
+            vec![throttled_in("eu-west-1"), throttled_in("us-east-1")],
+        )]);
+        let reads = Reads {
+            gaps: &BTreeMap::new(),
+            throttled: &throttled,
+        };
+        let mut query = FindingQuery {
+            window: TimeWindow::last_days(Timestamp::now(), 30),
+            min_severity: Severity::Informational,
+            max_findings: 10,
+            filter: Default::default(),
+        };
+        query.filter.regions = vec!["us-east-1".into()];
+        let (merged, accounts) = collected(&[&inventory], reads, std::iter::empty(), &query).unwrap();
+        assert_eq!(
+            accounts[0].throttled,
+            vec![throttled_in("us-east-1")],
+            "only the regions asked for"
+        );
+        assert!(accounts[0].unread.is_empty());
+        assert!(!merged.truncated, "throttled but complete is not truncated");
+    }
 }
