@@ -23,7 +23,7 @@ pub const GET_BATCH: usize = 50;
 pub const LIST_PAGE: i32 = 50;
 
 /// GuardDuty as a finding source (within the quota table's rate when the
-/// client's configuration went through `ratelimit::within_quotas`).
+/// client's configuration went through `transport::for_account`).
 pub struct GuardDutySource {
     client: Client,
 }

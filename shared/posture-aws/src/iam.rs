@@ -341,13 +341,7 @@ impl Intercept for Adapter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let retry = cfg.load::<RequestAttempts>().is_some_and(|a| a.attempts() > 1);
-        let throttled = context.response().is_some_and(|r| {
-            is_throttle(
-                r.status().as_u16(),
-                r.headers().get("x-amzn-errortype"),
-                r.body().bytes(),
-            )
-        });
+        let throttled = attempt_throttled(context);
         if let Some(handle) = context
             .response()
             .and_then(|r| r.extension::<crate::ratelimit::QuotaHandle>())
@@ -382,6 +376,17 @@ pub(crate) fn operation_service(cfg: &ConfigBag) -> &'static str {
     cfg.load::<Metadata>()
         .and_then(|m| iam_prefix(m.service()))
         .unwrap_or("unknown")
+}
+
+/// Whether an attempt was answered with a throttle.
+pub(crate) fn attempt_throttled(context: &FinalizerInterceptorContextRef<'_>) -> bool {
+    context.response().is_some_and(|r| {
+        is_throttle(
+            r.status().as_u16(),
+            r.headers().get("x-amzn-errortype"),
+            r.body().bytes(),
+        )
+    })
 }
 
 /// Error codes AWS answers a throttled request with, in any protocol.

@@ -547,6 +547,26 @@ mod tests {
     }
 
     #[test]
+    fn every_figure_says_where_it_comes_from_and_unpublished_ones_stay_low() {
+        for entry in QUOTAS {
+            assert!(!entry.source.is_empty(), "{}", entry.family);
+            if !entry.published {
+                assert!(
+                    entry.source.starts_with("none published"),
+                    "{}: {}",
+                    entry.family,
+                    entry.source
+                );
+                assert!(
+                    entry.quota.per_second <= 50.0,
+                    "{}: a default is conservative",
+                    entry.family
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_family_is_named_once_and_every_action_once() {
         let mut families: Vec<_> = QUOTAS.iter().map(|q| q.family).collect();
         families.sort_unstable();

@@ -26,7 +26,7 @@ use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, Sou
 pub const PAGE_SIZE: usize = 100;
 
 /// Security Hub as a finding source (within AWS's `GetFindings` quota when
-/// the client's configuration went through `ratelimit::within_quotas`).
+/// the client's configuration went through `transport::for_account`).
 pub struct SecurityHubSource {
     client: Client,
 }

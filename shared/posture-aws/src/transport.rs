@@ -21,11 +21,14 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextMut, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
@@ -172,35 +175,28 @@ impl Intercept for RawBody {
 /// Counts one operation's throttled attempts (attach a clone with
 /// `.customize().interceptor(count.clone())` to each call of a read).
 #[derive(Debug, Clone, Default)]
-pub struct ThrottleCount(Arc<std::sync::atomic::AtomicUsize>);
+pub struct ThrottleCount(Arc<AtomicUsize>);
 
 impl ThrottleCount {
     /// Throttled attempts so far.
     pub fn count(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
+        self.0.load(Ordering::Relaxed)
     }
 }
 
-impl aws_smithy_runtime_api::client::interceptors::Intercept for ThrottleCount {
+impl Intercept for ThrottleCount {
     fn name(&self) -> &'static str {
         "ThrottleCount"
     }
 
     fn read_after_attempt(
         &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
-        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let throttled = context.response().is_some_and(|r| {
-            crate::iam::is_throttle(
-                r.status().as_u16(),
-                r.headers().get("x-amzn-errortype"),
-                r.body().bytes(),
-            )
-        });
-        if throttled {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if crate::iam::attempt_throttled(context) {
+            self.0.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
