@@ -228,27 +228,29 @@ pub async fn collect_with(
     regions: Option<Vec<String>>,
     max_findings_per_account: usize,
 ) -> Result<CollectedAccount, CollectError> {
+    // The Regions first, so the findings need not wait for the inventory:
+    // both are read at once, each within its own quota buckets.
+    let regions = match regions {
+        Some(regions) => regions,
+        None => crate::collect::ec2::enabled_regions(&crate::guarded_client!(aws_sdk_ec2, sdk, crate::iam::READ_ONLY))
+            .await
+            .map_err(|e| CollectError::Failed(format!("inventory: {e}")))?,
+    };
     let live = LiveInventory {
         sdk: sdk.clone(),
-        regions,
+        regions: Some(regions.clone()),
         // Per-account collections run once each: a breaker would see at
         // most one failure per scope (a failed call ends its section).
         breakers: None,
     };
-    let mut inventories = live
-        .inventories()
-        .await
-        .map_err(|e| CollectError::Failed(format!("inventory: {e}")))?;
+    let (inventories, read) = tokio::join!(
+        live.inventories(),
+        collect_findings(sdk, &regions, jiff::Timestamp::now(), max_findings_per_account)
+    );
+    let mut inventories = inventories.map_err(|e| CollectError::Failed(format!("inventory: {e}")))?;
     let inventory = inventories
         .pop()
         .ok_or_else(|| CollectError::Failed("inventory: nothing collected".to_string()))?;
-    let read = collect_findings(
-        sdk,
-        &inventory.regions,
-        inventory.collected_at,
-        max_findings_per_account,
-    )
-    .await;
     Ok(CollectedAccount {
         inventory,
         findings: read.findings,
@@ -258,7 +260,7 @@ pub async fn collect_with(
     })
 }
 
-/// Reads every active finding of the last 90 days (to `now`) in `regions`
+/// Reads every active finding of the last 90 days (from `now`) in `regions`
 /// of the account `sdk` is in, from Security Hub and GuardDuty: at most
 /// `max_findings_per_account`, the newest; what could not be read, or was
 /// more than that, is a gap.
@@ -268,8 +270,13 @@ pub async fn collect_findings(
     now: jiff::Timestamp,
     max_findings_per_account: usize,
 ) -> FindingsRead {
+    let window = TimeWindow::last_days(now, FINDINGS_WINDOW_DAYS);
     let query = FindingQuery {
-        window: TimeWindow::last_days(now, FINDINGS_WINDOW_DAYS),
+        // Open an hour past `now`: a finding updated while the read runs is kept.
+        window: TimeWindow {
+            end: window.end + jiff::SignedDuration::from_hours(1),
+            ..window
+        },
         min_severity: Severity::Informational,
         max_findings: max_findings_per_account,
         filter: Default::default(),
