@@ -3,6 +3,7 @@
 
 use posture_aws::store::local::{LocalReportStore, LocalSnapshotStore};
 use posture_core::org::run::RunTrigger;
+use posture_core::ports::SnapshotStore;
 use posture_tests::runs::run_semantics;
 
 #[tokio::test]
@@ -12,6 +13,12 @@ async fn local_store_keeps_the_run_semantics() {
     let store = LocalSnapshotStore::new(&dir);
     let reports = LocalReportStore::new(&dir);
     run_semantics(&store, &reports, &reports).await;
+    // A store written before the run index (or whose point a crash lost)
+    // gets its points back from the run records on the next read.
+    let indexed = store.trend_points("", "~", 10).await.unwrap();
+    std::fs::remove_dir_all(dir.join("index")).unwrap();
+    assert_eq!(store.trend_points("", "~", 10).await.unwrap(), indexed);
+    assert!(dir.join("index/20261126T060000Z-scheduled.json").exists());
     let md = dir.join("reports/20261126T060000Z-scheduled/report.md");
     assert!(
         std::fs::read_to_string(md)

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use posture_core::demo::DemoOrganization;
 use posture_core::org::execute::{RunOutcome, RunPorts, RunSettings, execute};
-use posture_core::org::run::{AccountOutcome, RunState, RunTrigger};
+use posture_core::org::run::{AccountOutcome, RunRecord, RunState, RunTrigger, TrendPoint};
 use posture_core::ports::SnapshotStore;
 use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, CollectionStore, Page, ReportStore};
 use std::collections::BTreeSet;
@@ -257,7 +257,37 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore,
         )
         .await
         .unwrap();
-    let all: Vec<String> = runs.items.iter().chain(&rest.items).map(|r| r.run_id.clone()).collect();
+    let all_records: Vec<RunRecord> = runs.items.iter().chain(&rest.items).cloned().collect();
+    let all: Vec<String> = all_records.iter().map(|r| r.run_id.clone()).collect();
     assert_eq!(all, vec![first, backfill, second, third]);
     assert!(rest.next.is_none());
+
+    // The run index: every complete run's point (the failed first attempt of
+    // the second run is no point), the newest asked for, and the count.
+    let index = store.trend_points("", "~", 2).await.unwrap();
+    assert_eq!(index.total, 4);
+    let expected: Vec<TrendPoint> = [second, third]
+        .iter()
+        .map(|id| {
+            let run = all_records.iter().find(|r| r.run_id == *id).unwrap();
+            TrendPoint::of(run, run.summary.as_ref().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        index.points, expected,
+        "the newest two, oldest first, as the records say"
+    );
+    let window = store.trend_points(backfill, second, 10).await.unwrap();
+    let ids: Vec<&str> = window.points.iter().map(|p| p.run_id.as_str()).collect();
+    assert_eq!((ids, window.total), (vec![backfill, second], 2));
+    // The third run's report trend ends with it and holds the earlier points.
+    let report: serde_json::Value =
+        serde_json::from_slice(&reports.get(third, "report.json").await.unwrap().unwrap()).unwrap();
+    let trend: Vec<&str> = report["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["run_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(trend, vec![first, backfill, second, third]);
 }

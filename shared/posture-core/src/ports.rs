@@ -10,7 +10,7 @@
 //! which readers report as abandoned).
 
 use crate::finding::Finding;
-use crate::org::run::{OrgUnit, ReportLocation, RunRecord};
+use crate::org::run::{OrgUnit, ReportLocation, RunRecord, TrendPoint};
 use crate::org::snapshot::AccountSnapshot;
 use crate::posture::inventory::Inventory;
 use crate::sources::{DependencyHealth, FindingQuery, SourceBatch, SourceError, SourceGap};
@@ -163,6 +163,16 @@ pub struct Page {
     pub after: Option<String>,
 }
 
+/// The newest points of a range of the run index, and how many it holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendPage {
+    /// Points of complete runs, oldest first.
+    pub points: Vec<TrendPoint>,
+    /// Complete runs in the range (more than `points` when the range holds
+    /// more than were asked for).
+    pub total: usize,
+}
+
 /// A page of results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paged<T> {
@@ -211,6 +221,11 @@ pub trait SnapshotStore: Send + Sync {
     async fn latest_run(&self) -> Result<Option<RunRecord>, PortError>;
     /// Run records with ids in `[from, to]` (any state), oldest first.
     async fn runs(&self, from: &str, to: &str, page: &Page) -> Result<Paged<RunRecord>, PortError>;
+    /// The run index: the trend points of the complete runs with ids in
+    /// `[from, to]`, the newest `limit` of them (oldest first), and how many
+    /// the range holds. A point is kept when its run completes, so a trend
+    /// reads what it shows, not every run record.
+    async fn trend_points(&self, from: &str, to: &str, limit: usize) -> Result<TrendPage, PortError>;
     /// One account's snapshot in one run.
     async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError>;
     /// One account's snapshots with run ids in `[from, to]`, oldest first,

@@ -8,6 +8,8 @@
 //! | run record | `ORG` | `RUN#<run_id>` | created conditionally (`attribute_not_exists`), then updated only while `RUNNING` with the same `attempt` |
 //! | latest pointer | `ORG` | `LATEST` | in the transaction that completes a run, only if no newer run holds it (`run_id < :id`) |
 //! | snapshot | `ACCOUNT#<account_id>` | `SNAP#<run_id>` | by a running run; read as history only when its run is `COMPLETE` |
+//! | run index point | `TREND` | `RUN#<run_id>` | in the transaction that completes a run (its `TrendPoint`) |
+//! | index start | `TREND` | `SINCE` | once, conditionally, by the first run begun with the index: older run ids are read from their records |
 //!
 //! Run ids start with their UTC start time, so `sk` order is time order and
 //! a time range is a `BETWEEN`. Every item carries `schema_version`; run and
@@ -19,10 +21,12 @@ use crate::errors::sanitize;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_runtime_api::client::result::SdkError;
-use posture_core::org::run::{RUN_SCHEMA_VERSION, ReportLocation, RunRecord, RunState};
+use posture_core::org::run::{RUN_SCHEMA_VERSION, ReportLocation, RunRecord, RunState, TrendPoint};
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
-use posture_core::ports::{Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore};
+use posture_core::ports::{
+    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, TrendPage,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -66,6 +70,8 @@ type Item = HashMap<String, AttributeValue>;
 
 const ORG: &str = "ORG";
 const LATEST: &str = "LATEST";
+const TREND: &str = "TREND";
+const SINCE: &str = "SINCE";
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -175,6 +181,85 @@ impl DynamoSnapshotStore {
         item.insert("run_id".to_string(), s(&run.run_id));
         item.insert("state".to_string(), s(state_name(run.state)));
         item.insert("attempt".to_string(), n(run.attempt));
+    }
+
+    /// The index item of a complete run (none without a summary).
+    async fn trend_item(&self, run: &RunRecord) -> Result<Option<Item>, PortError> {
+        let Some(summary) = &run.summary else {
+            return Ok(None);
+        };
+        let point = TrendPoint::of(run, summary);
+        Ok(Some(
+            self.item(TREND, &run_sk(&run.run_id), &point, run.started_at).await?,
+        ))
+    }
+
+    /// Marks where the index starts, unless a run already did.
+    async fn mark_index_start(&self, run_id: &str) -> Result<(), PortError> {
+        let put = self
+            .ddb
+            .put_item()
+            .table_name(&self.config.table)
+            .item("pk", s(TREND))
+            .item("sk", s(SINCE))
+            .item("run_id", s(run_id))
+            .item("schema_version", n(RUN_SCHEMA_VERSION))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Err(e) if !port_error("dynamodb:PutItem", &e).conflict => Err(port_error("dynamodb:PutItem", &e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Index items in `[from, to]`: how many, and the newest `limit` (oldest first).
+    async fn indexed(&self, from: &str, to: &str, limit: usize) -> Result<(usize, Vec<TrendPoint>), PortError> {
+        let mut total = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .ddb
+                .query()
+                .table_name(&self.config.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(TREND))
+                .expression_attribute_values(":from", s(run_sk(from)))
+                .expression_attribute_values(":to", s(run_sk(to)))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb:Query", &e))?;
+            total += usize::try_from(out.count).unwrap_or_default();
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        if limit == 0 || total == 0 {
+            return Ok((total, Vec::new()));
+        }
+        let out = self
+            .ddb
+            .query()
+            .table_name(&self.config.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(TREND))
+            .expression_attribute_values(":from", s(run_sk(from)))
+            .expression_attribute_values(":to", s(run_sk(to)))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:Query", &e))?;
+        let mut points = Vec::new();
+        for item in out.items() {
+            points.push(self.decode::<TrendPoint>(item).await?);
+        }
+        points.reverse();
+        Ok((total, points))
     }
 
     async fn run_item(&self, run: &RunRecord) -> Result<Item, PortError> {
@@ -302,7 +387,10 @@ impl SnapshotStore for DynamoSnapshotStore {
             .send()
             .await;
         match put {
-            Ok(_) => Ok(Begun::Started),
+            Ok(_) => {
+                self.mark_index_start(&run.run_id).await?;
+                Ok(Begun::Started)
+            }
             Err(e) => {
                 let error = port_error("dynamodb:PutItem", &e);
                 if !error.conflict {
@@ -378,13 +466,21 @@ impl SnapshotStore for DynamoSnapshotStore {
             .expression_attribute_values(":id", s(&run.run_id))
             .build()
             .map_err(|e| PortError::new("complete_run", e.to_string()))?;
-        let both = self
+        let trend = self.trend_item(run).await?;
+        let mut commit = self
             .ddb
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_run).build())
-            .transact_items(TransactWriteItem::builder().put(put_latest).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().put(put_latest).build());
+        if let Some(item) = trend.clone() {
+            let put_trend = Put::builder()
+                .table_name(&self.config.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| PortError::new("complete_run", e.to_string()))?;
+            commit = commit.transact_items(TransactWriteItem::builder().put(put_trend).build());
+        }
+        let both = commit.send().await;
         let Err(e) = both else { return Ok(()) };
         // Cancelled only because a newer run is already latest: commit the
         // record alone (this run joins history, latest stays).
@@ -403,7 +499,19 @@ impl SnapshotStore for DynamoSnapshotStore {
             .get(1)
             .is_some_and(|c| c.as_deref() == Some("ConditionalCheckFailed"));
         if run_ok && latest_lost {
-            return self.put_running(run, run.attempt).await;
+            self.put_running(run, run.attempt).await?;
+            // The run is committed: its point follows (a crash between the
+            // two loses a point of an older run, never invents one).
+            if let Some(item) = trend {
+                self.ddb
+                    .put_item()
+                    .table_name(&self.config.table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+            }
+            return Ok(());
         }
         let mut error = port_error("TransactWriteItems (dynamodb:PutItem)", &e);
         if reasons
@@ -447,6 +555,36 @@ impl SnapshotStore for DynamoSnapshotStore {
         }
         let next = more.then(|| runs.last().map(|r| r.run_id.clone())).flatten();
         Ok(Paged { items: runs, next })
+    }
+
+    async fn trend_points(&self, from: &str, to: &str, limit: usize) -> Result<TrendPage, PortError> {
+        let since = self
+            .get(TREND, SINCE)
+            .await?
+            .and_then(|item| item.get("run_id").and_then(|v| v.as_s().ok()).cloned());
+        // Runs older than the index are read from their records.
+        let mut points = Vec::new();
+        let legacy_before = since.as_deref().unwrap_or("~");
+        if from < legacy_before {
+            let legacy = posture_core::ports::all_runs(self, from, to.min(legacy_before)).await?;
+            points.extend(
+                legacy
+                    .iter()
+                    .filter(|r| r.run_id.as_str() < legacy_before && r.state == RunState::Complete)
+                    .filter_map(|r| r.summary.as_ref().map(|summary| TrendPoint::of(r, summary))),
+            );
+        }
+        let mut total = points.len();
+        if let Some(since) = since.as_deref() {
+            let (indexed_total, indexed) = self.indexed(from.max(since), to, limit).await?;
+            total += indexed_total;
+            points.extend(indexed);
+        }
+        let skip = points.len().saturating_sub(limit);
+        Ok(TrendPage {
+            points: points.split_off(skip),
+            total,
+        })
     }
 
     async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError> {

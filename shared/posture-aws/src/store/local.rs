@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! <root>/runs/<run_id>.json                  run records
+//! <root>/index/<run_id>.json                 the run index: a complete run's trend point
 //! <root>/accounts/<account_id>/<run_id>.json snapshots
 //! <root>/reports/<run_id>/<name>             report files
 //! <root>/collections/<run_id>/<account_id>.json  each account's collection
@@ -16,12 +17,15 @@
 //! lock within one process; two processes sharing a directory are not
 //! supported.
 
-use posture_core::org::run::{ReportLocation, RunRecord, RunState};
+use posture_core::org::run::{ReportLocation, RunRecord, RunState, TrendPoint};
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
-use posture_core::ports::{Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore};
+use posture_core::ports::{
+    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, TrendPage,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -50,6 +54,19 @@ impl LocalSnapshotStore {
 
     fn run_path(&self, run_id: &str) -> Result<PathBuf, PortError> {
         Ok(self.root.join("runs").join(format!("{}.json", safe_name(run_id)?)))
+    }
+
+    fn index_path(&self, run_id: &str) -> Result<PathBuf, PortError> {
+        Ok(self.root.join("index").join(format!("{}.json", safe_name(run_id)?)))
+    }
+
+    /// Writes a complete run's point into the index (false: it has no summary).
+    async fn index(&self, run: &RunRecord) -> Result<bool, PortError> {
+        let Some(summary) = &run.summary else {
+            return Ok(false);
+        };
+        write_json(&self.index_path(&run.run_id)?, &TrendPoint::of(run, summary), "index").await?;
+        Ok(true)
     }
 
     fn snapshot_path(&self, account_id: &str, run_id: &str) -> Result<PathBuf, PortError> {
@@ -242,7 +259,10 @@ impl SnapshotStore for LocalSnapshotStore {
     }
 
     async fn complete_run(&self, run: &RunRecord) -> Result<(), PortError> {
-        self.replace_running(run, "complete_run").await
+        self.replace_running(run, "complete_run").await?;
+        // After the commit: a point never names a run that is not complete
+        // (one a crash loses here, `trend_points` writes again).
+        self.index(run).await.map(|_| ())
     }
 
     async fn fail_run(&self, run: &RunRecord) -> Result<(), PortError> {
@@ -275,6 +295,40 @@ impl SnapshotStore for LocalSnapshotStore {
             }
         }
         Ok(Paged { items, next })
+    }
+
+    async fn trend_points(&self, from: &str, to: &str, limit: usize) -> Result<TrendPage, PortError> {
+        let in_range = |ids: Vec<String>| {
+            ids.into_iter()
+                .filter(|id| id.as_str() >= from && id.as_str() <= to)
+                .collect::<Vec<_>>()
+        };
+        let mut indexed: BTreeSet<String> = in_range(stems(&self.root.join("index"), "trend_points").await?)
+            .into_iter()
+            .collect();
+        // Runs completed before the index existed, or whose point a crash
+        // after the commit lost, get theirs now (only file names are listed
+        // for the rest).
+        for id in in_range(stems(&self.root.join("runs"), "trend_points").await?) {
+            if !indexed.contains(&id)
+                && let Some(run) = self.run(&id).await?
+                && run.state == RunState::Complete
+                && self.index(&run).await?
+            {
+                indexed.insert(id);
+            }
+        }
+        let newest: Vec<&String> = indexed.iter().rev().take(limit).collect();
+        let mut points = Vec::with_capacity(newest.len());
+        for id in newest.into_iter().rev() {
+            if let Some(point) = read_json(&self.index_path(id)?, "trend_points").await? {
+                points.push(point);
+            }
+        }
+        Ok(TrendPage {
+            points,
+            total: indexed.len(),
+        })
     }
 
     async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError> {

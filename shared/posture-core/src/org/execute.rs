@@ -220,7 +220,12 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
     snapshots.sort_by(|a, b| a.account_id.cmp(&b.account_id));
 
     let summary = snapshot::org_summary(&run_id, &snapshots);
-    let earlier = all_runs(ports.store, "", &run_id).await.map_err(|e| e.to_string())?;
+    // The trend reads the run index, not every earlier run record.
+    let earlier = ports
+        .store
+        .trend_points("", &run_id, run::TREND_RUNS)
+        .await
+        .map_err(|e| e.to_string())?;
     run.summary = Some(summary);
     run.finished_at = Some((ports.clock)());
     // The reports describe the run as it will be committed; a run whose
@@ -234,12 +239,7 @@ async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRec
         snapshots,
         trend: Vec::new(),
     };
-    report.trend = run::trend_of(
-        earlier
-            .iter()
-            .filter(|r| r.run_id < run_id)
-            .chain(std::iter::once(&report.run)),
-    );
+    report.trend = run::trend_ending_with(earlier.points, &report.run);
     for file in report::run_files(&report) {
         let location = ports.reports.put(&run_id, &file).await.map_err(|e| e.to_string())?;
         run.reports.push(location);

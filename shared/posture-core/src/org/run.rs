@@ -268,16 +268,16 @@ pub struct RunReport {
     pub trend: Vec<TrendPoint>,
 }
 
-/// The trend ending with the last of `runs` (oldest first): their complete
-/// runs with a summary, at most [`TREND_RUNS`] of the latest.
-pub fn trend_of<'a>(runs: impl IntoIterator<Item = &'a RunRecord>) -> Vec<TrendPoint> {
-    let points: Vec<TrendPoint> = runs
-        .into_iter()
-        .filter(|r| r.state == RunState::Complete)
-        .filter_map(|r| r.summary.as_ref().map(|s| TrendPoint::of(r, s)))
-        .collect();
+/// The trend ending with `run`: the points of earlier complete runs
+/// (oldest first, from the run index) and `run`'s own, at most
+/// [`TREND_RUNS`] of the latest.
+pub fn trend_ending_with(earlier: Vec<TrendPoint>, run: &RunRecord) -> Vec<TrendPoint> {
+    let mut points: Vec<TrendPoint> = earlier.into_iter().filter(|p| p.run_id < run.run_id).collect();
+    if let Some(summary) = &run.summary {
+        points.push(TrendPoint::of(run, summary));
+    }
     let skip = points.len().saturating_sub(TREND_RUNS);
-    points.into_iter().skip(skip).collect()
+    points.split_off(skip)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! report store.
 
 use super::call::{Cx, ToolOutput};
-use super::stored::{complete_run, history_of, latest, not_found, run_snapshots, runs_since, store_error};
+use super::stored::{complete_run, history_of, latest, not_found, run_snapshots, store_error};
 use crate::backend::Backend;
 use crate::error::ToolError;
 use posture_core::ids::{AccountId, RunId};
@@ -144,12 +144,16 @@ async fn build(
         None => latest(h).await?,
     };
     let mut snapshots = run_snapshots(h.store.as_ref(), &run).await?;
-    let earlier = runs_since(h.store.as_ref(), "").await?;
+    let earlier = h
+        .store
+        .trend_points("", &run.run_id, run::TREND_RUNS)
+        .await
+        .map_err(store_error)?;
     let mut report = RunReport {
         schema_version: run::RUN_SCHEMA_VERSION,
         run: run.clone(),
         snapshots: Vec::new(),
-        trend: run::trend_of(earlier.iter().filter(|r| r.run_id <= run.run_id)),
+        trend: run::trend_ending_with(earlier.points, &run),
     };
     let scope = match account {
         Some(id) => {
@@ -287,14 +291,10 @@ pub async fn resources(backend: &Backend) -> Result<Vec<Resource>, ToolError> {
     let Some(h) = backend.history.as_ref() else {
         return Ok(Vec::new());
     };
-    let runs = runs_since(h.store.as_ref(), "").await?;
-    let complete = runs
-        .iter()
-        .rev()
-        .filter(|r| r.state == run::RunState::Complete)
-        .take(LISTED_RUNS);
+    // The run index names the latest complete runs without reading them all.
+    let indexed = h.store.trend_points("", "~", LISTED_RUNS).await.map_err(store_error)?;
     let mut out = Vec::new();
-    for r in complete {
+    for r in indexed.points.iter().rev() {
         for (t, f) in offered() {
             out.push(
                 Resource::new(
