@@ -352,7 +352,7 @@ struct BucketState {
 /// burst. AWS's bucket starts when our first request arrives, not when it
 /// is sent, and latency varies from request to request: running a little
 /// slower and a token short keeps the two buckets in step (without the
-/// margin the fake AWS of `bench/run` throttled one request in ten).
+/// margin the fake AWS of `bench/run` throttled one request in twelve).
 const RATE_MARGIN: f64 = 0.9;
 const BURST_MARGIN: u32 = 1;
 

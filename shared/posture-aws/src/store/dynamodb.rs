@@ -207,25 +207,29 @@ impl DynamoSnapshotStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put {
-            Err(e) if !port_error("dynamodb:PutItem", &e).conflict => Err(port_error("dynamodb:PutItem", &e)),
+        match put.map_err(|e| port_error("dynamodb:PutItem", &e)) {
+            // Already marked: an earlier run began the index.
+            Err(error) if !error.conflict => Err(error),
             _ => Ok(()),
         }
     }
 
     /// Index items in `[from, to]`: how many, and the newest `limit` (oldest first).
     async fn indexed(&self, from: &str, to: &str, limit: usize) -> Result<(usize, Vec<TrendPoint>), PortError> {
-        let mut total = 0;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .ddb
+        let range = || {
+            self.ddb
                 .query()
                 .table_name(&self.config.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
                 .expression_attribute_values(":pk", s(TREND))
                 .expression_attribute_values(":from", s(run_sk(from)))
                 .expression_attribute_values(":to", s(run_sk(to)))
+                .consistent_read(true)
+        };
+        let mut total = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = range()
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -240,16 +244,8 @@ impl DynamoSnapshotStore {
         if limit == 0 || total == 0 {
             return Ok((total, Vec::new()));
         }
-        let out = self
-            .ddb
-            .query()
-            .table_name(&self.config.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(TREND))
-            .expression_attribute_values(":from", s(run_sk(from)))
-            .expression_attribute_values(":to", s(run_sk(to)))
+        let out = range()
             .scan_index_forward(false)
-            .consistent_read(true)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
