@@ -33,6 +33,9 @@ pub use posture_core::org::served::FINDINGS_WINDOW_DAYS;
 /// renews them if a collection runs longer).
 pub const SESSION_LENGTH: Duration = Duration::from_secs(900);
 
+/// Attempts at `sts:AssumeRole` before an account's collection fails.
+pub const ASSUME_ROLE_ATTEMPTS: u32 = 8;
+
 /// How to enter member accounts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleSettings {
@@ -124,10 +127,17 @@ pub async fn enter_account(
     run_id: &str,
     account_id: &str,
 ) -> Result<SdkConfig, CollectError> {
+    // Entering the account is the gate to all of its data, and every
+    // collector of a run asks STS at once: a throttled AssumeRole gets twice
+    // the retries of other calls before the run gives up on it.
+    let sts = base
+        .to_builder()
+        .retry_config(crate::config::retry_config().with_max_attempts(ASSUME_ROLE_ATTEMPTS))
+        .build();
     let mut builder = aws_config::sts::AssumeRoleProvider::builder(roles.role_arn(account_id))
         .session_name(session_name(run_id))
         .session_length(SESSION_LENGTH)
-        .configure(base);
+        .configure(&sts);
     if let Some(external_id) = &roles.external_id {
         builder = builder.external_id(external_id);
     }
