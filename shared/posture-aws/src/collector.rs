@@ -615,10 +615,6 @@ pub async fn handle_collect(
     summary.findings = stored.findings.len();
     summary.gaps = posture_core::org::snapshot::inventory_gaps(&stored.inventory);
     summary.gaps.extend(stored.gaps.iter().map(ToString::to_string));
-    summary.throttled = stored
-        .throttled
-        .iter()
-        .map(|t| format!("{} {}: {} attempts throttled", t.region, t.service, t.attempts))
-        .collect();
+    summary.throttled = stored.throttled.iter().map(ToString::to_string).collect();
     Ok(summary)
 }

@@ -548,8 +548,6 @@ mod tests {
         "store/mod.rs",
     ];
 
-    /// A new source file is either scanned or declared free of AWS calls, so
-    /// the scans below cannot silently miss it.
     #[test]
     fn every_called_action_has_its_quota() {
         for role in super::ROLES {
@@ -563,6 +561,8 @@ mod tests {
         }
     }
 
+    /// A new source file is either scanned or declared free of AWS calls, so
+    /// the scans below cannot silently miss it.
     #[test]
     fn every_source_file_is_scanned() {
         fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {

@@ -203,6 +203,16 @@ pub struct ThrottledRead {
     pub attempts: usize,
 }
 
+impl std::fmt::Display for ThrottledRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {} attempts throttled",
+            self.region, self.service, self.attempts
+        )
+    }
+}
+
 /// How a dependency is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

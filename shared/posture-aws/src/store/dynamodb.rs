@@ -312,6 +312,18 @@ impl DynamoSnapshotStore {
         Ok(out.item)
     }
 
+    /// Puts `item`, whatever is stored under its key.
+    async fn put(&self, item: Item) -> Result<(), PortError> {
+        self.ddb
+            .put_item()
+            .table_name(&self.config.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+        Ok(())
+    }
+
     /// Puts a run record if the stored one is `attempt` and `RUNNING`.
     async fn put_running(&self, run: &RunRecord, attempt: u32) -> Result<(), PortError> {
         let item = self.run_item(run).await?;
@@ -431,14 +443,7 @@ impl SnapshotStore for DynamoSnapshotStore {
             .await?;
         item.insert("run_id".to_string(), s(&snapshot.run_id));
         item.insert("account_id".to_string(), s(&snapshot.account_id));
-        self.ddb
-            .put_item()
-            .table_name(&self.config.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb:PutItem", &e))?;
-        Ok(())
+        self.put(item).await
     }
 
     async fn complete_run(&self, run: &RunRecord) -> Result<(), PortError> {
@@ -499,13 +504,7 @@ impl SnapshotStore for DynamoSnapshotStore {
             // The run is committed: its point follows (a crash between the
             // two loses a point of an older run, never invents one).
             if let Some(item) = trend {
-                self.ddb
-                    .put_item()
-                    .table_name(&self.config.table)
-                    .set_item(Some(item))
-                    .send()
-                    .await
-                    .map_err(|e| port_error("dynamodb:PutItem", &e))?;
+                self.put(item).await?;
             }
             return Ok(());
         }
