@@ -84,7 +84,31 @@ def own_resource(resource, template):
         return resource.value in resources
     if resource.tag == "!Sub" and isinstance(resource.value, str):
         head = resource.value.split("}", 1)[0]
-        return head.startswith("${") and head[2:].split(".")[0] in resources
+        if head.startswith("${") and head[2:].split(".")[0] in resources:
+            return True
+        return names_own_state_machine(resource.value, resources)
+    return False
+
+
+def names_own_state_machine(arn, resources):
+    """True when `arn` is built from the fixed name of one of the template's
+    state machines (a Ref would be a cycle: the state machine invokes the
+    functions whose roles start it), or names its executions, in this account."""
+    prefix = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+    if not arn.startswith(prefix):
+        return False
+    kind, _, rest = arn[len(prefix):].partition(":")
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::StepFunctions::StateMachine":
+            continue
+        name = resource.get("Properties", {}).get("StateMachineName")
+        name = name.value if isinstance(name, Tagged) and name.tag == "!Sub" else name
+        if not isinstance(name, str):
+            continue
+        if kind == "stateMachine" and rest == name:
+            return True
+        if kind == "execution" and (rest.startswith(name + ":") or rest.startswith(name + "/")):
+            return True
     return False
 
 

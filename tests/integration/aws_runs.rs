@@ -6,7 +6,7 @@ use posture_aws::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, INLINE_L
 use posture_core::org::snapshot::Failure;
 use posture_core::ports::{Page, SnapshotStore};
 use posture_tests::moto::Moto;
-use posture_tests::runs::run_semantics;
+use posture_tests::runs::{fanout_semantics, run_semantics};
 
 /// Creates the table as template.yaml declares it, and the bucket.
 pub async fn create_table_and_bucket(sdk: &aws_config::SdkConfig, table: &str, bucket: &str) {
@@ -50,6 +50,15 @@ fn config() -> AwsStoreConfig {
         prefix: "org/".to_string(),
         retention_days: 30,
     }
+}
+
+#[tokio::test]
+async fn dynamodb_store_keeps_the_fanout_semantics() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    create_table_and_bucket(&sdk, "posture", "posture-reports").await;
+    let reports = S3ReportStore::connect(&sdk, config());
+    fanout_semantics(&DynamoSnapshotStore::connect(&sdk, config()), &reports, &reports).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,16 @@
 use posture_aws::store::local::{LocalReportStore, LocalSnapshotStore};
 use posture_core::org::run::RunTrigger;
 use posture_core::ports::SnapshotStore;
-use posture_tests::runs::run_semantics;
+use posture_tests::runs::{fanout_semantics, run_semantics};
+
+#[tokio::test]
+async fn local_store_keeps_the_fanout_semantics() {
+    let dir = std::env::temp_dir().join(format!("posture-fanout-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let reports = LocalReportStore::new(&dir);
+    fanout_semantics(&LocalSnapshotStore::new(&dir), &reports, &reports).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 #[tokio::test]
 async fn local_store_keeps_the_run_semantics() {
@@ -58,6 +67,7 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
         store: store.as_ref(),
         reports: reports.as_ref(),
         collections: reports.as_ref(),
+        fanout: None,
         clock: &clock,
     };
     let first = execute(ports, &settings(), "20261125T060000Z-one", RunTrigger::Cli, now)

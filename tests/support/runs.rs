@@ -6,10 +6,13 @@
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use posture_core::demo::DemoOrganization;
-use posture_core::org::execute::{RunOutcome, RunPorts, RunSettings, execute};
+use posture_core::org::execute::{FanOutEnd, RunOutcome, RunPorts, RunSettings, execute, finish};
 use posture_core::org::run::{AccountOutcome, RunRecord, RunState, RunTrigger, TrendPoint};
 use posture_core::ports::SnapshotStore;
-use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, CollectionStore, Page, ReportStore};
+use posture_core::ports::{
+    AccountCollector, CollectError, CollectedAccount, CollectionStore, FanOut, FannedOut, Page, PortError, ReportStore,
+};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -104,6 +107,7 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore,
         store,
         reports,
         collections,
+        fanout: None,
         clock: &test_clock,
     };
     let settings = settings();
@@ -290,4 +294,210 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore,
         .map(|p| p["run_id"].as_str().unwrap())
         .collect();
     assert_eq!(trend, vec![first, backfill, second, third]);
+}
+
+/// A fan-out engine over the demo organization: a run of at least
+/// `min_accounts` accounts is handed to it; starting one stores each
+/// account's collection, as the collector function does, except for the
+/// `unreachable` ones.
+pub struct FakeFanOut<'a> {
+    /// The data.
+    pub org: &'a DemoOrganization,
+    /// Where collections go.
+    pub collections: &'a dyn CollectionStore,
+    /// Runs of at least this many accounts are taken.
+    pub min_accounts: usize,
+    /// Accounts it cannot enter.
+    pub unreachable: BTreeSet<String>,
+    /// Executions started, by name.
+    pub started: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl FanOut for FakeFanOut<'_> {
+    fn takes(&self, accounts: usize) -> bool {
+        accounts >= self.min_accounts
+    }
+
+    fn max_duration(&self) -> SignedDuration {
+        SignedDuration::from_hours(24)
+    }
+
+    async fn start(&self, run: &RunRecord) -> Result<String, PortError> {
+        for account in run
+            .accounts
+            .iter()
+            .filter(|a| !self.unreachable.contains(&a.account_id))
+        {
+            let collected = self.org.collect(&run.run_id, &account.account_id).await.unwrap();
+            self.collections.put_collection(&run.run_id, &collected).await?;
+        }
+        let name = format!("{}-a{}", run.run_id, run.attempt);
+        self.started.lock().unwrap().push(name.clone());
+        Ok(format!(
+            "arn:aws:states:us-east-1:999999999999:execution:test-assessment:{name}"
+        ))
+    }
+}
+
+/// Runs handed to a fan-out engine, against `store`, `reports` and
+/// `collections`: the hand-off leaves the run RUNNING with the engine's
+/// deadline and execution; finishing it takes the snapshots from the stored
+/// collections, with the unreachable and failed accounts as gaps; a finish
+/// for another attempt, or a second one, changes nothing; an engine failure
+/// fails the run and leaves the latest in place; small runs stay in-process.
+pub async fn fanout_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore, collections: &dyn CollectionStore) {
+    let now: Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
+    let org = DemoOrganization::load(now).unwrap();
+    let ids: Vec<String> = org.accounts.iter().map(|a| a.account_id.clone()).collect();
+    let collector = FaultyCollector::new(DemoOrganization::load(now).unwrap());
+    let fanout = FakeFanOut {
+        org: &org,
+        collections,
+        min_accounts: 3,
+        unreachable: BTreeSet::from([ids[2].clone()]),
+        started: Mutex::new(Vec::new()),
+    };
+    let test_clock = move || now;
+    let ports = RunPorts {
+        directory: &org,
+        collector: &collector,
+        store,
+        reports,
+        collections,
+        fanout: Some(&fanout),
+        clock: &test_clock,
+    };
+    let settings = settings();
+
+    let run_id = "20261126T060000Z-scheduled";
+    let outcome = execute(ports, &settings, run_id, RunTrigger::Schedule, now)
+        .await
+        .unwrap();
+    let RunOutcome::HandedOff(handed) = outcome else {
+        panic!("a run of 3 accounts was not handed off: {outcome:?}")
+    };
+    assert!(
+        collector.collected.lock().unwrap().is_empty(),
+        "collected in-process too"
+    );
+    let stored = store.run(run_id).await.unwrap().unwrap();
+    assert_eq!(stored, handed);
+    assert_eq!(stored.state, RunState::Running);
+    assert_eq!(stored.accounts.len(), 3);
+    assert_eq!(stored.deadline, now + SignedDuration::from_hours(24));
+    assert!(stored.execution.as_deref().unwrap().ends_with(&format!("{run_id}-a1")));
+    assert!(store.latest_run().await.unwrap().is_none());
+    // The tick delivered again while the engine collects: left alone.
+    let again = execute(ports, &settings, run_id, RunTrigger::Schedule, now)
+        .await
+        .unwrap();
+    assert!(matches!(again, RunOutcome::InProgress(_)), "{again:?}");
+    assert_eq!(fanout.started.lock().unwrap().len(), 1);
+
+    let collected = |failed: Option<&str>| {
+        let mut outcomes = BTreeMap::from([
+            (ids[0].clone(), FannedOut::Collected),
+            (
+                ids[2].clone(),
+                FannedOut::Unreachable("sts:AssumeRole: AccessDenied".to_string()),
+            ),
+        ]);
+        match failed {
+            Some(why) => outcomes.insert(ids[1].clone(), FannedOut::Failed(why.to_string())),
+            None => outcomes.insert(ids[1].clone(), FannedOut::Collected),
+        };
+        FanOutEnd::Collected(outcomes)
+    };
+    // A finish for another attempt changes nothing.
+    let other = finish(ports, &settings, run_id, 2, collected(None)).await.unwrap();
+    assert!(matches!(other, RunOutcome::InProgress(_)), "{other:?}");
+    assert_eq!(store.run(run_id).await.unwrap().unwrap(), handed);
+
+    let outcome = finish(ports, &settings, run_id, 1, collected(None)).await.unwrap();
+    let RunOutcome::Completed(done) = outcome else {
+        panic!("the handed-off run did not complete: {outcome:?}")
+    };
+    assert_eq!(done.accounts_done, 3);
+    let gap = done.accounts.iter().find(|a| a.account_id == ids[2]).unwrap();
+    assert_eq!(gap.outcome, AccountOutcome::Gap);
+    assert!(gap.gap.as_deref().unwrap().contains("AccessDenied"));
+    assert_eq!(done.summary.as_ref().unwrap().accounts, 2);
+    assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, run_id);
+    for id in &ids[..2] {
+        let snap = store.snapshot(id, run_id).await.unwrap().unwrap();
+        let kept = collections.collection(run_id, id).await.unwrap().unwrap();
+        let direct = posture_core::org::snapshot::take(
+            run_id,
+            &kept.inventory,
+            &kept.findings,
+            &kept.gaps,
+            &settings.frameworks,
+        );
+        assert_eq!(snap, direct, "{id}: the snapshot is the stored collection's");
+    }
+    assert!(reports.get(run_id, "report.json").await.unwrap().is_some());
+    let twice = finish(ports, &settings, run_id, 1, collected(None)).await.unwrap();
+    assert!(matches!(twice, RunOutcome::AlreadyComplete(_)), "{twice:?}");
+
+    // The next run: one account failed every attempt (a gap, named as such).
+    let next = "20261127T060000Z-scheduled";
+    let later = now + SignedDuration::from_hours(24);
+    execute(ports, &settings, next, RunTrigger::Schedule, later)
+        .await
+        .unwrap();
+    let outcome = finish(
+        ports,
+        &settings,
+        next,
+        1,
+        collected(Some("States.Timeout: collector timed out")),
+    )
+    .await
+    .unwrap();
+    let RunOutcome::Completed(done) = outcome else {
+        panic!("a failed account failed the run: {outcome:?}")
+    };
+    let failed = done.accounts.iter().find(|a| a.account_id == ids[1]).unwrap();
+    assert_eq!(failed.outcome, AccountOutcome::Gap);
+    assert!(
+        failed
+            .gap
+            .as_deref()
+            .unwrap()
+            .contains("every collection attempt failed: States.Timeout"),
+        "{failed:?}"
+    );
+
+    // The engine itself failed: the run fails, the latest stays.
+    let broken = "20261128T060000Z-scheduled";
+    execute(ports, &settings, broken, RunTrigger::Schedule, later)
+        .await
+        .unwrap();
+    let outcome = finish(
+        ports,
+        &settings,
+        broken,
+        1,
+        FanOutEnd::Failed("States.ItemReaderFailed: no such key".to_string()),
+    )
+    .await
+    .unwrap();
+    let RunOutcome::Failed(failed) = outcome else {
+        panic!("an engine failure did not fail the run: {outcome:?}")
+    };
+    assert!(failed.error.as_deref().unwrap().contains("States.ItemReaderFailed"));
+    assert_eq!(store.latest_run().await.unwrap().unwrap().run_id, next);
+
+    // Below the threshold a run is collected in-process.
+    let small = RunSettings {
+        include: ids[..2].iter().cloned().collect(),
+        ..settings.clone()
+    };
+    let outcome = execute(ports, &small, "20261129T060000Z-small", RunTrigger::Cli, later)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
+    assert_eq!(collector.collected.lock().unwrap().len(), 2);
+    assert_eq!(fanout.started.lock().unwrap().len(), 3);
 }

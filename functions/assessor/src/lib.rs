@@ -4,8 +4,9 @@
 //! directly with captured events.
 
 use jiff::Timestamp;
+use posture_aws::fanout::FinishRequest;
 use posture_aws::org::Org;
-use posture_core::org::execute::{RunOutcome, RunSettings, execute};
+use posture_core::org::execute::{FanOutEnd, RunOutcome, RunSettings, execute};
 use posture_core::org::run::{RunTrigger, is_valid_run_id, run_id};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -68,10 +69,37 @@ pub fn run_request(event: &Value) -> Result<RunRequest, EventError> {
     })
 }
 
+/// What the assessor is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssessorEvent {
+    /// Run (or recognize as done) a run.
+    Run(RunRequest),
+    /// Finish a run the state machine collected (`{"phase": "finish", ...}`).
+    Finish(FinishRequest),
+}
+
+/// Reads an event: the state machine's `{"phase": "finish", ...}`, else a
+/// run request ([`run_request`]).
+pub fn event(event: &Value) -> Result<AssessorEvent, EventError> {
+    match event.get("phase").and_then(Value::as_str) {
+        None => run_request(event).map(AssessorEvent::Run),
+        Some("finish") => {
+            let request: FinishRequest =
+                serde_json::from_value(event.clone()).map_err(|e| EventError(format!("finish event: {e}")))?;
+            if !is_valid_run_id(&request.run_id) {
+                return Err(EventError(format!("run_id {:?} is not a run id", request.run_id)));
+            }
+            Ok(AssessorEvent::Finish(request))
+        }
+        Some(other) => Err(EventError(format!("phase {other:?} is not finish"))),
+    }
+}
+
 /// The answer: how the run ended, and where its results are.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssessorAnswer {
-    /// `completed`, `already_complete`, `in_progress` or `failed`.
+    /// `completed`, `already_complete`, `in_progress`, `failed` or
+    /// `handed_off` (to the state machine, which has it finished).
     pub outcome: &'static str,
     /// The run.
     pub run: posture_core::org::run::RunRecord,
@@ -92,11 +120,30 @@ pub async fn assess(
         request.started_at,
     )
     .await?;
+    Ok(answer(outcome))
+}
+
+/// Finishes a run the state machine collected: `end` is how its Map ended
+/// (`posture_aws::fanout::finish_event`).
+pub async fn finish(
+    org: &Org,
+    settings: &RunSettings,
+    request: &FinishRequest,
+    end: FanOutEnd,
+    clock: &(dyn Fn() -> Timestamp + Sync),
+) -> Result<AssessorAnswer, posture_core::org::execute::RunError> {
+    let outcome =
+        posture_core::org::execute::finish(org.ports(clock), settings, &request.run_id, request.attempt, end).await?;
+    Ok(answer(outcome))
+}
+
+fn answer(outcome: RunOutcome) -> AssessorAnswer {
     let label = match &outcome {
         RunOutcome::Completed(_) => "completed",
         RunOutcome::AlreadyComplete(_) => "already_complete",
         RunOutcome::InProgress(_) => "in_progress",
         RunOutcome::Failed(_) => "failed",
+        RunOutcome::HandedOff(_) => "handed_off",
     };
     let run = outcome.record().clone();
     tracing::info!(
@@ -106,9 +153,10 @@ pub async fn assess(
         accounts = run.accounts.len(),
         gaps = run.accounts.iter().filter(|a| a.gap.is_some()).count(),
         error = run.error.as_deref().unwrap_or(""),
+        execution = run.execution.as_deref().unwrap_or(""),
         "assessment run"
     );
-    Ok(AssessorAnswer { outcome: label, run })
+    AssessorAnswer { outcome: label, run }
 }
 
 #[cfg(test)]

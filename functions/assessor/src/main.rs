@@ -45,24 +45,36 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("custom framework not usable: {e}");
     }
     let run_settings = settings.run_settings(frameworks);
-    let org = if cli.demo {
-        Org::demo(
+    let (org, results) = if cli.demo {
+        let org = Org::demo(
             Arc::new(posture_core::demo::DemoOrganization::load(clock())?),
             &settings.data_dir,
-        )
+        );
+        (org, None)
     } else {
         let ctx = posture_aws::AwsContext::load().await;
-        Org::aws(&settings, &ctx.sdk)?
+        let results = posture_aws::s3::s3_client(&ctx.sdk, posture_aws::iam::STATE_MACHINE_FANOUT);
+        (
+            Org::aws(&settings, &ctx.sdk)?.with_state_machine(&settings, &ctx.sdk)?,
+            Some(results),
+        )
     };
 
     if runtime::in_lambda() {
-        let (org, run_settings) = (&org, &run_settings);
+        let (org, run_settings, results) = (&org, &run_settings, &results);
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-            let request = assessor::run_request(&event.payload)?;
-            let answer = assessor::assess(org, run_settings, &request, &clock).await?;
+            let answer = match assessor::event(&event.payload)? {
+                assessor::AssessorEvent::Run(request) => assessor::assess(org, run_settings, &request, &clock).await?,
+                assessor::AssessorEvent::Finish(request) => {
+                    let s3 = results.as_ref().ok_or("a finish event needs the AWS stores")?;
+                    let end = posture_aws::fanout::finish_event(s3, &request).await;
+                    assessor::finish(org, run_settings, &request, end, &clock).await?
+                }
+            };
             if answer.outcome == "failed" {
                 // A failed invocation is retried by EventBridge: the retry is
-                // the run's next attempt.
+                // the run's next attempt. (The state machine's finish is not
+                // retried on a function error: the run is failed already.)
                 return Err(lambda_runtime::Error::from(format!(
                     "run {} failed: {}",
                     answer.run.run_id,

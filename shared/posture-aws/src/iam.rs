@@ -139,6 +139,15 @@ pub const COLLECTOR_FANOUT: Adapter = Adapter {
     actions: &["lambda:InvokeFunction", "s3:GetObject"],
 };
 
+/// `StepFunctionsFanOut`: the assessor hands a large run to the state
+/// machine (the account list written beside the run, one execution
+/// started) and, when the state machine has it finished, reads the Map's
+/// results.
+pub const STATE_MACHINE_FANOUT: Adapter = Adapter {
+    name: "state machine fan-out",
+    actions: &["states:StartExecution", "s3:PutObject", "s3:GetObject"],
+};
+
 /// `enter_account`: the member session (through the SDK's AssumeRole
 /// credentials provider, whose STS client is its own).
 pub const MEMBER_SESSION: Adapter = Adapter {
@@ -166,6 +175,20 @@ pub struct RoleGrants {
 
 const LOGS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 
+/// What Step Functions does with the state machine's role (the Distributed
+/// Map's item reader, child executions and result writer, and the two
+/// Lambda tasks).
+const STATE_MACHINE_PLATFORM: &[&str] = &[
+    "lambda:InvokeFunction",
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListMultipartUploadParts",
+    "s3:AbortMultipartUpload",
+    "states:StartExecution",
+    "states:DescribeExecution",
+    "states:StopExecution",
+];
+
 /// Every role the deployment creates, with the adapters its code uses.
 /// In Lambda the MCP server reads its own account and its store and starts
 /// runs (never collects members); the assessor always fans out to the
@@ -178,8 +201,16 @@ pub const ROLES: &[RoleGrants] = &[
     },
     RoleGrants {
         role: "template.yaml#AssessorRole",
-        adapters: &[DIRECTORY, COLLECTOR_FANOUT, STORE],
+        adapters: &[DIRECTORY, COLLECTOR_FANOUT, STORE, STATE_MACHINE_FANOUT],
         platform: &["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"],
+    },
+    RoleGrants {
+        // No code of ours runs with it: Step Functions reads the account
+        // list, runs the Map's child executions, invokes the collector and
+        // the assessor, and writes the Map's results.
+        role: "template.yaml#StateMachineRole",
+        adapters: &[],
+        platform: STATE_MACHINE_PLATFORM,
     },
     RoleGrants {
         role: "template.yaml#CollectorRole",
@@ -226,6 +257,7 @@ pub fn iam_prefix(service: &str) -> Option<&'static str> {
         "AccessAnalyzer" => "access-analyzer",
         "Organizations" => "organizations",
         "Lambda" => "lambda",
+        "SFN" => "states",
         "DynamoDB" => "dynamodb",
         _ => return None,
     })

@@ -12,6 +12,7 @@ pub mod collect;
 pub mod collector;
 pub mod config;
 pub mod errors;
+pub mod fanout;
 pub mod guardduty;
 pub mod health;
 pub mod iam;

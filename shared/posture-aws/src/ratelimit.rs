@@ -298,6 +298,15 @@ pub const QUOTAS: &[OperationQuota] = &[
                  100 per second kept well under it",
     },
     OperationQuota {
+        family: "states:StartExecution",
+        actions: &["states:StartExecution"],
+        quota: q(150.0, 800),
+        per_region: true,
+        published: true,
+        source: "Step Functions service quotas (API action throttling, StartExecution, Standard: \
+                 burst 800, refill 150 per second; 1,300 and 300 in us-east-1, us-west-2, eu-west-1)",
+    },
+    OperationQuota {
         family: "dynamodb",
         actions: &[
             "dynamodb:GetItem",

@@ -141,6 +141,32 @@ pub trait AccountCollector: Send + Sync {
     async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError>;
 }
 
+/// Hands a run's collection to an engine outside this process (Step
+/// Functions in AWS), which collects every account and then has the run
+/// finished ([`crate::org::execute::finish`]).
+#[async_trait]
+pub trait FanOut: Send + Sync {
+    /// Whether a run over `accounts` accounts is handed off (smaller ones
+    /// are collected by the process that began them).
+    fn takes(&self, accounts: usize) -> bool;
+    /// How long a handed-off run may take before it counts as abandoned.
+    fn max_duration(&self) -> jiff::SignedDuration;
+    /// Starts collecting the accounts of `run` (its record lists them);
+    /// returns the engine's id of the execution.
+    async fn start(&self, run: &RunRecord) -> Result<String, PortError>;
+}
+
+/// How the fan-out engine left one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FannedOut {
+    /// Collected: its collection is in the run's collection store.
+    Collected,
+    /// The role was refused: the account is a gap.
+    Unreachable(String),
+    /// Every attempt at collecting it failed: the account is a gap.
+    Failed(String),
+}
+
 /// Collects one account now, outside any run, for a live answer (through
 /// the same member role the assessor uses).
 #[async_trait]

@@ -45,6 +45,13 @@ pub const COLLECTOR_FUNCTION_VAR: &str = "POSTURE_COLLECTOR_FUNCTION";
 /// `POSTURE_ASSESSOR_FUNCTION`: the MCP server starts org-wide runs by
 /// invoking this Lambda (required in Lambda; locally runs start in-process).
 pub const ASSESSOR_FUNCTION_VAR: &str = "POSTURE_ASSESSOR_FUNCTION";
+/// `POSTURE_STATE_MACHINE`: the Step Functions state machine (ARN) that
+/// collects large organizations (unset: every run is collected by the
+/// assessor itself).
+pub const STATE_MACHINE_VAR: &str = "POSTURE_STATE_MACHINE";
+/// `POSTURE_FANOUT_MIN_ACCOUNTS`: runs over at least this many accounts go to
+/// the state machine (default [`DEFAULT_FANOUT_MIN_ACCOUNTS`]).
+pub const FANOUT_MIN_ACCOUNTS_VAR: &str = "POSTURE_FANOUT_MIN_ACCOUNTS";
 /// `POSTURE_RUN_MAX_MINUTES`: a run still `RUNNING` after this is dead (default 20).
 pub const RUN_MAX_MINUTES_VAR: &str = "POSTURE_RUN_MAX_MINUTES";
 
@@ -58,6 +65,13 @@ pub const DEFAULT_ROLE: &str = "PostureAdvisorReadOnly";
 /// collections in flight, well inside per-account API limits (each account
 /// has its own).
 pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Default size from which a run is handed to the state machine. A
+/// collection takes about a minute per account at AWS's quotas, and the
+/// assessor collects [`DEFAULT_CONCURRENCY`] at a time within one Lambda
+/// invocation (15 minutes at most): about 100 accounts fit, and 50 leaves
+/// twice the margin.
+pub const DEFAULT_FANOUT_MIN_ACCOUNTS: usize = 50;
 
 /// A setting that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,6 +134,10 @@ pub struct OrgSettings {
     pub frameworks_dir: Option<PathBuf>,
     /// The assessor function that org-wide runs started over MCP invoke.
     pub assessor_function: Option<String>,
+    /// The state machine large runs are handed to.
+    pub state_machine: Option<String>,
+    /// Runs over at least this many accounts are handed to it.
+    pub fanout_min_accounts: usize,
 }
 
 fn is_account_id(id: &str) -> bool {
@@ -279,6 +297,13 @@ impl OrgSettings {
             data_dir,
             frameworks_dir: var(FRAMEWORKS_DIR_VAR).map(PathBuf::from),
             assessor_function: var(ASSESSOR_FUNCTION_VAR),
+            state_machine: var(STATE_MACHINE_VAR),
+            fanout_min_accounts: number(
+                FANOUT_MIN_ACCOUNTS_VAR,
+                var(FANOUT_MIN_ACCOUNTS_VAR),
+                DEFAULT_FANOUT_MIN_ACCOUNTS,
+                1..=1_000_000,
+            )?,
         })
     }
 

@@ -2,8 +2,11 @@
 //! the demo organization with local stores, or AWS.
 
 use super::directory::{ListedDirectory, OrganizationsDirectory};
-use super::settings::{BUCKET_VAR, DATA_DIR_VAR, OrgSettings, SettingError, StoreSettings, TABLE_VAR, bad};
+use super::settings::{
+    BUCKET_VAR, DATA_DIR_VAR, OrgSettings, STATE_MACHINE_VAR, SettingError, StoreSettings, TABLE_VAR, bad,
+};
 use crate::collector::{InProcessCollector, LambdaCollector};
+use crate::fanout::StepFunctionsFanOut;
 use crate::iam;
 use crate::s3::s3_client;
 use crate::store::dynamodb::{AwsStoreConfig, DynamoSnapshotStore, S3ReportStore};
@@ -11,7 +14,7 @@ use crate::store::local::{LocalReportStore, LocalSnapshotStore};
 use aws_config::SdkConfig;
 use posture_core::demo::DemoOrganization;
 use posture_core::org::execute::RunPorts;
-use posture_core::ports::{AccountCollector, AccountDirectory, CollectionStore, ReportStore, SnapshotStore};
+use posture_core::ports::{AccountCollector, AccountDirectory, CollectionStore, FanOut, ReportStore, SnapshotStore};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -74,6 +77,8 @@ pub struct Org {
     pub collector: Arc<dyn AccountCollector>,
     /// Stores.
     pub stores: Stores,
+    /// The engine large runs are handed to (the assessor's only).
+    pub fanout: Option<Arc<dyn FanOut>>,
 }
 
 impl Org {
@@ -84,6 +89,7 @@ impl Org {
             directory: org.clone(),
             collector: org,
             stores: Stores::local(dir),
+            fanout: None,
         }
     }
 
@@ -119,7 +125,34 @@ impl Org {
             directory,
             collector,
             stores,
+            fanout: None,
         })
+    }
+
+    /// Hands runs of at least `POSTURE_FANOUT_MIN_ACCOUNTS` accounts to the
+    /// state machine `POSTURE_STATE_MACHINE`, when it is set (the assessor;
+    /// the state machine has such runs finished by the assessor too).
+    pub fn with_state_machine(mut self, settings: &OrgSettings, sdk: &SdkConfig) -> Result<Org, SettingError> {
+        let Some(state_machine) = &settings.state_machine else {
+            return Ok(self);
+        };
+        let Some(StoreSettings::Aws { bucket, prefix, .. }) = &settings.store else {
+            return Err(bad(
+                STATE_MACHINE_VAR,
+                format!("the state machine reads and writes the bucket: set {TABLE_VAR} and {BUCKET_VAR}"),
+            ));
+        };
+        self.fanout = Some(Arc::new(StepFunctionsFanOut {
+            sfn: crate::guarded_client!(aws_sdk_sfn, sdk, iam::STATE_MACHINE_FANOUT),
+            s3: s3_client(sdk, iam::STATE_MACHINE_FANOUT),
+            state_machine: state_machine.clone(),
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+            roles: settings.roles.clone(),
+            min_accounts: settings.fanout_min_accounts,
+            concurrency: settings.concurrency,
+        }));
+        Ok(self)
     }
 
     /// The ports of a run.
@@ -130,6 +163,7 @@ impl Org {
             store: self.stores.snapshots.as_ref(),
             reports: self.stores.reports.as_ref(),
             collections: self.stores.collections.as_ref(),
+            fanout: self.fanout.as_deref(),
             clock,
         }
     }

@@ -11,7 +11,7 @@ use crate::posture::frameworks::Framework;
 use crate::report;
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a run is carried out.
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct RunPorts<'a> {
     pub reports: &'a dyn ReportStore,
     /// Each account's collection, kept for the tools that answer from the run.
     pub collections: &'a dyn CollectionStore,
+    /// The engine large runs are handed to (none: every run is collected here).
+    pub fanout: Option<&'a dyn FanOut>,
     /// The time of day (a fixed clock in tests).
     pub clock: &'a (dyn Fn() -> Timestamp + Sync),
 }
@@ -56,6 +58,9 @@ pub enum RunOutcome {
     InProgress(RunRecord),
     /// This call's attempt failed; the record says why.
     Failed(RunRecord),
+    /// The accounts are being collected by the fan-out engine, which has the
+    /// run finished when they are done (the record names the execution).
+    HandedOff(RunRecord),
 }
 
 impl RunOutcome {
@@ -65,7 +70,8 @@ impl RunOutcome {
             RunOutcome::Completed(r)
             | RunOutcome::AlreadyComplete(r)
             | RunOutcome::InProgress(r)
-            | RunOutcome::Failed(r) => r,
+            | RunOutcome::Failed(r)
+            | RunOutcome::HandedOff(r) => r,
         }
     }
 }
@@ -126,6 +132,7 @@ async fn execute_run(
         error: None,
         summary: None,
         reports: Vec::new(),
+        execution: None,
     };
     match ports.store.begin_run(&run).await.map_err(RunError)? {
         Begun::Started => {}
@@ -146,14 +153,107 @@ async fn execute_run(
         },
     }
     match carry_out(ports, settings, &mut run).await {
-        Ok(()) => {
-            run.state = RunState::Complete;
-            match ports.store.complete_run(&run).await {
-                Ok(()) => Ok(RunOutcome::Completed(run)),
-                Err(e) => fail(ports, run, e.to_string()).await,
+        Ok(Carried::Assessed) => commit(ports, run).await,
+        Ok(Carried::HandedOff) => Ok(RunOutcome::HandedOff(run)),
+        Err(reason) => fail(ports, run, reason).await,
+    }
+}
+
+async fn commit(ports: RunPorts<'_>, mut run: RunRecord) -> Result<RunOutcome, RunError> {
+    run.state = RunState::Complete;
+    match ports.store.complete_run(&run).await {
+        Ok(()) => Ok(RunOutcome::Completed(run)),
+        Err(e) => fail(ports, run, e.to_string()).await,
+    }
+}
+
+/// How the fan-out engine ended a handed-off run's collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FanOutEnd {
+    /// Every account was tried: how each one ended.
+    Collected(BTreeMap<String, FannedOut>),
+    /// The engine itself failed (its item list unreadable, its results not
+    /// written): the run fails.
+    Failed(String),
+}
+
+/// Finishes attempt `attempt` of run `run_id`, handed off by [`execute`],
+/// once the fan-out engine has collected its accounts: snapshots from the
+/// stored collections, the unreachable and failed accounts as gaps, then
+/// the summary, reports and commit. A run that is no longer that attempt's
+/// (complete, failed, or retaken by a later attempt) is left as it is.
+pub async fn finish(
+    ports: RunPorts<'_>,
+    settings: &RunSettings,
+    run_id: &str,
+    attempt: u32,
+    end: FanOutEnd,
+) -> Result<RunOutcome, RunError> {
+    let clock = ports.clock;
+    let run = ports
+        .store
+        .run(run_id)
+        .await
+        .map_err(RunError)?
+        .ok_or_else(|| RunError(PortError::new("finish", format!("no run {run_id} to finish"))))?;
+    match run.state {
+        RunState::Complete => return Ok(RunOutcome::AlreadyComplete(run)),
+        RunState::Running if run.attempt == attempt => {}
+        _ => return Ok(RunOutcome::InProgress(run)),
+    }
+    let outcome = match end {
+        FanOutEnd::Failed(reason) => fail(ports, run, format!("fan-out: {reason}")).await,
+        FanOutEnd::Collected(outcomes) => {
+            let collector = FannedOutCollections {
+                outcomes,
+                collections: ports.collections,
+            };
+            let mut run = run;
+            match assess_collections(ports, settings, &mut run, &collector).await {
+                Ok(()) => commit(ports, run).await,
+                Err(reason) => fail(ports, run, reason).await,
             }
         }
-        Err(reason) => fail(ports, run, reason).await,
+    };
+    if let Ok(RunOutcome::Completed(run) | RunOutcome::Failed(run)) = &outcome {
+        let ended = clock();
+        let duration = ended.duration_since(run.started_at).unsigned_abs();
+        let gaps = run.accounts.iter().filter(|a| a.gap.is_some()).count();
+        let failed = matches!(outcome, Ok(RunOutcome::Failed(_)));
+        crate::metrics::global().run_finished(duration, run.accounts.len(), gaps, failed, ended);
+    }
+    outcome
+}
+
+/// The fan-out engine's results as a collector: each account's stored
+/// collection, or the reason it is a gap.
+struct FannedOutCollections<'a> {
+    outcomes: BTreeMap<String, FannedOut>,
+    collections: &'a dyn CollectionStore,
+}
+
+#[async_trait::async_trait]
+impl AccountCollector for FannedOutCollections<'_> {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+        match self.outcomes.get(account_id) {
+            None => Err(CollectError::Unreachable(
+                "the fan-out returned no result for this account".to_string(),
+            )),
+            Some(FannedOut::Unreachable(why)) => Err(CollectError::Unreachable(why.clone())),
+            Some(FannedOut::Failed(why)) => Err(CollectError::Unreachable(format!(
+                "every collection attempt failed: {why}"
+            ))),
+            Some(FannedOut::Collected) => match self.collections.collection(run_id, account_id).await {
+                Ok(Some(mut collected)) => {
+                    collected.stored = true;
+                    Ok(collected)
+                }
+                Ok(None) => Err(CollectError::Failed(format!(
+                    "the fan-out collected {account_id} but its collection is not stored"
+                ))),
+                Err(e) => Err(CollectError::Failed(e.to_string())),
+            },
+        }
     }
 }
 
@@ -167,19 +267,49 @@ async fn fail(ports: RunPorts<'_>, mut run: RunRecord, reason: String) -> Result
     Ok(RunOutcome::Failed(run))
 }
 
-/// Collects, evaluates and reports; `Err` is the reason the run failed.
-async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRecord) -> Result<(), String> {
+/// How [`carry_out`] left a run.
+enum Carried {
+    /// Assessed and reported: ready to commit.
+    Assessed,
+    /// Handed to the fan-out engine.
+    HandedOff,
+}
+
+/// Lists the accounts, then collects, evaluates and reports, or hands the
+/// collection to the fan-out engine; `Err` is the reason the run failed.
+async fn carry_out(ports: RunPorts<'_>, settings: &RunSettings, run: &mut RunRecord) -> Result<Carried, String> {
     let listed = ports.directory.accounts().await.map_err(|e| e.to_string())?;
     run.accounts = in_scope(listed, settings);
+    if let Some(fanout) = ports.fanout.filter(|f| f.takes(run.accounts.len())) {
+        // The engine's deadline, before it starts: the run must not look
+        // abandoned while its accounts are being collected.
+        run.deadline = (ports.clock)() + fanout.max_duration();
+        ports.store.update_run(run).await.map_err(|e| e.to_string())?;
+        run.execution = Some(fanout.start(run).await.map_err(|e| e.to_string())?);
+        ports.store.update_run(run).await.map_err(|e| e.to_string())?;
+        return Ok(Carried::HandedOff);
+    }
     ports.store.update_run(run).await.map_err(|e| e.to_string())?;
+    assess_collections(ports, settings, run, ports.collector).await?;
+    Ok(Carried::Assessed)
+}
 
+/// Collects each account of `run` through `collector` (`concurrency` at a
+/// time), snapshots it, then summarizes and reports; `Err` is the reason
+/// the run failed.
+async fn assess_collections(
+    ports: RunPorts<'_>,
+    settings: &RunSettings,
+    run: &mut RunRecord,
+    collector: &dyn AccountCollector,
+) -> Result<(), String> {
     let run_id = run.run_id.clone();
     let ids: Vec<String> = run.accounts.iter().map(|a| a.account_id.clone()).collect();
     let mut collected = futures::stream::iter(ids)
         .map(|id| {
             let run_id = run_id.clone();
             async move {
-                let result = ports.collector.collect(&run_id, &id).await;
+                let result = collector.collect(&run_id, &id).await;
                 (id, result)
             }
         })

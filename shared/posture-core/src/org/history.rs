@@ -162,6 +162,7 @@ mod tests {
             error: None,
             summary: Some(org_summary(id, snaps)),
             reports: Vec::new(),
+            execution: None,
         }
     }
 

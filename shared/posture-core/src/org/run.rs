@@ -164,6 +164,10 @@ pub struct RunRecord {
     /// Report files written for the run.
     #[serde(default)]
     pub reports: Vec<ReportLocation>,
+    /// The fan-out engine's execution collecting the accounts, when the run
+    /// was handed off (a Step Functions execution ARN in AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 impl RunRecord {
@@ -223,6 +227,7 @@ pub fn queued(run_id: &str, trigger: RunTrigger, now: Timestamp, max_duration: S
         error: None,
         summary: None,
         reports: Vec::new(),
+        execution: None,
     }
 }
 

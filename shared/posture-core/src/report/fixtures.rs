@@ -61,6 +61,7 @@ pub fn demo_report() -> RunReport {
         error: None,
         summary: Some(summary.clone()),
         reports: Vec::new(),
+        execution: None,
     };
     let current = TrendPoint::of(&run, &summary);
     let earlier = |run_id: &str, started_at: &str, shift: f64| TrendPoint {
