@@ -9,6 +9,7 @@ mod aws_lambda_fanout;
 mod aws_org_run;
 mod aws_runs;
 mod aws_sources;
+mod aws_stepfunctions;
 mod binary;
 mod endpoint;
 mod faults;
