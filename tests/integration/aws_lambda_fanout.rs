@@ -297,3 +297,59 @@ async fn lambda_launcher_queues_an_event_invocation_of_the_assessor() {
     assert_eq!(standin.invocations().len(), 2);
     assert_eq!(standin.invocations()[1].status, 404);
 }
+
+/// The collector function writes a collection as it decodes its spooled
+/// findings: one PutObject when small, a multipart upload of 8 MiB parts
+/// when not, and either reads back as the same collection.
+#[tokio::test]
+async fn a_collection_is_written_part_by_part_and_reads_back_whole() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    super::aws_runs::create_table_and_bucket(&sdk, TABLE, BUCKET).await;
+    let s3 = posture_tests::moto::admin_s3(&sdk);
+    let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
+    let org = posture_core::demo::DemoOrganization::load(now).unwrap();
+    let demo: Vec<posture_core::finding::Finding> = org
+        .securityhub
+        .iter()
+        .filter_map(|f| f.normalize().ok())
+        .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
+        .collect();
+    for (count, min_parts) in [(demo.len(), 1), (20_000, 3)] {
+        let findings: Vec<_> = (0..count)
+            .map(|i| {
+                let mut f = demo[i % demo.len()].clone();
+                f.id = format!("{}-{i}", f.id);
+                f
+            })
+            .collect();
+        let collection = posture_core::ports::CollectedAccount {
+            inventory: org.inventories[0].clone(),
+            findings: posture_core::findings::spool::FindingSpool::try_from(findings.clone()).unwrap(),
+            gaps: Vec::new(),
+            throttled: vec![posture_core::sources::ThrottledRead {
+                service: "GuardDuty".into(),
+                region: "us-east-1".into(),
+                attempts: 3,
+            }],
+            stored: false,
+        };
+        let key = format!("{PREFIX}runs/{RUN_ID}/collections/{count}.json");
+        let written = posture_aws::collector::put_streamed(&s3, BUCKET, &key, &collection)
+            .await
+            .unwrap();
+        let whole = s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap();
+        let bytes = whole.body.collect().await.unwrap().to_vec();
+        // One object when it fits in a part; else parts of at least 8 MiB
+        // but for the last.
+        assert_eq!(written == 1, bytes.len() < 8 << 20, "{count} findings, {written} parts");
+        assert!(written >= min_parts && written <= bytes.len().div_ceil(8 << 20).max(1));
+        let back: CollectedAccount = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.findings, findings);
+        assert_eq!(back.inventory.account_id, collection.inventory.account_id);
+        assert_eq!(back.throttled, collection.throttled);
+        // The same JSON as the collection serialized whole.
+        let expected: serde_json::Value = serde_json::to_value(&collection).unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(), expected);
+    }
+}

@@ -12,10 +12,11 @@ use crate::collect::LiveInventory;
 use crate::errors::sanitize;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
+use posture_core::findings::spool::FindingSpool;
 use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, LiveCollector};
 use posture_core::ports::{FindingSource, InventorySource};
 use posture_core::severity::Severity;
-use posture_core::sources::{FindingQuery, SourceGap, ThrottledRead};
+use posture_core::sources::{FindingQuery, SourceGap, ThrottledRead, spool_failed};
 use posture_core::time::TimeWindow;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -238,6 +239,26 @@ pub async fn collect_with(
     regions: Option<Vec<String>>,
     max_findings_per_account: usize,
 ) -> Result<CollectedAccount, CollectError> {
+    let spooled = collect_spooled(sdk, regions, max_findings_per_account).await?;
+    let findings = spooled
+        .findings
+        .into_vec()
+        .map_err(|e| CollectError::Failed(e.to_string()))?;
+    Ok(CollectedAccount {
+        inventory: spooled.inventory,
+        findings,
+        gaps: spooled.gaps,
+        throttled: spooled.throttled,
+        stored: false,
+    })
+}
+
+/// [`collect_with`], the findings left spooled (compressed) as they were read.
+pub async fn collect_spooled(
+    sdk: &SdkConfig,
+    regions: Option<Vec<String>>,
+    max_findings_per_account: usize,
+) -> Result<CollectedAccount<FindingSpool>, CollectError> {
     // The Regions first, so the findings need not wait for the inventory:
     // both are read at once, each within its own quota buckets.
     let regions = match regions {
@@ -308,9 +329,9 @@ pub async fn collect_findings(
             ))),
         ];
         let query = &query;
-        sources.map(move |source| async move { (region, source.service(), source.fetch(query).await) })
+        sources.map(move |source| async move { (region, source.service(), source.fetch_spooled(query).await) })
     });
-    let mut read_findings = Vec::new();
+    let mut findings = FindingSpool::new();
     let mut gaps = Vec::new();
     let mut throttled = Vec::new();
     for (region, service, read) in futures::future::join_all(reads).await {
@@ -342,27 +363,24 @@ pub async fn collect_findings(
                         "findings that could not be normalized"
                     );
                 }
-                read_findings.push(batch.findings);
+                // Whole compressed chunks move: never two copies.
+                if let Err(e) = findings.append(batch.findings) {
+                    gaps.push(SourceGap::failed(region, &spool_failed(service, e)));
+                }
             }
             Err(e) => gaps.push(SourceGap::failed(region, &e)),
         }
     }
-    // One list from the largest batch, grown once: never two copies of
-    // every finding at the same time.
-    read_findings.sort_by_key(|batch| std::cmp::Reverse(batch.len()));
-    let mut batches = read_findings.into_iter();
-    let mut findings = batches.next().unwrap_or_default();
-    let rest: Vec<_> = batches.collect();
-    findings.reserve_exact(rest.iter().map(Vec::len).sum());
-    for batch in rest {
-        findings.extend(batch);
-    }
-    if findings.len() > max_findings_per_account {
-        // The ceiling is the account's: keep its newest findings across
-        // regions and sources, and say how many were left out.
-        findings.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
-        let left_out = findings.len() - max_findings_per_account;
-        findings.truncate(max_findings_per_account);
+    // The ceiling is the account's: keep its newest findings across
+    // regions and sources, and say how many were left out.
+    let (findings, left_out) = match findings.keep_newest(max_findings_per_account) {
+        Ok(kept) => kept,
+        Err(e) => {
+            gaps.push(SourceGap::failed("all", &spool_failed("findings", e)));
+            (FindingSpool::new(), 0)
+        }
+    };
+    if left_out > 0 {
         gaps.push(SourceGap {
             service: "findings".to_string(),
             region: "all".to_string(),
@@ -382,8 +400,9 @@ pub async fn collect_findings(
 /// An account's findings as [`collect_findings`] read them.
 #[derive(Debug, Default)]
 pub struct FindingsRead {
-    /// Every active finding read, at most the account's ceiling.
-    pub findings: Vec<posture_core::finding::Finding>,
+    /// Every active finding read, at most the account's ceiling, kept
+    /// compressed ([`FindingSpool`]: about N bytes each instead of 3.2 KB).
+    pub findings: FindingSpool,
     /// Reads that failed or were more than the ceiling.
     pub gaps: Vec<SourceGap>,
     /// Reads completed through throttling.
@@ -545,6 +564,150 @@ impl AccountCollector for LambdaCollector {
     }
 }
 
+/// Parts of a streamed collection (S3 takes 5 MiB to 5 GiB but for the last).
+const PART_BYTES: usize = 8 << 20;
+
+/// Writes `collection` to `key` as the JSON of a [`CollectedAccount`],
+/// written as its findings are decoded from their spool and sent part by
+/// part (an S3 multipart upload once it passes one part): memory holds a
+/// part, never the whole body. Returns the parts written. A failed upload's
+/// parts are removed by the bucket's lifecycle rule
+/// (AbortIncompleteMultipartUpload).
+pub async fn put_streamed(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    collection: &CollectedAccount<FindingSpool>,
+) -> Result<usize, CollectError> {
+    let json = |e: serde_json::Error| CollectError::Failed(format!("collection JSON: {e}"));
+    /// Everything but the findings, in the field names of `CollectedAccount`.
+    #[derive(Serialize)]
+    struct Head<'a> {
+        inventory: &'a posture_core::posture::inventory::Inventory,
+        gaps: &'a [SourceGap],
+        #[serde(skip_serializing_if = "<[_]>::is_empty")]
+        throttled: &'a [ThrottledRead],
+    }
+    let head = Head {
+        inventory: &collection.inventory,
+        gaps: &collection.gaps,
+        throttled: &collection.throttled,
+    };
+    let mut body = serde_json::to_vec(&head).map_err(json)?;
+    body.pop(); // its closing brace: the findings follow
+    body.extend_from_slice(b",\"findings\":[");
+    let mut upload = PartUpload {
+        s3,
+        bucket,
+        key,
+        id: None,
+        parts: Vec::new(),
+    };
+    let mut first = true;
+    for chunk in collection.findings.chunks() {
+        for finding in chunk.map_err(|e| CollectError::Failed(e.to_string()))? {
+            if !first {
+                body.push(b',');
+            }
+            first = false;
+            serde_json::to_writer(&mut body, &finding).map_err(json)?;
+            if body.len() >= PART_BYTES {
+                upload.send_part(std::mem::take(&mut body)).await?;
+            }
+        }
+    }
+    body.extend_from_slice(b"]}");
+    upload.finish(body).await
+}
+
+/// An object written part by part: a plain PutObject when it is one part.
+struct PartUpload<'a> {
+    s3: &'a aws_sdk_s3::Client,
+    bucket: &'a str,
+    key: &'a str,
+    id: Option<String>,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+}
+
+impl PartUpload<'_> {
+    fn failed(e: impl std::fmt::Display) -> CollectError {
+        // CreateMultipartUpload, UploadPart and CompleteMultipartUpload are
+        // all authorized as s3:PutObject.
+        CollectError::Failed(format!("s3:PutObject: {e}"))
+    }
+
+    async fn send_part(&mut self, body: Vec<u8>) -> Result<(), CollectError> {
+        let id = match &self.id {
+            Some(id) => id.clone(),
+            None => {
+                let started = self
+                    .s3
+                    .create_multipart_upload()
+                    .bucket(self.bucket)
+                    .key(self.key)
+                    .content_type("application/json")
+                    .send()
+                    .await
+                    .map_err(|e| Self::failed(crate::errors::classify("S3", &e)))?;
+                let id = started
+                    .upload_id()
+                    .ok_or_else(|| Self::failed("CreateMultipartUpload answered no upload id"))?;
+                self.id.insert(id.to_string()).clone()
+            }
+        };
+        let number = i32::try_from(self.parts.len() + 1).map_err(Self::failed)?;
+        let sent = self
+            .s3
+            .upload_part()
+            .bucket(self.bucket)
+            .key(self.key)
+            .upload_id(id)
+            .part_number(number)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| Self::failed(crate::errors::classify("S3", &e)))?;
+        self.parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(sent.e_tag().map(str::to_string))
+                .build(),
+        );
+        Ok(())
+    }
+
+    async fn finish(mut self, last: Vec<u8>) -> Result<usize, CollectError> {
+        if self.id.is_none() {
+            self.s3
+                .put_object()
+                .bucket(self.bucket)
+                .key(self.key)
+                .content_type("application/json")
+                .body(last.into())
+                .send()
+                .await
+                .map_err(|e| Self::failed(crate::errors::classify("S3", &e)))?;
+            return Ok(1);
+        }
+        self.send_part(last).await?;
+        let parts = self.parts.len();
+        self.s3
+            .complete_multipart_upload()
+            .bucket(self.bucket)
+            .key(self.key)
+            .set_upload_id(self.id.take())
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .set_parts(Some(std::mem::take(&mut self.parts)))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| Self::failed(crate::errors::classify("S3", &e)))?;
+        Ok(parts)
+    }
+}
+
 /// The bucket key of an account's collection in a run (the collector
 /// function writes it, the run's collection store reads it).
 pub fn collection_key(prefix: &str, run_id: &str, account_id: &str) -> String {
@@ -599,17 +762,10 @@ pub async fn handle_collect(
         }
         Err(e) => return Err(e),
     };
-    let stored = collect_with(&sdk, roles.regions.clone(), roles.max_findings_per_account).await?;
+    let stored = collect_spooled(&sdk, roles.regions.clone(), roles.max_findings_per_account).await?;
     let key = collection_key(prefix, &request.run_id, &request.account_id);
-    let body = serde_json::to_vec(&stored).map_err(|e| CollectError::Failed(e.to_string()))?;
-    s3.put_object()
-        .bucket(bucket)
-        .key(&key)
-        .content_type("application/json")
-        .body(body.into())
-        .send()
-        .await
-        .map_err(|e| CollectError::Failed(format!("s3:PutObject: {}", crate::errors::classify("S3", &e))))?;
+    let parts = put_streamed(s3, bucket, &key, &stored).await?;
+    tracing::debug!(key, parts, findings = stored.findings.len(), "collection written");
     summary.inventory_uri = Some(format!("s3://{bucket}/{key}"));
     summary.regions = stored.inventory.regions.clone();
     summary.findings = stored.findings.len();

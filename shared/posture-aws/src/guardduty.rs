@@ -14,8 +14,9 @@ use posture_core::findings::guardduty::{
     GdInstanceDetails, GdInstanceProfile, GdLambda, GdNamed, GdNetworkConnection, GdPortProbe, GdRds, GdRemoteHolder,
     GdRemoteIp, GdResource, GdS3Bucket, GdSequence, GdSequenceResource, GdService, GdSession, GdSignal, GdUser,
 };
+use posture_core::findings::spool::FindingSpool;
 use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind, spool_failed};
 
 /// Largest batch `GetFindings` accepts.
 pub const GET_BATCH: usize = 50;
@@ -87,6 +88,29 @@ impl FindingSource for GuardDutySource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
+        let (reading, unread_pages, throttled) = self.read(query).await?;
+        let mut batch = reading
+            .finish(query, unread_pages)
+            .map_err(|e| spool_failed(self.service(), e))?;
+        batch.throttled_attempts = throttled;
+        Ok(batch)
+    }
+
+    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
+        let (reading, unread_pages, throttled) = self.read(query).await?;
+        let mut batch = reading
+            .finish_spooled(query, unread_pages)
+            .map_err(|e| spool_failed(self.service(), e))?;
+        batch.throttled_attempts = throttled;
+        Ok(batch)
+    }
+}
+
+impl GuardDutySource {
+    /// Reads every detector's findings until the query has what it asks for:
+    /// the reading, whether pages were left unread, and the attempts
+    /// throttled.
+    async fn read(&self, query: &FindingQuery) -> Result<(Reading, bool, usize), SourceError> {
         let detectors = self.detectors().await?;
         if detectors.is_empty() {
             return Err(SourceError {
@@ -144,9 +168,7 @@ impl FindingSource for GuardDutySource {
                 }
             }
         }
-        let mut batch = reading.finish(query, unread_pages);
-        batch.throttled_attempts = throttles.count();
-        Ok(batch)
+        Ok((reading, unread_pages, throttles.count()))
     }
 }
 

@@ -274,6 +274,7 @@ pub fn iam_actions(service: &str, operation: &str, input: Option<&TransactWriteI
         ("S3", "GetBucketEncryption") => "GetEncryptionConfiguration",
         ("S3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
         ("S3", "HeadObject") => "GetObject",
+        ("S3", "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload") => "PutObject",
         ("S3 Control", "GetPublicAccessBlock") => "GetAccountPublicAccessBlock",
         ("Lambda", "Invoke" | "InvokeAsync") => "InvokeFunction",
         ("DynamoDB", "TransactWriteItems") => {
@@ -534,6 +535,7 @@ mod tests {
         ("collect/rds.rs", include_str!("collect/rds.rs")),
         ("collect/efs.rs", include_str!("collect/efs.rs")),
         ("collector.rs", include_str!("collector.rs")),
+        ("fanout.rs", include_str!("fanout.rs")),
         ("org/mod.rs", include_str!("org/mod.rs")),
         ("org/directory.rs", include_str!("org/directory.rs")),
         ("org/launch.rs", include_str!("org/launch.rs")),
@@ -677,6 +679,7 @@ mod tests {
         );
         assert_eq!(one("S3", "GetPublicAccessBlock"), ["s3:GetBucketPublicAccessBlock"]);
         assert_eq!(one("Lambda", "Invoke"), ["lambda:InvokeFunction"]);
+        assert_eq!(one("S3", "UploadPart"), ["s3:PutObject"]);
         assert_eq!(
             one("Config Service", "DescribeConfigRules"),
             ["config:DescribeConfigRules"]

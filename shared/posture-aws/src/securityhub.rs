@@ -19,8 +19,9 @@ use posture_core::findings::asff::{
     AsffNetworkConnection, AsffPage, AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource,
     AsffResourceDetails, AsffSeverity, AsffVulnerability, AsffWorkflow,
 };
+use posture_core::findings::spool::FindingSpool;
 use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind, spool_failed};
 
 /// Largest page `GetFindings` returns.
 pub const PAGE_SIZE: usize = 100;
@@ -94,6 +95,28 @@ impl FindingSource for SecurityHubSource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
+        let (reading, unread_pages, throttled) = self.read(query).await?;
+        let mut batch = reading
+            .finish(query, unread_pages)
+            .map_err(|e| spool_failed(self.service(), e))?;
+        batch.throttled_attempts = throttled;
+        Ok(batch)
+    }
+
+    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
+        let (reading, unread_pages, throttled) = self.read(query).await?;
+        let mut batch = reading
+            .finish_spooled(query, unread_pages)
+            .map_err(|e| spool_failed(self.service(), e))?;
+        batch.throttled_attempts = throttled;
+        Ok(batch)
+    }
+}
+
+impl SecurityHubSource {
+    /// Reads pages until the query has what it asks for: the reading, whether
+    /// pages were left unread, and the attempts throttled.
+    async fn read(&self, query: &FindingQuery) -> Result<(Reading, bool, usize), SourceError> {
         let mut reading = Reading::default();
         let mut token: Option<String> = None;
         let throttles = ThrottleCount::default();
@@ -139,9 +162,7 @@ impl FindingSource for SecurityHubSource {
             }
             .filter(|t| !t.is_empty());
             if token.is_none() || reading.has_enough(query) {
-                let mut batch = reading.finish(query, token.is_some());
-                batch.throttled_attempts = throttles.count();
-                return Ok(batch);
+                return Ok((reading, token.is_some(), throttles.count()));
             }
         }
     }

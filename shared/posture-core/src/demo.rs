@@ -158,7 +158,9 @@ impl FindingSource for DemoSource {
                 .iter()
                 .for_each(|f| reading.push(f.normalize(), query)),
         }
-        Ok(reading.finish(query, false))
+        reading
+            .finish(query, false)
+            .map_err(|e| crate::sources::spool_failed(self.service(), e))
     }
 }
 
@@ -266,7 +268,7 @@ mod tests {
         let read = |records: Vec<Result<crate::Finding, crate::finding::NormalizeError>>| {
             let mut reading = Reading::default();
             records.into_iter().for_each(|r| reading.push(r, &query));
-            reading.finish(&query, false)
+            reading.finish(&query, false).unwrap()
         };
         let sh = read(org.securityhub.iter().map(|f| f.normalize()).collect());
         let gd = read(org.guardduty.iter().map(|f| f.normalize()).collect());

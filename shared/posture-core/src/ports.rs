@@ -10,6 +10,7 @@
 //! which readers report as abandoned).
 
 use crate::finding::Finding;
+use crate::findings::spool::FindingSpool;
 use crate::org::run::{OrgUnit, ReportLocation, RunRecord, TrendPoint};
 use crate::org::snapshot::AccountSnapshot;
 use crate::posture::inventory::Inventory;
@@ -27,6 +28,18 @@ pub trait FindingSource: Send + Sync {
     fn service(&self) -> &'static str;
     /// Reads findings matching `query`.
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError>;
+    /// Reads findings matching `query` into a spool (a whole account's
+    /// collection): the newest `max_findings`, kept compressed as they are
+    /// read. Sources that page override it; the default spools a [`fetch`].
+    ///
+    /// [`fetch`]: FindingSource::fetch
+    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
+        let mut batch = self.fetch(query).await?;
+        let findings = FindingSpool::try_from(std::mem::take(&mut batch.findings))
+            .map_err(|e| crate::sources::spool_failed(self.service(), e))?;
+        let more_available = batch.more_available;
+        Ok(batch.with_findings(findings, more_available))
+    }
 }
 
 /// Inventories of the accounts in scope (collected by the assessor, or read
@@ -104,12 +117,14 @@ pub trait AccountDirectory: Send + Sync {
 /// One account collected: everything its snapshot, and every answer served
 /// from the run, is computed from. Stored with the run
 /// ([`CollectionStore`]) in this form.
+/// The collector function keeps the findings spooled
+/// (`CollectedAccount<FindingSpool>`, the same JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CollectedAccount {
+pub struct CollectedAccount<F = Vec<Finding>> {
     /// The inventory.
     pub inventory: Inventory,
     /// Findings from the account's finding sources.
-    pub findings: Vec<Finding>,
+    pub findings: F,
     /// Finding sources that could not be read (fully).
     pub gaps: Vec<SourceGap>,
     /// Finding sources read in full through throttling.
@@ -199,6 +214,15 @@ pub struct TrendPage {
     pub total: usize,
 }
 
+/// The newest snapshots of an account, and how many the range holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SnapshotPage {
+    /// Snapshots of complete runs, oldest first.
+    pub snapshots: Vec<AccountSnapshot>,
+    /// Snapshots of complete runs in the range.
+    pub total: usize,
+}
+
 /// A page of results.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paged<T> {
@@ -252,6 +276,22 @@ pub trait SnapshotStore: Send + Sync {
     /// the range holds. A point is kept when its run completes, so a trend
     /// reads what it shows, not every run record.
     async fn trend_points(&self, from: &str, to: &str, limit: usize) -> Result<TrendPage, PortError>;
+    /// Ids of the runs in `[from, to]` that are not complete (running,
+    /// failed, abandoned), oldest first, found without reading the complete
+    /// ones' records.
+    async fn incomplete_runs(&self, from: &str, to: &str) -> Result<Vec<String>, PortError>;
+    /// One account's snapshots of complete runs with ids in `[from, to]`:
+    /// the newest `limit` (oldest first), and how many the range holds.
+    /// `incomplete` lists the range's incomplete runs
+    /// ([`SnapshotStore::incomplete_runs`]), whose snapshots are not history.
+    async fn recent_account_snapshots(
+        &self,
+        account_id: &str,
+        from: &str,
+        to: &str,
+        limit: usize,
+        incomplete: &[String],
+    ) -> Result<SnapshotPage, PortError>;
     /// One account's snapshot in one run.
     async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError>;
     /// One account's snapshots with run ids in `[from, to]`, oldest first,

@@ -4,6 +4,7 @@
 
 use crate::finding::{Finding, NormalizeError};
 use crate::findings::filter::FindingFilter;
+use crate::findings::spool::{FindingSpool, SpoolError};
 use crate::severity::Severity;
 use crate::time::TimeWindow;
 use serde::{Deserialize, Serialize};
@@ -35,11 +36,12 @@ impl FindingQuery {
     }
 }
 
-/// What one source returned.
+/// What one source returned: its findings as a list, or (a whole account's
+/// collection, [`Reading::finish_spooled`]) in a [`FindingSpool`].
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceBatch {
+pub struct SourceBatch<F = Vec<Finding>> {
     /// Findings that passed [`FindingQuery::admits`], at most `max_findings`.
-    pub findings: Vec<Finding>,
+    pub findings: F,
     /// True when the source had more matching findings than were read.
     pub more_available: bool,
     /// Raw records read from the API.
@@ -55,19 +57,36 @@ pub struct SourceBatch {
     pub throttled_attempts: usize,
 }
 
+impl<F> SourceBatch<F> {
+    /// The same counts over other findings.
+    pub fn with_findings<G>(self, findings: G, more_available: bool) -> SourceBatch<G> {
+        SourceBatch {
+            findings,
+            more_available,
+            records_read: self.records_read,
+            dropped_by_filter: self.dropped_by_filter,
+            rejected_total: self.rejected_total,
+            rejected: self.rejected,
+            throttled_attempts: self.throttled_attempts,
+        }
+    }
+}
+
 /// Reasons kept for records that could not be normalized (all are counted).
 pub const REJECTED_EXAMPLES: usize = 20;
 
 /// What a source has read so far. Records are folded in as pages arrive:
-/// an admitted finding is kept, anything else only counted, so memory
-/// holds the findings the query admits and nothing else.
+/// an admitted finding is spooled (compressed, [`FindingSpool`]), anything
+/// else only counted, so memory holds the findings the query admits, a few
+/// hundred bytes each, and nothing else.
 #[derive(Debug, Default)]
 pub struct Reading {
-    admitted: Vec<Finding>,
+    admitted: FindingSpool,
     records_read: usize,
     dropped_by_filter: usize,
     rejected_total: usize,
     rejected: Vec<String>,
+    spool_error: Option<SpoolError>,
 }
 
 impl Reading {
@@ -75,7 +94,11 @@ impl Reading {
     pub fn push(&mut self, record: Result<Finding, NormalizeError>, query: &FindingQuery) {
         self.records_read += 1;
         match record {
-            Ok(f) if query.admits(&f) => self.admitted.push(f),
+            Ok(f) if query.admits(&f) => {
+                if let Err(e) = self.admitted.push(f) {
+                    self.spool_error.get_or_insert(e);
+                }
+            }
             Ok(_) => self.dropped_by_filter += 1,
             Err(e) => {
                 self.rejected_total += 1;
@@ -95,23 +118,55 @@ impl Reading {
     /// The batch: admitted findings, most recently updated first, at most
     /// `max_findings`; counts of what was dropped or could not be read.
     /// `unread_pages` says the source stopped with pages left.
-    pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> SourceBatch {
-        let mut admitted = self.admitted;
+    pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> Result<SourceBatch, SpoolError> {
+        let (spool, batch) = self.split()?;
+        let mut admitted = spool.into_vec()?;
         // Sources page newest first: sorting is then only a check.
         if !admitted.is_sorted_by(|a, b| a.updated_at >= b.updated_at) {
             admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
         }
         let more_available = unread_pages || admitted.len() > query.max_findings;
         admitted.truncate(query.max_findings);
-        SourceBatch {
-            findings: admitted,
-            more_available,
-            records_read: self.records_read,
-            dropped_by_filter: self.dropped_by_filter,
-            rejected_total: self.rejected_total,
-            rejected: self.rejected,
-            throttled_attempts: 0,
+        Ok(batch.with_findings(admitted, more_available))
+    }
+
+    /// The batch with its findings left spooled: the newest `max_findings`,
+    /// in the order they were read.
+    pub fn finish_spooled(
+        self,
+        query: &FindingQuery,
+        unread_pages: bool,
+    ) -> Result<SourceBatch<FindingSpool>, SpoolError> {
+        let (spool, batch) = self.split()?;
+        let (findings, left_out) = spool.keep_newest(query.max_findings)?;
+        Ok(batch.with_findings(findings, unread_pages || left_out > 0))
+    }
+
+    fn split(self) -> Result<(FindingSpool, SourceBatch<()>), SpoolError> {
+        if let Some(e) = self.spool_error {
+            return Err(e);
         }
+        Ok((
+            self.admitted,
+            SourceBatch {
+                findings: (),
+                more_available: false,
+                records_read: self.records_read,
+                dropped_by_filter: self.dropped_by_filter,
+                rejected_total: self.rejected_total,
+                rejected: self.rejected,
+                throttled_attempts: 0,
+            },
+        ))
+    }
+}
+
+/// A source's read that failed to spool what it read (a bug, said as one).
+pub fn spool_failed(service: &str, e: SpoolError) -> SourceError {
+    SourceError {
+        kind: SourceErrorKind::Other,
+        service: service.to_string(),
+        message: e.to_string(),
     }
 }
 
@@ -310,7 +365,7 @@ mod tests {
         // Dropped records are not held while reading.
         assert_eq!(reading.admitted.len(), 10);
         assert!(reading.has_enough(&query));
-        let batch = reading.finish(&query, false);
+        let batch = reading.finish(&query, false).unwrap();
         assert_eq!(batch.records_read, 130);
         assert_eq!(batch.dropped_by_filter, 90);
         assert_eq!(batch.rejected_total, 30);

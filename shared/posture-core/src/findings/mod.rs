@@ -9,3 +9,4 @@ pub mod correlate;
 pub mod filter;
 pub mod guardduty;
 pub mod remediation;
+pub mod spool;
