@@ -189,6 +189,18 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore,
         store.snapshot(&ids[0], second).await.unwrap().is_some(),
         "the account written before the crash is kept (but not visible as latest)"
     );
+    // History reads past it: the failed run is incomplete, its snapshot not
+    // history.
+    let incomplete = store.incomplete_runs("", "~").await.unwrap();
+    assert_eq!(incomplete, vec![second.to_string()]);
+    let recent = store
+        .recent_account_snapshots(&ids[0], "", "~", 10, &incomplete)
+        .await
+        .unwrap();
+    let runs_of = |page: &posture_core::ports::SnapshotPage| -> Vec<String> {
+        page.snapshots.iter().map(|s| s.run_id.clone()).collect()
+    };
+    assert_eq!((runs_of(&recent), recent.total), (vec![first.to_string()], 1));
 
     // Retrying the failed tick is a second attempt, and completes, with
     // one account refused: a gap for that account only.
@@ -500,4 +512,24 @@ pub async fn fanout_semantics(store: &dyn SnapshotStore, reports: &dyn ReportSto
     assert!(matches!(outcome, RunOutcome::Completed(_)), "{outcome:?}");
     assert_eq!(collector.collected.lock().unwrap().len(), 2);
     assert_eq!(fanout.started.lock().unwrap().len(), 3);
+
+    // History: the failed run is the one incomplete run; an account's
+    // newest snapshots come from complete runs only, counted.
+    let incomplete = store.incomplete_runs("", "~").await.unwrap();
+    assert_eq!(incomplete, vec![broken.to_string()]);
+    let recent = store
+        .recent_account_snapshots(&ids[0], "", "~", 2, &incomplete)
+        .await
+        .unwrap();
+    let runs: Vec<&str> = recent.snapshots.iter().map(|s| s.run_id.as_str()).collect();
+    assert_eq!((runs, recent.total), (vec![next, "20261129T060000Z-small"], 3));
+    let none = store
+        .recent_account_snapshots(&ids[2], "", "~", 2, &incomplete)
+        .await
+        .unwrap();
+    assert_eq!(
+        (none.snapshots.len(), none.total),
+        (0, 0),
+        "never reachable: no history"
+    );
 }

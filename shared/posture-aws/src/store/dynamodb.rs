@@ -25,7 +25,7 @@ use posture_core::org::run::{RUN_SCHEMA_VERSION, ReportLocation, RunRecord, RunS
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
 use posture_core::ports::{
-    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, TrendPage,
+    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, SnapshotPage, TrendPage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -216,20 +216,27 @@ impl DynamoSnapshotStore {
 
     /// Index items in `[from, to]`: how many, and the newest `limit` (oldest first).
     async fn indexed(&self, from: &str, to: &str, limit: usize) -> Result<(usize, Vec<TrendPoint>), PortError> {
-        let range = || {
-            self.ddb
-                .query()
-                .table_name(&self.config.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", s(TREND))
-                .expression_attribute_values(":from", s(run_sk(from)))
-                .expression_attribute_values(":to", s(run_sk(to)))
-                .consistent_read(true)
-        };
+        let (from, to) = (run_sk(from), run_sk(to));
+        let total = self.count(TREND, &from, &to).await?;
+        if limit == 0 || total == 0 {
+            return Ok((total, Vec::new()));
+        }
+        let mut points = Vec::new();
+        for item in self.newest(TREND, &from, &to, limit).await? {
+            points.push(self.decode::<TrendPoint>(&item).await?);
+        }
+        points.reverse();
+        Ok((total, points))
+    }
+
+    /// Items of partition `pk` with sort keys in `[from, to]`, counted (the
+    /// items themselves are not read).
+    async fn count(&self, pk: &str, from: &str, to: &str) -> Result<usize, PortError> {
         let mut total = 0;
         let mut start: Option<Item> = None;
         loop {
-            let out = range()
+            let out = self
+                .range(pk, from, to)
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -238,24 +245,38 @@ impl DynamoSnapshotStore {
             total += usize::try_from(out.count).unwrap_or_default();
             match out.last_evaluated_key {
                 Some(key) => start = Some(key),
-                None => break,
+                None => return Ok(total),
             }
         }
-        if limit == 0 || total == 0 {
-            return Ok((total, Vec::new()));
-        }
-        let out = range()
+    }
+
+    /// The newest `limit` items of partition `pk` with sort keys in
+    /// `[from, to]`, newest first.
+    async fn newest(&self, pk: &str, from: &str, to: &str, limit: usize) -> Result<Vec<Item>, PortError> {
+        let out = self
+            .range(pk, from, to)
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(|e| port_error("dynamodb:Query", &e))?;
-        let mut points = Vec::new();
-        for item in out.items() {
-            points.push(self.decode::<TrendPoint>(item).await?);
-        }
-        points.reverse();
-        Ok((total, points))
+        Ok(out.items.unwrap_or_default())
+    }
+
+    fn range(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.ddb
+            .query()
+            .table_name(&self.config.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .consistent_read(true)
     }
 
     async fn run_item(&self, run: &RunRecord) -> Result<Item, PortError> {
@@ -580,6 +601,67 @@ impl SnapshotStore for DynamoSnapshotStore {
             points: points.split_off(skip),
             total,
         })
+    }
+
+    async fn incomplete_runs(&self, from: &str, to: &str) -> Result<Vec<String>, PortError> {
+        // Every run item in the range is scanned by DynamoDB, but only the
+        // incomplete ones' ids come back.
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .range(ORG, &run_sk(from), &run_sk(to))
+                .filter_expression("#state <> :complete")
+                .projection_expression("run_id")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":complete", s("COMPLETE"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb:Query", &e))?;
+            ids.extend(
+                out.items()
+                    .iter()
+                    .filter_map(|item| item.get("run_id").and_then(|v| v.as_s().ok()).cloned()),
+            );
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    async fn recent_account_snapshots(
+        &self,
+        account_id: &str,
+        from: &str,
+        to: &str,
+        limit: usize,
+        incomplete: &[String],
+    ) -> Result<SnapshotPage, PortError> {
+        let pk = account_pk(account_id);
+        let (from_sk, to_sk) = (snap_sk(from), snap_sk(to));
+        let mut total = self.count(&pk, &from_sk, &to_sk).await?;
+        let incomplete: Vec<&String> = incomplete
+            .iter()
+            .filter(|id| id.as_str() >= from && id.as_str() <= to)
+            .collect();
+        for id in &incomplete {
+            if self.get(&pk, &snap_sk(id)).await?.is_some() {
+                total = total.saturating_sub(1);
+            }
+        }
+        let mut snapshots = Vec::new();
+        if limit > 0 && total > 0 {
+            for item in self.newest(&pk, &from_sk, &to_sk, limit + incomplete.len()).await? {
+                let snap: AccountSnapshot = self.decode(&item).await?;
+                if !incomplete.contains(&&snap.run_id) && snapshots.len() < limit {
+                    snapshots.push(snap);
+                }
+            }
+        }
+        snapshots.reverse();
+        Ok(SnapshotPage { snapshots, total })
     }
 
     async fn snapshot(&self, account_id: &str, run_id: &str) -> Result<Option<AccountSnapshot>, PortError> {

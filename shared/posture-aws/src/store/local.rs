@@ -21,7 +21,7 @@ use posture_core::org::run::{ReportLocation, RunRecord, RunState, TrendPoint};
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
 use posture_core::ports::{
-    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, TrendPage,
+    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, SnapshotPage, TrendPage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -58,6 +58,35 @@ impl LocalSnapshotStore {
 
     fn index_path(&self, run_id: &str) -> Result<PathBuf, PortError> {
         Ok(self.root.join("index").join(format!("{}.json", safe_name(run_id)?)))
+    }
+
+    /// The ids in `[from, to]` of the runs in the index and of the runs
+    /// that are not complete. Runs completed before the index existed, or
+    /// whose point a crash after the commit lost, get theirs now; only file
+    /// names are listed for the rest, and only incomplete runs are read.
+    async fn index_of(&self, from: &str, to: &str) -> Result<(BTreeSet<String>, Vec<String>), PortError> {
+        let in_range = |ids: Vec<String>| {
+            ids.into_iter()
+                .filter(|id| id.as_str() >= from && id.as_str() <= to)
+                .collect::<Vec<_>>()
+        };
+        let mut indexed: BTreeSet<String> = in_range(stems(&self.root.join("index"), "trend_points").await?)
+            .into_iter()
+            .collect();
+        let mut incomplete = Vec::new();
+        for id in in_range(stems(&self.root.join("runs"), "trend_points").await?) {
+            if indexed.contains(&id) {
+                continue;
+            }
+            match self.run(&id).await? {
+                Some(run) if run.state == RunState::Complete && self.index(&run).await? => {
+                    indexed.insert(id);
+                }
+                Some(run) if run.state != RunState::Complete => incomplete.push(id),
+                _ => {}
+            }
+        }
+        Ok((indexed, incomplete))
     }
 
     /// Writes a complete run's point into the index (false: it has no summary).
@@ -298,26 +327,7 @@ impl SnapshotStore for LocalSnapshotStore {
     }
 
     async fn trend_points(&self, from: &str, to: &str, limit: usize) -> Result<TrendPage, PortError> {
-        let in_range = |ids: Vec<String>| {
-            ids.into_iter()
-                .filter(|id| id.as_str() >= from && id.as_str() <= to)
-                .collect::<Vec<_>>()
-        };
-        let mut indexed: BTreeSet<String> = in_range(stems(&self.root.join("index"), "trend_points").await?)
-            .into_iter()
-            .collect();
-        // Runs completed before the index existed, or whose point a crash
-        // after the commit lost, get theirs now (only file names are listed
-        // for the rest).
-        for id in in_range(stems(&self.root.join("runs"), "trend_points").await?) {
-            if !indexed.contains(&id)
-                && let Some(run) = self.run(&id).await?
-                && run.state == RunState::Complete
-                && self.index(&run).await?
-            {
-                indexed.insert(id);
-            }
-        }
+        let (indexed, _) = self.index_of(from, to).await?;
         let newest: Vec<&String> = indexed.iter().rev().take(limit).collect();
         let mut points = Vec::with_capacity(newest.len());
         for id in newest.into_iter().rev() {
@@ -328,6 +338,37 @@ impl SnapshotStore for LocalSnapshotStore {
         Ok(TrendPage {
             points,
             total: indexed.len(),
+        })
+    }
+
+    async fn incomplete_runs(&self, from: &str, to: &str) -> Result<Vec<String>, PortError> {
+        Ok(self.index_of(from, to).await?.1)
+    }
+
+    async fn recent_account_snapshots(
+        &self,
+        account_id: &str,
+        from: &str,
+        to: &str,
+        limit: usize,
+        incomplete: &[String],
+    ) -> Result<SnapshotPage, PortError> {
+        // File names only, then the newest `limit` read.
+        let dir = self.root.join("accounts").join(safe_name(account_id)?);
+        let ids: Vec<String> = stems(&dir, "recent_account_snapshots")
+            .await?
+            .into_iter()
+            .filter(|id| id.as_str() >= from && id.as_str() <= to && !incomplete.contains(id))
+            .collect();
+        let mut snapshots = Vec::with_capacity(limit.min(ids.len()));
+        for id in ids.iter().rev().take(limit).rev() {
+            if let Some(snap) = self.snapshot(account_id, id).await? {
+                snapshots.push(snap);
+            }
+        }
+        Ok(SnapshotPage {
+            snapshots,
+            total: ids.len(),
         })
     }
 

@@ -11,8 +11,8 @@ use crate::error::ToolError;
 use jiff::{SignedDuration, Timestamp};
 use posture_core::ids::{AccountId, RunId};
 use posture_core::org::history::{self, OrgDrift, OrgHistoryPoint};
-use posture_core::org::run::{self, RunRecord, RunState, TrendPoint};
-use posture_core::org::snapshot::{self, AccountSnapshot, Drift, Failure, HistoryPoint, Trend};
+use posture_core::org::run::{self, RunState};
+use posture_core::org::snapshot::{self, Drift, Failure, HistoryPoint, Trend};
 use posture_core::report::format::{delta_text, score_text};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -335,13 +335,10 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
     let h = history_of(cx.backend)?;
     let now = Timestamp::now();
     let from = now - SignedDuration::from_hours(24 * days);
-    let runs = runs_since(h.store.as_ref(), &RunId::stamp(from)).await?;
-    let incomplete_runs: Vec<String> = runs
-        .iter()
-        .filter(|r| r.state != RunState::Complete)
-        .map(|r| r.run_id.clone())
-        .collect();
-    let complete: Vec<&RunRecord> = runs.iter().filter(|r| r.state == RunState::Complete).collect();
+    // The run index and the account's newest snapshots: what the answer
+    // shows is read, not every run of the window.
+    let since = RunId::stamp(from);
+    let incomplete_runs = h.store.incomplete_runs(&since, "~").await.map_err(store_error)?;
     let mut result = PostureHistory {
         scope: account.clone().unwrap_or_else(|| "organization".to_string()),
         framework: framework.clone(),
@@ -357,31 +354,31 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
     let scores: Vec<Option<f64>>;
     match &account {
         None => {
-            let points: Vec<TrendPoint> = complete
-                .iter()
-                .filter_map(|r| r.summary.as_ref().map(|s| TrendPoint::of(r, s)))
-                .collect();
-            result.points_omitted = points.len().saturating_sub(max_points);
-            let (series, trend) = history::org_series(&points[result.points_omitted..], &framework);
+            let page = h
+                .store
+                .trend_points(&since, "~", max_points)
+                .await
+                .map_err(store_error)?;
+            result.points_omitted = page.total.saturating_sub(page.points.len());
+            let (series, trend) = history::org_series(&page.points, &framework);
             scores = series.iter().map(|p| p.score).collect();
             result.organization = series;
             result.trend = trend;
         }
         Some(id) => {
-            let ids: BTreeSet<&str> = complete.iter().map(|r| r.run_id.as_str()).collect();
-            let snaps: Vec<AccountSnapshot> = snapshots_of(h.store.as_ref(), id, &RunId::stamp(from), "~")
-                .await?
-                .into_iter()
-                .filter(|s| ids.contains(s.run_id.as_str()))
-                .collect();
-            if snaps.is_empty() && !complete.iter().any(|r| r.accounts.iter().any(|x| &x.account_id == id)) {
+            let page = h
+                .store
+                .recent_account_snapshots(id, &since, "~", max_points, &result.incomplete_runs)
+                .await
+                .map_err(store_error)?;
+            if page.total == 0 {
                 return Err(not_found(
                     "account_id",
-                    format!("account {id} is in no complete run of the last {days} days"),
+                    format!("account {id} has no snapshot in a complete run of the last {days} days"),
                 ));
             }
-            result.points_omitted = snaps.len().saturating_sub(max_points);
-            let (series, trend) = snapshot::history(&snaps[result.points_omitted..], &framework);
+            result.points_omitted = page.total.saturating_sub(page.snapshots.len());
+            let (series, trend) = snapshot::history(&page.snapshots, &framework);
             scores = series.iter().map(|p| p.score).collect();
             result.account = series;
             result.trend = trend;
