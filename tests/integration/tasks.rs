@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use posture_aws::org::{Org, OrgSettings, TaskLauncher};
 use posture_core::demo::DemoOrganization;
 use posture_core::org::run;
-use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, SnapshotStore};
+use posture_core::ports::{AccountCollector, CollectError, SnapshotStore, SpooledCollection};
 use posture_mcp::HistoryBackend;
 use posture_mcp::http::HttpConfig;
 use posture_tests::mcp::{Reply, meta_2026, post_router};
@@ -30,7 +30,7 @@ struct SlowCollector {
 
 #[async_trait]
 impl AccountCollector for SlowCollector {
-    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError> {
         tokio::time::sleep(self.delay).await;
         self.org.collect(run_id, account_id).await
     }

@@ -10,7 +10,7 @@ use posture_core::org::execute::{FanOutEnd, RunOutcome, RunPorts, RunSettings, e
 use posture_core::org::run::{AccountOutcome, RunRecord, RunState, RunTrigger, TrendPoint};
 use posture_core::ports::SnapshotStore;
 use posture_core::ports::{
-    AccountCollector, CollectError, CollectedAccount, CollectionStore, FanOut, FannedOut, Page, PortError, ReportStore,
+    AccountCollector, CollectError, CollectionStore, FanOut, FannedOut, Page, PortError, ReportStore, SpooledCollection,
 };
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -45,7 +45,7 @@ impl FaultyCollector {
 
 #[async_trait]
 impl AccountCollector for FaultyCollector {
-    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError> {
         if self.unreachable.lock().unwrap().contains(account_id) {
             return Err(CollectError::Unreachable(format!(
                 "sts:AssumeRole: AccessDenied: not authorized to assume the role in {account_id}"

@@ -13,7 +13,7 @@ use crate::errors::sanitize;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, LiveCollector};
+use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, LiveCollector, SpooledCollection};
 use posture_core::ports::{FindingSource, InventorySource};
 use posture_core::severity::Severity;
 use posture_core::sources::{FindingQuery, SourceGap, ThrottledRead, spool_failed};
@@ -401,7 +401,7 @@ pub async fn collect_findings(
 #[derive(Debug, Default)]
 pub struct FindingsRead {
     /// Every active finding read, at most the account's ceiling, kept
-    /// compressed ([`FindingSpool`]: about N bytes each instead of 3.2 KB).
+    /// compressed ([`FindingSpool`]).
     pub findings: FindingSpool,
     /// Reads that failed or were more than the ceiling.
     pub gaps: Vec<SourceGap>,
@@ -423,9 +423,9 @@ impl InProcessCollector {
         session: &str,
         account_id: &str,
         regions: Option<Vec<String>>,
-    ) -> Result<CollectedAccount, CollectError> {
+    ) -> Result<SpooledCollection, CollectError> {
         let sdk = enter_account(&self.base, &self.roles, session, account_id).await?;
-        let collected = collect_with(&sdk, regions, self.roles.max_findings_per_account).await?;
+        let collected = collect_spooled(&sdk, regions, self.roles.max_findings_per_account).await?;
         if collected.inventory.account_id != account_id {
             return Err(CollectError::Failed(format!(
                 "the role in {account_id} answered as account {}",
@@ -438,7 +438,7 @@ impl InProcessCollector {
 
 #[async_trait::async_trait]
 impl AccountCollector for InProcessCollector {
-    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError> {
         self.collect_in(run_id, account_id, self.roles.regions.clone()).await
     }
 }
@@ -464,7 +464,21 @@ impl LiveCollector for InProcessCollector {
         let account_id = account_id.to_string();
         let task = tokio::spawn(async move { collector.collect_in(LIVE_SESSION, &account_id, regions).await });
         match task.await {
-            Ok(result) => Ok(Arc::new(result?)),
+            Ok(result) => {
+                // A live answer reads the findings as a list.
+                let collected = result?;
+                let findings = collected
+                    .findings
+                    .into_vec()
+                    .map_err(|e| CollectError::Failed(e.to_string()))?;
+                Ok(Arc::new(CollectedAccount {
+                    inventory: collected.inventory,
+                    findings,
+                    gaps: collected.gaps,
+                    throttled: collected.throttled,
+                    stored: false,
+                }))
+            }
             Err(e) => Err(CollectError::Failed(format!("live collection task: {e}"))),
         }
     }
@@ -484,7 +498,7 @@ pub struct LambdaCollector {
 
 #[async_trait::async_trait]
 impl AccountCollector for LambdaCollector {
-    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError> {
         let request = CollectRequest {
             run_id: run_id.to_string(),
             account_id: account_id.to_string(),
@@ -551,7 +565,8 @@ impl AccountCollector for LambdaCollector {
             .await
             .map_err(|e| CollectError::Failed(format!("s3:GetObject: {e}")))?
             .to_vec();
-        let mut stored: CollectedAccount =
+        // Each finding spooled as it is parsed.
+        let mut stored: SpooledCollection =
             serde_json::from_slice(&bytes).map_err(|e| CollectError::Failed(format!("{uri}: {e}")))?;
         if stored.inventory.account_id != account_id {
             return Err(CollectError::Failed(format!(

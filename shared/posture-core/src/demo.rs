@@ -5,9 +5,10 @@
 
 use crate::findings::asff::AsffFinding;
 use crate::findings::guardduty::GdFinding;
+use crate::findings::spool::FindingSpool;
 use crate::org::run::OrgUnit;
 use crate::ports::{AccountCollector, AccountDirectory, CollectError, CollectedAccount, DirectoryAccount, PortError};
-use crate::ports::{FindingSource, HealthProbe, InventorySource};
+use crate::ports::{FindingSource, HealthProbe, InventorySource, SpooledCollection};
 use crate::posture::inventory::Inventory;
 use crate::sources::{DependencyHealth, FindingQuery, Reading, SourceBatch, SourceError};
 use crate::time::expand_relative_in_json;
@@ -204,7 +205,7 @@ impl AccountDirectory for DemoOrganization {
 
 #[async_trait]
 impl AccountCollector for DemoOrganization {
-    async fn collect(&self, _run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+    async fn collect(&self, _run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError> {
         let inventory = self
             .inventories
             .iter()
@@ -217,7 +218,8 @@ impl AccountCollector for DemoOrganization {
             .filter_map(|f| f.normalize().ok())
             .chain(self.guardduty.iter().filter_map(|f| f.normalize().ok()))
             .filter(|f| f.account_id == account_id)
-            .collect();
+            .collect::<Vec<_>>();
+        let findings = FindingSpool::try_from(findings).map_err(|e| CollectError::Failed(e.to_string()))?;
         Ok(CollectedAccount {
             inventory,
             findings,

@@ -149,11 +149,16 @@ pub enum CollectError {
     Failed(String),
 }
 
+/// A collection with its findings kept compressed ([`FindingSpool`]): what
+/// a run holds per account, so an account's size weighs a few hundred bytes
+/// a finding rather than 3.2 KB.
+pub type SpooledCollection = CollectedAccount<FindingSpool>;
+
 /// Collects one account (in-process locally, a Lambda invocation in AWS).
 #[async_trait]
 pub trait AccountCollector: Send + Sync {
     /// Collects `account_id` for `run_id`.
-    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError>;
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError>;
 }
 
 /// Hands a run's collection to an engine outside this process (Step
@@ -310,9 +315,12 @@ pub trait SnapshotStore: Send + Sync {
 #[async_trait]
 pub trait CollectionStore: Send + Sync {
     /// Stores `account`'s collection in `run_id`.
-    async fn put_collection(&self, run_id: &str, account: &CollectedAccount) -> Result<(), PortError>;
+    async fn put_collection(&self, run_id: &str, account: &SpooledCollection) -> Result<(), PortError>;
     /// One account's collection in one run.
     async fn collection(&self, run_id: &str, account_id: &str) -> Result<Option<CollectedAccount>, PortError>;
+    /// The same, its findings spooled as they are read (never all decoded
+    /// at once).
+    async fn collection_spooled(&self, run_id: &str, account_id: &str) -> Result<Option<SpooledCollection>, PortError>;
 }
 
 /// A report file to store.

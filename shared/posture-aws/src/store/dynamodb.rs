@@ -25,7 +25,8 @@ use posture_core::org::run::{RUN_SCHEMA_VERSION, ReportLocation, RunRecord, RunS
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
 use posture_core::ports::{
-    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, SnapshotPage, TrendPage,
+    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, SnapshotPage,
+    SpooledCollection, TrendPage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -762,6 +763,21 @@ impl ReportStore for S3ReportStore {
 }
 
 impl S3ReportStore {
+    /// An account's collection in a run, in either form; `None` when absent.
+    async fn read_collection<F: serde::de::DeserializeOwned>(
+        &self,
+        run_id: &str,
+        account_id: &str,
+    ) -> Result<Option<CollectedAccount<F>>, PortError> {
+        let key = self.collection_key(run_id, account_id)?;
+        match self.object(&key).await? {
+            Some(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| PortError::new("collection", format!("{key}: {e}"))),
+            None => Ok(None),
+        }
+    }
+
     /// The object at `key`; `None` when there is none.
     async fn object(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
         let out = match self.s3.get_object().bucket(&self.config.bucket).key(key).send().await {
@@ -797,28 +813,20 @@ impl S3ReportStore {
 
 #[async_trait::async_trait]
 impl CollectionStore for S3ReportStore {
-    async fn put_collection(&self, run_id: &str, account: &CollectedAccount) -> Result<(), PortError> {
+    async fn put_collection(&self, run_id: &str, account: &SpooledCollection) -> Result<(), PortError> {
         let key = self.collection_key(run_id, &account.inventory.account_id)?;
-        let body = serde_json::to_vec(account).map_err(|e| PortError::new("put_collection", e.to_string()))?;
-        self.s3
-            .put_object()
-            .bucket(&self.config.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(body.into())
-            .send()
+        // As the collector function writes it: from the spool, part by part.
+        crate::collector::put_streamed(&self.s3, &self.config.bucket, &key, account)
             .await
-            .map_err(|e| port_error("s3:PutObject", &e))?;
+            .map_err(|e| PortError::new("put_collection", e.to_string()))?;
         Ok(())
     }
 
     async fn collection(&self, run_id: &str, account_id: &str) -> Result<Option<CollectedAccount>, PortError> {
-        let key = self.collection_key(run_id, account_id)?;
-        match self.object(&key).await? {
-            Some(body) => serde_json::from_slice(&body)
-                .map(Some)
-                .map_err(|e| PortError::new("collection", format!("{key}: {e}"))),
-            None => Ok(None),
-        }
+        self.read_collection(run_id, account_id).await
+    }
+
+    async fn collection_spooled(&self, run_id: &str, account_id: &str) -> Result<Option<SpooledCollection>, PortError> {
+        self.read_collection(run_id, account_id).await
     }
 }

@@ -21,13 +21,15 @@ use posture_core::org::run::{ReportLocation, RunRecord, RunState, TrendPoint};
 use posture_core::org::snapshot::AccountSnapshot;
 use posture_core::ports::SnapshotStore;
 use posture_core::ports::{
-    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, SnapshotPage, TrendPage,
+    Begun, CollectedAccount, CollectionStore, Page, Paged, PortError, ReportFile, ReportStore, SnapshotPage,
+    SpooledCollection, TrendPage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
 /// Snapshots and run records in a directory.
@@ -35,7 +37,20 @@ use tokio::sync::Mutex;
 pub struct LocalSnapshotStore {
     root: PathBuf,
     lock: Arc<Mutex<()>>,
+    listings: Arc<std::sync::Mutex<HashMap<PathBuf, Listing>>>,
 }
+
+/// A directory's file stems as of its modification time.
+#[derive(Debug)]
+struct Listing {
+    modified: SystemTime,
+    stems: Arc<Vec<String>>,
+}
+
+/// A listing is kept only once its directory has been unchanged this long:
+/// on a file system with coarse timestamps, a change within the same tick
+/// would not show in the modification time.
+const SETTLED: Duration = Duration::from_secs(2);
 
 /// Report files in a directory.
 #[derive(Debug, Clone)]
@@ -49,7 +64,40 @@ impl LocalSnapshotStore {
         LocalSnapshotStore {
             root: root.into(),
             lock: Arc::new(Mutex::new(())),
+            listings: Arc::default(),
         }
+    }
+
+    /// The `.json` file stems in `dir`, sorted: listed again only when the
+    /// directory changed (its modification time), so reading the newest few
+    /// of a thousand runs does not list a thousand names each time.
+    async fn listed(&self, dir: &Path, operation: &str) -> Result<Arc<Vec<String>>, PortError> {
+        let modified = match tokio::fs::metadata(dir).await {
+            Ok(meta) => meta.modified().ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Arc::default()),
+            Err(e) => return Err(PortError::new(operation, format!("{}: {e}", dir.display()))),
+        };
+        let cached = |listings: &HashMap<PathBuf, Listing>| {
+            listings
+                .get(dir)
+                .filter(|l| Some(l.modified) == modified)
+                .map(|l| l.stems.clone())
+        };
+        if let Some(stems) = self.listings.lock().ok().and_then(|l| cached(&l)) {
+            return Ok(stems);
+        }
+        let listed = Arc::new(stems(dir, operation).await?);
+        let settled = modified.filter(|m| m.elapsed().is_ok_and(|age| age > SETTLED));
+        if let (Some(modified), Ok(mut listings)) = (settled, self.listings.lock()) {
+            listings.insert(
+                dir.to_path_buf(),
+                Listing {
+                    modified,
+                    stems: listed.clone(),
+                },
+            );
+        }
+        Ok(listed)
     }
 
     fn run_path(&self, run_id: &str) -> Result<PathBuf, PortError> {
@@ -65,16 +113,17 @@ impl LocalSnapshotStore {
     /// whose point a crash after the commit lost, get theirs now; only file
     /// names are listed for the rest, and only incomplete runs are read.
     async fn index_of(&self, from: &str, to: &str) -> Result<(BTreeSet<String>, Vec<String>), PortError> {
-        let in_range = |ids: Vec<String>| {
-            ids.into_iter()
+        let in_range = |ids: &[String]| {
+            ids.iter()
                 .filter(|id| id.as_str() >= from && id.as_str() <= to)
+                .cloned()
                 .collect::<Vec<_>>()
         };
-        let mut indexed: BTreeSet<String> = in_range(stems(&self.root.join("index"), "trend_points").await?)
+        let mut indexed: BTreeSet<String> = in_range(&self.listed(&self.root.join("index"), "trend_points").await?)
             .into_iter()
             .collect();
         let mut incomplete = Vec::new();
-        for id in in_range(stems(&self.root.join("runs"), "trend_points").await?) {
+        for id in in_range(&self.listed(&self.root.join("runs"), "trend_points").await?) {
             if indexed.contains(&id) {
                 continue;
             }
@@ -355,9 +404,9 @@ impl SnapshotStore for LocalSnapshotStore {
     ) -> Result<SnapshotPage, PortError> {
         // File names only, then the newest `limit` read.
         let dir = self.root.join("accounts").join(safe_name(account_id)?);
-        let ids: Vec<String> = stems(&dir, "recent_account_snapshots")
-            .await?
-            .into_iter()
+        let listed = self.listed(&dir, "recent_account_snapshots").await?;
+        let ids: Vec<&String> = listed
+            .iter()
             .filter(|id| id.as_str() >= from && id.as_str() <= to && !incomplete.contains(id))
             .collect();
         let mut snapshots = Vec::with_capacity(limit.min(ids.len()));
@@ -441,13 +490,17 @@ impl LocalReportStore {
 
 #[async_trait::async_trait]
 impl CollectionStore for LocalReportStore {
-    async fn put_collection(&self, run_id: &str, account: &CollectedAccount) -> Result<(), PortError> {
+    async fn put_collection(&self, run_id: &str, account: &SpooledCollection) -> Result<(), PortError> {
         let path = self.collection_path(run_id, &account.inventory.account_id)?;
         let body = serde_json::to_vec(account).map_err(|e| PortError::new("put_collection", e.to_string()))?;
         write_bytes(&path, body, "put_collection").await
     }
 
     async fn collection(&self, run_id: &str, account_id: &str) -> Result<Option<CollectedAccount>, PortError> {
+        read_json(&self.collection_path(run_id, account_id)?, "collection").await
+    }
+
+    async fn collection_spooled(&self, run_id: &str, account_id: &str) -> Result<Option<SpooledCollection>, PortError> {
         read_json(&self.collection_path(run_id, account_id)?, "collection").await
     }
 }
@@ -466,5 +519,42 @@ pub(crate) fn report_name(name: &str) -> Result<&str, PortError> {
             "report store",
             format!("not a valid report name: {name:?}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_modified(dir: &Path, at: SystemTime) {
+        std::fs::File::open(dir).unwrap().set_modified(at).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_listing_is_read_again_whenever_its_directory_changed() {
+        let root = std::env::temp_dir().join(format!("posture-listing-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let dir = root.join("runs");
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = LocalSnapshotStore::new(&root);
+        let names = |l: Arc<Vec<String>>| l.iter().cloned().collect::<Vec<_>>();
+        assert!(names(store.listed(&root.join("none"), "test").await.unwrap()).is_empty());
+
+        std::fs::write(dir.join("a.json"), "{}").unwrap();
+        let settled = SystemTime::now() - Duration::from_secs(10);
+        set_modified(&dir, settled);
+        assert_eq!(names(store.listed(&dir, "test").await.unwrap()), ["a"]);
+        // Kept: a change that left the time as it was is not seen (what the
+        // cache saves is the listing).
+        std::fs::write(dir.join("hidden.json"), "{}").unwrap();
+        set_modified(&dir, settled);
+        assert_eq!(names(store.listed(&dir, "test").await.unwrap()), ["a"]);
+        // Any change of the time is seen, and a fresh listing is not kept
+        // until it has settled.
+        std::fs::write(dir.join("b.json"), "{}").unwrap();
+        assert_eq!(names(store.listed(&dir, "test").await.unwrap()), ["a", "b", "hidden"]);
+        std::fs::remove_file(dir.join("hidden.json")).unwrap();
+        assert_eq!(names(store.listed(&dir, "test").await.unwrap()), ["a", "b"]);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

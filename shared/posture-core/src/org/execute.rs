@@ -234,7 +234,7 @@ struct FannedOutCollections<'a> {
 
 #[async_trait::async_trait]
 impl AccountCollector for FannedOutCollections<'_> {
-    async fn collect(&self, run_id: &str, account_id: &str) -> Result<CollectedAccount, CollectError> {
+    async fn collect(&self, run_id: &str, account_id: &str) -> Result<SpooledCollection, CollectError> {
         match self.outcomes.get(account_id) {
             None => Err(CollectError::Unreachable(
                 "the fan-out returned no result for this account".to_string(),
@@ -243,7 +243,7 @@ impl AccountCollector for FannedOutCollections<'_> {
             Some(FannedOut::Failed(why)) => Err(CollectError::Unreachable(format!(
                 "every collection attempt failed: {why}"
             ))),
-            Some(FannedOut::Collected) => match self.collections.collection(run_id, account_id).await {
+            Some(FannedOut::Collected) => match self.collections.collection_spooled(run_id, account_id).await {
                 Ok(Some(mut collected)) => {
                     collected.stored = true;
                     Ok(collected)
@@ -325,13 +325,14 @@ async fn assess_collections(
                         .await
                         .map_err(|e| e.to_string())?;
                 }
-                let snap = snapshot::take(
+                let snap = snapshot::take_spooled(
                     &run_id,
                     &account.inventory,
                     &account.findings,
                     &account.gaps,
                     &settings.frameworks,
-                );
+                )
+                .map_err(|e| format!("account {id}: {e}"))?;
                 ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;
                 snapshots.push(snap);
                 (AccountOutcome::Assessed, None)

@@ -4,6 +4,7 @@
 //! history are pure functions of snapshots.
 
 use crate::finding::Finding;
+use crate::findings::spool::{FindingSpool, SpoolError};
 use crate::posture::checks::{self, Status};
 use crate::posture::frameworks::{ControlStatus, Framework, assess, score};
 use crate::posture::inventory::Inventory;
@@ -88,6 +89,78 @@ pub fn take(
 ) -> AccountSnapshot {
     let account = &inventory.account_id;
     let own: Vec<Finding> = findings.iter().filter(|f| &f.account_id == account).cloned().collect();
+    let mut open_findings = BTreeMap::new();
+    for f in own.iter().filter(|f| f.is_open()) {
+        *open_findings.entry(f.severity).or_insert(0) += 1;
+    }
+    take_with(run_id, inventory, &own, open_findings, source_gaps, frameworks)
+}
+
+/// [`take`] over spooled findings, decoded a chunk at a time: what the
+/// snapshot needs of them is folded in as they come (open findings by
+/// severity, and the control findings a framework's Security Hub verdict
+/// reads, without their texts), never the findings themselves.
+pub fn take_spooled(
+    run_id: &str,
+    inventory: &Inventory,
+    findings: &FindingSpool,
+    source_gaps: &[SourceGap],
+    frameworks: &[Framework],
+) -> Result<AccountSnapshot, SpoolError> {
+    let account = &inventory.account_id;
+    let mut open_findings = BTreeMap::new();
+    let mut controls = Vec::new();
+    findings.try_for_each(|f| {
+        if &f.account_id != account {
+            return Ok::<(), SpoolError>(());
+        }
+        if f.is_open() {
+            *open_findings.entry(f.severity).or_insert(0) += 1;
+        }
+        if f.is_live() && f.compliance.as_ref().is_some_and(|c| c.control_id.is_some()) {
+            controls.push(control_evidence(f));
+        }
+        Ok(())
+    })?;
+    Ok(take_with(
+        run_id,
+        inventory,
+        &controls,
+        open_findings,
+        source_gaps,
+        frameworks,
+    ))
+}
+
+/// What a framework's Security Hub verdict reads of a control finding
+/// (`frameworks::assess`): its state, control, account and resources; the
+/// texts are dropped.
+fn control_evidence(f: Finding) -> Finding {
+    Finding {
+        title: String::new(),
+        description: String::new(),
+        types: Vec::new(),
+        remediation_text: None,
+        remediation_url: None,
+        principals: Vec::new(),
+        remote_ips: Vec::new(),
+        domains: Vec::new(),
+        api_calls: Vec::new(),
+        cves: Vec::new(),
+        attack_sequence: None,
+        ..f
+    }
+}
+
+fn take_with(
+    run_id: &str,
+    inventory: &Inventory,
+    own: &[Finding],
+    open_findings: BTreeMap<Severity, usize>,
+    source_gaps: &[SourceGap],
+    frameworks: &[Framework],
+) -> AccountSnapshot {
+    let account = &inventory.account_id;
     let outcomes = checks::evaluate_all(inventory);
     let mut failures: Vec<Failure> = outcomes
         .iter()
@@ -105,7 +178,7 @@ pub fn take(
     let frameworks = frameworks
         .iter()
         .map(|fw| {
-            let r = assess(fw, &outcomes, &own, &unread);
+            let r = assess(fw, &outcomes, own, &unread);
             let score = FrameworkScore {
                 score: r.score,
                 passed: r.passed,
@@ -118,10 +191,6 @@ pub fn take(
             (fw.short_name.clone(), score)
         })
         .collect();
-    let mut open_findings = BTreeMap::new();
-    for f in own.iter().filter(|f| f.is_open()) {
-        *open_findings.entry(f.severity).or_insert(0) += 1;
-    }
     AccountSnapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
         run_id: run_id.to_string(),
@@ -493,6 +562,32 @@ mod tests {
         let fails = outcomes.iter().filter(|o| o.status == Status::Fail).count();
         assert_eq!(s.failures.len(), fails);
         assert!(s.open_findings.values().sum::<usize>() <= own.len());
+    }
+
+    #[test]
+    fn a_snapshot_from_spooled_findings_is_the_same_snapshot() {
+        let (inventories, findings, frameworks) = demo();
+        let spool = FindingSpool::try_from(findings.clone()).unwrap();
+        let unread = [SourceGap {
+            service: crate::sources::SECURITY_HUB.to_string(),
+            region: "us-east-1".to_string(),
+            error: Some(crate::sources::SourceErrorKind::Throttled),
+            detail: "throttled".to_string(),
+        }];
+        let mut open = 0;
+        for inv in &inventories {
+            for gaps in [&[][..], &unread[..]] {
+                let direct = take("run-1", inv, &findings, gaps, &frameworks);
+                open += direct.open_findings.values().sum::<usize>();
+                assert_eq!(
+                    take_spooled("run-1", inv, &spool, gaps, &frameworks).unwrap(),
+                    direct,
+                    "{}",
+                    inv.account_id
+                );
+            }
+        }
+        assert!(open > 0, "the demo's findings count");
     }
 
     #[test]
