@@ -1,5 +1,6 @@
 //! A fake AWS on loopback for benchmarks: Security Hub `GetFindings` over
-//! generated findings, and GuardDuty `ListDetectors` (no detector), with
+//! generated findings, GuardDuty `ListDetectors` (no detector), and STS
+//! `AssumeRole` (a member's credentials are `bench-<account id>`), with
 //! AWS's published quotas enforced per (access key, Region, operation) the
 //! way AWS enforces them (a token bucket; a request over it is answered 429
 //! `TooManyRequestsException`) and a fixed latency per request.
@@ -35,6 +36,9 @@ pub struct FakeSettings {
 const GET_FINDINGS: (f64, u32) = (3.0, 6);
 /// GuardDuty publishes none; the fake allows 10 per second.
 const GUARDDUTY: (f64, u32) = (10.0, 10);
+/// STS: 600 requests per second per account (IAM and STS quotas, "STS
+/// request quotas").
+const ASSUME_ROLE: (f64, u32) = (600.0, 600);
 
 /// Requests seen for one (access key, Region, operation).
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -164,6 +168,7 @@ async fn handle(State(fake): State<Fake>, method: Method, uri: Uri, headers: Hea
     let (operation, quota) = match (&method, uri.path()) {
         (&Method::POST, "/findings") => ("GetFindings", GET_FINDINGS),
         (&Method::GET, "/detector") => ("ListDetectors", GUARDDUTY),
+        (&Method::POST, "/") if body.starts_with(b"Action=AssumeRole&") => ("AssumeRole", ASSUME_ROLE),
         _ => {
             return answer(
                 StatusCode::NOT_FOUND,
@@ -227,8 +232,46 @@ async fn handle(State(fake): State<Fake>, method: Method, uri: Uri, headers: Hea
                 generate::page(&scope, settings.findings_per_region, page, page_size),
             )
         }
+        "AssumeRole" => assume_role(&body),
         _ => answer(StatusCode::OK, None, r#"{"detectorIds":[]}"#.into()),
     }
+}
+
+/// Credentials for the account of the requested role: `bench-<account id>`.
+fn assume_role(body: &[u8]) -> Response {
+    let form = String::from_utf8_lossy(body);
+    let role = form
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("RoleArn="))
+        .map(|arn| arn.replace("%3A", ":").replace("%2F", "/"))
+        .unwrap_or_default();
+    let Some(account) = role.split(':').nth(4).filter(|a| a.len() == 12) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            Some("ValidationError"),
+            format!(
+                "<ErrorResponse><Error><Code>ValidationError</Code><Message>bad RoleArn {role}</Message></Error></ErrorResponse>"
+            ),
+        );
+    };
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+    let mut response = answer(
+        StatusCode::OK,
+        None,
+        format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+             <Credentials><AccessKeyId>bench-{account}</AccessKeyId><SecretAccessKey>bench-secret</SecretAccessKey>\
+             <SessionToken>bench-session</SessionToken><Expiration>{}</Expiration></Credentials>\
+             <AssumedRoleUser><AssumedRoleId>AROABENCH:posture</AssumedRoleId>\
+             <Arn>arn:aws:sts::{account}:assumed-role/bench/posture</Arn></AssumedRoleUser>\
+             </AssumeRoleResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></AssumeRoleResponse>",
+            expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ),
+    );
+    response
+        .headers_mut()
+        .insert("content-type", axum::http::HeaderValue::from_static("text/xml"));
+    response
 }
 
 /// Serves `fake` on a free loopback port; returns `http://127.0.0.1:PORT`.

@@ -1,10 +1,15 @@
-//! What this process has spent, read from `/proc/self` (Linux).
+//! What a process has spent, read from `/proc` (Linux).
 
 use std::time::Duration;
 
 /// User plus system CPU time of this process so far.
 pub fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    cpu_time_of("self")
+}
+
+/// User plus system CPU time so far of process `pid` (`self`: this one).
+pub fn cpu_time_of(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Duration::ZERO;
     };
     // Fields after the command name (which may hold spaces) start at ")".
