@@ -121,6 +121,24 @@ impl std::io::Write for ByteCount {
     }
 }
 
+/// An SDK configuration against the fake at `endpoint`, as the access key
+/// `key` (`bench-<account id>` is that account), with the product's retries.
+async fn fake_sdk(endpoint: &str, region: &str, key: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            key,
+            "bench-secret",
+            None,
+            None,
+            "bench",
+        ))
+        .retry_config(posture_aws::config::retry_config())
+        .load()
+        .await
+}
+
 fn collect(args: &[String]) -> anyhow::Result<()> {
     let endpoint = text_flag(args, "--endpoint").context("--endpoint")?;
     let regions: Vec<String> = text_flag(args, "--regions")
@@ -129,19 +147,7 @@ fn collect(args: &[String]) -> anyhow::Result<()> {
         .map(str::to_string)
         .collect();
     runtime()?.block_on(async {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new(regions[0].clone()))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                format!("bench-{ACCOUNT}"),
-                "bench-secret",
-                None,
-                None,
-                "bench",
-            ))
-            .retry_config(posture_aws::config::retry_config())
-            .load()
-            .await;
+        let sdk = fake_sdk(&endpoint, &regions[0], &format!("bench-{ACCOUNT}")).await;
         let sdk = if args.iter().any(|a| a == "--no-quotas") {
             posture_aws::transport::for_account_without_quotas(&sdk)
         } else {
@@ -554,19 +560,7 @@ fn org_collect(args: &[String]) -> anyhow::Result<()> {
         .collect();
     let concurrency: usize = flag(args, "--concurrency", 8)?;
     runtime()?.block_on(async {
-        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "bench-management",
-                "bench-secret",
-                None,
-                None,
-                "bench",
-            ))
-            .retry_config(posture_aws::config::retry_config())
-            .load()
-            .await;
+        let base = fake_sdk(&endpoint, "us-east-1", "bench-management").await;
         let roles = posture_aws::collector::RoleSettings {
             role: "PostureAdvisorReadOnly".to_string(),
             external_id: Some("bench-external-id".to_string()),

@@ -16,7 +16,7 @@ use posture_core::findings::guardduty::{
 };
 use posture_core::findings::spool::FindingSpool;
 use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind, spool_failed};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError, SourceErrorKind};
 
 /// Largest batch `GetFindings` accepts.
 pub const GET_BATCH: usize = 50;
@@ -88,29 +88,17 @@ impl FindingSource for GuardDutySource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        let (reading, unread_pages, throttled) = self.read(query).await?;
-        let mut batch = reading
-            .finish(query, unread_pages)
-            .map_err(|e| spool_failed(self.service(), e))?;
-        batch.throttled_attempts = throttled;
-        Ok(batch)
+        self.read(query).await?.batch(query, self.service())
     }
 
     async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        let (reading, unread_pages, throttled) = self.read(query).await?;
-        let mut batch = reading
-            .finish_spooled(query, unread_pages)
-            .map_err(|e| spool_failed(self.service(), e))?;
-        batch.throttled_attempts = throttled;
-        Ok(batch)
+        self.read(query).await?.spooled(query, self.service())
     }
 }
 
 impl GuardDutySource {
-    /// Reads every detector's findings until the query has what it asks for:
-    /// the reading, whether pages were left unread, and the attempts
-    /// throttled.
-    async fn read(&self, query: &FindingQuery) -> Result<(Reading, bool, usize), SourceError> {
+    /// Reads every detector's findings until the query has what it asks for.
+    async fn read(&self, query: &FindingQuery) -> Result<PagedRead, SourceError> {
         let detectors = self.detectors().await?;
         if detectors.is_empty() {
             return Err(SourceError {
@@ -168,7 +156,11 @@ impl GuardDutySource {
                 }
             }
         }
-        Ok((reading, unread_pages, throttles.count()))
+        Ok(PagedRead {
+            reading,
+            unread_pages,
+            throttled_attempts: throttles.count(),
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use posture_core::findings::asff::{
 };
 use posture_core::findings::spool::FindingSpool;
 use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, Reading, SourceBatch, SourceError, SourceErrorKind, spool_failed};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError, SourceErrorKind};
 
 /// Largest page `GetFindings` returns.
 pub const PAGE_SIZE: usize = 100;
@@ -95,28 +95,17 @@ impl FindingSource for SecurityHubSource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        let (reading, unread_pages, throttled) = self.read(query).await?;
-        let mut batch = reading
-            .finish(query, unread_pages)
-            .map_err(|e| spool_failed(self.service(), e))?;
-        batch.throttled_attempts = throttled;
-        Ok(batch)
+        self.read(query).await?.batch(query, self.service())
     }
 
     async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        let (reading, unread_pages, throttled) = self.read(query).await?;
-        let mut batch = reading
-            .finish_spooled(query, unread_pages)
-            .map_err(|e| spool_failed(self.service(), e))?;
-        batch.throttled_attempts = throttled;
-        Ok(batch)
+        self.read(query).await?.spooled(query, self.service())
     }
 }
 
 impl SecurityHubSource {
-    /// Reads pages until the query has what it asks for: the reading, whether
-    /// pages were left unread, and the attempts throttled.
-    async fn read(&self, query: &FindingQuery) -> Result<(Reading, bool, usize), SourceError> {
+    /// Reads pages until the query has what it asks for.
+    async fn read(&self, query: &FindingQuery) -> Result<PagedRead, SourceError> {
         let mut reading = Reading::default();
         let mut token: Option<String> = None;
         let throttles = ThrottleCount::default();
@@ -162,7 +151,11 @@ impl SecurityHubSource {
             }
             .filter(|t| !t.is_empty());
             if token.is_none() || reading.has_enough(query) {
-                return Ok((reading, token.is_some(), throttles.count()));
+                return Ok(PagedRead {
+                    reading,
+                    unread_pages: token.is_some(),
+                    throttled_attempts: throttles.count(),
+                });
             }
         }
     }

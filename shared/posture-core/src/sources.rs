@@ -161,6 +161,40 @@ impl Reading {
     }
 }
 
+/// A paging source's read once it stopped: what it read, whether pages were
+/// left unread, and the attempts the service throttled.
+#[derive(Debug)]
+pub struct PagedRead {
+    /// What was read.
+    pub reading: Reading,
+    /// The source stopped with pages left.
+    pub unread_pages: bool,
+    /// Attempts the service throttled (each retried).
+    pub throttled_attempts: usize,
+}
+
+impl PagedRead {
+    /// The batch of `service`'s read ([`Reading::finish`]).
+    pub fn batch(self, query: &FindingQuery, service: &str) -> Result<SourceBatch, SourceError> {
+        let mut batch = self
+            .reading
+            .finish(query, self.unread_pages)
+            .map_err(|e| spool_failed(service, e))?;
+        batch.throttled_attempts = self.throttled_attempts;
+        Ok(batch)
+    }
+
+    /// The batch, its findings left spooled ([`Reading::finish_spooled`]).
+    pub fn spooled(self, query: &FindingQuery, service: &str) -> Result<SourceBatch<FindingSpool>, SourceError> {
+        let mut batch = self
+            .reading
+            .finish_spooled(query, self.unread_pages)
+            .map_err(|e| spool_failed(service, e))?;
+        batch.throttled_attempts = self.throttled_attempts;
+        Ok(batch)
+    }
+}
+
 /// A source's read that failed to spool what it read (a bug, said as one).
 pub fn spool_failed(service: &str, e: SpoolError) -> SourceError {
     SourceError {

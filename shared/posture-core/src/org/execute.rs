@@ -100,14 +100,19 @@ pub async fn execute(
     let clock = ports.clock;
     let began = clock();
     let outcome = execute_run(ports, settings, run_id, trigger, started_at).await;
-    if let Ok(RunOutcome::Completed(run) | RunOutcome::Failed(run)) = &outcome {
-        let ended = clock();
+    count_if_ended(&outcome, began, clock());
+    outcome
+}
+
+/// Counts a run this call carried to its end (completed or failed) in the
+/// metrics, as having taken from `began` to `ended`.
+fn count_if_ended(outcome: &Result<RunOutcome, RunError>, began: Timestamp, ended: Timestamp) {
+    if let Ok(RunOutcome::Completed(run) | RunOutcome::Failed(run)) = outcome {
         let duration = ended.duration_since(began).unsigned_abs();
         let gaps = run.accounts.iter().filter(|a| a.gap.is_some()).count();
         let failed = matches!(outcome, Ok(RunOutcome::Failed(_)));
         crate::metrics::global().run_finished(duration, run.accounts.len(), gaps, failed, ended);
     }
-    outcome
 }
 
 async fn execute_run(
@@ -201,6 +206,7 @@ pub async fn finish(
         RunState::Running if run.attempt == attempt => {}
         _ => return Ok(RunOutcome::InProgress(run)),
     }
+    let started_at = run.started_at;
     let outcome = match end {
         FanOutEnd::Failed(reason) => fail(ports, run, format!("fan-out: {reason}")).await,
         FanOutEnd::Collected(outcomes) => {
@@ -215,13 +221,8 @@ pub async fn finish(
             }
         }
     };
-    if let Ok(RunOutcome::Completed(run) | RunOutcome::Failed(run)) = &outcome {
-        let ended = clock();
-        let duration = ended.duration_since(run.started_at).unsigned_abs();
-        let gaps = run.accounts.iter().filter(|a| a.gap.is_some()).count();
-        let failed = matches!(outcome, Ok(RunOutcome::Failed(_)));
-        crate::metrics::global().run_finished(duration, run.accounts.len(), gaps, failed, ended);
-    }
+    // A handed-off run took from its start, the engine's time included.
+    count_if_ended(&outcome, started_at, clock());
     outcome
 }
 
