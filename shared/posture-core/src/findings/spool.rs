@@ -73,21 +73,18 @@ impl FindingSpool {
         Ok(())
     }
 
-    /// Appends every finding of `other`, in its order.
+    /// Appends every finding of `other`, in its order. Its sealed chunks
+    /// move as they are, never decoded.
     pub fn append(&mut self, other: FindingSpool) -> Result<(), SpoolError> {
-        if self.open.is_empty() {
-            // Whole chunks move as they are.
-            self.sealed.extend(other.sealed);
-            self.len += other.len - other.open.len();
-            for f in other.open {
-                self.push(f)?;
-            }
-            return Ok(());
+        if !self.open.is_empty() && !other.sealed.is_empty() {
+            // A short chunk keeps the order.
+            self.sealed.push(Chunk::seal(&self.open)?);
+            self.open.clear();
         }
-        for chunk in other.chunks() {
-            for f in chunk? {
-                self.push(f)?;
-            }
+        self.sealed.extend(other.sealed);
+        self.len += other.len - other.open.len();
+        for f in other.open {
+            self.push(f)?;
         }
         Ok(())
     }
