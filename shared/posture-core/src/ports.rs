@@ -116,9 +116,8 @@ pub trait AccountDirectory: Send + Sync {
 
 /// One account collected: everything its snapshot, and every answer served
 /// from the run, is computed from. Stored with the run
-/// ([`CollectionStore`]) in this form.
-/// The collector function keeps the findings spooled
-/// (`CollectedAccount<FindingSpool>`, the same JSON).
+/// ([`CollectionStore`]) in this form; a [`SpooledCollection`] is the same
+/// with its findings kept compressed (and the same JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CollectedAccount<F = Vec<Finding>> {
     /// The inventory.
