@@ -6,6 +6,11 @@ use super::{call, collected};
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector, ReadWriteType};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use posture_core::posture::inventory::{Collected, Gap, Trail};
 use std::collections::BTreeMap;
 
@@ -19,8 +24,44 @@ fn client(sdk: &SdkConfig, region: &str) -> Client {
         aws_sdk_cloudtrail::config::Builder::from(sdk)
             .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
             .interceptor(crate::iam::READ_ONLY)
+            .interceptor(BotocoreTarget)
             .build(),
     )
+}
+
+/// The full target prefix of CloudTrail's JSON protocol, as botocore (and
+/// so the AWS CLI) sends it.
+const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.";
+
+/// Sends CloudTrail's `X-Amz-Target` in botocore's form
+/// (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails`)
+/// rather than the SDK's short one (`CloudTrail_20131101.DescribeTrails`).
+/// AWS accepts both; moto from 5.2.6 routes only the long one (it answers
+/// the short one 404 with an empty body, and the section became a gap).
+#[derive(Debug)]
+struct BotocoreTarget;
+
+impl Intercept for BotocoreTarget {
+    fn name(&self) -> &'static str {
+        "BotocoreTarget"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let headers = context.request_mut().headers_mut();
+        if let Some(short) = headers
+            .get("x-amz-target")
+            .filter(|t| t.starts_with("CloudTrail_20131101."))
+            .map(str::to_string)
+        {
+            headers.insert("x-amz-target", format!("{TARGET_PREFIX}{short}"));
+        }
+        Ok(())
+    }
 }
 
 async fn collect_inner(sdk: &SdkConfig, regions: &[String]) -> Result<Vec<Trail>, Gap> {
