@@ -182,8 +182,8 @@ async fn read_bucket(client: &aws_sdk_s3::Client, name: String, region: String) 
             .collect()
     })
     .unwrap_or_default();
-    // No check reads versioning yet, so an unreadable answer is recorded on
-    // the bucket rather than failing the whole S3 section.
+    // An unreadable answer is recorded on the bucket (its MFA delete check
+    // is unknown) rather than failing the whole S3 section.
     let mut gaps = BTreeMap::new();
     let (versioning, mfa_delete) = match client.get_bucket_versioning().bucket(&name).send().await {
         Ok(v) => (

@@ -123,6 +123,7 @@ pub static CHECKS: &[Check] = &[
     storage::S3_BUCKET_PUBLIC_ACCESS_BLOCK,
     storage::S3_ACCOUNT_PUBLIC_ACCESS_BLOCK,
     storage::S3_NOT_PUBLIC,
+    storage::S3_MFA_DELETE,
     storage::EBS_DEFAULT_ENCRYPTION,
     logging::CLOUDTRAIL_MULTI_REGION,
     logging::CLOUDTRAIL_VALIDATION,

@@ -46,6 +46,53 @@ pub(crate) const S3_TLS_ONLY: Check = Check {
     },
 };
 
+pub(crate) const S3_MFA_DELETE: Check = Check {
+    id: "s3.mfa_delete",
+    title: "S3 buckets are versioned with MFA delete enabled",
+    severity: Severity::Low,
+    service: "S3",
+    rationale: "With MFA delete, suspending versioning or permanently deleting an object version needs the root \
+                user's MFA code: stolen keys alone cannot destroy a bucket's history.",
+    remediation: &[
+        "As the root user, with its MFA device: aws s3api put-bucket-versioning --bucket BUCKET \
+         --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa 'SERIAL CODE' (the console cannot set it)",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiFactorAuthenticationDelete.html",
+    security_hub_control: Some("S3.20"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "no cost",
+        actions: &["s3:PutBucketVersioning"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.mfa_delete");
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
+            return v.done();
+        };
+        for b in &s3.buckets {
+            if let Some(gap) = b.gaps.get("versioning") {
+                v.gap(&b.name, Some(&b.region), "the bucket's versioning", gap);
+                continue;
+            }
+            let versioned = b.versioning.as_deref() == Some("Enabled");
+            let mfa_delete = b.mfa_delete.as_deref() == Some("Enabled");
+            v.pass_if(
+                versioned && mfa_delete,
+                &b.name,
+                Some(&b.region),
+                "versioning is on with MFA delete enabled",
+                if versioned {
+                    "MFA delete is not enabled"
+                } else {
+                    "versioning is not on (MFA delete needs it)"
+                },
+            );
+        }
+        v.done_or_none(account(inv), "no S3 buckets")
+    },
+};
+
 pub(crate) const S3_BUCKET_PUBLIC_ACCESS_BLOCK: Check = Check {
     id: "s3.bucket_public_access_block",
     title: "S3 buckets block public access (bucket or account settings)",

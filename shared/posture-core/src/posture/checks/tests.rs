@@ -244,3 +244,32 @@ fn an_unknown_service_status_carries_the_reason_it_is_unknown() {
         (Status::Error, "Security Hub status not collected")
     );
 }
+
+#[test]
+fn mfa_delete_fails_each_bucket_without_it_and_is_unknown_where_versioning_was_unread() {
+    let text = std::fs::read_to_string(fixture_dir().join("s3.mfa_delete.json")).unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let failing: Inventory = serde_json::from_value(fixture["fail"].clone()).unwrap();
+    let outcomes = (storage::S3_MFA_DELETE.evaluate)(&failing);
+    let by_bucket: Vec<(&str, Status)> = outcomes.iter().map(|o| (o.resource.as_str(), o.status)).collect();
+    assert_eq!(
+        by_bucket,
+        [
+            ("acme-audit-archive-111122223333", Status::Pass),
+            ("acme-app-assets-111122223333", Status::Fail),
+            ("acme-tmp-111122223333", Status::Fail),
+        ]
+    );
+    let mut unread = failing.clone();
+    if let crate::posture::inventory::Collected::Collected(s3) = &mut unread.s3 {
+        s3.buckets[0].gaps.insert(
+            "versioning".into(),
+            crate::posture::inventory::Gap {
+                kind: crate::posture::inventory::GapKind::AccessDenied,
+                detail: "s3:GetBucketVersioning denied".into(),
+            },
+        );
+    }
+    let outcomes = (storage::S3_MFA_DELETE.evaluate)(&unread);
+    assert_eq!(outcomes[0].status, Status::Error, "{outcomes:?}");
+}
