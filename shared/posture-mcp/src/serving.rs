@@ -5,9 +5,11 @@
 //! kept per run, so repeated questions cost a lookup.
 
 use futures::StreamExt;
+use posture_core::findings::spool::{Cutoff, FindingSpool, SpoolError};
 use posture_core::org::run::{AccountOutcome, RunRecord};
 use posture_core::org::served::RunData;
-use posture_core::ports::{CollectionStore, SnapshotStore};
+use posture_core::ports::{CollectedAccount, CollectionStore, SnapshotStore, SpooledCollection};
+use posture_core::sources::SourceGap;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +23,13 @@ const ANSWERS_KEPT: usize = 256;
 
 /// Collections read at once while loading a run.
 const LOAD_CONCURRENCY: usize = 16;
+
+/// Findings the server holds from a run at most, the newest across its
+/// accounts: held as findings they take about 3.2 KB each, and 200,000 is
+/// what a 1 GB function holds beside the rest. Those left out are said, per
+/// account, as a gap of its findings (so what they would decide is unknown,
+/// never passed).
+pub const SERVED_FINDINGS: usize = 200_000;
 
 /// The latest run, as posture tools see it.
 #[derive(Clone)]
@@ -129,7 +138,13 @@ impl RunCache {
 /// Reads every assessed account's collection. An account whose collection
 /// is missing or unreadable becomes a gap of the answer; a run with none
 /// (made before collections were kept, or expired) cannot be answered from.
-async fn load(collections: &dyn CollectionStore, mut run: RunRecord) -> Latest {
+async fn load(collections: &dyn CollectionStore, run: RunRecord) -> Latest {
+    load_within(collections, run, SERVED_FINDINGS).await
+}
+
+/// [`load`], holding at most `max_findings` findings (the newest) of all
+/// the accounts together.
+async fn load_within(collections: &dyn CollectionStore, mut run: RunRecord, max_findings: usize) -> Latest {
     let assessed: Vec<String> = run
         .accounts
         .iter()
@@ -140,7 +155,7 @@ async fn load(collections: &dyn CollectionStore, mut run: RunRecord) -> Latest {
     let reads = futures::stream::iter(assessed.into_iter().map(|account| {
         let run_id = run_id.clone();
         async move {
-            let read = collections.collection(&run_id, &account).await;
+            let read = collections.collection_spooled(&run_id, &account).await;
             (account, read)
         }
     }))
@@ -172,5 +187,139 @@ async fn load(collections: &dyn CollectionStore, mut run: RunRecord) -> Latest {
         ));
     }
     loaded.sort_by(|a, b| a.inventory.account_id.cmp(&b.inventory.account_id));
-    Latest::Run(Arc::new(ServedRun::new(RunData::new(run, loaded))))
+    match unspool(loaded, max_findings) {
+        Ok(loaded) => Latest::Run(Arc::new(ServedRun::new(RunData::new(run, loaded)))),
+        Err(e) => Latest::Unusable(format!("the latest complete run {run_id}: {e}")),
+    }
+}
+
+/// The collections with their findings as lists: the newest `max_findings`
+/// of all of them, each account's left-out findings a gap of its own.
+fn unspool(loaded: Vec<SpooledCollection>, max_findings: usize) -> Result<Vec<CollectedAccount>, SpoolError> {
+    let total: usize = loaded.iter().map(|c| c.findings.len()).sum();
+    let spools: Vec<&FindingSpool> = loaded.iter().map(|c| &c.findings).collect();
+    let mut cutoff = Cutoff::newest(&spools, max_findings)?;
+    let mut out = Vec::with_capacity(loaded.len());
+    for c in loaded {
+        let mut findings = Vec::new();
+        c.findings.try_for_each(|f| {
+            if cutoff.as_mut().is_none_or(|cut| cut.keeps(&f)) {
+                findings.push(f);
+            }
+            Ok::<(), SpoolError>(())
+        })?;
+        let mut gaps = c.gaps;
+        let left_out = c.findings.len() - findings.len();
+        if left_out > 0 {
+            gaps.push(SourceGap {
+                service: "findings".to_string(),
+                region: "all".to_string(),
+                error: None,
+                detail: format!(
+                    "{left_out} of the account's findings not loaded for answers: the server holds the newest \
+                     {max_findings} of the run's {total}"
+                ),
+            });
+        }
+        out.push(CollectedAccount {
+            inventory: c.inventory,
+            findings,
+            gaps,
+            throttled: c.throttled,
+            stored: c.stored,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posture_core::demo::DemoOrganization;
+    use posture_core::ports::{AccountCollector, PortError};
+    use std::collections::BTreeMap;
+
+    /// The demo's collections, as a run keeps them.
+    struct Kept(BTreeMap<String, SpooledCollection>);
+
+    #[async_trait::async_trait]
+    impl CollectionStore for Kept {
+        async fn put_collection(&self, _run_id: &str, _account: &SpooledCollection) -> Result<(), PortError> {
+            Err(PortError::new("put_collection", "read-only in this test"))
+        }
+        async fn collection(&self, _run_id: &str, _account_id: &str) -> Result<Option<CollectedAccount>, PortError> {
+            Err(PortError::new("collection", "the server reads collections spooled"))
+        }
+        async fn collection_spooled(
+            &self,
+            _run_id: &str,
+            account_id: &str,
+        ) -> Result<Option<SpooledCollection>, PortError> {
+            Ok(self.0.get(account_id).cloned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_is_served_within_the_findings_budget_and_says_what_it_left_out() {
+        let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
+        let org = DemoOrganization::load(now).unwrap();
+        let mut kept = BTreeMap::new();
+        for a in &org.accounts {
+            kept.insert(a.account_id.clone(), org.collect("run", &a.account_id).await.unwrap());
+        }
+        let total: usize = kept.values().map(|c| c.findings.len()).sum();
+        let accounts: Vec<serde_json::Value> = org
+            .accounts
+            .iter()
+            .map(|a| serde_json::json!({"account_id": a.account_id, "name": a.name, "status": "ACTIVE", "outcome": "ASSESSED"}))
+            .collect();
+        let run: RunRecord = serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "run_id": "20261126T060000Z-test", "state": "COMPLETE", "trigger": "manual",
+            "started_at": "2026-11-26T06:00:00Z", "attempt": 1, "deadline": "2026-11-26T07:00:00Z",
+            "accounts_done": 3, "accounts": accounts
+        }))
+        .unwrap();
+        let store = Kept(kept);
+        let served = |latest: Latest| match latest {
+            Latest::Run(served) => served,
+            _ => panic!("the run was not served"),
+        };
+
+        let whole = served(load_within(&store, run.clone(), total).await);
+        assert_eq!(whole.data.findings.len(), total);
+        assert!(whole.data.source_gaps.is_empty(), "{:?}", whole.data.source_gaps);
+
+        let budget = total / 3;
+        let part = served(load_within(&store, run, budget).await);
+        assert_eq!(part.data.findings.len(), budget);
+        let left_out: usize = part
+            .data
+            .source_gaps
+            .values()
+            .flatten()
+            .filter(|g| g.service == "findings")
+            .map(|g| {
+                assert!(g.leaves_unread(), "{g:?}");
+                g.detail.split(' ').next().unwrap().parse::<usize>().unwrap()
+            })
+            .sum();
+        assert_eq!(left_out, total - budget);
+        // The newest are the ones kept.
+        let oldest_kept = part.data.findings.iter().map(|f| f.updated_at).min().unwrap();
+        let newest_left = whole
+            .data
+            .findings
+            .iter()
+            .filter(|f| {
+                !part
+                    .data
+                    .findings
+                    .iter()
+                    .any(|k| k.id == f.id && k.account_id == f.account_id)
+            })
+            .map(|f| f.updated_at)
+            .max()
+            .unwrap();
+        assert!(oldest_kept >= newest_left);
+    }
 }

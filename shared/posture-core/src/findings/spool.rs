@@ -128,34 +128,12 @@ impl FindingSpool {
     /// Never decodes more than a chunk at a time: the cut-off time is found
     /// from the times alone.
     pub fn keep_newest(self, n: usize) -> Result<(FindingSpool, usize), SpoolError> {
-        if self.len <= n {
+        let Some(mut cutoff) = Cutoff::newest(&[&self], n)? else {
             return Ok((self, 0));
-        }
-        let left_out = self.len - n;
-        if n == 0 {
-            return Ok((FindingSpool::new(), left_out));
-        }
-        let mut times = Vec::with_capacity(self.len);
-        self.try_for_each(|f| {
-            times.push(std::cmp::Reverse(f.updated_at));
-            Ok::<(), SpoolError>(())
-        })?;
-        let (_, cutoff, _) = times.select_nth_unstable(n - 1);
-        let cutoff = cutoff.0;
-        // Strictly newer ones all fit; equally new ones fill what is left.
-        let mut ties = n - times.iter().filter(|t| t.0 > cutoff).count();
-        drop(times);
+        };
         let mut kept = FindingSpool::new();
-        self.try_for_each(|f| {
-            if f.updated_at > cutoff {
-                kept.push(f)
-            } else if f.updated_at == cutoff && ties > 0 {
-                ties -= 1;
-                kept.push(f)
-            } else {
-                Ok(())
-            }
-        })?;
+        self.try_for_each(|f| if cutoff.keeps(&f) { kept.push(f) } else { Ok(()) })?;
+        let left_out = self.len - kept.len;
         Ok((kept, left_out))
     }
 
@@ -167,6 +145,59 @@ impl FindingSpool {
         }
         out.extend(self.open);
         Ok(out)
+    }
+}
+
+/// Where the newest `n` findings of several spools end: those updated after
+/// `time` are kept, and of those updated at `time`, the first `ties`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoff {
+    /// The oldest update time kept.
+    pub time: jiff::Timestamp,
+    /// Findings updated at `time` still to keep.
+    pub ties: usize,
+}
+
+impl Cutoff {
+    /// The cut-off keeping the newest `n` findings of `spools` together;
+    /// `None` when they hold `n` or fewer. Reads the times alone, a chunk
+    /// at a time.
+    pub fn newest(spools: &[&FindingSpool], n: usize) -> Result<Option<Cutoff>, SpoolError> {
+        let total: usize = spools.iter().map(|s| s.len()).sum();
+        if total <= n {
+            return Ok(None);
+        }
+        if n == 0 {
+            return Ok(Some(Cutoff {
+                time: jiff::Timestamp::MAX,
+                ties: 0,
+            }));
+        }
+        let mut times = Vec::with_capacity(total);
+        for spool in spools {
+            spool.try_for_each(|f| {
+                times.push(std::cmp::Reverse(f.updated_at));
+                Ok::<(), SpoolError>(())
+            })?;
+        }
+        let (_, nth, _) = times.select_nth_unstable(n - 1);
+        let time = nth.0;
+        // Strictly newer ones all fit; equally new ones fill what is left.
+        let ties = n - times.iter().filter(|t| t.0 > time).count();
+        Ok(Some(Cutoff { time, ties }))
+    }
+
+    /// Whether `f` is kept (taking one of the ties when it is as old as the
+    /// cut-off).
+    pub fn keeps(&mut self, f: &Finding) -> bool {
+        if f.updated_at > self.time {
+            true
+        } else if f.updated_at == self.time && self.ties > 0 {
+            self.ties -= 1;
+            true
+        } else {
+            false
+        }
     }
 }
 
