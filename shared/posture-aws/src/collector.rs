@@ -381,14 +381,9 @@ pub async fn collect_findings(
         }
     };
     if left_out > 0 {
-        gaps.push(SourceGap {
-            service: "findings".to_string(),
-            region: "all".to_string(),
-            error: None,
-            detail: format!(
-                "{left_out} more findings than the account's ceiling of {max_findings_per_account}, the oldest not kept"
-            ),
-        });
+        gaps.push(SourceGap::findings_left_out(format!(
+            "{left_out} more findings than the account's ceiling of {max_findings_per_account}, the oldest not kept"
+        )));
     }
     FindingsRead {
         findings,

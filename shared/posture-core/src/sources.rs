@@ -255,6 +255,17 @@ pub struct SourceGap {
 }
 
 impl SourceGap {
+    /// Findings of an account that were read but are not held (a ceiling or
+    /// a budget): `detail` says how many and why. It leaves them unread.
+    pub fn findings_left_out(detail: String) -> SourceGap {
+        SourceGap {
+            service: "findings".to_string(),
+            region: "all".to_string(),
+            error: None,
+            detail,
+        }
+    }
+
     /// A failed read.
     pub fn failed(region: &str, error: &SourceError) -> SourceGap {
         SourceGap {

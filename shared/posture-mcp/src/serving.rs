@@ -211,15 +211,10 @@ fn unspool(loaded: Vec<SpooledCollection>, max_findings: usize) -> Result<Vec<Co
         let mut gaps = c.gaps;
         let left_out = c.findings.len() - findings.len();
         if left_out > 0 {
-            gaps.push(SourceGap {
-                service: "findings".to_string(),
-                region: "all".to_string(),
-                error: None,
-                detail: format!(
-                    "{left_out} of the account's findings not loaded for answers: the server holds the newest \
-                     {max_findings} of the run's {total}"
-                ),
-            });
+            gaps.push(SourceGap::findings_left_out(format!(
+                "{left_out} of the account's findings not loaded for answers: the server holds the newest \
+                 {max_findings} of the run's {total}"
+            )));
         }
         out.push(CollectedAccount {
             inventory: c.inventory,
