@@ -36,12 +36,7 @@ async fn fill(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
     let now = Timestamp::now();
     let org = DemoOrganization::load(now)?;
     let frameworks = posture_core::posture::frameworks::builtin()?;
-    let findings: Vec<posture_core::finding::Finding> = org
-        .securityhub
-        .iter()
-        .filter_map(|f| f.normalize().ok())
-        .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
-        .collect();
+    let findings = org.findings();
     let snapshots: Vec<_> = org
         .inventories
         .iter()

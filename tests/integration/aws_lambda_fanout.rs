@@ -309,12 +309,7 @@ async fn a_collection_is_written_part_by_part_and_reads_back_whole() {
     let s3 = posture_tests::moto::admin_s3(&sdk);
     let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
     let org = posture_core::demo::DemoOrganization::load(now).unwrap();
-    let demo: Vec<posture_core::finding::Finding> = org
-        .securityhub
-        .iter()
-        .filter_map(|f| f.normalize().ok())
-        .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
-        .collect();
+    let demo = org.findings();
     for (count, min_parts) in [(demo.len(), 1), (20_000, 3)] {
         let findings: Vec<_> = (0..count)
             .map(|i| {

@@ -110,6 +110,16 @@ impl DemoOrganization {
         })
     }
 
+    /// Every Security Hub and GuardDuty finding of the demo that
+    /// normalizes, all accounts.
+    pub fn findings(&self) -> Vec<crate::Finding> {
+        self.securityhub
+            .iter()
+            .filter_map(|f| f.normalize().ok())
+            .chain(self.guardduty.iter().filter_map(|f| f.normalize().ok()))
+            .collect()
+    }
+
     /// The two finding sources over this data.
     pub fn sources(self: &Arc<Self>) -> Vec<Arc<dyn FindingSource>> {
         vec![
@@ -212,13 +222,8 @@ impl AccountCollector for DemoOrganization {
             .find(|i| i.account_id == account_id)
             .cloned()
             .ok_or_else(|| CollectError::Unreachable(format!("the demo has no inventory for account {account_id}")))?;
-        let findings = self
-            .securityhub
-            .iter()
-            .filter_map(|f| f.normalize().ok())
-            .chain(self.guardduty.iter().filter_map(|f| f.normalize().ok()))
-            .filter(|f| f.account_id == account_id)
-            .collect::<Vec<_>>();
+        let mut findings = self.findings();
+        findings.retain(|f| f.account_id == account_id);
         let findings = FindingSpool::try_from(findings).map_err(|e| CollectError::Failed(e.to_string()))?;
         Ok(CollectedAccount {
             inventory,

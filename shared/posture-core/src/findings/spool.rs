@@ -254,12 +254,7 @@ mod tests {
 
     fn findings(n: usize) -> Vec<Finding> {
         let org = crate::demo::DemoOrganization::load("2026-11-26T06:00:00Z".parse().unwrap()).unwrap();
-        let base: Vec<Finding> = org
-            .securityhub
-            .iter()
-            .filter_map(|f| f.normalize().ok())
-            .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
-            .collect();
+        let base = org.findings();
         assert!(!base.is_empty());
         (0..n)
             .map(|i| {

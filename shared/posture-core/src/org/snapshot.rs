@@ -523,12 +523,7 @@ mod tests {
     fn demo() -> (Vec<Inventory>, Vec<Finding>, Vec<Framework>) {
         let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
         let org = DemoOrganization::load(now).unwrap();
-        let findings = org
-            .securityhub
-            .iter()
-            .filter_map(|f| f.normalize().ok())
-            .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
-            .collect();
+        let findings = org.findings();
         (
             org.inventories,
             findings,

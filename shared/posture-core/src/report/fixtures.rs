@@ -12,12 +12,7 @@ use crate::org::snapshot::{org_summary, take};
 pub fn demo_report() -> RunReport {
     let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
     let org = DemoOrganization::load(now).unwrap();
-    let findings: Vec<_> = org
-        .securityhub
-        .iter()
-        .filter_map(|f| f.normalize().ok())
-        .chain(org.guardduty.iter().filter_map(|f| f.normalize().ok()))
-        .collect();
+    let findings = org.findings();
     let frameworks = crate::posture::frameworks::builtin().unwrap();
     let run_id = "20261126T060000Z-scheduled";
     let mut snaps: Vec<_> = org
