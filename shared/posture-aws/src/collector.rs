@@ -233,27 +233,8 @@ impl ProvideCredentials for PrimedCredentials {
 
 /// Collects one account with credentials already in `sdk`: its inventory,
 /// then every active finding of the last 90 days in every region (at most
-/// `max_findings_per_account`, the newest; more is a gap).
-pub async fn collect_with(
-    sdk: &SdkConfig,
-    regions: Option<Vec<String>>,
-    max_findings_per_account: usize,
-) -> Result<CollectedAccount, CollectError> {
-    let spooled = collect_spooled(sdk, regions, max_findings_per_account).await?;
-    let findings = spooled
-        .findings
-        .into_vec()
-        .map_err(|e| CollectError::Failed(e.to_string()))?;
-    Ok(CollectedAccount {
-        inventory: spooled.inventory,
-        findings,
-        gaps: spooled.gaps,
-        throttled: spooled.throttled,
-        stored: false,
-    })
-}
-
-/// [`collect_with`], the findings left spooled (compressed) as they were read.
+/// `max_findings_per_account`, the newest; more is a gap), the findings
+/// left spooled (compressed) as they were read.
 pub async fn collect_spooled(
     sdk: &SdkConfig,
     regions: Option<Vec<String>>,
@@ -459,21 +440,10 @@ impl LiveCollector for InProcessCollector {
         let account_id = account_id.to_string();
         let task = tokio::spawn(async move { collector.collect_in(LIVE_SESSION, &account_id, regions).await });
         match task.await {
-            Ok(result) => {
-                // A live answer reads the findings as a list.
-                let collected = result?;
-                let findings = collected
-                    .findings
-                    .into_vec()
-                    .map_err(|e| CollectError::Failed(e.to_string()))?;
-                Ok(Arc::new(CollectedAccount {
-                    inventory: collected.inventory,
-                    findings,
-                    gaps: collected.gaps,
-                    throttled: collected.throttled,
-                    stored: false,
-                }))
-            }
+            // A live answer reads the findings as a list.
+            Ok(result) => Ok(Arc::new(
+                result?.unspooled().map_err(|e| CollectError::Failed(e.to_string()))?,
+            )),
             Err(e) => Err(CollectError::Failed(format!("live collection task: {e}"))),
         }
     }

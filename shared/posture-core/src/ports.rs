@@ -135,6 +135,19 @@ pub struct CollectedAccount<F = Vec<Finding>> {
     pub stored: bool,
 }
 
+impl SpooledCollection {
+    /// The same collection, its findings decoded into a list.
+    pub fn unspooled(self) -> Result<CollectedAccount, crate::findings::spool::SpoolError> {
+        Ok(CollectedAccount {
+            findings: self.findings.into_vec()?,
+            inventory: self.inventory,
+            gaps: self.gaps,
+            throttled: self.throttled,
+            stored: self.stored,
+        })
+    }
+}
+
 /// Why an account was not collected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CollectError {
