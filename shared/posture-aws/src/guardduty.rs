@@ -88,17 +88,19 @@ impl FindingSource for GuardDutySource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query).await?.batch(query, self.service())
+        self.read(query, Reading::default()).await?.batch(query, self.service())
     }
 
     async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query).await?.spooled(query, self.service())
+        self.read(query, Reading::spooling())
+            .await?
+            .spooled(query, self.service())
     }
 }
 
 impl GuardDutySource {
     /// Reads every detector's findings until the query has what it asks for.
-    async fn read(&self, query: &FindingQuery) -> Result<PagedRead, SourceError> {
+    async fn read(&self, query: &FindingQuery, mut reading: Reading) -> Result<PagedRead, SourceError> {
         let detectors = self.detectors().await?;
         if detectors.is_empty() {
             return Err(SourceError {
@@ -107,7 +109,6 @@ impl GuardDutySource {
                 message: "GuardDuty is not enabled in this region (no detector)".into(),
             });
         }
-        let mut reading = Reading::default();
         let mut unread_pages = false;
         let throttles = ThrottleCount::default();
         for detector in &detectors {

@@ -95,18 +95,19 @@ impl FindingSource for SecurityHubSource {
     }
 
     async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query).await?.batch(query, self.service())
+        self.read(query, Reading::default()).await?.batch(query, self.service())
     }
 
     async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query).await?.spooled(query, self.service())
+        self.read(query, Reading::spooling())
+            .await?
+            .spooled(query, self.service())
     }
 }
 
 impl SecurityHubSource {
     /// Reads pages until the query has what it asks for.
-    async fn read(&self, query: &FindingQuery) -> Result<PagedRead, SourceError> {
-        let mut reading = Reading::default();
+    async fn read(&self, query: &FindingQuery, mut reading: Reading) -> Result<PagedRead, SourceError> {
         let mut token: Option<String> = None;
         let throttles = ThrottleCount::default();
         loop {

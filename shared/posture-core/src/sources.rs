@@ -76,12 +76,14 @@ impl<F> SourceBatch<F> {
 pub const REJECTED_EXAMPLES: usize = 20;
 
 /// What a source has read so far. Records are folded in as pages arrive:
-/// an admitted finding is spooled (compressed, [`FindingSpool`]), anything
-/// else only counted, so memory holds the findings the query admits, a few
-/// hundred bytes each, and nothing else.
+/// an admitted finding is kept, anything else only counted, so memory holds
+/// the findings the query admits and nothing else. A reading for a whole
+/// account's collection ([`Reading::spooling`]) keeps them compressed
+/// ([`FindingSpool`]), a few hundred bytes each; a tool's read keeps them as
+/// they are.
 #[derive(Debug, Default)]
 pub struct Reading {
-    admitted: FindingSpool,
+    admitted: Admitted,
     records_read: usize,
     dropped_by_filter: usize,
     rejected_total: usize,
@@ -89,16 +91,49 @@ pub struct Reading {
     spool_error: Option<SpoolError>,
 }
 
+/// How a reading keeps what it admits.
+#[derive(Debug)]
+enum Admitted {
+    Listed(Vec<Finding>),
+    Spooled(FindingSpool),
+}
+
+impl Default for Admitted {
+    fn default() -> Admitted {
+        Admitted::Listed(Vec::new())
+    }
+}
+
+impl Admitted {
+    fn len(&self) -> usize {
+        match self {
+            Admitted::Listed(list) => list.len(),
+            Admitted::Spooled(spool) => spool.len(),
+        }
+    }
+}
+
 impl Reading {
+    /// A reading that spools what it admits (a whole account's collection).
+    pub fn spooling() -> Reading {
+        Reading {
+            admitted: Admitted::Spooled(FindingSpool::new()),
+            ..Reading::default()
+        }
+    }
+
     /// Adds one normalized record.
     pub fn push(&mut self, record: Result<Finding, NormalizeError>, query: &FindingQuery) {
         self.records_read += 1;
         match record {
-            Ok(f) if query.admits(&f) => {
-                if let Err(e) = self.admitted.push(f) {
-                    self.spool_error.get_or_insert(e);
+            Ok(f) if query.admits(&f) => match &mut self.admitted {
+                Admitted::Listed(list) => list.push(f),
+                Admitted::Spooled(spool) => {
+                    if let Err(e) = spool.push(f) {
+                        self.spool_error.get_or_insert(e);
+                    }
                 }
-            }
+            },
             Ok(_) => self.dropped_by_filter += 1,
             Err(e) => {
                 self.rejected_total += 1;
@@ -119,8 +154,11 @@ impl Reading {
     /// `max_findings`; counts of what was dropped or could not be read.
     /// `unread_pages` says the source stopped with pages left.
     pub fn finish(self, query: &FindingQuery, unread_pages: bool) -> Result<SourceBatch, SpoolError> {
-        let (spool, batch) = self.split()?;
-        let mut admitted = spool.into_vec()?;
+        let (admitted, batch) = self.split()?;
+        let mut admitted = match admitted {
+            Admitted::Listed(list) => list,
+            Admitted::Spooled(spool) => spool.into_vec()?,
+        };
         // Sources page newest first: sorting is then only a check.
         if !admitted.is_sorted_by(|a, b| a.updated_at >= b.updated_at) {
             admitted.sort_by_key(|f| std::cmp::Reverse(f.updated_at));
@@ -137,12 +175,16 @@ impl Reading {
         query: &FindingQuery,
         unread_pages: bool,
     ) -> Result<SourceBatch<FindingSpool>, SpoolError> {
-        let (spool, batch) = self.split()?;
+        let (admitted, batch) = self.split()?;
+        let spool = match admitted {
+            Admitted::Listed(list) => FindingSpool::try_from(list)?,
+            Admitted::Spooled(spool) => spool,
+        };
         let (findings, left_out) = spool.keep_newest(query.max_findings)?;
         Ok(batch.with_findings(findings, unread_pages || left_out > 0))
     }
 
-    fn split(self) -> Result<(FindingSpool, SourceBatch<()>), SpoolError> {
+    fn split(self) -> Result<(Admitted, SourceBatch<()>), SpoolError> {
         if let Some(e) = self.spool_error {
             return Err(e);
         }
@@ -392,31 +434,42 @@ mod tests {
             max_findings: 3,
             filter: FindingFilter::default(),
         };
-        let mut reading = Reading::default();
-        for n in 0..100 {
-            let severity = if n % 10 == 0 { Severity::Critical } else { Severity::Low };
-            reading.push(Ok(finding(n, severity)), &query);
+        let read = |mut reading: Reading| {
+            for n in 0..100 {
+                let severity = if n % 10 == 0 { Severity::Critical } else { Severity::Low };
+                reading.push(Ok(finding(n, severity)), &query);
+            }
+            for n in 0..30 {
+                reading.push(
+                    Err(NormalizeError::Missing {
+                        format: "ASFF",
+                        id: format!("bad-{n}"),
+                        field: "Id",
+                    }),
+                    &query,
+                );
+            }
+            // Dropped records are not held while reading.
+            assert_eq!(reading.admitted.len(), 10);
+            assert!(reading.has_enough(&query));
+            reading
+        };
+        for reading in [Reading::default(), Reading::spooling()] {
+            let batch = read(reading).finish(&query, false).unwrap();
+            assert_eq!(batch.records_read, 130);
+            assert_eq!(batch.dropped_by_filter, 90);
+            assert_eq!(batch.rejected_total, 30);
+            assert_eq!(batch.rejected.len(), REJECTED_EXAMPLES);
+            assert!(batch.more_available);
+            let ids: Vec<_> = batch.findings.iter().map(|f| f.id.as_str()).collect();
+            assert_eq!(ids, ["f-90", "f-80", "f-70"], "newest first, capped");
         }
-        for n in 0..30 {
-            reading.push(
-                Err(NormalizeError::Missing {
-                    format: "ASFF",
-                    id: format!("bad-{n}"),
-                    field: "Id",
-                }),
-                &query,
-            );
+        // Spooled, the newest three are kept in the order they were read.
+        for reading in [Reading::default(), Reading::spooling()] {
+            let batch = read(reading).finish_spooled(&query, false).unwrap();
+            assert!(batch.more_available);
+            let ids: Vec<String> = batch.findings.into_vec().unwrap().into_iter().map(|f| f.id).collect();
+            assert_eq!(ids, ["f-70", "f-80", "f-90"]);
         }
-        // Dropped records are not held while reading.
-        assert_eq!(reading.admitted.len(), 10);
-        assert!(reading.has_enough(&query));
-        let batch = reading.finish(&query, false).unwrap();
-        assert_eq!(batch.records_read, 130);
-        assert_eq!(batch.dropped_by_filter, 90);
-        assert_eq!(batch.rejected_total, 30);
-        assert_eq!(batch.rejected.len(), REJECTED_EXAMPLES);
-        assert!(batch.more_available);
-        let ids: Vec<_> = batch.findings.iter().map(|f| f.id.as_str()).collect();
-        assert_eq!(ids, ["f-90", "f-80", "f-70"], "newest first, capped");
     }
 }
