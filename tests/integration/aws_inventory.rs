@@ -243,3 +243,185 @@ async fn kms_rotation_and_config_recording_are_collected_and_judged() {
         "{recording:?}"
     );
 }
+
+/// CIS section 4 against moto: a multi-region trail delivering to a log
+/// group, a metric filter with the benchmark's root-use pattern, an alarm on
+/// its metric and a subscribed SNS topic pass 4.3; a look-alike filter on the
+/// same chain (root use through a service, not by hand) fails 4.15's twin,
+/// and a topic nobody confirmed fails the chain.
+#[tokio::test]
+async fn cis_section_4_is_judged_from_trail_filters_alarms_and_subscriptions() {
+    let moto = Moto::start();
+    let cfg = moto.sdk_config().await;
+    let region = "us-east-1".to_string();
+    let group = "aws-cloudtrail-logs-org";
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
+    s3.create_bucket().bucket("trail-logs").send().await.unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+    logs.create_log_group().log_group_name(group).send().await.unwrap();
+    let group_arn = format!("arn:aws:logs:us-east-1:{MOTO_ACCOUNT}:log-group:{group}:*");
+    let trail = aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(&cfg)
+            .interceptor(posture_aws::collect::cloudtrail::BotocoreTarget)
+            .build(),
+    );
+    trail
+        .create_trail()
+        .name("org-trail")
+        .s3_bucket_name("trail-logs")
+        .is_multi_region_trail(true)
+        .cloud_watch_logs_log_group_arn(&group_arn)
+        .cloud_watch_logs_role_arn(format!("arn:aws:iam::{MOTO_ACCOUNT}:role/trail-to-logs"))
+        .send()
+        .await
+        .unwrap();
+    trail.start_logging().name("org-trail").send().await.unwrap();
+    // AWS gives a new trail this selector; moto leaves it empty.
+    trail
+        .put_event_selectors()
+        .trail_name("org-trail")
+        .event_selectors(
+            aws_sdk_cloudtrail::types::EventSelector::builder()
+                .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+                .include_management_events(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    use aws_sdk_cloudwatchlogs::types::MetricTransformation;
+    let filter = |name: &'static str, pattern: &'static str| {
+        logs.put_metric_filter()
+            .log_group_name(group)
+            .filter_name(name)
+            .filter_pattern(pattern)
+            .metric_transformations(
+                MetricTransformation::builder()
+                    .metric_name(name)
+                    .metric_namespace("CISBenchmark")
+                    .metric_value("1")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    filter(
+        "root-usage",
+        r#"{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }"#,
+    )
+    .await
+    .unwrap();
+    // Looks like CIS 4.5, but StopLogging, the change that matters most, is missing.
+    filter(
+        "cloudtrail-changes",
+        "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || ($.eventName = StartLogging) }",
+    )
+    .await
+    .unwrap();
+    // The benchmark's own 4.4 text, but its alarm's topic has no confirmed subscriber.
+    filter(
+        "iam-policy-changes",
+        "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||($.eventName=DeleteUserPolicy)||($.eventName=PutGroupPolicy)||($.eventName=PutRolePolicy)||($.eventName=PutUserPolicy)||($.eventName=CreatePolicy)||($.eventName=DeletePolicy)||($.eventName=CreatePolicyVersion)||($.eventName=DeletePolicyVersion)||($.eventName=AttachRolePolicy)||($.eventName=DetachRolePolicy)||($.eventName=AttachUserPolicy)||($.eventName=DetachUserPolicy)||($.eventName=AttachGroupPolicy)||($.eventName=DetachGroupPolicy)}",
+    )
+    .await
+    .unwrap();
+
+    let sns = aws_sdk_sns::Client::new(&cfg);
+    let subscribed = sns.create_topic().name("security-alerts").send().await.unwrap();
+    let subscribed = subscribed.topic_arn().unwrap().to_string();
+    let sqs_arn = format!("arn:aws:sqs:us-east-1:{MOTO_ACCOUNT}:responders");
+    sns.subscribe()
+        .topic_arn(&subscribed)
+        .protocol("sqs")
+        .endpoint(&sqs_arn)
+        .send()
+        .await
+        .unwrap();
+    let silent = sns.create_topic().name("nobody-listens").send().await.unwrap();
+    let silent = silent.topic_arn().unwrap().to_string();
+
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&cfg);
+    for (metric, topic) in [
+        ("root-usage", &subscribed),
+        ("cloudtrail-changes", &subscribed),
+        ("iam-policy-changes", &silent),
+    ] {
+        cloudwatch
+            .put_metric_alarm()
+            .alarm_name(format!("cis-{metric}"))
+            .namespace("CISBenchmark")
+            .metric_name(metric)
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .alarm_actions(topic)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let clients = posture_aws::collect::monitoring::MonitoringClients {
+        logs: posture_aws::guarded_client!(aws_sdk_cloudwatchlogs, &cfg, posture_aws::iam::READ_ONLY),
+        cloudwatch: posture_aws::guarded_client!(aws_sdk_cloudwatch, &cfg, posture_aws::iam::READ_ONLY),
+        sns: posture_aws::guarded_client!(aws_sdk_sns, &cfg, posture_aws::iam::READ_ONLY),
+    };
+    let monitoring = posture_aws::collect::monitoring::collect(&clients, &region).await;
+    let data = monitoring.get().expect("monitoring collected");
+    assert_eq!(data.metric_filters.len(), 3, "{data:?}");
+    assert_eq!(data.alarms.len(), 3, "{data:?}");
+    let topic = |arn: &str| data.topics.iter().find(|t| t.arn == arn).cloned().unwrap();
+    assert!(topic(&subscribed).confirmed_subscriptions >= 1, "{data:?}");
+    assert_eq!(topic(&silent).confirmed_subscriptions, 0, "{data:?}");
+
+    let (cloudtrail, region_gaps) =
+        posture_aws::collect::cloudtrail::collect(&cfg, std::slice::from_ref(&region)).await;
+    assert!(region_gaps.is_empty(), "{region_gaps:?}");
+    let trails = cloudtrail.get().expect("trails collected");
+    assert_eq!(
+        trails[0].cloud_watch_logs_log_group_arn.as_deref(),
+        Some(group_arn.as_str())
+    );
+    let inv = Inventory {
+        account_id: MOTO_ACCOUNT.into(),
+        collected_at: jiff::Timestamp::now(),
+        regions: vec![region.clone()],
+        cloudtrail,
+        region: [(
+            region.clone(),
+            posture_core::posture::inventory::RegionInventory {
+                monitoring,
+                ..Default::default()
+            },
+        )]
+        .into(),
+        ..Inventory::default()
+    };
+    let account = format!("account {MOTO_ACCOUNT}");
+    let one = |check: &str| {
+        let outcomes = (checks::find(check).unwrap().evaluate)(&inv);
+        assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+        outcomes.into_iter().next().unwrap()
+    };
+    let root = one("cloudwatch.alarm_root_usage");
+    assert_eq!(
+        (root.resource.as_str(), root.status),
+        (account.as_str(), Status::Pass),
+        "{root:?}"
+    );
+    assert!(root.reason.contains("cis-root-usage"), "{}", root.reason);
+    let trail_changes = one("cloudwatch.alarm_cloudtrail_changes");
+    assert_eq!(trail_changes.status, Status::Fail, "{trail_changes:?}");
+    assert!(
+        trail_changes.reason.contains("eventName=StopLogging"),
+        "{}",
+        trail_changes.reason
+    );
+    let policy = one("cloudwatch.alarm_iam_policy_changes");
+    assert_eq!(policy.status, Status::Fail, "{policy:?}");
+    assert!(policy.reason.contains("confirmed subscription"), "{}", policy.reason);
+    let vpc = one("cloudwatch.alarm_vpc_changes");
+    assert_eq!(vpc.status, Status::Fail, "{vpc:?}");
+}

@@ -66,6 +66,23 @@ async fn plant(moto: &Moto) {
     );
     let out = hub.batch_import_findings().findings(finding).send().await.unwrap();
     assert_eq!(out.failed_count(), Some(0), "{:?}", out.failed_findings());
+    // One trail, homed in us-east-1 and not multi-region: CIS 3.1 fails
+    // whatever another region says.
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&base).force_path_style(true).build());
+    s3.create_bucket().bucket("single-region-trail").send().await.unwrap();
+    let trail = aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(&base)
+            .interceptor(posture_aws::collect::cloudtrail::BotocoreTarget)
+            .build(),
+    );
+    trail
+        .create_trail()
+        .name("us-east-1-only")
+        .s3_bucket_name("single-region-trail")
+        .send()
+        .await
+        .unwrap();
+    trail.start_logging().name("us-east-1-only").send().await.unwrap();
 }
 
 /// What one assessment through the proxy gave.
@@ -156,6 +173,9 @@ struct Scenario {
     /// CIS requirements FAILED in the baseline only through what the fault
     /// hides: UNKNOWN under it (each was PASSED here before the fix).
     now_unknown: Vec<&'static str>,
+    /// CIS requirements FAILED in the baseline that the fault must not
+    /// hide: what the other regions show still decides them.
+    still_failed: Vec<&'static str>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -165,18 +185,21 @@ fn scenarios() -> Vec<Scenario> {
             rules: vec![FaultRule::persistent("ec2", Some("eu-west-1"), Fault::Unavailable)],
             gap_sections: vec!["eu-west-1 ec2"],
             now_unknown: vec!["5.2", "2.2.1"],
+            still_failed: vec![],
         },
         Scenario {
             name: "KMS throttled in eu-west-1",
             rules: vec![FaultRule::persistent("kms", Some("eu-west-1"), Fault::Throttle)],
             gap_sections: vec!["eu-west-1 kms"],
             now_unknown: vec!["3.6"],
+            still_failed: vec![],
         },
         Scenario {
             name: "Config AccessDenied",
             rules: vec![FaultRule::persistent("config", None, Fault::AccessDenied)],
             gap_sections: vec!["us-east-1 config", "eu-west-1 config"],
             now_unknown: vec![],
+            still_failed: vec![],
         },
         Scenario {
             name: "eu-west-1 throttled (every service)",
@@ -189,18 +212,32 @@ fn scenarios() -> Vec<Scenario> {
             }],
             gap_sections: vec!["eu-west-1 ec2", "eu-west-1 kms", "eu-west-1 config"],
             now_unknown: vec!["5.2", "2.2.1", "3.6"],
+            still_failed: vec!["3.1"],
+        },
+        Scenario {
+            name: "CloudTrail 503 in eu-west-1",
+            rules: vec![FaultRule::persistent(
+                "cloudtrail",
+                Some("eu-west-1"),
+                Fault::Unavailable,
+            )],
+            gap_sections: vec!["eu-west-1 cloudtrail"],
+            now_unknown: vec![],
+            still_failed: vec!["3.1"],
         },
         Scenario {
             name: "Security Hub 500",
             rules: vec![FaultRule::persistent("securityhub", None, Fault::InternalError)],
             gap_sections: vec![],
             now_unknown: vec!["1.4"],
+            still_failed: vec![],
         },
         Scenario {
             name: "EC2 connections cut in eu-west-1",
             rules: vec![FaultRule::persistent("ec2", Some("eu-west-1"), Fault::Drop)],
             gap_sections: vec!["eu-west-1 ec2"],
             now_unknown: vec!["5.2", "2.2.1"],
+            still_failed: vec![],
         },
     ]
 }
@@ -223,7 +260,7 @@ async fn faults_never_turn_a_verdict_into_passed() {
         "{:?}",
         result(&baseline.report, "5.2")
     );
-    for id in ["1.4", "2.2.1", "3.6"] {
+    for id in ["1.4", "2.2.1", "3.6", "3.1"] {
         assert_eq!(result(&baseline.report, id).status, ControlStatus::Failed, "{id}");
     }
     println!(
@@ -268,6 +305,10 @@ async fn faults_never_turn_a_verdict_into_passed() {
         for id in &scenario.now_unknown {
             let r = result(&faulted.report, id);
             assert_eq!(r.status, ControlStatus::Unknown, "{}: {id}: {r:?}", scenario.name);
+        }
+        for id in &scenario.still_failed {
+            let r = result(&faulted.report, id);
+            assert_eq!(r.status, ControlStatus::Failed, "{}: {id}: {r:?}", scenario.name);
         }
         for section in &scenario.gap_sections {
             assert!(

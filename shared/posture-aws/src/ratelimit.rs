@@ -117,6 +117,32 @@ pub const QUOTAS: &[OperationQuota] = &[
                  the current page moved the per-API table to the General Reference, ct.html)",
     },
     OperationQuota {
+        family: "logs:DescribeMetricFilters",
+        actions: &["logs:DescribeMetricFilters"],
+        quota: CONSERVATIVE,
+        per_region: true,
+        published: false,
+        source: "none published: the CloudWatch Logs quotas page lists no rate for DescribeMetricFilters",
+    },
+    OperationQuota {
+        family: "cloudwatch:DescribeAlarms",
+        actions: &["cloudwatch:DescribeAlarms"],
+        quota: q(9.0, 9),
+        per_region: true,
+        published: true,
+        source: "CloudWatch User Guide, CloudWatch service quotas (DescribeAlarms: 9 transactions per second); \
+                 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html",
+    },
+    OperationQuota {
+        family: "sns:ListSubscriptionsByTopic",
+        actions: &["sns:ListSubscriptionsByTopic"],
+        quota: q(30.0, 30),
+        per_region: true,
+        published: true,
+        source: "SNS API Reference, ListSubscriptionsByTopic (throttled at 30 transactions per second); \
+                 https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html",
+    },
+    OperationQuota {
         family: "ec2:describe",
         actions: &[
             "ec2:DescribeRegions",

@@ -1,8 +1,10 @@
 //! CloudTrail: every trail visible from the collected regions (shadow copies
 //! of multi-region and organization trails included, de-duplicated by ARN),
-//! with its logging status and what its event selectors record.
+//! with its logging status, what its event selectors record and the
+//! CloudWatch Logs group it delivers to. A failing region or trail keeps its
+//! own gap; the rest is read.
 
-use super::{call, collected};
+use super::gap;
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{AdvancedEventSelector, EventSelector, ReadWriteType};
@@ -14,9 +16,84 @@ use aws_smithy_types::config_bag::ConfigBag;
 use posture_core::posture::inventory::{Collected, Gap, Trail};
 use std::collections::BTreeMap;
 
-/// Collects the trails seen from `regions`.
-pub async fn collect(sdk: &SdkConfig, regions: &[String]) -> Collected<Vec<Trail>> {
-    collected(collect_inner(sdk, regions).await)
+/// Collects the trails seen from `regions`. A region whose listing fails
+/// is a regional gap (second value) and the others are still read; the
+/// section is a gap only when no region could be listed. A trail whose
+/// status or selectors cannot be read keeps that gap on itself.
+pub async fn collect(sdk: &SdkConfig, regions: &[String]) -> (Collected<Vec<Trail>>, BTreeMap<String, Gap>) {
+    let mut seen = BTreeMap::new();
+    let mut region_gaps = BTreeMap::new();
+    for region in regions {
+        match client(sdk, region)
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+        {
+            Ok(listed) => {
+                for t in listed.trail_list() {
+                    let Some(arn) = t.trail_arn() else { continue };
+                    seen.entry(arn.to_string()).or_insert_with(|| t.clone());
+                }
+            }
+            Err(e) => {
+                let action = "cloudtrail:DescribeTrails";
+                region_gaps.insert(region.clone(), gap(action, crate::errors::classify(action, &e)));
+            }
+        }
+    }
+    if !regions.is_empty() && region_gaps.len() == regions.len() {
+        // Nothing was listed anywhere: the section is unread, not empty.
+        let first = region_gaps.values().next().cloned().unwrap_or_else(Gap::not_collected);
+        return (Collected::Gap(first), region_gaps);
+    }
+    let fallback = regions.first().map_or("us-east-1", String::as_str);
+    let mut trails = Vec::with_capacity(seen.len());
+    for (arn, t) in seen {
+        trails.push(describe(sdk, fallback, arn, &t).await);
+    }
+    (Collected::Collected(trails), region_gaps)
+}
+
+/// One trail with its status and selectors, read in its home region.
+async fn describe(sdk: &SdkConfig, fallback: &str, arn: String, t: &aws_sdk_cloudtrail::types::Trail) -> Trail {
+    let home_region = t.home_region().unwrap_or_default().to_string();
+    let home = client(sdk, if home_region.is_empty() { fallback } else { &home_region });
+    let mut trail = Trail {
+        name: t.name().unwrap_or_default().to_string(),
+        arn,
+        home_region,
+        is_multi_region: t.is_multi_region_trail().unwrap_or(false),
+        is_organization_trail: t.is_organization_trail().unwrap_or(false),
+        log_file_validation: t.log_file_validation_enabled().unwrap_or(false),
+        kms_key_id: t.kms_key_id().map(str::to_string),
+        s3_bucket_name: t.s3_bucket_name().map(str::to_string),
+        cloud_watch_logs_log_group_arn: t.cloud_watch_logs_log_group_arn().map(str::to_string),
+        ..Trail::default()
+    };
+    match home.get_trail_status().name(&trail.arn).send().await {
+        Ok(status) => trail.is_logging = status.is_logging().unwrap_or(false),
+        Err(e) => {
+            let action = "cloudtrail:GetTrailStatus";
+            trail
+                .gaps
+                .insert("status".into(), gap(action, crate::errors::classify(action, &e)));
+        }
+    }
+    match home.get_event_selectors().trail_name(&trail.arn).send().await {
+        Ok(selectors) => {
+            let recorded = Recorded::of(selectors.event_selectors(), selectors.advanced_event_selectors());
+            trail.management_events = recorded.management.map(|k| k.name().to_string());
+            trail.s3_data_events = recorded.s3_data_all_buckets.map(|k| k.name().to_string());
+        }
+        Err(e) => {
+            let action = "cloudtrail:GetEventSelectors";
+            trail
+                .gaps
+                .insert("selectors".into(), gap(action, crate::errors::classify(action, &e)));
+        }
+    }
+    trail
 }
 
 fn client(sdk: &SdkConfig, region: &str) -> Client {
@@ -38,8 +115,9 @@ const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.";
 /// rather than the SDK's short one (`CloudTrail_20131101.DescribeTrails`).
 /// AWS accepts both; moto from 5.2.6 routes only the long one (it answers
 /// the short one 404 with an empty body, and the section became a gap).
+/// Public so tests can set up trails with a plain client against moto.
 #[derive(Debug)]
-struct BotocoreTarget;
+pub struct BotocoreTarget;
 
 impl Intercept for BotocoreTarget {
     fn name(&self) -> &'static str {
@@ -62,47 +140,6 @@ impl Intercept for BotocoreTarget {
         }
         Ok(())
     }
-}
-
-async fn collect_inner(sdk: &SdkConfig, regions: &[String]) -> Result<Vec<Trail>, Gap> {
-    let mut seen = BTreeMap::new();
-    for region in regions {
-        let listed = call!(
-            "cloudtrail:DescribeTrails",
-            client(sdk, region).describe_trails().include_shadow_trails(true).send()
-        );
-        for t in listed.trail_list() {
-            let Some(arn) = t.trail_arn() else { continue };
-            seen.entry(arn.to_string()).or_insert_with(|| t.clone());
-        }
-    }
-    let mut trails = Vec::with_capacity(seen.len());
-    for (arn, t) in seen {
-        let home_region = t.home_region().unwrap_or_default().to_string();
-        // Status and selectors are answered in the trail's home region.
-        let fallback = regions.first().map_or("us-east-1", String::as_str);
-        let home = client(sdk, if home_region.is_empty() { fallback } else { &home_region });
-        let status = call!("cloudtrail:GetTrailStatus", home.get_trail_status().name(&arn).send());
-        let selectors = call!(
-            "cloudtrail:GetEventSelectors",
-            home.get_event_selectors().trail_name(&arn).send()
-        );
-        let recorded = Recorded::of(selectors.event_selectors(), selectors.advanced_event_selectors());
-        trails.push(Trail {
-            name: t.name().unwrap_or_default().to_string(),
-            arn,
-            home_region,
-            is_multi_region: t.is_multi_region_trail().unwrap_or(false),
-            is_organization_trail: t.is_organization_trail().unwrap_or(false),
-            log_file_validation: t.log_file_validation_enabled().unwrap_or(false),
-            kms_key_id: t.kms_key_id().map(str::to_string),
-            s3_bucket_name: t.s3_bucket_name().map(str::to_string),
-            is_logging: status.is_logging().unwrap_or(false),
-            management_events: recorded.management.map(|k| k.name().to_string()),
-            s3_data_events: recorded.s3_data_all_buckets.map(|k| k.name().to_string()),
-        });
-    }
-    Ok(trails)
 }
 
 /// Which half of the API calls a selector records.

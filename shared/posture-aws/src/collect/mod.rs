@@ -8,6 +8,7 @@ pub mod ec2;
 pub mod efs;
 pub mod iam;
 pub mod kms;
+pub mod monitoring;
 pub mod rds;
 pub mod s3;
 pub mod services;
@@ -75,8 +76,8 @@ use posture_core::posture::inventory::{Collected, Inventory, RegionInventory};
 const REGION_CONCURRENCY: usize = 4;
 
 /// Collects the inventory of the account the credentials belong to, live:
-/// IAM, S3 and CloudTrail once, and EC2/VPC, KMS, AWS Config, RDS, EFS and
-/// service enablement in every region asked for (by default the account's enabled
+/// IAM, S3 and CloudTrail once, and EC2/VPC, KMS, AWS Config, RDS, EFS,
+/// CloudWatch monitoring and service enablement in every region asked for (by default the account's enabled
 /// regions, from `ec2:DescribeRegions`), a few regions at a time.
 pub struct LiveInventory {
     /// The configuration every client is built from.
@@ -106,14 +107,20 @@ impl LiveInventory {
             crate::guarded_client!(aws_sdk_rds, &sdk, READ_ONLY, guard()),
             crate::guarded_client!(aws_sdk_efs, &sdk, READ_ONLY, guard()),
         );
-        let (ec2, kms, config, enablement, securityhub_standards, rds, efs) = tokio::join!(
+        let watch = monitoring::MonitoringClients {
+            logs: crate::guarded_client!(aws_sdk_cloudwatchlogs, &sdk, READ_ONLY, guard()),
+            cloudwatch: crate::guarded_client!(aws_sdk_cloudwatch, &sdk, READ_ONLY, guard()),
+            sns: crate::guarded_client!(aws_sdk_sns, &sdk, READ_ONLY, guard()),
+        };
+        let (ec2, kms, config, enablement, securityhub_standards, rds, efs, monitoring) = tokio::join!(
             ec2::collect(&ec2),
             kms::collect(&kms),
             config::collect(&config),
             services::collect(&services),
             services::securityhub_standards(&services),
             rds::collect(&rds),
-            efs::collect(&efs)
+            efs::collect(&efs),
+            monitoring::collect(&watch, &region)
         );
         (
             region,
@@ -125,6 +132,7 @@ impl LiveInventory {
                 rds,
                 efs,
                 securityhub_standards,
+                monitoring,
             },
         )
     }
@@ -145,7 +153,7 @@ impl InventorySource for LiveInventory {
         };
         let s3 = s3::S3Collector::new(&self.sdk);
         let iam = crate::guarded_client!(aws_sdk_iam, &self.sdk, READ_ONLY);
-        let (iam, s3, cloudtrail, region) = tokio::join!(
+        let (iam, s3, (cloudtrail, cloudtrail_region_gaps), region) = tokio::join!(
             iam::collect(&iam, &account_id),
             s3.collect(&account_id),
             cloudtrail::collect(&self.sdk, &regions),
@@ -161,6 +169,7 @@ impl InventorySource for LiveInventory {
             iam,
             s3,
             cloudtrail,
+            cloudtrail_region_gaps,
             region,
             ..Inventory::default()
         }])

@@ -36,6 +36,7 @@ pub fn resolve(id: &str, frameworks: &[Framework]) -> Result<Resolved, String> {
                     .security_hub_control
                     .map(|c| vec![c.to_string()])
                     .unwrap_or_default(),
+                manual_reason: None,
             },
         });
     }
@@ -79,6 +80,7 @@ pub fn resolve(id: &str, frameworks: &[Framework]) -> Result<Resolved, String> {
                 automated: true,
                 checks: mapped,
                 security_hub_controls: vec![id.into()],
+                manual_reason: None,
             },
         });
     }

@@ -557,3 +557,86 @@ pub(crate) const ACCESS_ANALYZER: Check = Check {
         v.done()
     },
 };
+
+pub(crate) const NO_CLOUDSHELL_FULL_ACCESS: Check = Check {
+    id: "iam.no_cloudshell_full_access",
+    title: "The AWSCloudShellFullAccess managed policy is attached to no one",
+    severity: Severity::Medium,
+    service: "IAM",
+    rationale: "CloudShell full access lets its holders move files in and out of the account through the shell, \
+                past the controls on other data paths.",
+    remediation: &[
+        "Detach AWSCloudShellFullAccess from every user, group and role; grant a scoped policy where CloudShell is needed",
+    ],
+    doc_url: "https://docs.aws.amazon.com/cloudshell/latest/userguide/sec-auth-with-identities.html",
+    security_hub_control: Some("IAM.27"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["iam:DetachUserPolicy", "iam:DetachGroupPolicy", "iam:DetachRolePolicy"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("iam.no_cloudshell_full_access");
+        let iam = iam_or_gap!(v, inv, "IAM policies");
+        let attached = iam
+            .attached_policies
+            .iter()
+            .find(|p| p.arn.ends_with(":iam::aws:policy/AWSCloudShellFullAccess") && p.attachment_count > 0);
+        match attached {
+            Some(p) => v.add(
+                &p.name,
+                None,
+                Status::Fail,
+                format!("attached {} time(s)", p.attachment_count),
+            ),
+            None => v.add(
+                account(inv),
+                None,
+                Status::Pass,
+                "AWSCloudShellFullAccess is not among the attached policies",
+            ),
+        }
+        v.done()
+    },
+};
+
+pub(crate) const NO_INITIAL_ACCESS_KEYS: Check = Check {
+    id: "iam.no_initial_access_keys",
+    title: "Console users have no access key that was never used",
+    severity: Severity::Low,
+    service: "IAM",
+    rationale: "A key created with a console user 'just in case' and never used is a credential nobody watches.",
+    remediation: &[
+        "Deactivate and delete access keys that were never used; create keys only when a workload needs one",
+    ],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html",
+    security_hub_control: None,
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("iam.no_initial_access_keys");
+        let _ = iam_or_gap!(v, inv, "IAM credential report");
+        for row in users(inv).into_iter().flatten().filter(|r| r.password_enabled) {
+            let unused: Vec<&str> = [
+                (row.access_key_1_active && row.access_key_1_last_used.is_none(), "key 1"),
+                (row.access_key_2_active && row.access_key_2_last_used.is_none(), "key 2"),
+            ]
+            .into_iter()
+            .filter_map(|(unused, key)| unused.then_some(key))
+            .collect();
+            v.pass_if(
+                unused.is_empty(),
+                &row.user,
+                None,
+                "no active access key that was never used",
+                format!("active access key never used: {}", unused.join(", ")),
+            );
+        }
+        v.done_or_none(account(inv), "no IAM users with a console password")
+    },
+};

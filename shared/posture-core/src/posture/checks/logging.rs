@@ -26,11 +26,28 @@ pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
         let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
             return v.done();
         };
+        // A multi-region trail shows in every region, so a region whose
+        // listing failed hides none; a trail whose status was not read might.
         let good: Vec<&str> = trails
             .iter()
-            .filter(|t| t.is_multi_region && t.is_logging && t.management_events.as_deref() == Some("All"))
+            .filter(|t| t.records_everything() == Ok(true))
             .map(|t| t.name.as_str())
             .collect();
+        if good.is_empty() {
+            for t in trails {
+                if let Err(gap) = t.records_everything() {
+                    v.gap(
+                        &t.name,
+                        Some(&t.home_region),
+                        "the trail's status and event selectors",
+                        gap,
+                    );
+                }
+            }
+        }
+        if good.is_empty() && !v.is_empty() {
+            return v.done();
+        }
         v.pass_if(
             !good.is_empty(),
             account(inv),
@@ -62,7 +79,7 @@ pub(crate) const CLOUDTRAIL_VALIDATION: Check = Check {
     },
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.log_file_validation");
-        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+        let Some(trails) = v.trails_by_home_region(inv) else {
             return v.done();
         };
         for t in trails {
@@ -166,7 +183,7 @@ pub(crate) const CLOUDTRAIL_BUCKET_LOGGING: Check = Check {
     },
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.bucket_access_logging");
-        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+        let Some(trails) = v.trails_by_home_region(inv) else {
             return v.done();
         };
         for t in trails {
@@ -212,7 +229,7 @@ pub(crate) const CLOUDTRAIL_KMS: Check = Check {
     },
     evaluate: |inv| {
         let mut v = Verdicts::new("cloudtrail.kms_encryption");
-        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+        let Some(trails) = v.trails_by_home_region(inv) else {
             return v.done();
         };
         for t in trails {
@@ -328,10 +345,25 @@ fn s3_data_events(inv: &Inventory, id: &'static str, wanted: &str) -> Vec<super:
     };
     let covering: Vec<&str> = trails
         .iter()
-        .filter(|t| t.is_multi_region && t.is_logging)
+        .filter(|t| t.is_multi_region && t.is_logging && t.gaps.is_empty())
         .filter(|t| matches!(t.s3_data_events.as_deref(), Some(kind) if kind == "All" || kind == wanted))
         .map(|t| t.name.as_str())
         .collect();
+    if covering.is_empty() {
+        for t in trails.iter().filter(|t| t.is_multi_region) {
+            if let Some(gap) = t.gaps.values().next() {
+                v.gap(
+                    &t.name,
+                    Some(&t.home_region),
+                    "the trail's status and event selectors",
+                    gap,
+                );
+            }
+        }
+        if !v.is_empty() {
+            return v.done();
+        }
+    }
     v.pass_if(
         !covering.is_empty(),
         account(inv),

@@ -4,13 +4,15 @@
 //! collected, with the gap's reason). Time-dependent checks measure against
 //! `inventory.collected_at`, so a verdict never changes on re-evaluation.
 
+mod filter_pattern;
 mod iam;
 mod logging;
+mod monitoring;
 mod network;
 mod policy;
 mod storage;
 
-use crate::posture::inventory::{Collected, Gap, Inventory, RegionInventory};
+use crate::posture::inventory::{Collected, Gap, Inventory, RegionInventory, Trail};
 use crate::severity::Severity;
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +121,8 @@ pub static CHECKS: &[Check] = &[
     iam::SUPPORT_ROLE,
     iam::NO_EXPIRED_CERTIFICATES,
     iam::ACCESS_ANALYZER,
+    iam::NO_CLOUDSHELL_FULL_ACCESS,
+    iam::NO_INITIAL_ACCESS_KEYS,
     storage::S3_TLS_ONLY,
     storage::S3_BUCKET_PUBLIC_ACCESS_BLOCK,
     storage::S3_ACCOUNT_PUBLIC_ACCESS_BLOCK,
@@ -146,6 +150,21 @@ pub static CHECKS: &[Check] = &[
     storage::RDS_NOT_PUBLIC,
     storage::EFS_ENCRYPTED,
     network::INSTANCE_ROLES,
+    monitoring::UNAUTHORIZED_API_CALLS,
+    monitoring::CONSOLE_SIGNIN_WITHOUT_MFA,
+    monitoring::ROOT_USAGE,
+    monitoring::IAM_POLICY_CHANGES,
+    monitoring::CLOUDTRAIL_CHANGES,
+    monitoring::CONSOLE_AUTH_FAILURES,
+    monitoring::CMK_DISABLED_OR_DELETED,
+    monitoring::S3_BUCKET_POLICY_CHANGES,
+    monitoring::CONFIG_CHANGES,
+    monitoring::SECURITY_GROUP_CHANGES,
+    monitoring::NACL_CHANGES,
+    monitoring::NETWORK_GATEWAY_CHANGES,
+    monitoring::ROUTE_TABLE_CHANGES,
+    monitoring::VPC_CHANGES,
+    monitoring::ORGANIZATIONS_CHANGES,
 ];
 
 /// The check with this id.
@@ -212,6 +231,20 @@ impl Verdicts {
                 None
             }
         }
+    }
+
+    /// The trails, judged one by one: with an error for each region whose
+    /// listing failed (a single-region trail homed there is not in the list).
+    pub(crate) fn trails_by_home_region<'a>(&mut self, inv: &'a Inventory) -> Option<&'a Vec<Trail>> {
+        let trails = self.section(inv, &inv.cloudtrail, "CloudTrail trails")?;
+        for (region, gap) in &inv.cloudtrail_region_gaps {
+            self.gap(account(inv), Some(region), "CloudTrail trails homed in the region", gap);
+        }
+        Some(trails)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.out.is_empty()
     }
 
     pub(crate) fn gap(&mut self, resource: impl Into<String>, region: Option<&str>, what: &str, gap: &Gap) {

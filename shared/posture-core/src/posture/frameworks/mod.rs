@@ -64,6 +64,10 @@ pub struct Requirement {
     /// Security Hub control ids.
     #[serde(default)]
     pub security_hub_controls: Vec<String>,
+    /// Why no native check decides it (only where `checks` is empty): what
+    /// the framework asks that no API answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_reason: Option<String>,
 }
 
 /// A framework file that cannot be used, and where.
@@ -136,6 +140,18 @@ pub fn parse(file: &str, text: &str) -> Result<Framework, FrameworkError> {
                 return Err(err(format!("{at}.checks[{j}]"), format!("unknown native check {c:?}")));
             }
         }
+        match &r.manual_reason {
+            Some(_) if !r.checks.is_empty() => {
+                return Err(err(
+                    format!("{at}.manual_reason"),
+                    "a requirement with native checks is not manual".into(),
+                ));
+            }
+            Some(why) if why.trim().is_empty() => {
+                return Err(err(format!("{at}.manual_reason"), "must not be empty".into()));
+            }
+            _ => {}
+        }
         for (j, c) in r.security_hub_controls.iter().enumerate() {
             let valid = c.split_once('.').is_some_and(|(svc, n)| {
                 !svc.is_empty()
@@ -182,6 +198,9 @@ pub struct RequirementResult {
     pub sources: Vec<SourceVerdict>,
     /// True when one source says PASSED and another FAILED.
     pub conflict: bool,
+    /// Why it is MANUAL, when the framework file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_reason: Option<String>,
 }
 
 /// A framework's result.
@@ -339,6 +358,7 @@ pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread
             title: req.title.clone(),
             status,
             conflict: any(ControlStatus::Passed) && any(ControlStatus::Failed),
+            manual_reason: req.manual_reason.clone().filter(|_| status == ControlStatus::Manual),
             sources,
         });
     }

@@ -113,8 +113,12 @@ pub struct Inventory {
     pub iam: Collected<IamInventory>,
     /// S3 (global listing; each bucket carries its region).
     pub s3: Collected<S3Inventory>,
-    /// CloudTrail trails visible from any region, de-duplicated by ARN.
+    /// CloudTrail trails visible from any region, de-duplicated by ARN (a
+    /// gap only when no region could be listed).
     pub cloudtrail: Collected<Vec<Trail>>,
+    /// Regions whose trails could not be listed, with why: a trail homed
+    /// there that is not multi-region is missing from `cloudtrail`.
+    pub cloudtrail_region_gaps: BTreeMap<String, Gap>,
     /// Per region.
     pub region: BTreeMap<String, RegionInventory>,
 }
@@ -129,6 +133,7 @@ impl Default for Inventory {
             iam: Collected::default(),
             s3: Collected::default(),
             cloudtrail: Collected::default(),
+            cloudtrail_region_gaps: BTreeMap::new(),
             region: BTreeMap::new(),
         }
     }
@@ -152,6 +157,8 @@ pub struct RegionInventory {
     pub efs: Collected<Vec<FileSystem>>,
     /// Security Hub standards enabled (empty when Security Hub is off).
     pub securityhub_standards: Collected<Vec<EnabledStandard>>,
+    /// Metric filters, alarms and SNS topics.
+    pub monitoring: Collected<MonitoringRegion>,
 }
 
 /// Why an inventory could not be read.
@@ -190,12 +197,23 @@ impl Inventory {
             iam,
             s3,
             cloudtrail,
+            cloudtrail_region_gaps,
             region,
         } = self;
         let mut out = Vec::new();
         note(&mut out, "iam".into(), iam);
         note(&mut out, "s3".into(), s3);
         note(&mut out, "cloudtrail".into(), cloudtrail);
+        for (name, gap) in cloudtrail_region_gaps {
+            out.push((format!("{name} cloudtrail"), gap));
+        }
+        if let Collected::Collected(trails) = cloudtrail {
+            for t in trails {
+                for (what, gap) in &t.gaps {
+                    out.push((format!("cloudtrail {} {what}", t.name), gap));
+                }
+            }
+        }
         for (name, r) in region {
             let RegionInventory {
                 ec2,
@@ -205,6 +223,7 @@ impl Inventory {
                 rds,
                 efs,
                 securityhub_standards,
+                monitoring,
             } = r;
             note(&mut out, format!("{name} ec2"), ec2);
             note(&mut out, format!("{name} kms"), kms);
@@ -213,6 +232,7 @@ impl Inventory {
             note(&mut out, format!("{name} rds"), rds);
             note(&mut out, format!("{name} efs"), efs);
             note(&mut out, format!("{name} securityhub_standards"), securityhub_standards);
+            note(&mut out, format!("{name} monitoring"), monitoring);
         }
         out
     }

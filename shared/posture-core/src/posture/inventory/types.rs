@@ -218,6 +218,93 @@ pub struct Trail {
     pub management_events: Option<String>,
     /// S3 object-level data events for all buckets: `All`, `ReadOnly`, `WriteOnly`, or `None`.
     pub s3_data_events: Option<String>,
+    /// `CloudWatchLogsLogGroupArn`: the log group the trail delivers to, `None` when none.
+    pub cloud_watch_logs_log_group_arn: Option<String>,
+    /// What could not be read about this trail (`status`: `GetTrailStatus`,
+    /// `selectors`: `GetEventSelectors`), with why; the fields those calls
+    /// fill say nothing then.
+    pub gaps: std::collections::BTreeMap<String, super::Gap>,
+}
+
+impl Trail {
+    /// Whether the trail is multi-region, logging and records all
+    /// management events; `Err` with the gap when that could not be read.
+    pub fn records_everything(&self) -> Result<bool, &super::Gap> {
+        if !self.is_multi_region {
+            return Ok(false);
+        }
+        if let Some(gap) = self.gaps.get("status").or_else(|| self.gaps.get("selectors")) {
+            return Err(gap);
+        }
+        Ok(self.is_logging && self.management_events.as_deref() == Some("All"))
+    }
+}
+
+/// CloudWatch Logs metric filters of a region, the alarms on their metrics
+/// and the SNS topics those alarms notify (what CIS section 4 reads).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MonitoringRegion {
+    /// Every metric filter of the region (`logs:DescribeMetricFilters`).
+    pub metric_filters: Vec<MetricFilter>,
+    /// The metric alarms on a metric one of those filters publishes
+    /// (`cloudwatch:DescribeAlarms`).
+    pub alarms: Vec<MetricAlarm>,
+    /// The SNS topics of this region those alarms notify, with their
+    /// subscriptions counted (`sns:ListSubscriptionsByTopic`).
+    pub topics: Vec<SnsTopic>,
+}
+
+/// A CloudWatch Logs metric filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricFilter {
+    /// `filterName`.
+    pub name: String,
+    /// `logGroupName`.
+    pub log_group_name: String,
+    /// `filterPattern`, as written.
+    pub pattern: String,
+    /// The metrics it publishes (`metricTransformations`).
+    pub metrics: Vec<MetricName>,
+}
+
+/// A CloudWatch metric, by namespace and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricName {
+    /// `metricNamespace`.
+    pub namespace: String,
+    /// `metricName`.
+    pub name: String,
+}
+
+/// A CloudWatch metric alarm.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricAlarm {
+    /// `AlarmName`.
+    pub name: String,
+    /// `Namespace` and `MetricName`.
+    pub metric: MetricName,
+    /// `ActionsEnabled`.
+    pub actions_enabled: bool,
+    /// `AlarmActions` (ARNs).
+    pub alarm_actions: Vec<String>,
+}
+
+/// An SNS topic with its subscriptions counted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SnsTopic {
+    /// `TopicArn`.
+    pub arn: String,
+    /// Subscriptions confirmed (a `SubscriptionArn` that is an ARN).
+    pub confirmed_subscriptions: u32,
+    /// Subscriptions still `PendingConfirmation`.
+    pub pending_subscriptions: u32,
+    /// Why the subscriptions could not be read (then the counts say nothing).
+    pub gap: Option<super::Gap>,
 }
 
 /// EC2 and VPC settings of a region.
