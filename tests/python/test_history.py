@@ -127,6 +127,7 @@ def test_history_and_drift_report_exactly_the_planted_changes(moto: str, tmp_pat
             ("s3.bucket_public_access_block", bucket),
             ("iam.password_min_length", account),
             ("iam.password_reuse", account),
+            ("iam.password_policy_strong", account),
         }, new12
         assert d12["score_changes"]["CIS"]["delta"] == round(s2 - s1, 1)
         assert d12["totals"]["new_failures"] == len(new12) == failures[1] - failures[0]

@@ -520,7 +520,7 @@ def test_compliance_schema_and_fields(server_url: str, mode: str) -> None:
     listing = with_client(server_url, mode, lambda c: c.list_tools())
     tool = next(t for t in listing.tools if t.name == COMPLIANCE)
     props = tool.input_schema["properties"]
-    assert props["framework"]["enum"] == ["CIS", "NIST", "SOC2", "PCI-DSS"]
+    assert props["framework"]["enum"] == ["CIS", "NIST", "SOC2", "PCI-DSS", "FSBP"]
     assert props["generate_report"]["default"] is True
     assert props["include_evidence"]["default"] is False
     assert props["control_ids"]["default"] == []
@@ -721,7 +721,7 @@ def test_assessment_validation_errors(server_url: str, mode: str, arguments: dic
 
 
 def test_validate_controls_from_every_source(server_url: str, mode: str) -> None:
-    ids = ["EC2.8", "CIS 5.6", "iam.root_mfa", "EC2.19"]
+    ids = ["EC2.8", "CIS 5.6", "iam.root_mfa", "EC2.9"]
     result = call(server_url, mode, VALIDATE, {"control_ids": ids})
     assert result.is_error is not True, result.structured_content
     sc = result.structured_content
@@ -735,7 +735,7 @@ def test_validate_controls_from_every_source(server_url: str, mode: str) -> None
     assert {s["source"] for s in ec2_8["sources"]} == {"native checks", "Security Hub"}
     assert "345678901234/i-0a1b2c3d4e5f60718" in ec2_8["failing_resources"]
     assert controls["EC2.8"]["evidence"], "evidence behind the verdict"
-    assert {s["source"] for s in controls["EC2.19"]["result"]["sources"]} == {"Security Hub"}
+    assert {s["source"] for s in controls["EC2.9"]["result"]["sources"]} == {"Security Hub"}
     assert sc["evidence_total"] == sum(len(c["evidence"]) for c in sc["controls"])
 
     one = call(server_url, mode, VALIDATE, {"control_ids": ["EC2.8"], "target": "210987654321"}).structured_content

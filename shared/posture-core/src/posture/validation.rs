@@ -36,6 +36,7 @@ pub fn resolve(id: &str, frameworks: &[Framework]) -> Result<Resolved, String> {
                     .security_hub_control
                     .map(|c| vec![c.to_string()])
                     .unwrap_or_default(),
+                severity: None,
                 manual_reason: None,
             },
         });
@@ -80,6 +81,7 @@ pub fn resolve(id: &str, frameworks: &[Framework]) -> Result<Resolved, String> {
                 automated: true,
                 checks: mapped,
                 security_hub_controls: vec![id.into()],
+                severity: None,
                 manual_reason: None,
             },
         });

@@ -250,46 +250,142 @@ pub(crate) const UNUSED_CREDENTIALS: Check = Check {
         actions: &["iam:UpdateAccessKey", "iam:DeleteLoginProfile"],
         safe_to_automate: false,
     },
+    evaluate: |inv| unused_credentials(inv, "iam.unused_credentials_45d", 45),
+};
+
+/// Users whose active password or keys went unused for `days`.
+fn unused_credentials(inv: &Inventory, id: &'static str, days: i64) -> Vec<super::Outcome> {
+    let mut v = Verdicts::new(id);
+    let _ = iam_or_gap!(v, inv, "IAM credential report");
+    for row in users(inv).into_iter().flatten() {
+        let mut stale = Vec::new();
+        // Never used counts from creation (or last change for passwords).
+        if row.password_enabled
+            && at_least_days_before(
+                inv,
+                row.password_last_used
+                    .or(row.password_last_changed)
+                    .or(row.user_creation_time),
+                days,
+            )
+        {
+            stale.push("console password");
+        }
+        if row.access_key_1_active
+            && at_least_days_before(inv, row.access_key_1_last_used.or(row.access_key_1_last_rotated), days)
+        {
+            stale.push("access key 1");
+        }
+        if row.access_key_2_active
+            && at_least_days_before(inv, row.access_key_2_last_used.or(row.access_key_2_last_rotated), days)
+        {
+            stale.push("access key 2");
+        }
+        if !row.password_enabled && !row.access_key_1_active && !row.access_key_2_active {
+            v.add(&row.user, None, Status::Skip, "no active credentials");
+        } else {
+            v.pass_if(
+                stale.is_empty(),
+                &row.user,
+                None,
+                format!("every active credential was used within {days} days"),
+                format!("unused for {days} days or more: {}", stale.join(", ")),
+            );
+        }
+    }
+    v.done_or_none(account(inv), "no IAM users")
+}
+
+pub(crate) const UNUSED_CREDENTIALS_90D: Check = Check {
+    id: "iam.unused_credentials_90d",
+    title: "Credentials unused for 90 days or more are removed",
+    severity: Severity::Medium,
+    service: "IAM",
+    rationale: "Dormant passwords and keys are credentials nobody watches.",
+    remediation: &[
+        "Remove the console password of users who have not signed in for 90 days",
+        "Deactivate, then delete, access keys unused for 90 days",
+    ],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_finding-unused.html",
+    security_hub_control: Some("IAM.8"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:DeleteLoginProfile"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| unused_credentials(inv, "iam.unused_credentials_90d", 90),
+};
+
+pub(crate) const ALL_USERS_MFA: Check = Check {
+    id: "iam.all_users_mfa",
+    title: "Every IAM user has MFA",
+    severity: Severity::Medium,
+    service: "IAM",
+    rationale: "A user without MFA is one leaked password, or one phished sign-in, from being someone else's.",
+    remediation: &["IAM > Users > (user) > Security credentials > Assign MFA device"],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable.html",
+    security_hub_control: Some("IAM.19"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost (hardware keys cost what they cost)",
+        actions: &["iam:CreateVirtualMFADevice", "iam:EnableMFADevice"],
+        safe_to_automate: false,
+    },
     evaluate: |inv| {
-        let mut v = Verdicts::new("iam.unused_credentials_45d");
+        let mut v = Verdicts::new("iam.all_users_mfa");
         let _ = iam_or_gap!(v, inv, "IAM credential report");
         for row in users(inv).into_iter().flatten() {
-            let mut stale = Vec::new();
-            // Never used counts from creation (or last change for passwords).
-            if row.password_enabled
-                && at_least_days_before(
-                    inv,
-                    row.password_last_used
-                        .or(row.password_last_changed)
-                        .or(row.user_creation_time),
-                    45,
-                )
-            {
-                stale.push("console password");
-            }
-            if row.access_key_1_active
-                && at_least_days_before(inv, row.access_key_1_last_used.or(row.access_key_1_last_rotated), 45)
-            {
-                stale.push("access key 1");
-            }
-            if row.access_key_2_active
-                && at_least_days_before(inv, row.access_key_2_last_used.or(row.access_key_2_last_rotated), 45)
-            {
-                stale.push("access key 2");
-            }
-            if !row.password_enabled && !row.access_key_1_active && !row.access_key_2_active {
-                v.add(&row.user, None, Status::Skip, "no active credentials");
-            } else {
-                v.pass_if(
-                    stale.is_empty(),
-                    &row.user,
-                    None,
-                    "every active credential was used within 45 days",
-                    format!("unused for 45 days or more: {}", stale.join(", ")),
-                );
-            }
+            v.pass_if(row.mfa_active, &row.user, None, "MFA is active", "no MFA device");
         }
         v.done_or_none(account(inv), "no IAM users")
+    },
+};
+
+pub(crate) const STRONG_PASSWORD_POLICY: Check = Check {
+    id: "iam.password_policy_strong",
+    title: "The password policy requires upper case, lower case, numbers, symbols and 8 or more characters",
+    severity: Severity::Medium,
+    service: "IAM",
+    rationale: "Weak password rules make console passwords guessable.",
+    remediation: &[
+        "aws iam update-account-password-policy --require-uppercase-characters --require-lowercase-characters \
+         --require-numbers --require-symbols --minimum-password-length 14",
+    ],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html",
+    security_hub_control: Some("IAM.7"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["iam:UpdateAccountPasswordPolicy"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("iam.password_policy_strong");
+        let iam = iam_or_gap!(v, inv, "IAM password policy");
+        let Some(p) = &iam.password_policy else {
+            v.add(account(inv), None, Status::Fail, "no account password policy is set");
+            return v.done();
+        };
+        let len = p.minimum_password_length.unwrap_or(8);
+        let missing: Vec<&str> = [
+            (p.require_uppercase_characters, "upper case"),
+            (p.require_lowercase_characters, "lower case"),
+            (p.require_numbers, "numbers"),
+            (p.require_symbols, "symbols"),
+            (len >= 8, "8 or more characters"),
+        ]
+        .into_iter()
+        .filter_map(|(required, what)| (!required).then_some(what))
+        .collect();
+        v.pass_if(
+            missing.is_empty(),
+            account(inv),
+            None,
+            format!("requires upper and lower case, numbers, symbols and {len} characters"),
+            format!("does not require {}", missing.join(", ")),
+        );
+        v.done()
     },
 };
 

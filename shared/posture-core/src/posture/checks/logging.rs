@@ -493,3 +493,144 @@ pub(crate) const GUARDDUTY_ENABLED: Check = Check {
     },
     evaluate: |inv| service_enabled(inv, "guardduty.enabled", "guardduty", "GuardDuty", |s| s.guardduty),
 };
+
+pub(crate) const CLOUDTRAIL_ENABLED: Check = Check {
+    id: "cloudtrail.enabled",
+    title: "At least one CloudTrail trail is logging",
+    severity: Severity::High,
+    service: "CloudTrail",
+    rationale: "Without a logging trail, API activity is kept only 90 days in event history and cannot be \
+                delivered or analyzed.",
+    remediation: &["Create a trail (multi-region, all management events) and start logging"],
+    doc_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-create-and-update-a-trail.html",
+    security_hub_control: Some("CloudTrail.3"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "first management-event copy free; S3 storage",
+        actions: &["cloudtrail:CreateTrail", "cloudtrail:StartLogging"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.enabled");
+        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
+            return v.done();
+        };
+        let logging: Vec<&str> = trails
+            .iter()
+            .filter(|t| t.is_logging && !t.gaps.contains_key("status"))
+            .map(|t| t.name.as_str())
+            .collect();
+        if logging.is_empty() {
+            // A trail homed in an unlisted region, or one whose status was
+            // not read, may be the one that logs.
+            for (region, gap) in &inv.cloudtrail_region_gaps {
+                v.gap(account(inv), Some(region), "CloudTrail trails homed in the region", gap);
+            }
+            for t in trails {
+                if let Some(gap) = t.gaps.get("status") {
+                    v.gap(&t.name, Some(&t.home_region), "the trail's status", gap);
+                }
+            }
+            if !v.is_empty() {
+                return v.done();
+            }
+        }
+        v.pass_if(
+            !logging.is_empty(),
+            account(inv),
+            None,
+            format!("logging: {}", logging.join(", ")),
+            format!("none of the {} trail(s) is logging", trails.len()),
+        );
+        v.done()
+    },
+};
+
+pub(crate) const CLOUDTRAIL_CLOUDWATCH_LOGS: Check = Check {
+    id: "cloudtrail.cloudwatch_logs",
+    title: "CloudTrail trails deliver to CloudWatch Logs",
+    severity: Severity::Low,
+    service: "CloudTrail",
+    rationale: "Events in CloudWatch Logs can be searched at once and alarmed on (CIS section 4).",
+    remediation: &[
+        "aws cloudtrail update-trail --name TRAIL --cloud-watch-logs-log-group-arn GROUP_ARN \
+         --cloud-watch-logs-role-arn ROLE_ARN",
+    ],
+    doc_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/send-cloudtrail-events-to-cloudwatch-logs.html",
+    security_hub_control: Some("CloudTrail.5"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "CloudWatch Logs ingestion and storage",
+        actions: &["logs:CreateLogGroup", "iam:CreateRole", "cloudtrail:UpdateTrail"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.cloudwatch_logs");
+        let Some(trails) = v.trails_by_home_region(inv) else {
+            return v.done();
+        };
+        for t in trails {
+            v.pass_if(
+                t.cloud_watch_logs_log_group_arn.is_some(),
+                &t.name,
+                Some(&t.home_region),
+                "delivers to a CloudWatch Logs group",
+                "CloudWatchLogsLogGroupArn is not set",
+            );
+        }
+        v.done_or_none(account(inv), "no trails")
+    },
+};
+
+pub(crate) const CLOUDTRAIL_BUCKET_NOT_PUBLIC: Check = Check {
+    id: "cloudtrail.bucket_not_public",
+    title: "The S3 bucket of each trail is not publicly accessible",
+    severity: Severity::Critical,
+    service: "CloudTrail",
+    rationale: "Public audit logs hand an attacker a map of the account and its activity.",
+    remediation: &["Remove public grants from the trail bucket's policy and ACL; turn on Block Public Access"],
+    doc_url: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html",
+    security_hub_control: Some("CloudTrail.6"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:PutPublicAccessBlock"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("cloudtrail.bucket_not_public");
+        let Some(trails) = v.trails_by_home_region(inv) else {
+            return v.done();
+        };
+        for t in trails {
+            let Some(bucket) = &t.s3_bucket_name else {
+                v.add(
+                    &t.name,
+                    Some(&t.home_region),
+                    Status::Skip,
+                    "the trail has no S3 bucket",
+                );
+                continue;
+            };
+            match inv.s3.get().map(|s3| s3.buckets.iter().find(|b| &b.name == bucket)) {
+                Ok(Some(b)) => {
+                    let public = b.policy_is_public == Some(true) || b.acl_grants_public;
+                    v.pass_if(
+                        !public,
+                        bucket,
+                        Some(&b.region),
+                        "neither the policy nor the ACL grants public access",
+                        format!(
+                            "the bucket of trail {} is public ({})",
+                            t.name,
+                            if b.acl_grants_public { "ACL" } else { "policy" }
+                        ),
+                    );
+                }
+                Ok(None) => v.add(bucket, None, Status::Skip, "the trail's bucket is in another account"),
+                Err(gap) => v.gap(bucket, None, "S3 settings", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no trails")
+    },
+};

@@ -294,3 +294,88 @@ pub(crate) const INSTANCE_ROLES: Check = Check {
         v.done_or_none(account(inv), "no EC2 instances")
     },
 };
+
+/// The ports of Security Hub EC2.19 ("high risk"), as its control page lists them.
+const HIGH_RISK_PORTS: [i32; 24] = [
+    20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3000, 3306, 3389, 4333, 5000, 5432, 5500, 5601, 8080, 8088,
+    8888, 9200, 9300,
+];
+
+/// `port from CIDR` for each of `ports` a rule opens to 0.0.0.0/0 or ::/0.
+fn open_to_world(sg: &SecurityGroup, ports: &[i32]) -> Vec<String> {
+    let mut open = Vec::new();
+    for port in ports {
+        for (anywhere, v6) in [("0.0.0.0/0", false), ("::/0", true)] {
+            let opened = sg.ingress.iter().any(|r| {
+                let ranges = if v6 { &r.ipv6_ranges } else { &r.ipv4_ranges };
+                ranges.iter().any(|c| c == anywhere) && r.covers_port(*port)
+            });
+            if opened {
+                open.push(format!("{port} from {anywhere}"));
+            }
+        }
+    }
+    open
+}
+
+fn world_ports(inv: &Inventory, id: &'static str, ports: &'static [i32]) -> Vec<super::Outcome> {
+    per_group(inv, id, |sg| {
+        let open = open_to_world(sg, ports);
+        Some((
+            open.is_empty(),
+            format!("no ingress from anywhere to {}", self::ports(ports)),
+            format!("allows ingress to {}", open.join(", ")),
+        ))
+    })
+}
+
+macro_rules! world_port_check {
+    ($name:ident, $id:literal, $title:literal, $control:literal, $severity:expr, $ports:expr) => {
+        pub(crate) const $name: Check = Check {
+            id: $id,
+            title: $title,
+            severity: $severity,
+            service: "EC2",
+            rationale: "A port open to the whole internet is found by scanners within minutes; what listens \
+                        behind it is then only as safe as its last patch.",
+            remediation: &[
+                "Remove the 0.0.0.0/0 and ::/0 rules for these ports; allow known CIDRs or use \
+                            Systems Manager Session Manager for administration",
+            ],
+            doc_url: "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-security-groups.html",
+            security_hub_control: Some($control),
+            effort: Effort {
+                complexity: Complexity::Medium,
+                cost: "no cost",
+                actions: &["ec2:RevokeSecurityGroupIngress"],
+                safe_to_automate: false,
+            },
+            evaluate: |inv| world_ports(inv, $id, $ports),
+        };
+    };
+}
+
+world_port_check!(
+    SG_SSH_FROM_ANYWHERE,
+    "ec2.sg_no_ssh_from_anywhere",
+    "No security group allows ingress from 0.0.0.0/0 or ::/0 to port 22",
+    "EC2.13",
+    Severity::High,
+    &[22]
+);
+world_port_check!(
+    SG_RDP_FROM_ANYWHERE,
+    "ec2.sg_no_rdp_from_anywhere",
+    "No security group allows ingress from 0.0.0.0/0 or ::/0 to port 3389",
+    "EC2.14",
+    Severity::High,
+    &[3389]
+);
+world_port_check!(
+    SG_HIGH_RISK_PORTS,
+    "ec2.sg_no_high_risk_ports_from_anywhere",
+    "No security group allows unrestricted ingress to high-risk ports",
+    "EC2.19",
+    Severity::Medium,
+    &HIGH_RISK_PORTS
+);

@@ -417,3 +417,110 @@ pub(crate) const EFS_ENCRYPTED: Check = Check {
         v.done_or_none(account(inv), "no EFS file systems")
     },
 };
+
+pub(crate) const S3_ACCESS_LOGGING: Check = Check {
+    id: "s3.server_access_logging",
+    title: "S3 buckets have server access logging on",
+    severity: Severity::Medium,
+    service: "S3",
+    rationale: "Access logs are the request-level record of who read, wrote or deleted what in a bucket.",
+    remediation: &["S3 > bucket > Properties > Server access logging: enable, to a separate logging bucket"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html",
+    security_hub_control: Some("S3.9"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "S3 storage for the logs",
+        actions: &["s3:PutBucketLogging"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.server_access_logging");
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
+            return v.done();
+        };
+        for b in &s3.buckets {
+            v.pass_if(
+                b.logging_target.is_some(),
+                &b.name,
+                Some(&b.region),
+                "server access logging is on",
+                "server access logging is off",
+            );
+        }
+        v.done_or_none(account(inv), "no S3 buckets")
+    },
+};
+
+pub(crate) const S3_VERSIONING: Check = Check {
+    id: "s3.versioning_enabled",
+    title: "S3 buckets have versioning enabled",
+    severity: Severity::Low,
+    service: "S3",
+    rationale: "Versioning keeps overwritten and deleted objects recoverable, after a mistake or a ransomware write.",
+    remediation: &["aws s3api put-bucket-versioning --bucket BUCKET --versioning-configuration Status=Enabled"],
+    doc_url: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html",
+    security_hub_control: Some("S3.14"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "storage of noncurrent versions (limit with a lifecycle rule)",
+        actions: &["s3:PutBucketVersioning"],
+        safe_to_automate: true,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("s3.versioning_enabled");
+        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
+            return v.done();
+        };
+        for b in &s3.buckets {
+            if let Some(gap) = b.gaps.get("versioning") {
+                v.gap(&b.name, Some(&b.region), "the bucket's versioning", gap);
+                continue;
+            }
+            v.pass_if(
+                b.versioning.as_deref() == Some("Enabled"),
+                &b.name,
+                Some(&b.region),
+                "versioning is Enabled",
+                format!("versioning is {}", b.versioning.as_deref().unwrap_or("never enabled")),
+            );
+        }
+        v.done_or_none(account(inv), "no S3 buckets")
+    },
+};
+
+pub(crate) const KMS_NOT_PENDING_DELETION: Check = Check {
+    id: "kms.no_keys_pending_deletion",
+    title: "No customer managed KMS key is scheduled for deletion",
+    severity: Severity::Critical,
+    service: "KMS",
+    rationale: "Once the waiting period ends, everything encrypted under the key is unreadable for good.",
+    remediation: &["If the deletion is not intended: aws kms cancel-key-deletion --key-id KEY, then enable the key"],
+    doc_url: "https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html",
+    security_hub_control: Some("KMS.3"),
+    effort: Effort {
+        complexity: Complexity::Low,
+        cost: "no cost",
+        actions: &["kms:CancelKeyDeletion", "kms:EnableKey"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("kms.no_keys_pending_deletion");
+        for (region, keys) in regions(inv, |r| &r.kms) {
+            match keys {
+                Ok(keys) => {
+                    for k in keys.iter().filter(|k| k.manager == "CUSTOMER") {
+                        v.pass_if(
+                            k.state != "PendingDeletion" && k.state != "PendingReplicaDeletion",
+                            &k.id,
+                            Some(region),
+                            format!("key state {}", k.state),
+                            format!("key state {}: scheduled for deletion", k.state),
+                        );
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "KMS keys", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no customer managed KMS keys")
+    },
+};

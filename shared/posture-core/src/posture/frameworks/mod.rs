@@ -64,6 +64,10 @@ pub struct Requirement {
     /// Security Hub control ids.
     #[serde(default)]
     pub security_hub_controls: Vec<String>,
+    /// The framework's own severity of a failure, where it gives one (AWS
+    /// FSBP does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<crate::severity::Severity>,
     /// Why no native check decides it (only where `checks` is empty): what
     /// the framework asks that no API answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,6 +102,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "pci-dss-4.0.json",
         include_str!("../../../data/frameworks/pci-dss-4.0.json"),
+    ),
+    (
+        "aws-fsbp-1.0.json",
+        include_str!("../../../data/frameworks/aws-fsbp-1.0.json"),
     ),
 ];
 

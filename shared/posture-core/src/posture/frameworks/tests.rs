@@ -179,7 +179,45 @@ fn a_service_selection_keeps_the_requirements_about_that_service() {
 fn builtin_frameworks_load() {
     let all = builtin().unwrap();
     let names: Vec<&str> = all.iter().map(|f| f.short_name.as_str()).collect();
-    assert_eq!(names, ["CIS", "NIST", "SOC2", "PCI-DSS"]);
+    assert_eq!(names, ["CIS", "NIST", "SOC2", "PCI-DSS", "FSBP"]);
+}
+
+/// FSBP lists, for each control, exactly the native checks that name it as
+/// their Security Hub control, and the control itself.
+#[test]
+fn fsbp_controls_and_native_checks_stay_in_step() {
+    let all = builtin().unwrap();
+    let fsbp = all.iter().find(|f| f.short_name == "FSBP").unwrap();
+    for r in &fsbp.requirements {
+        let mut natives: Vec<&str> = crate::posture::checks::CHECKS
+            .iter()
+            .filter(|c| c.security_hub_control == Some(r.id.as_str()))
+            .map(|c| c.id)
+            .collect();
+        natives.sort_unstable();
+        assert_eq!(r.checks, natives, "{}", r.id);
+        assert_eq!(r.security_hub_controls, std::slice::from_ref(&r.id), "{}", r.id);
+        assert!(r.severity.is_some(), "{}", r.id);
+    }
+    assert!(fsbp.requirements.len() > 250, "{}", fsbp.requirements.len());
+}
+
+/// CIS: what no native check decides says why, and nothing else does.
+#[test]
+fn cis_manual_requirements_say_why() {
+    let all = builtin().unwrap();
+    let cis = all.iter().find(|f| f.short_name == "CIS").unwrap();
+    for r in &cis.requirements {
+        assert_eq!(r.checks.is_empty(), r.manual_reason.is_some(), "{}", r.id);
+    }
+}
+
+#[test]
+fn a_manual_reason_on_a_checked_requirement_is_refused_with_its_place() {
+    let text = r#"{"id": "X", "name": "X", "version": "1", "short_name": "X", "requirements": [
+      {"id": "A", "title": "a", "checks": ["iam.root_mfa"], "manual_reason": "no API"}]}"#;
+    let e = parse("x.json", text).unwrap_err();
+    assert_eq!(e.location, "requirements[0] (id \"A\").manual_reason");
 }
 
 const TWO_SOURCES: &str = r#"{
