@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -105,10 +106,15 @@ def test_cis_verdicts_agree_with_prowler_or_the_difference_is_explained(moto: st
     _seed_account_a(moto)
     _seed_monitoring(moto)
     with serve(demo=False, env=_server_env(moto, {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"})) as server:
+        started = time.monotonic()
         report = _call(server.expected_url, "check_compliance_status", {"framework": "CIS"})
+        ours_took = time.monotonic() - started
     ours = {c["control_id"]: c["status"] for c in report["control_results"]}
     with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
         theirs = _prowler_verdicts(prowler, moto, Path(out))
+        prowler_took = time.monotonic() - started
+    print(f"\ncheck_compliance_status (live collection) {ours_took:.1f} s, Prowler {prowler_took:.1f} s")
 
     both = sorted((r for r in ours if ours[r] in ("PASSED", "FAILED") and r in theirs),
                   key=lambda r: [int(p) for p in r.split(".")])
@@ -117,6 +123,7 @@ def test_cis_verdicts_agree_with_prowler_or_the_difference_is_explained(moto: st
     print(f"\nCIS v3.0 on the test's account: decided by both {len(both)}, agreeing {len(both) - len(disagreements)}, "
           f"disagreeing {len(disagreements)}; decided here only {sorted(r for r in ours if ours[r] in ('PASSED', 'FAILED') and r not in theirs)}; "
           f"by Prowler only {sorted(r for r in theirs if ours.get(r) not in ('PASSED', 'FAILED'))}")
+    print("agreeing: " + ", ".join(f"{r} {ours[r]}" for r in both if r not in disagreements))
     for r, d in disagreements.items():
         print(f"| {r} | {d['ours']} | {d['prowler']} | {explained.get(r, {}).get('right', 'UNEXPLAINED')} |")
     unexplained = {r: d for r, d in disagreements.items()
