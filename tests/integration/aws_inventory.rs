@@ -102,6 +102,8 @@ async fn iam_is_collected_and_planted_problems_fail_while_clean_ones_pass() {
         data.credential_report
     );
     assert_eq!(data.password_policy, None, "moto starts without a password policy");
+    // bob's virtual MFA device is assigned, but to bob, not to root.
+    assert_eq!(data.root_virtual_mfa, Some(false), "{:?}", data.virtual_mfa_gap);
     let inv = Inventory {
         account_id: MOTO_ACCOUNT.into(),
         collected_at: jiff::Timestamp::now(),

@@ -68,6 +68,7 @@ pub const ACTIONS: &[&str] = &[
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    "iam:ListVirtualMFADevices",
     "logs:DescribeMetricFilters",
     "cloudwatch:DescribeAlarms",
     "sns:ListSubscriptionsByTopic",

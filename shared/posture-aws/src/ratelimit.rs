@@ -175,6 +175,7 @@ pub const QUOTAS: &[OperationQuota] = &[
             "iam:GetPolicyVersion",
             "iam:ListEntitiesForPolicy",
             "iam:ListServerCertificates",
+            "iam:ListVirtualMFADevices",
         ],
         quota: q(10.0, 10),
         per_region: false,

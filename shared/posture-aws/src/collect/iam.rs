@@ -1,6 +1,7 @@
 //! IAM: credential report, account summary, password policy, users with
 //! their policies and groups, attached managed policies with their documents,
-//! AWSSupportAccess attachments, server certificates.
+//! AWSSupportAccess attachments, server certificates, and whether the root
+//! user's MFA device is a virtual one.
 
 use super::{call, collected};
 use aws_sdk_iam::Client;
@@ -178,7 +179,13 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
         })
         .collect();
 
+    let (root_virtual_mfa, virtual_mfa_gap) = match root_virtual_mfa(client).await {
+        Ok(assigned) => (Some(assigned), None),
+        Err(gap) => (None, Some(gap)),
+    };
     Ok(IamInventory {
+        root_virtual_mfa,
+        virtual_mfa_gap,
         credential_report,
         root_mfa_enabled: value(SummaryKeyType::AccountMfaEnabled),
         root_access_keys_present: value(SummaryKeyType::AccountAccessKeysPresent),
@@ -188,4 +195,31 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
         support_access_entities,
         server_certificates,
     })
+}
+
+/// Whether one of the account's assigned virtual MFA devices is the root
+/// user's (its `User` is the root ARN); a failure is this field's gap only.
+async fn root_virtual_mfa(client: &Client) -> Result<bool, Gap> {
+    let mut marker = None;
+    loop {
+        let page = call!(
+            "iam:ListVirtualMFADevices",
+            client
+                .list_virtual_mfa_devices()
+                .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Assigned)
+                .set_marker(marker.take())
+                .send()
+        );
+        let root = page
+            .virtual_mfa_devices()
+            .iter()
+            .any(|d| d.user().is_some_and(|u| u.arn().ends_with(":root")));
+        if root {
+            return Ok(true);
+        }
+        marker = page.marker().map(str::to_string).filter(|_| page.is_truncated());
+        if marker.is_none() {
+            return Ok(false);
+        }
+    }
 }

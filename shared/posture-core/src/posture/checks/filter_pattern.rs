@@ -41,7 +41,7 @@ const ALWAYS_PRESENT: &[&str] = &[
 ];
 
 /// The most witness events one comparison may build.
-const MAX_WITNESSES: usize = 1_000_000;
+const MAX_WITNESSES: usize = 50_000;
 
 /// A parsed filter pattern.
 #[derive(Debug, Clone, PartialEq)]

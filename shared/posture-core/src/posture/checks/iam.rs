@@ -736,3 +736,63 @@ pub(crate) const NO_INITIAL_ACCESS_KEYS: Check = Check {
         v.done_or_none(account(inv), "no IAM users with a console password")
     },
 };
+
+pub(crate) const ROOT_HARDWARE_MFA: Check = Check {
+    id: "iam.root_hardware_mfa",
+    title: "The root user's MFA is a hardware device",
+    severity: Severity::Critical,
+    service: "IAM",
+    rationale: "A virtual MFA lives on a phone or laptop that can itself be compromised or cloned; a hardware \
+                key cannot be copied off the device.",
+    remediation: &[
+        "As root: IAM > Security credentials > Assign MFA device: a FIDO security key or hardware TOTP token; \
+         then remove the virtual device",
+    ],
+    doc_url: "https://docs.aws.amazon.com/IAM/latest/UserGuide/enable-hw-mfa-for-root.html",
+    security_hub_control: Some("IAM.6"),
+    effort: Effort {
+        complexity: Complexity::Medium,
+        cost: "the price of a hardware key",
+        actions: &["iam:EnableMFADevice", "iam:DeactivateMFADevice"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("iam.root_hardware_mfa");
+        let iam = iam_or_gap!(v, inv, "IAM account summary");
+        let mfa = iam.root_mfa_enabled.or(root_row(inv).map(|r| r.mfa_active));
+        match (mfa, iam.root_virtual_mfa, &iam.virtual_mfa_gap) {
+            (Some(false), _, _) => v.add(
+                account(inv),
+                None,
+                Status::Fail,
+                "the root user has no MFA device at all",
+            ),
+            (Some(true), Some(false), _) => v.add(
+                account(inv),
+                None,
+                Status::Pass,
+                "root has MFA and no virtual MFA device is assigned to it",
+            ),
+            (Some(true), Some(true), _) => v.add(
+                account(inv),
+                None,
+                Status::Fail,
+                "root's MFA is a virtual device (assigned to the root user in ListVirtualMFADevices)",
+            ),
+            (Some(true), None, Some(gap)) => v.gap(account(inv), None, "the virtual MFA devices", gap),
+            (Some(true), None, None) => v.add(
+                account(inv),
+                None,
+                Status::Error,
+                "the virtual MFA devices were not collected (an inventory from before they were)",
+            ),
+            (None, _, _) => v.add(
+                account(inv),
+                None,
+                Status::Error,
+                "neither the account summary nor the credential report says whether root has MFA",
+            ),
+        }
+        v.done()
+    },
+};

@@ -1,7 +1,7 @@
 //! Logging and detection checks (CIS v3.0 sections 3 and 4).
 
 use super::{Check, Complexity, Effort, Status, Verdicts, account, regions};
-use crate::posture::inventory::{ConfigRecorder, Gap, Inventory, ServiceEnablement};
+use crate::posture::inventory::{ConfigRecorder, Gap, Inventory, ServiceEnablement, Trail};
 use crate::severity::Severity;
 
 pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
@@ -78,20 +78,13 @@ pub(crate) const CLOUDTRAIL_VALIDATION: Check = Check {
         safe_to_automate: true,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.log_file_validation");
-        let Some(trails) = v.trails_by_home_region(inv) else {
-            return v.done();
-        };
-        for t in trails {
-            v.pass_if(
-                t.log_file_validation,
-                &t.name,
-                Some(&t.home_region),
-                "LogFileValidationEnabled is true",
-                "LogFileValidationEnabled is false",
-            );
-        }
-        v.done_or_none(account(inv), "no trails")
+        per_trail(
+            inv,
+            "cloudtrail.log_file_validation",
+            |t| t.log_file_validation,
+            "LogFileValidationEnabled is true",
+            "LogFileValidationEnabled is false",
+        )
     },
 };
 
@@ -228,20 +221,13 @@ pub(crate) const CLOUDTRAIL_KMS: Check = Check {
         safe_to_automate: false,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.kms_encryption");
-        let Some(trails) = v.trails_by_home_region(inv) else {
-            return v.done();
-        };
-        for t in trails {
-            v.pass_if(
-                t.kms_key_id.is_some(),
-                &t.name,
-                Some(&t.home_region),
-                "KmsKeyId is set",
-                "no KmsKeyId: logs use SSE-S3 only",
-            );
-        }
-        v.done_or_none(account(inv), "no trails")
+        per_trail(
+            inv,
+            "cloudtrail.kms_encryption",
+            |t| t.kms_key_id.is_some(),
+            "KmsKeyId is set",
+            "no KmsKeyId: logs use SSE-S3 only",
+        )
     },
 };
 
@@ -337,6 +323,19 @@ pub(crate) const VPC_FLOW_LOGS: Check = Check {
         v.done()
     },
 };
+
+/// One verdict per trail on one of its settings; a region whose trails
+/// could not be listed is that region's gap.
+fn per_trail(inv: &Inventory, id: &'static str, ok: fn(&Trail) -> bool, pass: &str, fail: &str) -> Vec<super::Outcome> {
+    let mut v = Verdicts::new(id);
+    let Some(trails) = v.trails_by_home_region(inv) else {
+        return v.done();
+    };
+    for t in trails {
+        v.pass_if(ok(t), &t.name, Some(&t.home_region), pass, fail);
+    }
+    v.done_or_none(account(inv), "no trails")
+}
 
 fn s3_data_events(inv: &Inventory, id: &'static str, wanted: &str) -> Vec<super::Outcome> {
     let mut v = Verdicts::new(id);
@@ -565,20 +564,13 @@ pub(crate) const CLOUDTRAIL_CLOUDWATCH_LOGS: Check = Check {
         safe_to_automate: true,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.cloudwatch_logs");
-        let Some(trails) = v.trails_by_home_region(inv) else {
-            return v.done();
-        };
-        for t in trails {
-            v.pass_if(
-                t.cloud_watch_logs_log_group_arn.is_some(),
-                &t.name,
-                Some(&t.home_region),
-                "delivers to a CloudWatch Logs group",
-                "CloudWatchLogsLogGroupArn is not set",
-            );
-        }
-        v.done_or_none(account(inv), "no trails")
+        per_trail(
+            inv,
+            "cloudtrail.cloudwatch_logs",
+            |t| t.cloud_watch_logs_log_group_arn.is_some(),
+            "delivers to a CloudWatch Logs group",
+            "CloudWatchLogsLogGroupArn is not set",
+        )
     },
 };
 

@@ -110,6 +110,7 @@ pub struct Check {
 pub static CHECKS: &[Check] = &[
     iam::ROOT_NO_ACCESS_KEYS,
     iam::ROOT_MFA,
+    iam::ROOT_HARDWARE_MFA,
     iam::PASSWORD_MIN_LENGTH,
     iam::PASSWORD_REUSE,
     iam::CONSOLE_USERS_MFA,

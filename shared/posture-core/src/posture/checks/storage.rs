@@ -2,7 +2,7 @@
 
 use super::policy::{allows_everyone, denies_insecure_transport};
 use super::{Check, Complexity, Effort, Outcome, Status, Verdicts, account, regions};
-use crate::posture::inventory::{DbInstance, Inventory};
+use crate::posture::inventory::{Bucket, DbInstance, Inventory};
 use crate::severity::Severity;
 
 pub(crate) const S3_TLS_ONLY: Check = Check {
@@ -66,30 +66,20 @@ pub(crate) const S3_MFA_DELETE: Check = Check {
         safe_to_automate: false,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("s3.mfa_delete");
-        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
-            return v.done();
-        };
-        for b in &s3.buckets {
-            if let Some(gap) = b.gaps.get("versioning") {
-                v.gap(&b.name, Some(&b.region), "the bucket's versioning", gap);
-                continue;
-            }
+        per_versioned_bucket(inv, "s3.mfa_delete", |b| {
             let versioned = b.versioning.as_deref() == Some("Enabled");
             let mfa_delete = b.mfa_delete.as_deref() == Some("Enabled");
-            v.pass_if(
+            let fail = if versioned {
+                "MFA delete is not enabled"
+            } else {
+                "versioning is not on (MFA delete needs it)"
+            };
+            (
                 versioned && mfa_delete,
-                &b.name,
-                Some(&b.region),
-                "versioning is on with MFA delete enabled",
-                if versioned {
-                    "MFA delete is not enabled"
-                } else {
-                    "versioning is not on (MFA delete needs it)"
-                },
-            );
-        }
-        v.done_or_none(account(inv), "no S3 buckets")
+                "versioning is on with MFA delete enabled".into(),
+                fail.into(),
+            )
+        })
     },
 };
 
@@ -467,26 +457,38 @@ pub(crate) const S3_VERSIONING: Check = Check {
         safe_to_automate: true,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("s3.versioning_enabled");
-        let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
-            return v.done();
-        };
-        for b in &s3.buckets {
-            if let Some(gap) = b.gaps.get("versioning") {
-                v.gap(&b.name, Some(&b.region), "the bucket's versioning", gap);
-                continue;
-            }
-            v.pass_if(
-                b.versioning.as_deref() == Some("Enabled"),
-                &b.name,
-                Some(&b.region),
-                "versioning is Enabled",
-                format!("versioning is {}", b.versioning.as_deref().unwrap_or("never enabled")),
-            );
-        }
-        v.done_or_none(account(inv), "no S3 buckets")
+        per_versioned_bucket(inv, "s3.versioning_enabled", |b| {
+            let status = b.versioning.as_deref();
+            (
+                status == Some("Enabled"),
+                "versioning is Enabled".into(),
+                format!("versioning is {}", status.unwrap_or("never enabled")),
+            )
+        })
     },
 };
+
+/// One verdict per bucket from its versioning configuration; a bucket whose
+/// versioning could not be read is that bucket's gap.
+fn per_versioned_bucket(
+    inv: &Inventory,
+    id: &'static str,
+    judge: fn(&Bucket) -> (bool, String, String),
+) -> Vec<Outcome> {
+    let mut v = Verdicts::new(id);
+    let Some(s3) = v.section(inv, &inv.s3, "S3 settings") else {
+        return v.done();
+    };
+    for b in &s3.buckets {
+        if let Some(gap) = b.gaps.get("versioning") {
+            v.gap(&b.name, Some(&b.region), "the bucket's versioning", gap);
+            continue;
+        }
+        let (ok, pass, fail) = judge(b);
+        v.pass_if(ok, &b.name, Some(&b.region), pass, fail);
+    }
+    v.done_or_none(account(inv), "no S3 buckets")
+}
 
 pub(crate) const KMS_NOT_PENDING_DELETION: Check = Check {
     id: "kms.no_keys_pending_deletion",

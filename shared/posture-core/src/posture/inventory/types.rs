@@ -26,6 +26,12 @@ pub struct IamInventory {
     pub support_access_entities: Vec<String>,
     /// Server certificates stored in IAM.
     pub server_certificates: Vec<ServerCertificate>,
+    /// Whether a virtual MFA device is assigned to the root user
+    /// (`ListVirtualMFADevices`, assigned ones); `None`: not read (then
+    /// `virtual_mfa_gap` says why, or the inventory predates the field).
+    pub root_virtual_mfa: Option<bool>,
+    /// Why the virtual MFA devices could not be listed.
+    pub virtual_mfa_gap: Option<super::Gap>,
 }
 
 /// One credential report row (the CSV's columns that checks read).
