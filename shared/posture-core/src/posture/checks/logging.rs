@@ -44,9 +44,9 @@ pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
                     );
                 }
             }
-        }
-        if good.is_empty() && !v.is_empty() {
-            return v.done();
+            if !v.is_empty() {
+                return v.done();
+            }
         }
         v.pass_if(
             !good.is_empty(),
