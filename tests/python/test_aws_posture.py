@@ -104,11 +104,19 @@ def _seed_account_a(endpoint: str) -> dict[str, str]:
     client("ec2", "eu-west-1").enable_ebs_encryption_by_default()
 
     rds = client("rds")
+    # The clean database also has every setting AWS FSBP asks of an instance (RDS.5-RDS.25); the
+    # planted one has RDS's defaults: the `admin` user on port 5432, one day of backups, nothing else.
+    clean_settings = dict(
+        MasterUsername="ledger_admin", Port=6543, DeletionProtection=True, MultiAZ=True, CopyTagsToSnapshot=True,
+        BackupRetentionPeriod=10, EnableIAMDatabaseAuthentication=True, MonitoringInterval=60,
+        MonitoringRoleArn=f"arn:aws:iam::{ACCOUNT_A}:role/rds-monitoring",
+    )
     for name, private in (("planted-public-db", False), ("clean-private-db", True)):
         rds.create_db_instance(
-            DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin",
+            DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
             MasterUserPassword="Correct-Horse-Battery-9", AllocatedStorage=20,
             StorageEncrypted=private, PubliclyAccessible=not private, AutoMinorVersionUpgrade=private,
+            **(clean_settings if private else {"MasterUsername": "admin"}),
         )
     efs = client("efs")
     ids["planted-unencrypted-fs"] = efs.create_file_system(CreationToken="planted", Encrypted=False)["FileSystemId"]
@@ -291,3 +299,22 @@ def test_clean_account_settings_pass(moto: str, seeded) -> None:
         assert _control(cis, control)["status"] == "PASSED"
     failing = {t["finding_id"] for t in assessed["top_findings"]}
     assert not failing & {"check:iam.password_min_length", "check:iam.password_reuse", "check:s3.account_public_access_block"}
+
+
+FSBP_RDS = {"RDS.5": "rds.multi_az", "RDS.6": "rds.enhanced_monitoring", "RDS.8": "rds.deletion_protection",
+            "RDS.10": "rds.iam_authentication", "RDS.11": "rds.automatic_backups", "RDS.17": "rds.copy_tags_to_snapshots",
+            "RDS.23": "rds.non_default_port", "RDS.25": "rds.custom_admin_username"}
+
+
+@pytest.mark.timeout(240)
+def test_fsbp_rds_settings_are_read_from_describe_db_instances(moto: str, seeded) -> None:
+    with serve(demo=False, env=_server_env(moto, seeded["a"])) as server:
+        fsbp = _call(server.expected_url, "check_compliance_status",
+                     {"framework": "FSBP", "control_ids": list(FSBP_RDS), "include_evidence": True})
+    a = lambda r: f"{ACCOUNT_A}/{r}"  # noqa: E731
+    for control, check in FSBP_RDS.items():
+        assert _control(fsbp, control)["status"] == "FAILED", (control, _control(fsbp, control))
+        assert _outcomes(fsbp, control, check) == {
+            a("planted-public-db"): ("FAIL", "us-east-1"),
+            a("clean-private-db"): ("PASS", "us-east-1"),
+        }, control

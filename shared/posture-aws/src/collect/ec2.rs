@@ -186,6 +186,8 @@ async fn collect_inner(client: &Client) -> Result<Ec2Region, Gap> {
                         .and_then(|m| m.http_endpoint())
                         .map(|t| t.as_str().to_string()),
                     iam_instance_profile: i.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
+                    public_ip: i.public_ip_address().map(str::to_string),
+                    public_ip_collected: true,
                     tags: i
                         .tags()
                         .iter()

@@ -1,5 +1,7 @@
-//! RDS DB instances of a region: encryption at rest, automatic minor version
-//! upgrades, public accessibility.
+//! RDS DB instances of a region, with the settings the checks read: encryption
+//! at rest, minor version upgrades, public accessibility, deletion protection,
+//! backups, IAM authentication, Multi-AZ, enhanced monitoring, tags copied to
+//! snapshots, administrator user name and port.
 
 use super::{call, collected};
 use aws_sdk_rds::Client;
@@ -25,6 +27,15 @@ async fn collect_inner(client: &Client) -> Result<Vec<DbInstance>, Gap> {
             storage_encrypted: db.storage_encrypted().unwrap_or(false),
             auto_minor_version_upgrade: db.auto_minor_version_upgrade().unwrap_or(false),
             publicly_accessible: db.publicly_accessible().unwrap_or(false),
+            // AWS leaves these out when off.
+            deletion_protection: Some(db.deletion_protection().unwrap_or(false)),
+            backup_retention_days: Some(db.backup_retention_period().unwrap_or(0)),
+            iam_authentication: Some(db.iam_database_authentication_enabled().unwrap_or(false)),
+            multi_az: Some(db.multi_az().unwrap_or(false)),
+            monitoring_interval: Some(db.monitoring_interval().unwrap_or(0)),
+            copy_tags_to_snapshot: Some(db.copy_tags_to_snapshot().unwrap_or(false)),
+            master_username: db.master_username().map(str::to_string),
+            port: db.endpoint().and_then(|e| e.port()),
         }));
         marker = page.marker().map(str::to_string);
         if marker.is_none() {

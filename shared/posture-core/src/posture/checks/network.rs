@@ -379,3 +379,50 @@ world_port_check!(
     Severity::Medium,
     &HIGH_RISK_PORTS
 );
+
+pub(crate) const NO_PUBLIC_IPV4: Check = Check {
+    id: "ec2.no_public_ipv4",
+    title: "EC2 instances have no public IPv4 address",
+    severity: Severity::High,
+    service: "EC2",
+    rationale: "A public address makes the instance reachable from the internet wherever a security group allows; \
+                load balancers and NAT keep instances private.",
+    remediation: &[
+        "Move the instance behind a load balancer or NAT and launch it without a public address (subnet setting \
+         or --no-associate-public-ip-address); release Elastic IPs no longer needed",
+    ],
+    doc_url: "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-instance-addressing.html",
+    security_hub_control: Some("EC2.9"),
+    effort: Effort {
+        complexity: Complexity::High,
+        cost: "a load balancer or NAT gateway where one is not there yet",
+        actions: &["ec2:RunInstances", "ec2:DisassociateAddress"],
+        safe_to_automate: false,
+    },
+    evaluate: |inv| {
+        let mut v = Verdicts::new("ec2.no_public_ipv4");
+        for (region, ec2) in regions(inv, |r| &r.ec2) {
+            match ec2 {
+                Ok(e) => {
+                    for i in &e.instances {
+                        if !i.public_ip_collected {
+                            v.add(
+                                &i.id,
+                                Some(region),
+                                Status::Error,
+                                "public address not collected (an inventory from before it was)",
+                            );
+                            continue;
+                        }
+                        match &i.public_ip {
+                            Some(ip) => v.add(&i.id, Some(region), Status::Fail, format!("public IPv4 {ip}")),
+                            None => v.add(&i.id, Some(region), Status::Pass, "no public IPv4 address"),
+                        }
+                    }
+                }
+                Err(gap) => v.gap(account(inv), Some(region), "EC2 instances", gap),
+            }
+        }
+        v.done_or_none(account(inv), "no EC2 instances")
+    },
+};

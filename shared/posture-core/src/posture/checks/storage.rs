@@ -526,3 +526,189 @@ pub(crate) const KMS_NOT_PENDING_DELETION: Check = Check {
         v.done_or_none(account(inv), "no customer managed KMS keys")
     },
 };
+
+/// One verdict per DB instance: `judge` gives the status and why, or
+/// `None` where the setting does not apply to the instance.
+fn judge_db_instances(
+    inv: &Inventory,
+    id: &'static str,
+    judge: fn(&DbInstance) -> Option<(Status, String)>,
+) -> Vec<Outcome> {
+    let mut v = Verdicts::new(id);
+    for (region, rds) in regions(inv, |r| &r.rds) {
+        match rds {
+            Ok(instances) => {
+                for db in instances {
+                    match judge(db) {
+                        Some((status, why)) => v.add(&db.id, Some(region), status, why),
+                        None => v.add(
+                            &db.id,
+                            Some(region),
+                            Status::Skip,
+                            format!("not applicable to {}", db.engine),
+                        ),
+                    }
+                }
+            }
+            Err(gap) => v.gap(account(inv), Some(region), "RDS DB instances", gap),
+        }
+    }
+    v.done_or_none(account(inv), "no RDS DB instances")
+}
+
+/// A setting's verdict: Pass or Fail by `ok`, Error when the inventory
+/// predates the setting.
+fn setting<T: std::fmt::Display>(value: Option<T>, field: &str, ok: impl Fn(&T) -> bool) -> Option<(Status, String)> {
+    Some(match value {
+        Some(v) if ok(&v) => (Status::Pass, format!("{field} is {v}")),
+        Some(v) => (Status::Fail, format!("{field} is {v}")),
+        None => (
+            Status::Error,
+            format!("{field} not collected (an inventory from before it was)"),
+        ),
+    })
+}
+/// An RDS instance setting AWS FSBP asks for; the rest is shared.
+macro_rules! rds_check {
+    ($name:ident, $id:literal, $title:literal, $control:literal, $severity:expr, $rationale:literal,
+     $remediation:literal, $doc:literal, $judge:expr) => {
+        pub(crate) const $name: Check = Check {
+            id: $id,
+            title: $title,
+            severity: $severity,
+            service: "RDS",
+            rationale: $rationale,
+            remediation: &[$remediation],
+            doc_url: $doc,
+            security_hub_control: Some($control),
+            effort: Effort {
+                complexity: Complexity::Low,
+                cost: "see the remediation",
+                actions: &["rds:ModifyDBInstance"],
+                safe_to_automate: false,
+            },
+            evaluate: |inv| judge_db_instances(inv, $id, $judge),
+        };
+    };
+}
+
+/// The engines that support IAM database authentication.
+const IAM_AUTH_ENGINES: [&str; 5] = ["mysql", "mariadb", "postgres", "aurora-mysql", "aurora-postgresql"];
+
+/// Each engine's default port (RDS.23).
+fn default_port(engine: &str) -> Option<i32> {
+    Some(match engine {
+        e if e.contains("mysql") || e == "mariadb" => 3306,
+        e if e.contains("postgres") => 5432,
+        e if e.starts_with("oracle") => 1521,
+        e if e.starts_with("sqlserver") => 1433,
+        e if e.starts_with("db2") => 50000,
+        _ => return None,
+    })
+}
+
+rds_check!(
+    RDS_MULTI_AZ,
+    "rds.multi_az",
+    "RDS DB instances run in multiple Availability Zones",
+    "RDS.5",
+    Severity::Medium,
+    "A single-AZ instance goes down with its Availability Zone.",
+    "aws rds modify-db-instance --db-instance-identifier ID --multi-az (doubles the instance cost)",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZ.html",
+    |db| setting(db.multi_az, "MultiAZ", |on| *on)
+);
+rds_check!(
+    RDS_ENHANCED_MONITORING,
+    "rds.enhanced_monitoring",
+    "Enhanced monitoring is on for RDS DB instances",
+    "RDS.6",
+    Severity::Low,
+    "OS-level metrics show what the database host was doing during an incident.",
+    "aws rds modify-db-instance --db-instance-identifier ID --monitoring-interval 60 --monitoring-role-arn ROLE",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.html",
+    |db| setting(db.monitoring_interval, "MonitoringInterval (s)", |s| *s > 0)
+);
+rds_check!(
+    RDS_DELETION_PROTECTION,
+    "rds.deletion_protection",
+    "RDS DB instances have deletion protection",
+    "RDS.8",
+    Severity::Low,
+    "Deletion protection stops a mistaken or malicious delete of the database.",
+    "aws rds modify-db-instance --db-instance-identifier ID --deletion-protection",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DeleteInstance.html#USER_DeleteInstance.DeletionProtection",
+    |db| setting(db.deletion_protection, "DeletionProtection", |on| *on)
+);
+rds_check!(
+    RDS_IAM_AUTHENTICATION,
+    "rds.iam_authentication",
+    "IAM authentication is on for RDS DB instances that support it",
+    "RDS.10",
+    Severity::Medium,
+    "IAM authentication replaces long-lived database passwords with short-lived tokens tied to IAM identities.",
+    "aws rds modify-db-instance --db-instance-identifier ID --enable-iam-database-authentication",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html",
+    |db| {
+        if !IAM_AUTH_ENGINES.contains(&db.engine.as_str()) {
+            return None;
+        }
+        setting(db.iam_authentication, "IAMDatabaseAuthenticationEnabled", |on| *on)
+    }
+);
+rds_check!(
+    RDS_BACKUPS,
+    "rds.automatic_backups",
+    "RDS DB instances keep automated backups for 7 days or more",
+    "RDS.11",
+    Severity::Medium,
+    "Without automated backups there is no point-in-time recovery after corruption or ransomware.",
+    "aws rds modify-db-instance --db-instance-identifier ID --backup-retention-period 7",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html",
+    |db| setting(db.backup_retention_days, "BackupRetentionPeriod (days)", |days| *days
+        >= 7)
+);
+rds_check!(
+    RDS_COPY_TAGS,
+    "rds.copy_tags_to_snapshots",
+    "RDS DB instances copy their tags to snapshots",
+    "RDS.17",
+    Severity::Low,
+    "Untagged snapshots escape the ownership, classification and access rules that tags drive.",
+    "aws rds modify-db-instance --db-instance-identifier ID --copy-tags-to-snapshot",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Tagging.html#USER_Tagging.CopyTags",
+    |db| setting(db.copy_tags_to_snapshot, "CopyTagsToSnapshot", |on| *on)
+);
+rds_check!(
+    RDS_NON_DEFAULT_PORT,
+    "rds.non_default_port",
+    "RDS DB instances do not listen on their engine's default port",
+    "RDS.23",
+    Severity::Low,
+    "Scanners try the default ports first; a different port turns away the least targeted probes.",
+    "Port changes need a restart and client changes: aws rds modify-db-instance --db-instance-identifier ID --db-port-number PORT",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.DBInstance.Modifying.html",
+    |db| {
+        let default = default_port(&db.engine)?;
+        setting(
+            db.port,
+            &format!("the port (the engine's default is {default})"),
+            |port| *port != default,
+        )
+    }
+);
+rds_check!(
+    RDS_CUSTOM_ADMIN,
+    "rds.custom_admin_username",
+    "RDS DB instances use a custom administrator user name",
+    "RDS.25",
+    Severity::Medium,
+    "The default administrator names are the first half of every password-guessing attempt.",
+    "The master user name is set at creation: restore a snapshot into an instance with a custom master user name",
+    "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html",
+    |db| {
+        setting(db.master_username.as_deref(), "MasterUsername", |name| {
+            !matches!(*name, "admin" | "postgres")
+        })
+    }
+);

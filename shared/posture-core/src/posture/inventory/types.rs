@@ -451,6 +451,11 @@ pub struct Instance {
     pub http_endpoint: Option<String>,
     /// `IamInstanceProfile.Arn`, `None` when the instance has no role.
     pub iam_instance_profile: Option<String>,
+    /// `PublicIpAddress`, `None` when it has none.
+    pub public_ip: Option<String>,
+    /// Whether `public_ip` was collected (false in inventories from before
+    /// it was: then `None` says nothing).
+    pub public_ip_collected: bool,
     /// Tags.
     pub tags: Vec<(String, String)>,
 }
@@ -572,6 +577,23 @@ pub struct DbInstance {
     pub auto_minor_version_upgrade: bool,
     /// `PubliclyAccessible`.
     pub publicly_accessible: bool,
+    /// `DeletionProtection`. The settings from here on are `None` in
+    /// inventories from before they were collected: unknown, not off.
+    pub deletion_protection: Option<bool>,
+    /// `BackupRetentionPeriod` in days (0: automated backups off).
+    pub backup_retention_days: Option<i32>,
+    /// `IAMDatabaseAuthenticationEnabled`.
+    pub iam_authentication: Option<bool>,
+    /// `MultiAZ`.
+    pub multi_az: Option<bool>,
+    /// `MonitoringInterval` in seconds (0: enhanced monitoring off).
+    pub monitoring_interval: Option<i32>,
+    /// `CopyTagsToSnapshot`.
+    pub copy_tags_to_snapshot: Option<bool>,
+    /// `MasterUsername`.
+    pub master_username: Option<String>,
+    /// `Endpoint.Port`.
+    pub port: Option<i32>,
 }
 
 /// An EFS file system (`DescribeFileSystems`).
