@@ -1,7 +1,7 @@
 //! Logging and detection checks (CIS v3.0 sections 3 and 4).
 
 use super::{Check, Complexity, Effort, Status, Verdicts, account, regions};
-use crate::posture::inventory::{ConfigRecorder, Gap, Inventory, ServiceEnablement, Trail};
+use crate::posture::inventory::{Bucket, ConfigRecorder, Gap, Inventory, ServiceEnablement, Trail};
 use crate::severity::Severity;
 
 pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
@@ -175,33 +175,13 @@ pub(crate) const CLOUDTRAIL_BUCKET_LOGGING: Check = Check {
         safe_to_automate: true,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.bucket_access_logging");
-        let Some(trails) = v.trails_by_home_region(inv) else {
-            return v.done();
-        };
-        for t in trails {
-            let Some(bucket) = &t.s3_bucket_name else {
-                v.add(
-                    &t.name,
-                    Some(&t.home_region),
-                    Status::Skip,
-                    "the trail has no S3 bucket",
-                );
-                continue;
-            };
-            match inv.s3.get().map(|s3| s3.buckets.iter().find(|b| &b.name == bucket)) {
-                Ok(Some(b)) => v.pass_if(
-                    b.logging_target.is_some(),
-                    bucket,
-                    Some(&b.region),
-                    "server access logging is on",
-                    format!("server access logging is off on the bucket of trail {}", t.name),
-                ),
-                Ok(None) => v.add(bucket, None, Status::Skip, "the trail's bucket is in another account"),
-                Err(gap) => v.gap(bucket, None, "S3 settings", gap),
-            }
-        }
-        v.done_or_none(account(inv), "no trails")
+        per_trail_bucket(inv, "cloudtrail.bucket_access_logging", |t, b| {
+            (
+                b.logging_target.is_some(),
+                "server access logging is on".into(),
+                format!("server access logging is off on the bucket of trail {}", t.name),
+            )
+        })
     },
 };
 
@@ -333,6 +313,39 @@ fn per_trail(inv: &Inventory, id: &'static str, ok: fn(&Trail) -> bool, pass: &s
     };
     for t in trails {
         v.pass_if(ok(t), &t.name, Some(&t.home_region), pass, fail);
+    }
+    v.done_or_none(account(inv), "no trails")
+}
+
+/// One verdict per trail's S3 bucket: `judge` gives (complies, why it
+/// passes, why it fails). A bucket in another account is not judged here.
+fn per_trail_bucket(
+    inv: &Inventory,
+    id: &'static str,
+    judge: fn(&Trail, &Bucket) -> (bool, String, String),
+) -> Vec<super::Outcome> {
+    let mut v = Verdicts::new(id);
+    let Some(trails) = v.trails_by_home_region(inv) else {
+        return v.done();
+    };
+    for t in trails {
+        let Some(bucket) = &t.s3_bucket_name else {
+            v.add(
+                &t.name,
+                Some(&t.home_region),
+                Status::Skip,
+                "the trail has no S3 bucket",
+            );
+            continue;
+        };
+        match inv.s3.get().map(|s3| s3.buckets.iter().find(|b| &b.name == bucket)) {
+            Ok(Some(b)) => {
+                let (ok, pass, fail) = judge(t, b);
+                v.pass_if(ok, bucket, Some(&b.region), pass, fail);
+            }
+            Ok(None) => v.add(bucket, None, Status::Skip, "the trail's bucket is in another account"),
+            Err(gap) => v.gap(bucket, None, "S3 settings", gap),
+        }
     }
     v.done_or_none(account(inv), "no trails")
 }
@@ -590,39 +603,14 @@ pub(crate) const CLOUDTRAIL_BUCKET_NOT_PUBLIC: Check = Check {
         safe_to_automate: false,
     },
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.bucket_not_public");
-        let Some(trails) = v.trails_by_home_region(inv) else {
-            return v.done();
-        };
-        for t in trails {
-            let Some(bucket) = &t.s3_bucket_name else {
-                v.add(
-                    &t.name,
-                    Some(&t.home_region),
-                    Status::Skip,
-                    "the trail has no S3 bucket",
-                );
-                continue;
-            };
-            match inv.s3.get().map(|s3| s3.buckets.iter().find(|b| &b.name == bucket)) {
-                Ok(Some(b)) => {
-                    let public = b.policy_is_public == Some(true) || b.acl_grants_public;
-                    v.pass_if(
-                        !public,
-                        bucket,
-                        Some(&b.region),
-                        "neither the policy nor the ACL grants public access",
-                        format!(
-                            "the bucket of trail {} is public ({})",
-                            t.name,
-                            if b.acl_grants_public { "ACL" } else { "policy" }
-                        ),
-                    );
-                }
-                Ok(None) => v.add(bucket, None, Status::Skip, "the trail's bucket is in another account"),
-                Err(gap) => v.gap(bucket, None, "S3 settings", gap),
-            }
-        }
-        v.done_or_none(account(inv), "no trails")
+        per_trail_bucket(inv, "cloudtrail.bucket_not_public", |t, b| {
+            let public = b.policy_is_public == Some(true) || b.acl_grants_public;
+            let how = if b.acl_grants_public { "ACL" } else { "policy" };
+            (
+                !public,
+                "neither the policy nor the ACL grants public access".into(),
+                format!("the bucket of trail {} is public ({how})", t.name),
+            )
+        })
     },
 };
