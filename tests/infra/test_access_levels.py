@@ -159,6 +159,7 @@ def test_the_levels_come_from_policy_sentry():
     assert access_level("s3:GetObject") == "Read"
     assert access_level("s3:ListAllMyBuckets") == "List"
     assert access_level("iam:GenerateCredentialReport") == "Read"
+    assert access_level("cloudtrail:LookupEvents") == "Read"
     assert access_level("dynamodb:PutItem") == "Write"
     assert access_level("iam:PutRolePolicy") == "Permissions management"
     with pytest.raises(AssertionError):

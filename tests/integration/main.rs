@@ -23,3 +23,4 @@ mod oauth;
 mod runs;
 mod server_limits;
 mod tasks;
+mod trail_events;

@@ -3,6 +3,7 @@
 //! and MCP-over-HTTP helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cloudtrail_standin;
 pub mod faults;
 pub mod fixtures;
 pub mod forward;

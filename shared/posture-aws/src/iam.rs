@@ -68,6 +68,7 @@ pub const ACTIONS: &[&str] = &[
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    "cloudtrail:LookupEvents",
     "iam:ListVirtualMFADevices",
     "logs:DescribeMetricFilters",
     "cloudwatch:DescribeAlarms",
@@ -542,6 +543,7 @@ mod tests {
         ("collect/rds.rs", include_str!("collect/rds.rs")),
         ("collect/efs.rs", include_str!("collect/efs.rs")),
         ("collect/monitoring.rs", include_str!("collect/monitoring.rs")),
+        ("trail_events.rs", include_str!("trail_events.rs")),
         ("collector.rs", include_str!("collector.rs")),
         ("fanout.rs", include_str!("fanout.rs")),
         ("org/mod.rs", include_str!("org/mod.rs")),
@@ -773,12 +775,13 @@ mod tests {
             let (service, name) = action.split_once(':').unwrap();
             assert!(!service.is_empty());
             // GenerateCredentialReport only asks IAM to build the read-only
-            // report; IAM classes it as a Read action.
+            // report; IAM classes it as a Read action, as it does
+            // cloudtrail:LookupEvents (reading event history).
             assert!(
                 ["Get", "List", "Describe", "BatchGet"]
                     .iter()
                     .any(|p| name.starts_with(p))
-                    || *action == "iam:GenerateCredentialReport",
+                    || ["iam:GenerateCredentialReport", "cloudtrail:LookupEvents"].contains(action),
                 "{action} is not a read-only action"
             );
         }

@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod s3;
 pub mod securityhub;
 pub mod store;
+pub mod trail_events;
 pub mod transport;
 
 pub use aws_sdk_lambda;

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod demo;
+pub mod events;
 pub mod finding;
 pub mod findings;
 pub mod ids;

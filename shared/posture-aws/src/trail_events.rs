@@ -1,0 +1,128 @@
+//! CloudTrail event history through `LookupEvents`, for investigations:
+//! every Region asked for plus us-east-1 (where IAM, STS, Organizations
+//! and the other global services log), read at once, each Region paged
+//! until the window or its budget ends, then merged into one timeline.
+//!
+//! LookupEvents allows 2 requests per second per account and Region: the
+//! quota bucket of `ratelimit::QUOTAS` (family `cloudtrail:LookupEvents`)
+//! holds every request of a client built on `transport::for_account`.
+//! A Region that fails keeps what it read and says why; the others stand.
+//! CloudTrail Lake is not used (closed to new customers in 2026).
+
+use crate::collect::cloudtrail::BotocoreTarget;
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::Client;
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use posture_core::events::{EventFilter, EventQuery, RegionRead, Timeline, TrailEvent};
+use posture_core::sources::{SourceError, SourceErrorKind};
+
+/// The Region global services log their events in.
+pub const GLOBAL_EVENTS_REGION: &str = "us-east-1";
+
+/// LookupEvents' largest page.
+const PAGE_SIZE: i32 = 50;
+
+/// Reads `query` in `regions` (and us-east-1) of the account `sdk` is for.
+pub async fn read(sdk: &SdkConfig, regions: &[String], query: &EventQuery) -> Timeline {
+    let mut all: Vec<String> = regions.to_vec();
+    if !all.iter().any(|r| r == GLOBAL_EVENTS_REGION) {
+        all.push(GLOBAL_EVENTS_REGION.to_string());
+    }
+    let reads = futures::future::join_all(all.into_iter().map(|region| read_region(sdk, region, query))).await;
+    Timeline::merge(reads)
+}
+
+fn client(sdk: &SdkConfig, region: &str) -> Client {
+    Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(sdk)
+            .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
+            .interceptor(crate::iam::READ_ONLY)
+            .interceptor(BotocoreTarget)
+            .build(),
+    )
+}
+
+fn attribute(filter: &EventFilter) -> Option<LookupAttribute> {
+    let (key, value) = match filter {
+        EventFilter::Username(v) => (LookupAttributeKey::Username, v),
+        EventFilter::AccessKeyId(v) => (LookupAttributeKey::AccessKeyId, v),
+        EventFilter::ResourceName(v) => (LookupAttributeKey::ResourceName, v),
+        EventFilter::EventName(v) => (LookupAttributeKey::EventName, v),
+        EventFilter::EventId(v) => (LookupAttributeKey::EventId, v),
+    };
+    LookupAttribute::builder()
+        .attribute_key(key)
+        .attribute_value(value)
+        .build()
+        .ok()
+}
+
+fn timestamp(t: jiff::Timestamp) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_millis(t.as_millisecond())
+}
+
+async fn read_region(sdk: &SdkConfig, region: String, query: &EventQuery) -> (String, Vec<TrailEvent>, RegionRead) {
+    let client = client(sdk, &region);
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .lookup_events()
+            .start_time(timestamp(query.start))
+            .end_time(timestamp(query.end))
+            .max_results(PAGE_SIZE)
+            .set_lookup_attributes(query.filter.as_ref().and_then(attribute).map(|a| vec![a]))
+            .set_next_token(token.take())
+            .send()
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                let error = crate::errors::classify("CloudTrail", &e);
+                let read = RegionRead::Failed {
+                    events: events.len(),
+                    error,
+                };
+                return (region, events, read);
+            }
+        };
+        for e in page.events() {
+            let resources = e
+                .resources()
+                .iter()
+                .filter_map(|r| r.resource_name().map(str::to_string))
+                .collect();
+            let record = e.cloud_trail_event().unwrap_or_default();
+            match TrailEvent::from_record(record, resources) {
+                Ok(event) => events.push(event),
+                Err(why) => {
+                    let error = SourceError {
+                        kind: SourceErrorKind::Other,
+                        service: "CloudTrail".into(),
+                        message: format!("an event record could not be read: {why}"),
+                    };
+                    let read = RegionRead::Failed {
+                        events: events.len(),
+                        error,
+                    };
+                    return (region, events, read);
+                }
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        match token {
+            None => {
+                let read = RegionRead::Complete { events: events.len() };
+                return (region, events, read);
+            }
+            Some(next) if events.len() >= query.max_events_per_region => {
+                let read = RegionRead::Truncated {
+                    events: events.len(),
+                    next_token: next,
+                };
+                return (region, events, read);
+            }
+            Some(_) => {}
+        }
+    }
+}
