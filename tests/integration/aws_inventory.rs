@@ -257,16 +257,12 @@ async fn cis_section_4_is_judged_from_trail_filters_alarms_and_subscriptions() {
     let cfg = moto.sdk_config().await;
     let region = "us-east-1".to_string();
     let group = "aws-cloudtrail-logs-org";
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
+    let s3 = posture_tests::moto::admin_s3(&cfg);
     s3.create_bucket().bucket("trail-logs").send().await.unwrap();
     let logs = aws_sdk_cloudwatchlogs::Client::new(&cfg);
     logs.create_log_group().log_group_name(group).send().await.unwrap();
     let group_arn = format!("arn:aws:logs:us-east-1:{MOTO_ACCOUNT}:log-group:{group}:*");
-    let trail = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(&cfg)
-            .interceptor(posture_aws::collect::cloudtrail::BotocoreTarget)
-            .build(),
-    );
+    let trail = posture_tests::moto::admin_cloudtrail(&cfg);
     trail
         .create_trail()
         .name("org-trail")

@@ -68,13 +68,9 @@ async fn plant(moto: &Moto) {
     assert_eq!(out.failed_count(), Some(0), "{:?}", out.failed_findings());
     // One trail, homed in us-east-1 and not multi-region: CIS 3.1 fails
     // whatever another region says.
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&base).force_path_style(true).build());
+    let s3 = posture_tests::moto::admin_s3(&base);
     s3.create_bucket().bucket("single-region-trail").send().await.unwrap();
-    let trail = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(&base)
-            .interceptor(posture_aws::collect::cloudtrail::BotocoreTarget)
-            .build(),
-    );
+    let trail = posture_tests::moto::admin_cloudtrail(&base);
     trail
         .create_trail()
         .name("us-east-1-only")

@@ -57,6 +57,17 @@ pub fn admin_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
 }
 
+/// A CloudTrail client for setting up trails in moto, outside any adapter's
+/// declared actions, sending botocore's `X-Amz-Target` (the only form moto
+/// 5.2.6 routes; `posture_aws::collect::cloudtrail::BotocoreTarget`).
+pub fn admin_cloudtrail(sdk: &SdkConfig) -> aws_sdk_cloudtrail::Client {
+    aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(sdk)
+            .interceptor(posture_aws::collect::cloudtrail::BotocoreTarget)
+            .build(),
+    )
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -9,9 +9,8 @@
 //! A Region that fails keeps what it read and says why; the others stand.
 //! CloudTrail Lake is not used (closed to new customers in 2026).
 
-use crate::collect::cloudtrail::BotocoreTarget;
+use crate::collect::cloudtrail::client;
 use aws_config::SdkConfig;
-use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use posture_core::events::{EventFilter, EventQuery, RegionRead, Timeline, TrailEvent};
 use posture_core::sources::{SourceError, SourceErrorKind};
@@ -30,16 +29,6 @@ pub async fn read(sdk: &SdkConfig, regions: &[String], query: &EventQuery) -> Ti
     }
     let reads = futures::future::join_all(all.into_iter().map(|region| read_region(sdk, region, query))).await;
     Timeline::merge(reads)
-}
-
-fn client(sdk: &SdkConfig, region: &str) -> Client {
-    Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(sdk)
-            .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))
-            .interceptor(crate::iam::READ_ONLY)
-            .interceptor(BotocoreTarget)
-            .build(),
-    )
 }
 
 fn attribute(filter: &EventFilter) -> Option<LookupAttribute> {

@@ -96,7 +96,9 @@ async fn describe(sdk: &SdkConfig, fallback: &str, arn: String, t: &aws_sdk_clou
     trail
 }
 
-fn client(sdk: &SdkConfig, region: &str) -> Client {
+/// A read-only CloudTrail client for `region` (the guard and botocore's
+/// target form), shared with `trail_events`.
+pub(crate) fn client(sdk: &SdkConfig, region: &str) -> Client {
     Client::from_conf(
         aws_sdk_cloudtrail::config::Builder::from(sdk)
             .region(aws_sdk_cloudtrail::config::Region::new(region.to_string()))

@@ -21,44 +21,18 @@ pub(crate) const CLOUDTRAIL_MULTI_REGION: Check = Check {
         actions: &["cloudtrail:CreateTrail", "cloudtrail:StartLogging"],
         safe_to_automate: true,
     },
+    // A multi-region trail shows in every region, so a region whose listing
+    // failed hides none; a trail whose status was not read might.
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.multi_region_enabled");
-        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
-            return v.done();
-        };
-        // A multi-region trail shows in every region, so a region whose
-        // listing failed hides none; a trail whose status was not read might.
-        let good: Vec<&str> = trails
-            .iter()
-            .filter(|t| t.records_everything() == Ok(true))
-            .map(|t| t.name.as_str())
-            .collect();
-        if good.is_empty() {
-            for t in trails {
-                if let Err(gap) = t.records_everything() {
-                    v.gap(
-                        &t.name,
-                        Some(&t.home_region),
-                        "the trail's status and event selectors",
-                        gap,
-                    );
-                }
-            }
-            if !v.is_empty() {
-                return v.done();
-            }
-        }
-        v.pass_if(
-            !good.is_empty(),
-            account(inv),
-            None,
-            format!("logging multi-region trail(s): {}", good.join(", ")),
-            format!(
-                "none of the {} trail(s) is multi-region, logging and recording all management events",
-                trails.len()
-            ),
-        );
-        v.done()
+        some_trail(
+            inv,
+            "cloudtrail.multi_region_enabled",
+            Trail::records_everything,
+            "the trail's status and event selectors",
+            false,
+            |good| format!("logging multi-region trail(s): {good}"),
+            |n| format!("none of the {n} trail(s) is multi-region, logging and recording all management events"),
+        )
     },
 };
 
@@ -351,25 +325,58 @@ fn per_trail_bucket(
 }
 
 fn s3_data_events(inv: &Inventory, id: &'static str, wanted: &str) -> Vec<super::Outcome> {
+    some_trail(
+        inv,
+        id,
+        |t| {
+            if !t.is_multi_region {
+                return Ok(false);
+            }
+            if let Some(gap) = t.gaps.values().next() {
+                return Err(gap);
+            }
+            let recorded = matches!(t.s3_data_events.as_deref(), Some(kind) if kind == "All" || kind == wanted);
+            Ok(t.is_logging && recorded)
+        },
+        "the trail's status and event selectors",
+        false,
+        |covering| format!("recorded by {covering}"),
+        |_| format!("no logging multi-region trail records S3 object-level {wanted} events for all buckets"),
+    )
+}
+
+/// One account-wide verdict on whether some trail `qualifies`: PASS naming
+/// those that do. When none does, each trail whose qualification could not
+/// be read is a gap (named `unread`), and so, where a trail homed anywhere
+/// could qualify, is each Region whose trails could not be listed; without
+/// any, FAIL (`fail` gets the number of trails).
+fn some_trail(
+    inv: &Inventory,
+    id: &'static str,
+    qualifies: impl Fn(&Trail) -> Result<bool, &Gap>,
+    unread: &str,
+    homed_in_any_region: bool,
+    pass: impl FnOnce(&str) -> String,
+    fail: impl FnOnce(usize) -> String,
+) -> Vec<super::Outcome> {
     let mut v = Verdicts::new(id);
     let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
         return v.done();
     };
-    let covering: Vec<&str> = trails
+    let good: Vec<&str> = trails
         .iter()
-        .filter(|t| t.is_multi_region && t.is_logging && t.gaps.is_empty())
-        .filter(|t| matches!(t.s3_data_events.as_deref(), Some(kind) if kind == "All" || kind == wanted))
+        .filter(|t| qualifies(t) == Ok(true))
         .map(|t| t.name.as_str())
         .collect();
-    if covering.is_empty() {
-        for t in trails.iter().filter(|t| t.is_multi_region) {
-            if let Some(gap) = t.gaps.values().next() {
-                v.gap(
-                    &t.name,
-                    Some(&t.home_region),
-                    "the trail's status and event selectors",
-                    gap,
-                );
+    if good.is_empty() {
+        if homed_in_any_region {
+            for (region, gap) in &inv.cloudtrail_region_gaps {
+                v.gap(account(inv), Some(region), "CloudTrail trails homed in the region", gap);
+            }
+        }
+        for t in trails {
+            if let Err(gap) = qualifies(t) {
+                v.gap(&t.name, Some(&t.home_region), unread, gap);
             }
         }
         if !v.is_empty() {
@@ -377,11 +384,11 @@ fn s3_data_events(inv: &Inventory, id: &'static str, wanted: &str) -> Vec<super:
         }
     }
     v.pass_if(
-        !covering.is_empty(),
+        !good.is_empty(),
         account(inv),
         None,
-        format!("recorded by {}", covering.join(", ")),
-        format!("no logging multi-region trail records S3 object-level {wanted} events for all buckets"),
+        pass(&good.join(", ")),
+        fail(trails.len()),
     );
     v.done()
 }
@@ -522,39 +529,21 @@ pub(crate) const CLOUDTRAIL_ENABLED: Check = Check {
         actions: &["cloudtrail:CreateTrail", "cloudtrail:StartLogging"],
         safe_to_automate: true,
     },
+    // A trail homed in an unlisted region, or one whose status was not
+    // read, may be the one that logs.
     evaluate: |inv| {
-        let mut v = Verdicts::new("cloudtrail.enabled");
-        let Some(trails) = v.section(inv, &inv.cloudtrail, "CloudTrail trails") else {
-            return v.done();
-        };
-        let logging: Vec<&str> = trails
-            .iter()
-            .filter(|t| t.is_logging && !t.gaps.contains_key("status"))
-            .map(|t| t.name.as_str())
-            .collect();
-        if logging.is_empty() {
-            // A trail homed in an unlisted region, or one whose status was
-            // not read, may be the one that logs.
-            for (region, gap) in &inv.cloudtrail_region_gaps {
-                v.gap(account(inv), Some(region), "CloudTrail trails homed in the region", gap);
-            }
-            for t in trails {
-                if let Some(gap) = t.gaps.get("status") {
-                    v.gap(&t.name, Some(&t.home_region), "the trail's status", gap);
-                }
-            }
-            if !v.is_empty() {
-                return v.done();
-            }
-        }
-        v.pass_if(
-            !logging.is_empty(),
-            account(inv),
-            None,
-            format!("logging: {}", logging.join(", ")),
-            format!("none of the {} trail(s) is logging", trails.len()),
-        );
-        v.done()
+        some_trail(
+            inv,
+            "cloudtrail.enabled",
+            |t| match t.gaps.get("status") {
+                Some(gap) => Err(gap),
+                None => Ok(t.is_logging),
+            },
+            "the trail's status",
+            true,
+            |logging| format!("logging: {logging}"),
+            |n| format!("none of the {n} trail(s) is logging"),
+        )
     },
 };
 
