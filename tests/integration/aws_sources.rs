@@ -74,6 +74,7 @@ fn backend(cfg: &SdkConfig, securityhub_cfg: &SdkConfig, guardduty_endpoint: &st
         framework_errors: Vec::new(),
         history: None,
         members: None,
+        events: None,
     }
 }
 

@@ -41,6 +41,7 @@ TOOLS = {
     "compare_snapshots",
     "get_assessment_status",
     "generate_security_report",
+    "investigate_security_incident",
 }
 VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"

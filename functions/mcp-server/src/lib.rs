@@ -122,11 +122,12 @@ pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
         mode: Mode::Demo,
         log_level: settings.log_level.clone(),
         auth_methods: vec!["none (local demo, loopback only)".to_string()],
-        inventories: org,
+        inventories: org.clone(),
         frameworks,
         framework_errors,
         history: None,
         members: None,
+        events: Some(org),
     })
 }
 
@@ -248,6 +249,11 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
             settings.live_cache_ttl,
             clock,
         ))),
+        events: Some(Arc::new(posture_aws::trail_events::OrgEventHistory {
+            base: ctx.sdk.clone(),
+            roles: settings.org.roles.clone(),
+            own_account: Default::default(),
+        })),
         frameworks,
         framework_errors,
     })

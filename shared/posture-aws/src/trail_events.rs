@@ -12,11 +12,8 @@
 use crate::collect::cloudtrail::client;
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
-use posture_core::events::{EventFilter, EventQuery, RegionRead, Timeline, TrailEvent};
+use posture_core::events::{EventFilter, EventQuery, GLOBAL_EVENTS_REGION, RegionRead, Timeline, TrailEvent};
 use posture_core::sources::{SourceError, SourceErrorKind};
-
-/// The Region global services log their events in.
-pub const GLOBAL_EVENTS_REGION: &str = "us-east-1";
 
 /// LookupEvents' largest page.
 const PAGE_SIZE: i32 = 50;
@@ -113,5 +110,59 @@ async fn read_region(sdk: &SdkConfig, region: String, query: &EventQuery) -> (St
             }
             Some(_) => {}
         }
+    }
+}
+
+/// The event history of the organization's accounts: the server's own
+/// account with its own credentials, a member through its role (as the
+/// collector enters it, session `investigate`).
+pub struct OrgEventHistory {
+    /// The server's configuration.
+    pub base: SdkConfig,
+    /// How to enter members.
+    pub roles: crate::collector::RoleSettings,
+    /// The server's own account, asked of STS once.
+    pub own_account: tokio::sync::OnceCell<String>,
+}
+
+/// Session name of investigations (CloudTrail shows `posture-investigate`).
+const INVESTIGATE_SESSION: &str = "investigate";
+
+impl OrgEventHistory {
+    async fn own_account(&self) -> Result<&str, SourceError> {
+        self.own_account
+            .get_or_try_init(|| async {
+                let who = crate::guarded_client!(aws_sdk_sts, &self.base, crate::iam::READ_ONLY)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| crate::errors::classify("STS", &e))?;
+                Ok(who.account().unwrap_or_default().to_string())
+            })
+            .await
+            .map(String::as_str)
+    }
+}
+
+#[async_trait::async_trait]
+impl posture_core::ports::EventHistory for OrgEventHistory {
+    async fn lookup(&self, account_id: &str, regions: &[String], query: &EventQuery) -> Result<Timeline, SourceError> {
+        if self.own_account().await? == account_id {
+            return Ok(read(&self.base, regions, query).await);
+        }
+        let sdk = crate::collector::enter_account(&self.base, &self.roles, INVESTIGATE_SESSION, account_id)
+            .await
+            .map_err(|e| {
+                let kind = match e {
+                    posture_core::ports::CollectError::Unreachable(_) => SourceErrorKind::Authentication,
+                    _ => SourceErrorKind::Other,
+                };
+                SourceError {
+                    kind,
+                    service: "CloudTrail".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        Ok(read(&sdk, regions, query).await)
     }
 }

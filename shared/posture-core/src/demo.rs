@@ -1,8 +1,10 @@
 //! The built-in demo organization: three accounts with realistic Security
 //! Hub (ASFF) and GuardDuty findings, including a multi-stage attack, all
 //! timestamped relative to "now" so every time window works on any day.
-//! It implements the same ports as the AWS adapters.
+//! It implements the same ports as the AWS adapters, CloudTrail event
+//! history included (an incident that crosses into a second account).
 
+use crate::events::{EventFilter, EventQuery, GLOBAL_EVENTS_REGION, RegionRead, Timeline, TrailEvent};
 use crate::findings::asff::AsffFinding;
 use crate::findings::guardduty::GdFinding;
 use crate::findings::spool::FindingSpool;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 const ACCOUNTS: &str = include_str!("../data/demo/accounts.json");
 const SECURITYHUB: &str = include_str!("../data/demo/securityhub_findings.json");
 const GUARDDUTY: &str = include_str!("../data/demo/guardduty_findings.json");
+const CLOUDTRAIL: &str = include_str!("../data/demo/cloudtrail_events.json");
 const INVENTORIES: &[(&str, &str)] = &[
     (
         "inventories/210987654321.json",
@@ -66,6 +69,21 @@ pub struct DemoOrganization {
     pub guardduty: Vec<GdFinding>,
     /// One inventory per account.
     pub inventories: Vec<Inventory>,
+    /// CloudTrail management events of the accounts (an incident across two).
+    pub cloudtrail: Vec<DemoTrailRecord>,
+}
+
+/// One CloudTrail event of the demo: the record LookupEvents returns as
+/// `CloudTrailEvent`, the account that logged it and the resources
+/// LookupEvents lists beside it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DemoTrailRecord {
+    /// The account that logged it.
+    pub account_id: String,
+    /// `Resources[].ResourceName`.
+    pub resources: Vec<String>,
+    /// The CloudTrail record.
+    pub event: serde_json::Value,
 }
 
 /// The demo's GuardDuty findings as raw API JSON (the `findings` of a
@@ -107,6 +125,7 @@ impl DemoOrganization {
                 .iter()
                 .map(|(file, text)| load(file, text, now))
                 .collect::<Result<_, _>>()?,
+            cloudtrail: load("cloudtrail_events.json", CLOUDTRAIL, now)?,
         })
     }
 
@@ -179,6 +198,69 @@ impl FindingSource for DemoSource {
 impl InventorySource for DemoOrganization {
     async fn inventories(&self) -> Result<Vec<Inventory>, SourceError> {
         Ok(self.inventories.clone())
+    }
+}
+
+/// LookupEvents over the demo's records: the filter as CloudTrail applies
+/// it (`Username` is a user's name or a role session's name), the Regions
+/// asked for plus us-east-1, the window, the budget per Region.
+#[async_trait]
+impl crate::ports::EventHistory for DemoOrganization {
+    async fn lookup(&self, account_id: &str, regions: &[String], query: &EventQuery) -> Result<Timeline, SourceError> {
+        if !self.accounts.iter().any(|a| a.account_id == account_id) {
+            return Err(SourceError {
+                kind: crate::sources::SourceErrorKind::Authentication,
+                service: "CloudTrail".into(),
+                message: format!("the demo organization has no account {account_id}"),
+            });
+        }
+        let mut wanted: Vec<String> = regions.to_vec();
+        if !wanted.iter().any(|r| r == GLOBAL_EVENTS_REGION) {
+            wanted.push(GLOBAL_EVENTS_REGION.to_string());
+        }
+        let mut reads = Vec::new();
+        for region in wanted {
+            let mut events = Vec::new();
+            for record in self.cloudtrail.iter().filter(|r| r.account_id == account_id) {
+                let Ok(event) = TrailEvent::from_record(&record.event.to_string(), record.resources.clone()) else {
+                    continue;
+                };
+                if event.region == region
+                    && event.event_time >= query.start
+                    && event.event_time <= query.end
+                    && query.filter.as_ref().is_none_or(|f| demo_matches(f, &event))
+                {
+                    events.push(event);
+                }
+            }
+            // LookupEvents returns the newest first; a budget keeps those.
+            events.sort_by_key(|e| std::cmp::Reverse(e.event_time));
+            let read = if events.len() > query.max_events_per_region {
+                events.truncate(query.max_events_per_region);
+                RegionRead::Truncated {
+                    events: events.len(),
+                    next_token: format!("demo-{}", events.len()),
+                }
+            } else {
+                RegionRead::Complete { events: events.len() }
+            };
+            reads.push((region, events, read));
+        }
+        Ok(Timeline::merge(reads))
+    }
+}
+
+fn demo_matches(filter: &EventFilter, event: &TrailEvent) -> bool {
+    match filter {
+        EventFilter::AccessKeyId(k) => event.access_key_id.as_deref() == Some(k),
+        EventFilter::Username(u) => event
+            .principal_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit('/').next())
+            .is_some_and(|name| name == u),
+        EventFilter::ResourceName(r) => event.resources.iter().any(|x| x == r),
+        EventFilter::EventName(n) => &event.event_name == n,
+        EventFilter::EventId(id) => &event.event_id == id,
     }
 }
 

@@ -9,6 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The Region global services (IAM, STS, Organizations) log their events in.
+pub const GLOBAL_EVENTS_REGION: &str = "us-east-1";
+
 /// How far back CloudTrail's event history goes.
 pub const EVENT_HISTORY_DAYS: i64 = 90;
 
@@ -41,6 +44,17 @@ pub struct TrailEvent {
     pub read_only: Option<bool>,
     /// The resources CloudTrail lists for the event (names or ARNs).
     pub resources: Vec<String>,
+    /// `recipientAccountId`: the account the event was logged in.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// `requestParameters.roleArn` of an `AssumeRole*` call: the role asked for.
+    #[serde(default)]
+    pub assumed_role_arn: Option<String>,
+    /// `responseElements.credentials.accessKeyId` of an `AssumeRole*` call:
+    /// the key of the session it issued, which the role's account logs its
+    /// calls under.
+    #[serde(default)]
+    pub issued_access_key_id: Option<String>,
 }
 
 /// Why a record could not be read as an event.
@@ -88,6 +102,9 @@ impl TrailEvent {
             error_code: text(&["errorCode"]),
             read_only: v.get("readOnly").and_then(serde_json::Value::as_bool),
             resources,
+            account_id: text(&["recipientAccountId"]),
+            assumed_role_arn: text(&["requestParameters", "roleArn"]),
+            issued_access_key_id: text(&["responseElements", "credentials", "accessKeyId"]),
         })
     }
 }
@@ -232,7 +249,9 @@ mod tests {
             "userAgent": "aws-cli/2.15", "readOnly": false,
             "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/app/i-0abc",
                              "accessKeyId": "ASIAEXAMPLE"},
-            "errorCode": "AccessDenied"
+            "errorCode": "AccessDenied", "recipientAccountId": "111122223333",
+            "requestParameters": {"roleArn": "arn:aws:iam::444455556666:role/deploy"},
+            "responseElements": {"credentials": {"accessKeyId": "ASIANEWSESSION"}}
         })
         .to_string()
     }
@@ -250,6 +269,12 @@ mod tests {
         assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
         assert_eq!(e.read_only, Some(false));
         assert_eq!(e.resources, ["bob"]);
+        assert_eq!(e.account_id.as_deref(), Some("111122223333"));
+        assert_eq!(
+            e.assumed_role_arn.as_deref(),
+            Some("arn:aws:iam::444455556666:role/deploy")
+        );
+        assert_eq!(e.issued_access_key_id.as_deref(), Some("ASIANEWSESSION"));
         assert_eq!(
             TrailEvent::from_record(r#"{"eventID": "x"}"#, vec![]),
             Err(EventError::Missing("eventTime"))

@@ -14,6 +14,7 @@ pub mod events;
 pub mod finding;
 pub mod findings;
 pub mod ids;
+pub mod investigation;
 pub mod metrics;
 pub mod org;
 pub mod ports;

@@ -21,6 +21,21 @@ use std::sync::Arc;
 
 // ------------------------------------------------------------ finding sources
 
+/// CloudTrail event history of the organization's accounts (LookupEvents),
+/// for investigations.
+#[async_trait]
+pub trait EventHistory: Send + Sync {
+    /// Reads `query` in `regions` (and us-east-1, where global services
+    /// log) of `account_id`. A Region that fails is in the timeline's
+    /// `regions`; `Err` when the account itself cannot be entered.
+    async fn lookup(
+        &self,
+        account_id: &str,
+        regions: &[String],
+        query: &crate::events::EventQuery,
+    ) -> Result<crate::events::Timeline, SourceError>;
+}
+
 /// A source of findings.
 #[async_trait]
 pub trait FindingSource: Send + Sync {

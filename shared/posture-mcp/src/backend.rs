@@ -3,7 +3,7 @@
 
 use crate::serving::{Latest, RunCache};
 use jiff::SignedDuration;
-use posture_core::ports::{CollectionStore, FindingSource, HealthProbe, InventorySource, LiveCollector};
+use posture_core::ports::{CollectionStore, EventHistory, FindingSource, HealthProbe, InventorySource, LiveCollector};
 use posture_core::ports::{ReportStore, RunLauncher, SnapshotStore};
 use posture_core::posture::frameworks::{Framework, FrameworkError};
 use std::sync::Arc;
@@ -52,6 +52,9 @@ pub struct Backend {
     /// answers (kept per account and regions for the live TTL); `None`:
     /// live answers cover the accounts this server reads directly.
     pub members: Option<Arc<dyn LiveCollector>>,
+    /// CloudTrail event history of the organization's accounts, for
+    /// investigations; `None`: investigations stand on findings alone.
+    pub events: Option<Arc<dyn EventHistory>>,
 }
 
 impl Backend {

@@ -3,6 +3,7 @@
 use super::call::{Cx, ToolOutput};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
 use super::history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
+use super::investigate::INVESTIGATE_SECURITY_INCIDENT;
 use super::report::GENERATE_SECURITY_REPORT;
 use super::runs::GET_ASSESSMENT_STATUS;
 use super::{
@@ -126,6 +127,29 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
                 "GuardDuty attack sequences".to_string(),
                 "trend over the window's halves".to_string(),
                 "remediation plan derived from the findings".to_string(),
+            ],
+        },
+    );
+    let mut investigated = services.clone();
+    if cx.backend.events.is_some() {
+        investigated.push("CloudTrail".to_string());
+    }
+    capabilities.insert(
+        "incident_investigation".to_string(),
+        Capability {
+            description: "What happened around a finding, principal, resource or IP address: related findings, \
+                          CloudTrail timeline across accounts, actors, blast radius and containment steps"
+                .to_string(),
+            available: has(INVESTIGATE_SECURITY_INCIDENT),
+            tools: vec![INVESTIGATE_SECURITY_INCIDENT.to_string()],
+            supported_scopes: Vec::new(),
+            aws_services: investigated,
+            supported_frameworks: Vec::new(),
+            features: vec![
+                "CloudTrail LookupEvents in the related Regions plus us-east-1, within AWS's 2 requests/s".to_string(),
+                "roles assumed into other accounts followed one hop".to_string(),
+                "actors new with the incident told from usual ones".to_string(),
+                "containment and eradication advice with the AWS action (never executed)".to_string(),
             ],
         },
     );

@@ -15,6 +15,7 @@ pub mod args;
 pub mod call;
 pub mod findings;
 pub mod history;
+pub mod investigate;
 pub mod meta;
 pub mod posture;
 pub mod report;
@@ -24,6 +25,7 @@ mod stored;
 
 pub use findings::ANALYZE_SECURITY_FINDINGS;
 pub use history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
+pub use investigate::INVESTIGATE_SECURITY_INCIDENT;
 pub use meta::{GET_SERVER_INFO, HEALTH_CHECK};
 pub use posture::{
     ASSESS_SECURITY_POSTURE, CHECK_COMPLIANCE_STATUS, RECOMMEND_SECURITY_IMPROVEMENTS, VALIDATE_SECURITY_CONTROLS,
@@ -142,6 +144,15 @@ pub static TOOLS: &[ToolDef] = &[
         handler: findings::analyze_findings,
         read_only: true,
         description: "Threat analysis of the organization's Security Hub and GuardDuty findings: by default those of the latest complete assessment run (every account through its collector role, every enabled region; as_of says when), or with freshness=live the sources this server reads now. Filters: account_ids, regions, resource (ARN or id), principal (ARN, name or access key id), finding_types (type prefixes). Every count is over all matching findings; max_findings bounds what is correlated and listed. coverage says which accounts and regions were read and what could not be. Returns de-duplicated findings, MITRE ATT&CK tactics and techniques, attack patterns (findings sharing a principal, resource or remote IP across several tactics, with an explained confidence), the threat landscape with its trend (second half of the window against the first), high-risk findings and a remediation plan derived from the findings present. If a source fails the result is partial and says which (coverage.sources).",
+    },
+    typed_tool! {
+        name: INVESTIGATE_SECURITY_INCIDENT,
+        title: "Investigate security incident",
+        args: investigate::InvestigateArgs,
+        output: scope::Served<posture_core::investigation::Investigation>,
+        handler: investigate::investigate,
+        read_only: true,
+        description: "What happened around exactly one subject: a finding id (Security Hub or GuardDuty), an IAM principal (ARN or access key id), a resource (ARN or id) or an IP address. Related findings (same principal, access key or IP, GuardDuty attack sequences and their signals) across the organization; CloudTrail management events (LookupEvents in the related Regions plus us-east-1, 90 days at most) of every account involved, following roles assumed into other accounts; one timeline in time order; actors (principals, access keys, source IPs, user agents: first/last seen, new with the incident or seen before); the blast radius of the principals (policies, sensitive access, roles assumed); ATT&CK tactics; containment and eradication steps with the AWS action and documentation (advice only: nothing is changed); the evidence ids; and coverage (what could not be read and why). Default window: 24 hours before the first related finding to now.",
     },
     typed_tool! {
         name: CHECK_COMPLIANCE_STATUS,
