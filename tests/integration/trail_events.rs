@@ -156,3 +156,87 @@ async fn a_filter_narrows_every_region_and_a_budget_stops_with_the_token() {
     assert_eq!(*events, 100, "stops after the page that reached the budget");
     assert_eq!(next_token, "100");
 }
+
+#[tokio::test]
+async fn members_are_read_through_their_role_and_a_refusing_role_is_an_error() {
+    use posture_core::ports::EventHistory;
+    const MEMBER: &str = "444455556666";
+    const REFUSING: &str = "777788889999";
+    let t0: Timestamp = "2026-12-06T10:00:00Z".parse().unwrap();
+    let at = |s: i64| t0 + SignedDuration::from_secs(s);
+    let hub_events = [(
+        "us-east-1".to_string(),
+        vec![record(
+            "hub-1",
+            at(10),
+            "iam.amazonaws.com",
+            "ListRoles",
+            "us-east-1",
+            "ASIAHUB",
+        )],
+    )];
+    let member_events = [
+        (
+            "us-east-1".to_string(),
+            vec![record(
+                "member-2",
+                at(30),
+                "sts.amazonaws.com",
+                "GetCallerIdentity",
+                "us-east-1",
+                "ASIAX",
+            )],
+        ),
+        (
+            "eu-west-1".to_string(),
+            vec![record(
+                "member-1",
+                at(20),
+                "s3.amazonaws.com",
+                "ListBuckets",
+                "eu-west-1",
+                "ASIAX",
+            )],
+        ),
+    ];
+    let org = [
+        (ACCOUNT.to_string(), hub_events.into()),
+        (MEMBER.to_string(), member_events.into()),
+    ];
+    let standin = CloudTrailStandIn::start_org(ACCOUNT, org.into(), &[REFUSING]).await;
+    let history = posture_aws::trail_events::OrgEventHistory {
+        base: sdk_config_for(&standin.endpoint).await,
+        roles: posture_aws::collector::RoleSettings {
+            role: "PostureAdvisorMember".into(),
+            external_id: Some("org-external-id".into()),
+            regions: None,
+            partition: "aws".into(),
+            max_findings_per_account: 1000,
+        },
+        own_account: Default::default(),
+    };
+    let now = t0 + SignedDuration::from_hours(1);
+    let query = EventQuery::new(None, t0, now, 100, now).unwrap();
+    let regions = ["eu-west-1".to_string()];
+    let ids =
+        |t: &posture_core::events::Timeline| -> Vec<String> { t.events.iter().map(|e| e.event_id.clone()).collect() };
+
+    // The server's own account: its own credentials, no role assumed.
+    let own = history.lookup(ACCOUNT, &regions, &query).await.unwrap();
+    assert_eq!(ids(&own), ["hub-1"]);
+    assert!(standin.assumed().is_empty());
+
+    // A member: through its role, both Regions, in time order.
+    let member = history.lookup(MEMBER, &regions, &query).await.unwrap();
+    assert_eq!(ids(&member), ["member-1", "member-2"]);
+    assert_eq!(
+        standin.assumed(),
+        [format!("arn:aws:iam::{MEMBER}:role/PostureAdvisorMember")]
+    );
+
+    // A member whose role refuses: an error naming the role, for coverage.
+    let refused = history.lookup(REFUSING, &regions, &query).await.unwrap_err();
+    assert_eq!(refused.kind, SourceErrorKind::Authentication, "{refused:?}");
+    assert!(refused.message.contains("AccessDenied"), "{}", refused.message);
+    assert!(refused.message.contains(REFUSING), "{}", refused.message);
+}

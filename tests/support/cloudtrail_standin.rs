@@ -3,6 +3,13 @@
 //! shape with `NextToken` paging, the time window and the one lookup
 //! attribute applied; a Region can be made to deny. It records when each
 //! request arrived, per Region, so a test can count requests per second.
+//!
+//! For an organization (`start_org`) it also answers STS in AWS's query/XML
+//! shape: `GetCallerIdentity` (the hub account for the test credentials, a
+//! member for the keys it issued) and `AssumeRole` (temporary keys
+//! `ASIA<account>0000` for the role's account, or AccessDenied for an account
+//! whose role refuses); LookupEvents then answers the events of the account
+//! whose key signed the request.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -17,10 +24,25 @@ use std::time::Instant;
 
 #[derive(Default)]
 struct Inner {
-    /// Region -> CloudTrail records (the `CloudTrailEvent` JSON objects).
-    events: BTreeMap<String, Vec<Value>>,
+    /// Account ("" for the one account of `start`) -> Region -> CloudTrail
+    /// records (the `CloudTrailEvent` JSON objects).
+    events: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
     denied: BTreeSet<String>,
     requests: BTreeMap<String, Vec<Instant>>,
+    /// The account the test credentials belong to (`start_org`).
+    hub: String,
+    /// Accounts whose role refuses AssumeRole.
+    refusing: BTreeSet<String>,
+    /// AssumeRole calls answered, by role ARN.
+    assumed: Vec<String>,
+}
+
+/// The account a request's key is for: a key this stand-in issued names it.
+fn account_of_key(key: &str, hub: &str) -> String {
+    match key.strip_prefix("ASIA") {
+        Some(rest) if rest.len() == 16 && rest.ends_with("0000") => rest[..12].to_string(),
+        _ => hub.to_string(),
+    }
 }
 
 /// The running stand-in.
@@ -35,14 +57,41 @@ impl CloudTrailStandIn {
     /// Serves `events` (Region -> records); the Regions in `denied` answer
     /// AccessDeniedException.
     pub async fn start(events: BTreeMap<String, Vec<Value>>, denied: &[&str]) -> CloudTrailStandIn {
-        let inner = Arc::new(Mutex::new(Inner {
-            events,
+        let inner = Inner {
+            events: [(String::new(), events)].into(),
             denied: denied.iter().map(|r| r.to_string()).collect(),
             ..Inner::default()
-        }));
-        let app = Router::new().route("/", post(lookup_events)).with_state(inner.clone());
+        };
+        Self::serve(inner).await
+    }
+
+    /// Serves an organization: `events` per account and Region, the test
+    /// credentials in `hub`, the roles of `refusing` accounts denying
+    /// AssumeRole.
+    pub async fn start_org(
+        hub: &str,
+        events: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
+        refusing: &[&str],
+    ) -> CloudTrailStandIn {
+        let inner = Inner {
+            events,
+            hub: hub.to_string(),
+            refusing: refusing.iter().map(|a| a.to_string()).collect(),
+            ..Inner::default()
+        };
+        Self::serve(inner).await
+    }
+
+    async fn serve(inner: Inner) -> CloudTrailStandIn {
+        let inner = Arc::new(Mutex::new(inner));
+        let app = Router::new().route("/", post(answer)).with_state(inner.clone());
         let endpoint = crate::forward::serve(app).await;
         CloudTrailStandIn { inner, endpoint }
+    }
+
+    /// The role ARNs AssumeRole was asked for, in order.
+    pub fn assumed(&self) -> Vec<String> {
+        self.inner.lock().unwrap().assumed.clone()
     }
 
     /// When each request of `region` arrived.
@@ -57,15 +106,111 @@ impl CloudTrailStandIn {
     }
 }
 
-/// The Region of a SigV4-signed request (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
-fn region_of(headers: &HeaderMap) -> String {
+/// A part of a SigV4 credential scope (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`):
+/// 0 the key, 2 the Region.
+fn credential_part(headers: &HeaderMap, part: usize) -> String {
     headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(2))
+        .and_then(|c| c.split('/').nth(part))
         .unwrap_or_default()
         .to_string()
+}
+
+fn region_of(headers: &HeaderMap) -> String {
+    credential_part(headers, 2)
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", "text/xml".parse().unwrap());
+    response
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+fn form_fields(body: &[u8]) -> BTreeMap<String, String> {
+    let decode = |text: &str| -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                    out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// STS in its query protocol: GetCallerIdentity and AssumeRole.
+fn sts(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response {
+    let form = form_fields(body);
+    let mut inner = s.lock().unwrap();
+    let caller = account_of_key(&credential_part(headers, 0), &inner.hub);
+    const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+    match form.get("Action").map(String::as_str) {
+        Some("GetCallerIdentity") => xml(
+            StatusCode::OK,
+            format!(
+                "<GetCallerIdentityResponse xmlns=\"{NS}\"><GetCallerIdentityResult>\
+                 <Arn>arn:aws:iam::{caller}:user/standin</Arn><UserId>AIDASTANDIN</UserId><Account>{caller}</Account>\
+                 </GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>\
+                 </GetCallerIdentityResponse>"
+            ),
+        ),
+        Some("AssumeRole") => {
+            let role = form.get("RoleArn").cloned().unwrap_or_default();
+            inner.assumed.push(role.clone());
+            let account = role.split(':').nth(4).unwrap_or_default().to_string();
+            if inner.refusing.contains(&account) {
+                return xml(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                         <Message>User arn:aws:iam::{caller}:user/standin is not authorized to perform \
+                         sts:AssumeRole on resource {role}</Message></Error><RequestId>2</RequestId></ErrorResponse>"
+                    ),
+                );
+            }
+            let session = form.get("RoleSessionName").cloned().unwrap_or_default();
+            let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+            xml(
+                StatusCode::OK,
+                format!(
+                    "<AssumeRoleResponse xmlns=\"{NS}\"><AssumeRoleResult><Credentials>\
+                     <AccessKeyId>ASIA{account}0000</AccessKeyId><SecretAccessKey>standin-secret</SecretAccessKey>\
+                     <SessionToken>standin-token</SessionToken><Expiration>{expires}</Expiration></Credentials>\
+                     <AssumedRoleUser><Arn>arn:aws:sts::{account}:assumed-role/member/{session}</Arn>\
+                     <AssumedRoleId>AROASTANDIN:{session}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult>\
+                     <ResponseMetadata><RequestId>3</RequestId></ResponseMetadata></AssumeRoleResponse>",
+                    expires = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            )
+        }
+        other => (StatusCode::BAD_REQUEST, format!("unexpected STS action {other:?}")).into_response(),
+    }
+}
+
+async fn answer(State(s): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
+    if credential_part(&headers, 3) == "sts" {
+        return sts(&s, &headers, &body);
+    }
+    lookup_events(&s, &headers, &body)
 }
 
 fn matches_attribute(record: &Value, attributes: &Value) -> bool {
@@ -98,8 +243,8 @@ fn epoch(record: &Value) -> f64 {
         .map_or(0.0, |t| t.as_millisecond() as f64 / 1000.0)
 }
 
-async fn lookup_events(State(s): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
-    let region = region_of(&headers);
+fn lookup_events(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response {
+    let region = region_of(headers);
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -107,8 +252,12 @@ async fn lookup_events(State(s): State<Arc<Mutex<Inner>>>, headers: HeaderMap, b
     if !target.ends_with("CloudTrail_20131101.LookupEvents") {
         return (StatusCode::BAD_REQUEST, format!("unexpected target {target}")).into_response();
     }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let mut inner = s.lock().unwrap();
+    let account = match inner.events.contains_key("") {
+        true => String::new(),
+        false => account_of_key(&credential_part(headers, 0), &inner.hub),
+    };
     inner.requests.entry(region.clone()).or_default().push(Instant::now());
     if inner.denied.contains(&region) {
         let error = json!({"__type": "AccessDeniedException", "message": format!("not authorized in {region}")});
@@ -121,7 +270,8 @@ async fn lookup_events(State(s): State<Arc<Mutex<Inner>>>, headers: HeaderMap, b
     // AWS returns the newest first.
     let mut matching: Vec<&Value> = inner
         .events
-        .get(&region)
+        .get(&account)
+        .and_then(|regions| regions.get(&region))
         .map(|v| v.iter().collect())
         .unwrap_or_default();
     matching.retain(|r| (start..=end).contains(&epoch(r)) && matches_attribute(r, &body["LookupAttributes"]));
