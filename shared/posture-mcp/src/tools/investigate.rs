@@ -181,19 +181,33 @@ pub async fn investigate(cx: &Cx<'_>, args: InvestigateArgs) -> Result<ToolOutpu
     let now = Timestamp::now();
     // Check the window's own arguments before reading anything.
     window(&args, &unresolved(subject.clone()), now)?;
-    let (findings, inventories, as_of, mut unread) = match ground(cx.backend, args.freshness).await? {
-        Ground::Run(run) => {
-            let as_of = run.data.as_of(run.data.inventories.iter(), now);
-            (
-                run.data.findings.clone(),
-                run.data.inventories.clone(),
-                as_of,
-                Vec::new(),
-            )
-        }
-        Ground::Live(note) => live(cx, now, note).await?,
-    };
-    let resolved = investigation::resolve(subject, &findings);
+    // The run's findings are borrowed, not copied: a run holds up to
+    // SERVED_FINDINGS of them.
+    let run;
+    let read;
+    let (findings, inventories, as_of, mut unread): (&[Finding], &[Inventory], _, _) =
+        match ground(cx.backend, args.freshness).await? {
+            Ground::Run(served) => {
+                run = served;
+                let as_of = run.data.as_of(run.data.inventories.iter(), now);
+                (
+                    run.data.findings.as_slice(),
+                    run.data.inventories.as_slice(),
+                    as_of,
+                    Vec::new(),
+                )
+            }
+            Ground::Live(note) => {
+                read = live(cx, now, note).await?;
+                (
+                    read.findings.as_slice(),
+                    read.inventories.as_slice(),
+                    read.as_of.clone(),
+                    read.unread.clone(),
+                )
+            }
+        };
+    let resolved = investigation::resolve(subject, findings);
     if let Subject::Finding(id) = &resolved.subject
         && resolved.related.is_empty()
     {
@@ -217,7 +231,7 @@ pub async fn investigate(cx: &Cx<'_>, args: InvestigateArgs) -> Result<ToolOutpu
         .collect();
     let evidence = Evidence {
         resolved: &resolved,
-        findings: &findings,
+        findings,
         lookups: &lookups,
         inventories: &inventories,
         window: span,
@@ -239,11 +253,18 @@ fn subject_error(e: &SubjectError) -> ToolError {
     ToolError::validation(e.field(), e.to_string(), serde_json::json!({}))
 }
 
-type Read = (Vec<Finding>, Vec<Inventory>, served::AsOf, Vec<String>);
+/// What a live investigation stands on.
+struct LiveRead {
+    findings: Vec<Finding>,
+    inventories: Vec<Inventory>,
+    as_of: served::AsOf,
+    /// Sources that could not be read.
+    unread: Vec<String>,
+}
 
 /// Findings of the sources this server reads (90 days, every severity) and
 /// its inventories, now.
-async fn live(cx: &Cx<'_>, now: Timestamp, note: Option<String>) -> Result<Read, ToolError> {
+async fn live(cx: &Cx<'_>, now: Timestamp, note: Option<String>) -> Result<LiveRead, ToolError> {
     let query = FindingQuery {
         window: TimeWindow::last_days(now, EVENT_HISTORY_DAYS as u32),
         min_severity: Severity::Informational,
@@ -265,7 +286,12 @@ async fn live(cx: &Cx<'_>, now: Timestamp, note: Option<String>) -> Result<Read,
         }
     };
     let as_of = served::live(inventories.iter(), now, note);
-    Ok((merged.findings, inventories, as_of, unread))
+    Ok(LiveRead {
+        findings: merged.findings,
+        inventories,
+        as_of,
+        unread,
+    })
 }
 
 /// Every lookup: the accounts involved with the subject's keys, then the
