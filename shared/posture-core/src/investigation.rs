@@ -1251,7 +1251,6 @@ fn steps(r: &Resolved, related: &[(&Finding, &str)], events: &[&TrailEvent]) -> 
             out.push(step);
         }
     };
-    let types = |prefix: &str| related.iter().filter(|(f, _)| f.finding_type.contains(prefix)).count();
     // Temporary keys of roles: revoke the role's sessions.
     for (f, _) in related
         .iter()
@@ -1381,7 +1380,7 @@ fn steps(r: &Resolved, related: &[(&Finding, &str)], events: &[&TrailEvent]) -> 
             "evidence must outlive the rebuild".into(),
         );
     }
-    if types("") > 0 {
+    if !related.is_empty() {
         push(
             "recovery",
             "Rotate every credential the principals could read, and review what they created (users, keys, roles, policies) in the timeline".into(),
