@@ -213,7 +213,10 @@ pub async fn investigate(cx: &Cx<'_>, args: InvestigateArgs) -> Result<ToolOutpu
     {
         return Err(ToolError::validation(
             "finding_id",
-            format!("no finding {id:?} among the organization's findings (as_of says which)"),
+            format!(
+                "no finding {id:?} among the {} findings this answer reads (the latest run's, or the live sources')",
+                findings.len()
+            ),
             serde_json::json!({}),
         ));
     }
