@@ -130,36 +130,11 @@ fn xml(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// The fields of an `application/x-www-form-urlencoded` body.
-fn form_fields(body: &[u8]) -> BTreeMap<String, String> {
-    let decode = |text: &str| -> String {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                    out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                    i += 2;
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
-}
-
 /// STS in its query protocol: GetCallerIdentity and AssumeRole.
 fn sts(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response {
-    let form = form_fields(body);
+    let form: BTreeMap<String, String> = crate::sts_gate::parse_form(&String::from_utf8_lossy(body))
+        .into_iter()
+        .collect();
     let mut inner = s.lock().unwrap();
     let caller = account_of_key(&credential_part(headers, 0), &inner.hub);
     const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -178,14 +153,7 @@ fn sts(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response {
             inner.assumed.push(role.clone());
             let account = role.split(':').nth(4).unwrap_or_default().to_string();
             if inner.refusing.contains(&account) {
-                return xml(
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
-                         <Message>User arn:aws:iam::{caller}:user/standin is not authorized to perform \
-                         sts:AssumeRole on resource {role}</Message></Error><RequestId>2</RequestId></ErrorResponse>"
-                    ),
-                );
+                return crate::sts_gate::access_denied(&role, "2");
             }
             let session = form.get("RoleSessionName").cloned().unwrap_or_default();
             let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);

@@ -130,7 +130,7 @@ fn assume_role(headers: &HeaderMap, body: &[u8]) -> Option<AssumeRoleCall> {
 }
 
 /// `application/x-www-form-urlencoded` pairs, decoded.
-fn parse_form(text: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_form(text: &str) -> Vec<(String, String)> {
     text.split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
@@ -173,7 +173,8 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// STS's answer to a caller the role's trust policy does not admit.
-fn access_denied(role_arn: &str, request_id: &str) -> Response {
+/// AWS's answer to a refused `AssumeRole` of `role_arn`.
+pub(crate) fn access_denied(role_arn: &str, request_id: &str) -> Response {
     let body = format!(
         r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <Error>
