@@ -60,6 +60,34 @@ pub enum Channel {
     SecurityHubApi,
     /// GuardDuty `GetFindings`.
     GuardDutyApi,
+    /// Inspector `ListFindings`.
+    InspectorApi,
+    /// Macie `GetFindings`.
+    MacieApi,
+    /// IAM Access Analyzer `ListFindingsV2`.
+    AccessAnalyzerApi,
+    /// AWS Config rule evaluations (`GetComplianceDetailsByConfigRule`).
+    ConfigApi,
+}
+
+impl Channel {
+    /// Whether the channel is the producing service's own API (richer than
+    /// the copy Security Hub keeps: the copy that wins a merge).
+    pub fn is_direct(self) -> bool {
+        self != Channel::SecurityHubApi
+    }
+
+    /// The API's name in tool output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::SecurityHubApi => crate::sources::SECURITY_HUB,
+            Channel::GuardDutyApi => "GuardDuty",
+            Channel::InspectorApi => "Inspector",
+            Channel::MacieApi => "Macie",
+            Channel::AccessAnalyzerApi => "IAM Access Analyzer",
+            Channel::ConfigApi => "Config",
+        }
+    }
 }
 
 /// A resource a finding is about.
@@ -259,6 +287,27 @@ impl RawTimes<'_> {
     }
 }
 
+/// A CloudFormation resource type (`AWS::S3::Bucket`, as Config and Access
+/// Analyzer name them) in ASFF's naming (`AwsS3Bucket`), so a resource read
+/// directly and through Security Hub looks alike.
+pub fn asff_resource_type(cloudformation_type: &str) -> String {
+    let mut out = String::with_capacity(cloudformation_type.len());
+    for part in cloudformation_type.split("::") {
+        // Acronyms become words: AWS -> Aws, EC2 -> Ec2, DBInstance -> DbInstance.
+        let chars: Vec<char> = part.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let after_capital = i > 0 && (chars[i - 1].is_ascii_uppercase() || chars[i - 1].is_ascii_digit());
+            let starts_word = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if c.is_ascii_uppercase() && after_capital && !starts_word {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// The short form of a resource id: the part after the last `/` of an ARN,
 /// or after the last `:` when there is no `/`; other ids unchanged.
 pub fn short_id(id: &str) -> String {
@@ -288,6 +337,11 @@ mod tests {
         assert_eq!(short_id("arn:aws:ec2:us-east-1:1:instance/i-0abc"), "i-0abc");
         assert_eq!(short_id("arn:aws:s3:::my-bucket"), "my-bucket");
         assert_eq!(short_id("i-0abc"), "i-0abc");
+        assert_eq!(asff_resource_type("AWS::EC2::SecurityGroup"), "AwsEc2SecurityGroup");
+        assert_eq!(asff_resource_type("AWS::RDS::DBInstance"), "AwsRdsDbInstance");
+        assert_eq!(asff_resource_type("AWS::IAM::Role"), "AwsIamRole");
+        assert_eq!(asff_resource_type("AWS::S3::Bucket"), "AwsS3Bucket");
+        assert_eq!(asff_resource_type("AWS::CloudTrail::Trail"), "AwsCloudTrailTrail");
         assert_eq!(short_id("AWS::::Account:123456789012"), "account 123456789012");
     }
 

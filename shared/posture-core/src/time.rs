@@ -37,6 +37,34 @@ impl TimeWindow {
     }
 }
 
+/// Reads a timestamp as the AWS JSON protocols send one: epoch seconds (a
+/// number: the awsJson and restJson default) or RFC 3339 text (members the
+/// model marks `date-time`, and what this crate writes back). Use with
+/// `#[serde(default, deserialize_with = "crate::time::wire_timestamp")]`.
+pub fn wire_timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire {
+        Seconds(f64),
+        Text(String),
+    }
+    match Option::<Wire>::deserialize(d)? {
+        None => Ok(None),
+        Some(Wire::Text(text)) => parse_timestamp(&text)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 timestamp"))),
+        Some(Wire::Seconds(secs)) => {
+            let millis = (secs * 1000.0).round();
+            if !millis.is_finite() || millis.abs() > i64::MAX as f64 {
+                return Err(serde::de::Error::custom(format!("{secs} is not a timestamp")));
+            }
+            Timestamp::from_millisecond(millis as i64)
+                .map(Some)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
 /// Parses an RFC 3339 timestamp as AWS writes them (`2026-11-26T14:00:00Z`,
 /// `2026-11-26T14:00:00.123Z`, or with an offset).
 pub fn parse_timestamp(text: &str) -> Option<Timestamp> {

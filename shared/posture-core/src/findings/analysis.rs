@@ -12,7 +12,7 @@
 //! CRITICAL 10, HIGH 5, MEDIUM 2, LOW 0.5; raised to the highest attack
 //! pattern's risk score when that is higher.
 
-use crate::finding::{Channel, Finding, SourceService};
+use crate::finding::{Finding, SourceService};
 use crate::findings::attack::{Catalog, Mapping};
 use crate::findings::correlate::{AttackPattern, correlate};
 use crate::findings::remediation::{RemediationPlan, build_plan};
@@ -69,8 +69,8 @@ pub fn merge(results: Vec<(String, Result<SourceBatch, SourceError>)>, query: &F
     merged
 }
 
-/// Merges source results: de-duplicates GuardDuty findings that arrived
-/// through both GuardDuty and Security Hub (the GuardDuty copy is kept, it is
+/// Merges source results: de-duplicates findings that arrived through both
+/// their own service's API and Security Hub (the direct copy is kept, it is
 /// richer) and orders by severity then recency ([`rank`]); `truncated` says
 /// a source had more than it returned.
 pub fn merge_all(results: Vec<(String, Result<SourceBatch, SourceError>)>) -> Merged {
@@ -97,7 +97,7 @@ pub fn merge_all(results: Vec<(String, Result<SourceBatch, SourceError>)>) -> Me
                         Some(&i) => {
                             duplicates_removed += 1;
                             let kept = &mut all[i];
-                            let (mut winner, loser) = if f.channels.contains(&Channel::GuardDutyApi) {
+                            let (mut winner, loser) = if f.channels.iter().any(|c| c.is_direct()) {
                                 (f, kept.clone())
                             } else {
                                 (kept.clone(), f)
@@ -504,5 +504,121 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
             note: request.note.clone(),
         },
         generated_at: request.now.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Channel;
+    use crate::findings::{access_analyzer, asff::AsffFinding, config_rules, inspector, macie};
+    use serde_json::json;
+
+    fn batch(findings: Vec<Finding>) -> Result<SourceBatch, SourceError> {
+        Ok(SourceBatch {
+            findings,
+            ..SourceBatch::default()
+        })
+    }
+
+    fn asff(product: &str, id: &str, product_fields: serde_json::Value, resource: &str) -> Finding {
+        serde_json::from_value::<AsffFinding>(json!({
+            "SchemaVersion": "2018-10-08",
+            "Id": id,
+            "ProductArn": format!("arn:aws:securityhub:eu-west-1::product/aws/{product}"),
+            "GeneratorId": product,
+            "AwsAccountId": "345678901234",
+            "Region": "eu-west-1",
+            "Types": ["Software and Configuration Checks"],
+            "CreatedAt": "2026-11-20T08:00:00Z",
+            "UpdatedAt": "2026-11-20T08:00:00Z",
+            "Severity": {"Label": "LOW", "Normalized": 1},
+            "Title": "copy", "Description": "Security Hub's copy",
+            "ProductFields": product_fields,
+            "Resources": [{"Type": "Other", "Id": resource}]
+        }))
+        .unwrap()
+        .normalize()
+        .unwrap()
+    }
+
+    #[test]
+    fn direct_reads_and_their_security_hub_copies_are_one_finding_each_the_direct_copy_kept() {
+        let inspector_arn = "arn:aws:inspector2:eu-west-1:345678901234:finding/0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+        let direct_inspector: inspector::InspectorFinding = serde_json::from_value(json!({
+            "findingArn": inspector_arn, "awsAccountId": "345678901234", "type": "PACKAGE_VULNERABILITY",
+            "severity": "HIGH", "status": "ACTIVE", "description": "d", "title": "CVE-2024-1 - pkg",
+            "firstObservedAt": 1_764_000_000, "lastObservedAt": 1_764_000_000, "updatedAt": 1_764_000_000,
+            "resources": [{"type": "AWS_EC2_INSTANCE", "id": "i-0abc", "region": "eu-west-1"}]
+        }))
+        .unwrap();
+        let direct_macie: macie::MacieFinding = serde_json::from_value(json!({
+            "id": "5d1e0c3a", "accountId": "345678901234", "region": "eu-west-1",
+            "type": "Policy:IAMUser/S3BucketPublic", "title": "t", "description": "d",
+            "severity": {"description": "High", "score": 3},
+            "createdAt": "2026-11-20T08:00:00Z", "updatedAt": "2026-11-20T08:00:00Z",
+            "resourcesAffected": {"s3Bucket": {"name": "payments-exports"}}
+        }))
+        .unwrap();
+        let analyzer = access_analyzer::Analyzer {
+            arn: "arn:aws:access-analyzer:eu-west-1:345678901234:analyzer/org".into(),
+            name: "org".into(),
+            analyzer_type: "ORGANIZATION".into(),
+            status: "ACTIVE".into(),
+        };
+        let direct_analyzer: access_analyzer::AnalyzerFinding = serde_json::from_value(json!({
+            "id": "f-unused-1", "resource": "arn:aws:iam::345678901234:role/old", "resourceType": "AWS::IAM::Role",
+            "resourceOwnerAccount": "345678901234", "status": "ACTIVE", "findingType": "UnusedIAMRole",
+            "createdAt": "2026-11-20T08:00:00Z", "updatedAt": "2026-11-20T08:00:00Z"
+        }))
+        .unwrap();
+        let direct_config: config_rules::EvaluationResult = serde_json::from_value(json!({
+            "EvaluationResultIdentifier": {"EvaluationResultQualifier": {
+                "ConfigRuleName": "s3-bucket-versioning-enabled", "ResourceType": "AWS::S3::Bucket",
+                "ResourceId": "payments-exports"}, "OrderingTimestamp": 1_764_000_000},
+            "ComplianceType": "NON_COMPLIANT", "ResultRecordedTime": 1_764_000_000
+        }))
+        .unwrap();
+        let direct = vec![
+            direct_inspector.normalize().unwrap(),
+            direct_macie.normalize().unwrap(),
+            direct_analyzer.normalize(&analyzer, "eu-west-1").unwrap(),
+            direct_config.normalize("345678901234", "eu-west-1").unwrap(),
+        ];
+        // The copies as Security Hub keeps them.
+        let copies = vec![
+            asff(
+                "inspector",
+                inspector_arn,
+                json!({}),
+                "arn:aws:ec2:eu-west-1:345678901234:instance/i-0abc",
+            ),
+            asff("macie", "5d1e0c3a", json!({}), "arn:aws:s3:::payments-exports"),
+            asff(
+                "access-analyzer",
+                "arn:aws:access-analyzer:eu-west-1:345678901234:analyzer/org/arn:aws:iam::345678901234:role/old/UnusedIAMRole",
+                json!({"findingId": "f-unused-1"}),
+                "arn:aws:iam::345678901234:role/old",
+            ),
+            asff(
+                "config",
+                "arn:aws:config:eu-west-1:345678901234:config-rule/config-rule-ab12cd/finding/9f8e7d",
+                json!({"aws/config/ConfigRuleName": "s3-bucket-versioning-enabled",
+                       "aws/config/ConfigComplianceType": "NON_COMPLIANT"}),
+                "arn:aws:s3:::payments-exports",
+            ),
+        ];
+        let merged = merge_all(vec![
+            (crate::sources::SECURITY_HUB.to_string(), batch(copies)),
+            ("direct".to_string(), batch(direct)),
+        ]);
+        assert_eq!(merged.duplicates_removed, 4);
+        assert_eq!(merged.findings.len(), 4, "{:#?}", merged.findings);
+        for f in &merged.findings {
+            assert_eq!(f.channels.len(), 2, "{}", f.id);
+            assert!(f.channels[0].is_direct(), "the direct copy is kept: {}", f.id);
+            assert_eq!(f.channels[1], Channel::SecurityHubApi);
+            assert_ne!(f.description, "Security Hub's copy");
+        }
     }
 }

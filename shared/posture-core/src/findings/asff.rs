@@ -182,6 +182,35 @@ pub struct AsffVulnerability {
 }
 
 impl AsffFinding {
+    /// The key under which the producing service's own API knows this
+    /// finding (see [`Finding::dedup_key`]). Security Hub copies a GuardDuty
+    /// finding under its ARN and an Inspector finding under its finding ARN
+    /// as `Id`; a Macie finding's id ends its `Id`; Access Analyzer and
+    /// Config copies are keyed as their direct reads are.
+    fn dedup_key(&self, source: SourceService, region: &str) -> String {
+        let field = |key: &str| self.product_fields.get(key).map(String::as_str);
+        match source {
+            SourceService::Macie => {
+                let id = self.id.rsplit('/').next().unwrap_or(&self.id);
+                crate::findings::macie::dedup_key(&self.aws_account_id, region, id)
+            }
+            SourceService::AccessAnalyzer => {
+                let analyzer = crate::findings::access_analyzer::analyzer_arn_of(&self.id);
+                match (analyzer, field("findingId")) {
+                    (Some(analyzer), Some(id)) => crate::findings::access_analyzer::dedup_key(analyzer, id),
+                    _ => self.id.clone(),
+                }
+            }
+            SourceService::Config => match (field("aws/config/ConfigRuleName"), self.resources.first()) {
+                (Some(rule), Some(resource)) => {
+                    crate::findings::config_rules::dedup_key(&self.aws_account_id, region, rule, &resource.id)
+                }
+                _ => self.id.clone(),
+            },
+            _ => self.id.clone(),
+        }
+    }
+
     /// Normalizes the finding. Fails only when the fields every finding has
     /// (Id, AwsAccountId, UpdatedAt, CreatedAt) are missing or malformed.
     pub fn normalize(&self) -> Result<Finding, NormalizeError> {
@@ -191,7 +220,7 @@ impl AsffFinding {
     /// [`AsffFinding::normalize`], moving the record's strings into the
     /// finding instead of copying them (the collector's path: a page is
     /// parsed, normalized and dropped).
-    pub fn into_normalized(self) -> Result<Finding, NormalizeError> {
+    pub fn into_normalized(mut self) -> Result<Finding, NormalizeError> {
         let missing = |field| NormalizeError::Missing {
             format: "ASFF",
             id: self.id.clone(),
@@ -264,10 +293,11 @@ impl AsffFinding {
             .or_else(|| guardduty_type_from_asff_types(&self.types).filter(|_| source == SourceService::GuardDuty))
             .or_else(|| self.types.first().cloned())
             .unwrap_or_default();
-        let region = match self.region {
+        let region = match self.region.take() {
             Some(region) => region,
             None => region_of_arn(&self.product_arn),
         };
+        let dedup_key = self.dedup_key(source, &region);
         let recommendation = self.remediation.and_then(|r| r.recommendation);
         let (remediation_text, remediation_url) = match recommendation {
             Some(r) => (r.text, r.url),
@@ -275,9 +305,7 @@ impl AsffFinding {
         };
 
         Ok(Finding {
-            // Security Hub copies a GuardDuty finding under the GuardDuty ARN
-            // as its Id; that ARN is what both channels share.
-            dedup_key: self.id.clone(),
+            dedup_key,
             id: self.id,
             source,
             channels: vec![Channel::SecurityHubApi],

@@ -279,11 +279,7 @@ fn collected_sources(findings: &[Finding], accounts: &[AccountCoverage]) -> Vec<
     }
     for f in findings {
         for channel in &f.channels {
-            let service = match channel {
-                Channel::SecurityHubApi => SECURITY_HUB,
-                Channel::GuardDutyApi => "GuardDuty",
-            };
-            per_service.entry(service.to_string()).or_default().0 += 1;
+            per_service.entry(channel.name().to_string()).or_default().0 += 1;
         }
     }
     per_service
