@@ -162,6 +162,7 @@ fn collect(args: &[String]) -> anyhow::Result<()> {
             posture_aws::collector::collect_findings(
                 &sdk,
                 &read_regions,
+                &posture_aws::finding_sources::SourceKind::HUB_AND_GUARDDUTY,
                 jiff::Timestamp::now(),
                 posture_aws::collector::MAX_FINDINGS_PER_ACCOUNT,
             )
@@ -586,6 +587,7 @@ fn org_collect(args: &[String]) -> anyhow::Result<()> {
                         let read = posture_aws::collector::collect_findings(
                             &sdk,
                             &regions,
+                            &posture_aws::finding_sources::SourceKind::HUB_AND_GUARDDUTY,
                             jiff::Timestamp::now(),
                             posture_aws::collector::MAX_FINDINGS_PER_ACCOUNT,
                         )

@@ -198,6 +198,7 @@ async fn collect_through(cfg: &SdkConfig, account: &str) -> posture_aws::collect
         posture_aws::collector::collect_findings(
             &sdk,
             &["us-east-1".to_string()],
+            &posture_aws::finding_sources::SourceKind::HUB_AND_GUARDDUTY,
             Timestamp::now(),
             posture_aws::collector::MAX_FINDINGS_PER_ACCOUNT,
         )

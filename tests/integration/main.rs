@@ -11,6 +11,7 @@ mod aws_runs;
 mod aws_sources;
 mod aws_stepfunctions;
 mod binary;
+mod direct_sources;
 mod endpoint;
 mod faults;
 mod faults_org;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cloudtrail_standin;
+pub mod direct_standin;
 pub mod faults;
 pub mod fixtures;
 pub mod forward;

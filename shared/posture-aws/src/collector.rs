@@ -10,11 +10,12 @@
 
 use crate::collect::LiveInventory;
 use crate::errors::sanitize;
+use crate::finding_sources::SourceKind;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use posture_core::findings::spool::FindingSpool;
+use posture_core::ports::InventorySource;
 use posture_core::ports::{AccountCollector, CollectError, CollectedAccount, LiveCollector, SpooledCollection};
-use posture_core::ports::{FindingSource, InventorySource};
 use posture_core::severity::Severity;
 use posture_core::sources::{FindingQuery, SourceGap, ThrottledRead, spool_failed};
 use posture_core::time::TimeWindow;
@@ -257,7 +258,13 @@ pub async fn collect_spooled(
     };
     let (inventories, read) = tokio::join!(
         live.inventories(),
-        collect_findings(sdk, &regions, jiff::Timestamp::now(), max_findings_per_account)
+        collect_findings(
+            sdk,
+            &regions,
+            &SourceKind::ALL,
+            jiff::Timestamp::now(),
+            max_findings_per_account
+        )
     );
     let mut inventories = inventories.map_err(|e| CollectError::Failed(format!("inventory: {e}")))?;
     let inventory = inventories
@@ -273,12 +280,13 @@ pub async fn collect_spooled(
 }
 
 /// Reads every active finding of the last 90 days (from `now`) in `regions`
-/// of the account `sdk` is in, from Security Hub and GuardDuty: at most
-/// `max_findings_per_account`, the newest; what could not be read, or was
-/// more than that, is a gap.
+/// of the account `sdk` is in, from `sources` (a collection reads
+/// [`SourceKind::ALL`]): at most `max_findings_per_account`, the newest;
+/// what could not be read, or was more than that, is a gap.
 pub async fn collect_findings(
     sdk: &SdkConfig,
     regions: &[String],
+    sources: &[SourceKind],
     now: jiff::Timestamp,
     max_findings_per_account: usize,
 ) -> FindingsRead {
@@ -297,20 +305,11 @@ pub async fn collect_findings(
     // bucket, so the account takes as long as its slowest read.
     let reads = regions.iter().flat_map(|region| {
         let regional = sdk.to_builder().region(aws_config::Region::new(region.clone())).build();
-        let sources: [Box<dyn FindingSource>; 2] = [
-            Box::new(crate::securityhub::SecurityHubSource::new(crate::guarded_client!(
-                aws_sdk_securityhub,
-                &regional,
-                crate::iam::READ_ONLY
-            ))),
-            Box::new(crate::guardduty::GuardDutySource::new(crate::guarded_client!(
-                aws_sdk_guardduty,
-                &regional,
-                crate::iam::READ_ONLY
-            ))),
-        ];
         let query = &query;
-        sources.map(move |source| async move { (region, source.service(), source.fetch_spooled(query).await) })
+        sources.iter().map(move |kind| {
+            let source = kind.source(&regional, None);
+            async move { (region, source.service(), source.fetch_spooled(query).await) }
+        })
     });
     let mut findings = FindingSpool::new();
     let mut gaps = Vec::new();

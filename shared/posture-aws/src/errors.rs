@@ -39,12 +39,14 @@ where
             let e = ctx.err();
             let code = e.code().unwrap_or("Unknown");
             let text = e.message().unwrap_or("");
-            let kind = if AUTH_CODES.contains(&code) {
+            // Before the access codes: Macie answers AccessDeniedException
+            // "Macie is not enabled" when it is off.
+            let kind = if is_not_enabled(code, text) {
+                SourceErrorKind::NotEnabled
+            } else if AUTH_CODES.contains(&code) {
                 SourceErrorKind::Authentication
             } else if THROTTLE_CODES.contains(&code) {
                 SourceErrorKind::Throttled
-            } else if is_not_enabled(code, text) {
-                SourceErrorKind::NotEnabled
             } else if code.starts_with("Internal")
                 || code == "ServiceUnavailable"
                 || code == "ServiceUnavailableException"

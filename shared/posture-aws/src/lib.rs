@@ -7,15 +7,20 @@
 //! makes no security judgement and never calls a mutating API.
 #![deny(missing_docs)]
 
+pub mod access_analyzer;
 pub mod breaker;
 pub mod collect;
 pub mod collector;
 pub mod config;
+pub mod config_rules;
 pub mod errors;
 pub mod fanout;
+pub mod finding_sources;
 pub mod guardduty;
 pub mod health;
 pub mod iam;
+pub mod inspector;
+pub mod macie;
 pub mod org;
 pub mod ratelimit;
 pub mod runtime;
@@ -32,22 +37,12 @@ use posture_core::ports::{FindingSource, HealthProbe};
 use std::sync::Arc;
 
 impl AwsContext {
-    /// The finding sources (Security Hub, GuardDuty) over this configuration.
+    /// The finding sources ([`finding_sources::SourceKind::ALL`]) over this configuration.
     pub fn finding_sources(&self) -> Vec<Arc<dyn FindingSource>> {
-        vec![
-            Arc::new(securityhub::SecurityHubSource::new(crate::guarded_client!(
-                aws_sdk_securityhub,
-                &self.sdk,
-                iam::READ_ONLY,
-                self.breaker_guard()
-            ))),
-            Arc::new(guardduty::GuardDutySource::new(crate::guarded_client!(
-                aws_sdk_guardduty,
-                &self.sdk,
-                iam::READ_ONLY,
-                self.breaker_guard()
-            ))),
-        ]
+        finding_sources::SourceKind::ALL
+            .iter()
+            .map(|kind| kind.source(&self.sdk, self.breaker_guard()))
+            .collect()
     }
 
     /// The breaker interceptor for this context's own account (its

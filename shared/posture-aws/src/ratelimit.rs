@@ -224,6 +224,7 @@ pub const QUOTAS: &[OperationQuota] = &[
             "config:DescribeDeliveryChannels",
             "config:DescribeConfigRules",
             "config:DescribeComplianceByConfigRule",
+            "config:GetComplianceDetailsByConfigRule",
             "config:DescribeConformancePacks",
             "config:GetConformancePackComplianceSummary",
         ],
@@ -263,7 +264,7 @@ pub const QUOTAS: &[OperationQuota] = &[
     },
     OperationQuota {
         family: "inspector2",
-        actions: &["inspector2:BatchGetAccountStatus"],
+        actions: &["inspector2:BatchGetAccountStatus", "inspector2:ListFindings"],
         quota: CONSERVATIVE,
         per_region: true,
         published: false,
@@ -271,7 +272,7 @@ pub const QUOTAS: &[OperationQuota] = &[
     },
     OperationQuota {
         family: "macie2",
-        actions: &["macie2:GetMacieSession"],
+        actions: &["macie2:GetMacieSession", "macie2:ListFindings", "macie2:GetFindings"],
         quota: CONSERVATIVE,
         per_region: true,
         published: false,
@@ -279,7 +280,7 @@ pub const QUOTAS: &[OperationQuota] = &[
     },
     OperationQuota {
         family: "access-analyzer",
-        actions: &["access-analyzer:ListAnalyzers"],
+        actions: &["access-analyzer:ListAnalyzers", "access-analyzer:ListFindingsV2"],
         quota: CONSERVATIVE,
         per_region: true,
         published: false,

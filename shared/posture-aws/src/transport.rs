@@ -154,6 +154,28 @@ impl RawBody {
     pub fn take(&self) -> Option<bytes::Bytes> {
         self.0.lock().ok().and_then(|mut slot| slot.take())
     }
+
+    /// The kept body of `service`'s `operation`, parsed as `T` (a
+    /// `posture-core` page type shaped as the API answers). Sources that
+    /// read only this way need an account's client ([`for_account`]): every
+    /// client the product builds is one.
+    pub fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        service: &str,
+        operation: &str,
+    ) -> Result<T, posture_core::sources::SourceError> {
+        let failed = |message: String| posture_core::sources::SourceError {
+            kind: posture_core::sources::SourceErrorKind::Other,
+            service: service.to_string(),
+            message,
+        };
+        let body = self.take().ok_or_else(|| {
+            failed(format!(
+                "{operation}: the response body was not kept (a client not built on transport::for_account)"
+            ))
+        })?;
+        serde_json::from_slice(&body).map_err(|e| failed(format!("{operation} answered an unreadable page: {e}")))
+    }
 }
 
 impl Intercept for RawBody {

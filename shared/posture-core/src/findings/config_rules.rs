@@ -2,9 +2,10 @@
 //! returns them (awsJson 1.1, PascalCase, epoch-second timestamps): a
 //! NON_COMPLIANT evaluation of one resource by one rule becomes a finding.
 //!
-//! Rules Security Hub created for its own controls (`securityhub-*`) are
-//! not read here: their results already arrive as Security Hub control
-//! findings, under the control's id.
+//! Rules Security Hub created for its own controls (created by
+//! `securityhub.amazonaws.com`, named `securityhub-*`) are not read here:
+//! their results already arrive as Security Hub control findings, under the
+//! control's id.
 
 use crate::finding::{Channel, Finding, NormalizeError, ResourceRef, SourceService, asff_resource_type};
 use crate::severity::Severity;
@@ -13,6 +14,46 @@ use serde::{Deserialize, Serialize};
 
 /// Prefix of the rules Security Hub creates for its controls.
 pub const SECURITY_HUB_RULE_PREFIX: &str = "securityhub-";
+
+/// One `DescribeConfigRules` page.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ConfigRulePage {
+    pub config_rules: Vec<ConfigRule>,
+    pub next_token: Option<String>,
+}
+
+/// A rule (the subset the product reads).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ConfigRule {
+    pub config_rule_name: String,
+    /// `arn:aws:config:<region>:<account>:config-rule/config-rule-<id>`.
+    pub config_rule_arn: String,
+    /// The service that created a service-linked rule
+    /// (`securityhub.amazonaws.com`), absent for the account's own rules.
+    pub created_by: Option<String>,
+}
+
+impl ConfigRule {
+    /// Whether its evaluations are read as findings: every rule but those
+    /// Security Hub created for its controls.
+    pub fn is_read(&self) -> bool {
+        self.created_by.as_deref() != Some("securityhub.amazonaws.com")
+            && !self.config_rule_name.starts_with(SECURITY_HUB_RULE_PREFIX)
+    }
+
+    /// The account and Region its ARN names (Config's evaluations repeat
+    /// neither).
+    pub fn account_and_region(&self) -> Option<(&str, &str)> {
+        let mut parts = self.config_rule_arn.split(':');
+        let region = parts.nth(3).filter(|r| !r.is_empty())?;
+        let account = parts.next().filter(|a| !a.is_empty())?;
+        Some((account, region))
+    }
+}
 
 /// One `DescribeComplianceByConfigRule` page.
 #[allow(missing_docs)]
@@ -41,15 +82,9 @@ pub struct ComplianceSummary {
 }
 
 impl RuleCompliance {
-    /// Whether its evaluations are read as findings: non-compliant, and not
-    /// one of Security Hub's own rules.
-    pub fn is_read(&self) -> bool {
-        !self.config_rule_name.starts_with(SECURITY_HUB_RULE_PREFIX)
-            && self
-                .compliance
-                .as_ref()
-                .and_then(|c| c.compliance_type.as_deref())
-                .is_none_or(|t| t == "NON_COMPLIANT")
+    /// Whether some resource fails the rule.
+    pub fn is_non_compliant(&self) -> bool {
+        self.compliance.as_ref().and_then(|c| c.compliance_type.as_deref()) == Some("NON_COMPLIANT")
     }
 }
 
@@ -218,15 +253,26 @@ mod tests {
     }
 
     #[test]
-    fn security_hub_rules_and_compliant_rules_are_not_read() {
-        let rule = |name: &str, t: &str| RuleCompliance {
+    fn security_hub_rules_are_not_read_and_a_rule_arn_names_its_account_and_region() {
+        let rule = |name: &str, created_by: Option<&str>| ConfigRule {
             config_rule_name: name.into(),
+            config_rule_arn: "arn:aws:config:eu-west-1:345678901234:config-rule/config-rule-ab12cd".into(),
+            created_by: created_by.map(str::to_string),
+        };
+        assert!(rule("s3-bucket-versioning-enabled", None).is_read());
+        assert!(!rule("securityhub-s3-bucket-public-read-prohibited-a1b2c3", None).is_read());
+        assert!(!rule("renamed", Some("securityhub.amazonaws.com")).is_read());
+        assert_eq!(
+            rule("r", None).account_and_region(),
+            Some(("345678901234", "eu-west-1"))
+        );
+        let compliance = |t: &str| RuleCompliance {
+            config_rule_name: "r".into(),
             compliance: Some(ComplianceSummary {
                 compliance_type: Some(t.into()),
             }),
         };
-        assert!(rule("s3-bucket-versioning-enabled", "NON_COMPLIANT").is_read());
-        assert!(!rule("securityhub-s3-bucket-public-read-prohibited-a1b2c3", "NON_COMPLIANT").is_read());
-        assert!(!rule("s3-bucket-versioning-enabled", "COMPLIANT").is_read());
+        assert!(compliance("NON_COMPLIANT").is_non_compliant());
+        assert!(!compliance("COMPLIANT").is_non_compliant());
     }
 }

@@ -8,7 +8,7 @@ use crate::backend::Backend;
 use crate::error::ToolError;
 use crate::serving::ServedRun;
 use jiff::Timestamp;
-use posture_core::finding::{Channel, Finding};
+use posture_core::finding::Finding;
 use posture_core::findings::analysis::{
     self, AccountCoverage, AnalysisRequest, FindingsAnalysis, Merged, SourceStatus,
 };
@@ -16,7 +16,7 @@ use posture_core::findings::attack;
 use posture_core::findings::filter::FindingFilter;
 use posture_core::org::served::{self, AccountAge, AsOf, FINDINGS_WINDOW_DAYS};
 use posture_core::posture::inventory::Inventory;
-use posture_core::sources::{FindingQuery, SECURITY_HUB, SourceGap, ThrottledRead};
+use posture_core::sources::{FindingQuery, SourceGap, ThrottledRead};
 use posture_core::time::TimeWindow;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -467,6 +467,7 @@ fn render(a: &FindingsAnalysis) -> String {
 mod tests {
     use super::*;
     use posture_core::severity::Severity;
+    use posture_core::sources::SECURITY_HUB;
     use posture_core::time::TimeWindow;
 
     #[test]
