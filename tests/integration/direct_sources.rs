@@ -91,7 +91,7 @@ fn macie_finding(n: usize) -> Value {
 }
 
 fn analyzer_finding(n: usize) -> Value {
-    let (kind, resource_type, resource) = if n % 2 == 0 {
+    let (kind, resource_type, resource) = if n.is_multiple_of(2) {
         ("ExternalAccess", "AWS::S3::Bucket", format!("arn:aws:s3:::shared-{n}"))
     } else {
         (
