@@ -163,7 +163,8 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
             .map(|f| f.resource.clone())
             .collect::<Vec<_>>()
     };
-    // Only what moto lacks; a call refused by an adapter's declared-actions
+    // Only what moto lacks (Access Analyzer: the test front has no analyzer,
+    // posture_tests::moto); a call refused by an adapter's declared-actions
     // guard (posture_aws::iam) would show here as a gap naming the action.
     for snap in [&snap_a, &snap_b] {
         assert_eq!(
@@ -171,6 +172,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
             [
                 "us-east-1 securityhub_standards: error: securityhub:GetEnabledStandards: Unknown: ",
                 "us-east-1 GuardDuty: NotEnabled: GuardDuty is not enabled in this region (no detector)",
+                "us-east-1 IAM Access Analyzer: NotEnabled: IAM Access Analyzer has no active analyzer in this region",
             ],
             "{}",
             snap.account_id

@@ -74,7 +74,8 @@ async fn the_binary_reads_moto_and_the_standin_through_the_standard_environment(
     // The inventory is collected live in every enabled region (POSTURE_REGIONS unset):
     // moto starts without a password policy (CIS 1.8 fails) and with a default VPC
     // without flow logs in each region (3.7 fails on each); moto has no Access
-    // Analyzer, so 1.20 stays UNKNOWN with the reason, never passed.
+    // Analyzer, and the test front answers for it with no analyzer, so 1.20
+    // fails.
     let c = call_tool(
         &url,
         "check_compliance_status",
@@ -102,13 +103,7 @@ async fn the_binary_reads_moto_and_the_standin_through_the_standard_environment(
             .all(|v| v.as_str().unwrap().starts_with("123456789012/vpc-"))
     );
     let analyzer = status("1.20");
-    assert_eq!(analyzer["status"], "UNKNOWN", "{c}");
-    assert!(
-        analyzer["data_gaps"]
-            .to_string()
-            .contains("access-analyzer:ListAnalyzers"),
-        "{analyzer}"
-    );
+    assert_eq!(analyzer["status"], "FAILED", "{analyzer}");
     assert_eq!(h["structuredContent"]["configuration"]["data_source"], "aws");
 }
 

@@ -1,15 +1,27 @@
-//! One moto server per test, on a free loopback port, killed on drop.
+//! One moto server per test, on a free loopback port, killed on drop,
+//! behind a front that answers for what moto 5.2.6 lacks among the finding
+//! sources read directly (Macie's findings APIs answer 404, IAM Access
+//! Analyzer is absent and answers 500): Macie enabled with no findings, no
+//! analyzer in the Region. Everything else goes to moto unchanged.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_securityhub::config::Credentials;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A running moto server.
 pub struct Moto {
     child: Child,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` of the front: what clients use.
     pub endpoint: String,
+    front: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Moto {
@@ -32,7 +44,12 @@ impl Moto {
             assert!(Instant::now() < deadline, "moto did not start on {endpoint}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        Moto { child, endpoint }
+        let (front_endpoint, front) = start_front(endpoint);
+        Moto {
+            child,
+            endpoint: front_endpoint,
+            front: Some(front),
+        }
     }
 
     /// SDK configuration pointed at this moto with its static test keys.
@@ -68,8 +85,70 @@ pub fn admin_cloudtrail(sdk: &SdkConfig) -> aws_sdk_cloudtrail::Client {
     )
 }
 
+/// The signing service of a SigV4 request (`Credential=AKID/date/region/SERVICE/aws4_request`).
+fn signing_service(headers: &HeaderMap) -> &str {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    auth.split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or_default()
+}
+
+async fn front(
+    State(upstream): State<Arc<(String, reqwest::Client)>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let filled = match (signing_service(&headers), &method, uri.path()) {
+        ("macie2", &Method::POST, "/findings") => Some(json!({"findingIds": []})),
+        ("macie2", &Method::POST, "/findings/describe") => Some(json!({"findings": []})),
+        ("access-analyzer", &Method::GET, "/analyzer") => Some(json!({"analyzers": []})),
+        _ => None,
+    };
+    if let Some(answer) = filled {
+        return Json(answer).into_response();
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    crate::forward::forward(&upstream.1, &upstream.0, "moto", method, path, &headers, body).await
+}
+
+/// Serves the front for `upstream` on its own thread and runtime (so it
+/// answers whatever the test's runtime is doing); its URL and its stop.
+fn start_front(upstream: String) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound, bound_at) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            bound.send(listener.local_addr().unwrap()).unwrap();
+            let app = Router::new()
+                .fallback(front)
+                .with_state(Arc::new((upstream, crate::forward::upstream_client())));
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+    });
+    let addr = bound_at.recv().unwrap();
+    (format!("http://{addr}"), stop)
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
+        if let Some(stop) = self.front.take() {
+            let _ = stop.send(());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -463,8 +463,13 @@ pub fn analyze(merged: Merged, request: &AnalysisRequest, catalog: &Catalog) -> 
         }
     }
     accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    let partial =
-        sources.iter().any(|s| s.status != "ok") || accounts.iter().any(|a| a.unread.iter().any(|g| g.error.is_some()));
+    // A service that is off has nothing to give: not a partial answer.
+    let partial = sources
+        .iter()
+        .any(|s| s.status != "ok" && s.error.as_ref().is_none_or(|e| e.kind.leaves_unread()))
+        || accounts
+            .iter()
+            .any(|a| a.unread.iter().any(|g| g.error.is_some_and(|k| k.leaves_unread())));
     FindingsAnalysis {
         analysis_id: request.analysis_id.clone(),
         time_range: TimeRange {
