@@ -130,8 +130,10 @@ fn start_front(upstream: String) -> (String, tokio::sync::oneshot::Sender<()>) {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             bound.send(listener.local_addr().unwrap()).unwrap();
+            // Collections are written in 8 MiB parts: no body limit.
             let app = Router::new()
                 .fallback(front)
+                .layer(axum::extract::DefaultBodyLimit::disable())
                 .with_state(Arc::new((upstream, crate::forward::upstream_client())));
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
