@@ -465,3 +465,117 @@ async fn security_hub_copies_of_direct_findings_are_merged_into_one_each() {
     assert_eq!(counts["IAM Access Analyzer"], 2, "{counts}");
     assert_eq!(counts["Config"], 1, "{counts}");
 }
+
+fn config_item(resource_type: &str, id: &str, at: Timestamp, state: &str, versioning: &str) -> Value {
+    json!({
+        "accountId": MOTO_ACCOUNT,
+        "awsRegion": REGION,
+        "resourceType": resource_type,
+        "resourceId": id,
+        "resourceName": id,
+        "configurationItemCaptureTime": at.as_second(),
+        "configurationItemStatus": "OK",
+        "configurationStateId": state,
+        "relatedEvents": [format!("event-{state}")],
+        "configuration": json!({"versioning": versioning}).to_string(),
+        "supplementaryConfiguration": {}
+    })
+}
+
+#[tokio::test]
+async fn config_history_reads_the_baseline_then_each_seven_day_window_in_pages() {
+    let start = Timestamp::now() - SignedDuration::from_hours(20 * 24);
+    let end = Timestamp::now();
+    let day = |d: f64| start + SignedDuration::from_secs_f64(d * 86_400.0);
+    let bucket = "AWS::S3::Bucket";
+    let mut items = vec![config_item(
+        bucket,
+        "exports",
+        start - SignedDuration::from_hours(240),
+        "base",
+        "Suspended",
+    )];
+    // 25 items inside the window, one exactly on the first 7-day boundary
+    // (both requests' ranges include it), versioning flipping every fifth.
+    for n in 0..25 {
+        let at = if n == 9 { day(7.0) } else { day(0.5 + n as f64 * 0.75) };
+        let versioning = if (n / 5) % 2 == 0 { "Enabled" } else { "Suspended" };
+        items.push(config_item(bucket, "exports", at, &format!("s{n:02}"), versioning));
+    }
+    items.push(config_item(bucket, "other-bucket", day(1.0), "x", "Enabled"));
+    let role_id = "AROAEXAMPLEEXAMPLE001";
+    items.push(config_item("AWS::IAM::Role", role_id, day(2.0), "r1", "n/a"));
+    let data = DirectFindings {
+        config_items: items,
+        discovered: vec![json!({"resourceType": "AWS::IAM::Role", "resourceId": role_id, "resourceName": "deployer"})],
+        ..DirectFindings::default()
+    };
+    let standin = DirectStandIn::start(data.clone(), PAGE).await;
+    let sdk = account_sdk(&standin.endpoint).await;
+    let exports = posture_core::config_history::ConfigResource::from_subject("arn:aws:s3:::exports").unwrap();
+    let h = posture_aws::config_history::read(&sdk, REGION, &exports, (start, end), 200)
+        .await
+        .unwrap();
+    assert_eq!(h.baseline.as_ref().map(|b| b.state_id.as_str()), Some("base"));
+    assert_eq!(h.changes.len(), 25, "each item once, the boundary one too");
+    assert!(!h.truncated);
+    assert!(h.changes.windows(2).all(|w| w[0].time <= w[1].time), "oldest first");
+    // Told against the one before: the first against the baseline.
+    assert_eq!(h.changes[0].changed, ["versioning"]);
+    assert!(h.changes[1].changed.is_empty());
+    assert_eq!(h.changes[0].related_events, ["event-s00"]);
+    let requests = standin.requests("config:GetResourceConfigHistory");
+    let baseline = &requests[0];
+    assert_eq!(baseline["limit"], 1);
+    assert!(baseline.get("earlierTime").is_none() && baseline["chronologicalOrder"] == "Reverse");
+    let forward = &requests[1..];
+    assert!(
+        forward
+            .iter()
+            .all(|r| r["chronologicalOrder"] == "Forward" && r["limit"] == 100)
+    );
+    for r in forward {
+        let span = r["laterTime"].as_f64().unwrap() - r["earlierTime"].as_f64().unwrap();
+        assert!(span <= 7.0 * 86_400.0 + 1.0, "a 7-day window at most: {r}");
+    }
+    // Windows of 7, 7 and 6 days hold 10, 10 and 6 items (the boundary one
+    // in the first two): pages of 7 give 2 + 2 + 1 requests.
+    assert_eq!(forward.len(), 5, "{forward:#?}");
+
+    // A budget cuts the read and says so.
+    let cut = posture_aws::config_history::read(&sdk, REGION, &exports, (start, end), 10)
+        .await
+        .unwrap();
+    assert_eq!(cut.changes.len(), 10);
+    assert!(cut.truncated);
+
+    // An IAM role is looked up by name for Config's id.
+    let role = posture_core::config_history::ConfigResource::from_subject(&format!(
+        "arn:aws:iam::{MOTO_ACCOUNT}:role/deployer"
+    ))
+    .unwrap();
+    let h = posture_aws::config_history::read(&sdk, REGION, &role, (start, end), 200)
+        .await
+        .unwrap();
+    assert_eq!(h.changes.len(), 1);
+    assert_eq!(h.changes[0].resource_id, role_id);
+    assert_eq!(
+        standin.requests("config:ListDiscoveredResources")[0]["resourceName"],
+        "deployer"
+    );
+
+    // A refusal part-way is an error naming it, never a short history.
+    let refusing = DirectStandIn::start(data, PAGE).await;
+    refusing.deny_after("config:GetResourceConfigHistory", 2);
+    let e = posture_aws::config_history::read(
+        &account_sdk(&refusing.endpoint).await,
+        REGION,
+        &exports,
+        (start, end),
+        200,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind, SourceErrorKind::Authentication, "{e}");
+    assert!(e.message.contains("config:GetResourceConfigHistory"), "{e}");
+}

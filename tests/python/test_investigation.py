@@ -104,3 +104,32 @@ def test_bad_subjects_and_windows_are_validation_errors(
     sc = result.structured_content
     assert sc["error_type"] == "ValidationError", sc
     assert sc["context"]["field"] == field, sc
+
+
+def test_a_resource_subject_brings_its_aws_config_history(server_url: str, mode: str) -> None:
+    bucket = "payments-cardholder-exports-345678901234"
+    answer = investigate(server_url, mode, resource=f"arn:aws:s3:::{bucket}")
+    (history,) = answer["config_history"]
+    assert history["resource"]["resource_type"] == "AWS::S3::Bucket"
+    assert (history["account_id"], history["region"]) == (PAYMENTS, "us-east-1"), "from the bucket's findings"
+    assert history["error"] is None
+    # What the bucket looked like when the window opened, then the change the
+    # responders made after the exfiltration finding: its policy.
+    assert history["baseline"]["status"] == "ResourceDiscovered"
+    (change,) = history["changes"]
+    assert change["changed"] == ["supplementaryConfiguration.BucketPolicy"]
+    entries = [e for e in answer["timeline"] if e["kind"] == "config_change"]
+    assert [e["id"] for e in entries] == [change["state_id"]]
+    assert "BucketPolicy changed" in entries[0]["what"]
+    exfiltration = next(e for e in answer["timeline"] if e["what"] == "Exfiltration:S3/AnomalousBehavior")
+    assert exfiltration["time"] < entries[0]["time"], "the policy changed after the finding"
+    assert set(answer["evidence"]["config_state_ids"]) == {history["baseline"]["state_id"], change["state_id"]}
+
+    # An instance id names its type; the demo recorded no change of it.
+    instance = investigate(server_url, mode, resource="i-0a1b2c3d4e5f60718", account_id=PAYMENTS)
+    assert instance["config_history"][0]["resource"]["resource_type"] == "AWS::EC2::Instance"
+    assert instance["config_history"][0]["changes"] == [] and instance["config_history"][0]["error"] is None
+    # A bare bucket name does not say Config's type: said, not guessed.
+    bare = investigate(server_url, mode, resource=bucket, account_id=PAYMENTS)
+    assert bare["config_history"] == []
+    assert any("AWS Config history: the resource type" in u for u in bare["coverage"]["unread"])

@@ -2,7 +2,8 @@
 //! without paging: Inspector `ListFindings`, Macie `ListFindings` /
 //! `GetFindings`, IAM Access Analyzer `ListAnalyzers` / `ListFindingsV2`,
 //! and AWS Config `DescribeConfigRules` / `DescribeComplianceByConfigRule`
-//! / `GetComplianceDetailsByConfigRule` — one port, each at the path (REST
+//! / `GetComplianceDetailsByConfigRule` / `GetResourceConfigHistory` /
+//! `ListDiscoveredResources` — one port, each at the path (REST
 //! JSON) or `X-Amz-Target` (awsJson 1.1) AWS serves it on, answering with
 //! AWS-shaped JSON so the real SDK clients exercise their wire path.
 //!
@@ -37,6 +38,10 @@ pub struct DirectFindings {
     pub rule_compliance: Vec<Value>,
     /// Config `EvaluationResult` objects per rule name.
     pub evaluations: BTreeMap<String, Vec<Value>>,
+    /// Config `ConfigurationItem` objects of one resource, any order.
+    pub config_items: Vec<Value>,
+    /// Config `ResourceIdentifier` objects (`ListDiscoveredResources`).
+    pub discovered: Vec<Value>,
 }
 
 #[derive(Default)]
@@ -281,6 +286,41 @@ async fn config(State(s): Shared, headers: HeaderMap, body: Bytes) -> Response {
             let evaluations = inner.data.evaluations.get(rule).cloned().unwrap_or_default();
             let (results, next) = paged(&evaluations, &body, "NextToken", "Limit", page_size);
             json!({"EvaluationResults": results, "NextToken": next})
+        }
+        "config:GetResourceConfigHistory" => {
+            let time = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+            let (earlier, later) = (body["earlierTime"].as_f64(), body["laterTime"].as_f64());
+            let mut items: Vec<Value> = inner
+                .data
+                .config_items
+                .iter()
+                .filter(|i| i["resourceId"] == body["resourceId"] && i["resourceType"] == body["resourceType"])
+                .filter(|i| {
+                    let t = time(&i["configurationItemCaptureTime"]);
+                    earlier.is_none_or(|e| t >= e) && later.is_none_or(|l| t <= l)
+                })
+                .cloned()
+                .collect();
+            items.sort_by(|a, b| {
+                time(&a["configurationItemCaptureTime"]).total_cmp(&time(&b["configurationItemCaptureTime"]))
+            });
+            // Config's default order is newest first.
+            if body["chronologicalOrder"] != "Forward" {
+                items.reverse();
+            }
+            let (items, next) = paged(&items, &body, "nextToken", "limit", page_size);
+            json!({"configurationItems": items, "nextToken": next})
+        }
+        "config:ListDiscoveredResources" => {
+            let found: Vec<Value> = inner
+                .data
+                .discovered
+                .iter()
+                .filter(|r| r["resourceType"] == body["resourceType"])
+                .filter(|r| body["resourceName"].is_null() || r["resourceName"] == body["resourceName"])
+                .cloned()
+                .collect();
+            json!({"resourceIdentifiers": found})
         }
         other => {
             return (

@@ -53,6 +53,8 @@ pub const ACTIONS: &[&str] = &[
     "config:DescribeConfigRules",
     "config:DescribeComplianceByConfigRule",
     "config:GetComplianceDetailsByConfigRule",
+    "config:GetResourceConfigHistory",
+    "config:ListDiscoveredResources",
     "config:DescribeConformancePacks",
     "config:GetConformancePackComplianceSummary",
     "securityhub:GetEnabledStandards",
@@ -566,6 +568,7 @@ mod tests {
         ("macie.rs", include_str!("macie.rs")),
         ("access_analyzer.rs", include_str!("access_analyzer.rs")),
         ("config_rules.rs", include_str!("config_rules.rs")),
+        ("config_history.rs", include_str!("config_history.rs")),
         ("finding_sources.rs", include_str!("finding_sources.rs")),
         ("config.rs", include_str!("config.rs")),
         (

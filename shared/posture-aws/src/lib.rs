@@ -12,6 +12,7 @@ pub mod breaker;
 pub mod collect;
 pub mod collector;
 pub mod config;
+pub mod config_history;
 pub mod config_rules;
 pub mod errors;
 pub mod fanout;

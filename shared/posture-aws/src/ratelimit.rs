@@ -225,6 +225,8 @@ pub const QUOTAS: &[OperationQuota] = &[
             "config:DescribeConfigRules",
             "config:DescribeComplianceByConfigRule",
             "config:GetComplianceDetailsByConfigRule",
+            "config:GetResourceConfigHistory",
+            "config:ListDiscoveredResources",
             "config:DescribeConformancePacks",
             "config:GetConformancePackComplianceSummary",
         ],

@@ -12,6 +12,7 @@
 use crate::collect::cloudtrail::client;
 use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use posture_core::config_history::{ConfigHistory, ConfigResource};
 use posture_core::events::{EventFilter, EventQuery, GLOBAL_EVENTS_REGION, RegionRead, Timeline, TrailEvent};
 use posture_core::sources::{SourceError, SourceErrorKind};
 
@@ -142,15 +143,14 @@ impl OrgEventHistory {
             .await
             .map(String::as_str)
     }
-}
 
-#[async_trait::async_trait]
-impl posture_core::ports::EventHistory for OrgEventHistory {
-    async fn lookup(&self, account_id: &str, regions: &[String], query: &EventQuery) -> Result<Timeline, SourceError> {
+    /// The configuration to read `account_id` with: the server's own, or
+    /// the member's role entered; a refusal is `service`'s error.
+    async fn account_sdk(&self, account_id: &str, service: &str) -> Result<SdkConfig, SourceError> {
         if self.own_account().await? == account_id {
-            return Ok(read(&self.base, regions, query).await);
+            return Ok(self.base.clone());
         }
-        let sdk = crate::collector::enter_account(&self.base, &self.roles, INVESTIGATE_SESSION, account_id)
+        crate::collector::enter_account(&self.base, &self.roles, INVESTIGATE_SESSION, account_id)
             .await
             .map_err(|e| {
                 let kind = match e {
@@ -159,10 +159,29 @@ impl posture_core::ports::EventHistory for OrgEventHistory {
                 };
                 SourceError {
                     kind,
-                    service: "CloudTrail".into(),
+                    service: service.into(),
                     message: e.to_string(),
                 }
-            })?;
+            })
+    }
+}
+
+#[async_trait::async_trait]
+impl posture_core::ports::EventHistory for OrgEventHistory {
+    async fn lookup(&self, account_id: &str, regions: &[String], query: &EventQuery) -> Result<Timeline, SourceError> {
+        let sdk = self.account_sdk(account_id, "CloudTrail").await?;
         Ok(read(&sdk, regions, query).await)
+    }
+
+    async fn config_history(
+        &self,
+        account_id: &str,
+        region: &str,
+        resource: &ConfigResource,
+        window: (jiff::Timestamp, jiff::Timestamp),
+        max_items: usize,
+    ) -> Result<ConfigHistory, SourceError> {
+        let sdk = self.account_sdk(account_id, crate::config_history::SERVICE).await?;
+        crate::config_history::read(&sdk, region, resource, window, max_items).await
     }
 }

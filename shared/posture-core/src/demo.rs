@@ -4,6 +4,7 @@
 //! It implements the same ports as the AWS adapters, CloudTrail event
 //! history included (an incident that crosses into a second account).
 
+use crate::config_history::{ConfigHistory, ConfigItem, ConfigResource};
 use crate::events::{EventFilter, EventQuery, GLOBAL_EVENTS_REGION, RegionRead, Timeline, TrailEvent};
 use crate::findings::asff::AsffFinding;
 use crate::findings::guardduty::GdFinding;
@@ -23,6 +24,7 @@ const ACCOUNTS: &str = include_str!("../data/demo/accounts.json");
 const SECURITYHUB: &str = include_str!("../data/demo/securityhub_findings.json");
 const GUARDDUTY: &str = include_str!("../data/demo/guardduty_findings.json");
 const CLOUDTRAIL: &str = include_str!("../data/demo/cloudtrail_events.json");
+const CONFIG_HISTORY: &str = include_str!("../data/demo/config_history.json");
 const INVENTORIES: &[(&str, &str)] = &[
     (
         "inventories/210987654321.json",
@@ -71,6 +73,8 @@ pub struct DemoOrganization {
     pub inventories: Vec<Inventory>,
     /// CloudTrail management events of the accounts (an incident across two).
     pub cloudtrail: Vec<DemoTrailRecord>,
+    /// AWS Config's recorded items (the incident's bucket).
+    pub config_history: Vec<crate::config_history::ConfigItem>,
 }
 
 /// One CloudTrail event of the demo: the record LookupEvents returns as
@@ -115,6 +119,19 @@ fn load<T: serde::de::DeserializeOwned>(file: &'static str, text: &str, now: Tim
 }
 
 impl DemoOrganization {
+    /// `Ok` for an account of the demo organization; else the refusal a
+    /// member role that does not exist gives.
+    fn known_account(&self, account_id: &str, service: &str) -> Result<(), SourceError> {
+        if self.accounts.iter().any(|a| a.account_id == account_id) {
+            return Ok(());
+        }
+        Err(SourceError {
+            kind: crate::sources::SourceErrorKind::Authentication,
+            service: service.into(),
+            message: format!("the demo organization has no account {account_id}"),
+        })
+    }
+
     /// Loads the demo organization with timestamps relative to `now`.
     pub fn load(now: Timestamp) -> Result<DemoOrganization, DemoDataError> {
         Ok(DemoOrganization {
@@ -126,6 +143,7 @@ impl DemoOrganization {
                 .map(|(file, text)| load(file, text, now))
                 .collect::<Result<_, _>>()?,
             cloudtrail: load("cloudtrail_events.json", CLOUDTRAIL, now)?,
+            config_history: load("config_history.json", CONFIG_HISTORY, now)?,
         })
     }
 
@@ -206,14 +224,34 @@ impl InventorySource for DemoOrganization {
 /// asked for plus us-east-1, the window, the budget per Region.
 #[async_trait]
 impl crate::ports::EventHistory for DemoOrganization {
+    async fn config_history(
+        &self,
+        account_id: &str,
+        region: &str,
+        resource: &ConfigResource,
+        window: (Timestamp, Timestamp),
+        max_items: usize,
+    ) -> Result<ConfigHistory, SourceError> {
+        self.known_account(account_id, "Config")?;
+        let items: Vec<ConfigItem> = self
+            .config_history
+            .iter()
+            .filter(|i| {
+                i.account_id == account_id
+                    && (i.aws_region == region || resource.is_global())
+                    && i.resource_type == resource.resource_type
+                    && match &resource.resource_id {
+                        Some(id) => &i.resource_id == id,
+                        None => i.resource_name.as_deref() == Some(&resource.resource_name),
+                    }
+            })
+            .cloned()
+            .collect();
+        Ok(crate::config_history::within(items, window, max_items))
+    }
+
     async fn lookup(&self, account_id: &str, regions: &[String], query: &EventQuery) -> Result<Timeline, SourceError> {
-        if !self.accounts.iter().any(|a| a.account_id == account_id) {
-            return Err(SourceError {
-                kind: crate::sources::SourceErrorKind::Authentication,
-                service: "CloudTrail".into(),
-                message: format!("the demo organization has no account {account_id}"),
-            });
-        }
+        self.known_account(account_id, "CloudTrail")?;
         let mut wanted: Vec<String> = regions.to_vec();
         if !wanted.iter().any(|r| r == GLOBAL_EVENTS_REGION) {
             wanted.push(GLOBAL_EVENTS_REGION.to_string());

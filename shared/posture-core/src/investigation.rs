@@ -507,6 +507,27 @@ pub struct Evidence<'a> {
     pub window_notes: Vec<String>,
     /// Most timeline entries returned.
     pub max_timeline: usize,
+    /// AWS Config's history of the subject resource, where read.
+    pub config_history: &'a [ResourceHistory],
+}
+
+/// AWS Config's recorded history of one resource over the window.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ResourceHistory {
+    /// The resource as Config knows it.
+    pub resource: crate::config_history::ConfigResource,
+    /// The account read.
+    pub account_id: String,
+    /// The Region read.
+    pub region: String,
+    /// What it looked like when the window opened (the last item before it).
+    pub baseline: Option<crate::config_history::ConfigChange>,
+    /// The changes recorded in the window, oldest first.
+    pub changes: Vec<crate::config_history::ConfigChange>,
+    /// True when more items were recorded than were read.
+    pub truncated: bool,
+    /// Why it could not be read.
+    pub error: Option<String>,
 }
 
 /// The answer.
@@ -526,6 +547,9 @@ pub struct Investigation {
     pub related_findings: Vec<RelatedFinding>,
     /// GuardDuty attack sequences among them, with their signals.
     pub attack_sequences: Vec<AttackSequence>,
+    /// AWS Config's recorded configuration history of the subject resource
+    /// (a resource subject only).
+    pub config_history: Vec<ResourceHistory>,
     /// What the principals involved can reach.
     pub blast_radius: Vec<BlastRadius>,
     /// ATT&CK tactics of the related findings, in kill-chain order.
@@ -569,11 +593,11 @@ pub struct Window {
 /// One entry of the timeline.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
-    /// When (eventTime, or a finding's first seen).
+    /// When (eventTime, a finding's first seen, or Config's capture time).
     pub time: String,
-    /// `event` (CloudTrail) or `finding`.
+    /// `event` (CloudTrail), `finding`, or `config_change` (AWS Config).
     pub kind: String,
-    /// The event id or finding id.
+    /// The event id, finding id, or Config's configuration state id.
     pub id: String,
     /// The account.
     pub account_id: String,
@@ -731,6 +755,8 @@ pub struct EvidenceIds {
     pub event_ids: Vec<String>,
     /// Finding ids.
     pub finding_ids: Vec<String>,
+    /// AWS Config configuration state ids (the baseline and each change).
+    pub config_state_ids: Vec<String>,
 }
 
 /// What was read.
@@ -884,6 +910,39 @@ pub fn assemble(ev: &Evidence<'_>, catalog: &Catalog) -> Investigation {
             },
         )
     }));
+    for h in ev.config_history {
+        if let Some(error) = &h.error {
+            coverage
+                .unread
+                .push(format!("AWS Config history {} {}: {error}", h.account_id, h.region));
+        }
+        if h.truncated {
+            coverage.truncated = true;
+        }
+        timeline.extend(h.changes.iter().filter_map(|c| {
+            let at = crate::time::parse_timestamp(&c.time).filter(|t| in_window(*t))?;
+            let what = match c.changed.as_slice() {
+                [] => format!("{} {}", c.resource_type, c.status),
+                changed => format!("{} {}: {} changed", c.resource_type, c.status, changed.join(", ")),
+            };
+            Some((
+                at,
+                TimelineEntry {
+                    time: c.time.clone(),
+                    kind: "config_change".into(),
+                    id: c.state_id.clone(),
+                    account_id: c.account_id.clone(),
+                    region: c.region.clone(),
+                    what,
+                    actor: None,
+                    source_ip: None,
+                    error_code: None,
+                    resources: vec![c.resource_name.clone().unwrap_or_else(|| c.resource_id.clone())],
+                    severity: None,
+                },
+            ))
+        }));
+    }
     timeline.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
     let timeline_total = timeline.len();
     if timeline_total > ev.max_timeline {
@@ -943,8 +1002,18 @@ pub fn assemble(ev: &Evidence<'_>, catalog: &Catalog) -> Investigation {
     let evidence = EvidenceIds {
         event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
         finding_ids: related.iter().map(|(f, _)| f.id.clone()).collect(),
+        config_state_ids: ev
+            .config_history
+            .iter()
+            .flat_map(|h| h.baseline.iter().chain(&h.changes))
+            .map(|c| c.state_id.clone())
+            .collect(),
     };
-    let found = !related.is_empty() || !events.is_empty();
+    let recorded = ev
+        .config_history
+        .iter()
+        .any(|h| h.baseline.is_some() || !h.changes.is_empty());
+    let found = !related.is_empty() || !events.is_empty() || recorded;
     let summary = summary(r, &related, &events, &accounts, &tactics, found);
     Investigation {
         subject: SubjectSummary {
@@ -964,6 +1033,7 @@ pub fn assemble(ev: &Evidence<'_>, catalog: &Catalog) -> Investigation {
         actors,
         related_findings,
         attack_sequences,
+        config_history: ev.config_history.to_vec(),
         blast_radius,
         tactics,
         steps,

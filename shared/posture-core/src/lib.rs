@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod config_history;
 pub mod demo;
 pub mod events;
 pub mod finding;

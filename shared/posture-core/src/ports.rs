@@ -21,8 +21,9 @@ use std::sync::Arc;
 
 // ------------------------------------------------------------ finding sources
 
-/// CloudTrail event history of the organization's accounts (LookupEvents),
-/// for investigations.
+/// What happened in the organization's accounts, for investigations:
+/// CloudTrail event history (LookupEvents) and AWS Config's recorded
+/// history of a resource (GetResourceConfigHistory).
 #[async_trait]
 pub trait EventHistory: Send + Sync {
     /// Reads `query` in `regions` (and us-east-1, where global services
@@ -34,6 +35,18 @@ pub trait EventHistory: Send + Sync {
         regions: &[String],
         query: &crate::events::EventQuery,
     ) -> Result<crate::events::Timeline, SourceError>;
+
+    /// The configuration changes AWS Config recorded for `resource` in
+    /// `account_id` and `region` between `start` and `end` (read in 7-day
+    /// pieces), at most `max_items`; `Err` when it could not be read.
+    async fn config_history(
+        &self,
+        account_id: &str,
+        region: &str,
+        resource: &crate::config_history::ConfigResource,
+        window: (jiff::Timestamp, jiff::Timestamp),
+        max_items: usize,
+    ) -> Result<crate::config_history::ConfigHistory, SourceError>;
 }
 
 /// A source of findings.

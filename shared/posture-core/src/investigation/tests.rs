@@ -146,6 +146,7 @@ fn an_incident_across_two_accounts_is_assembled_in_order_with_actors_radius_and_
         window: (start, now),
         window_notes: vec![],
         max_timeline: 500,
+        config_history: &[],
     };
     let catalog = crate::findings::attack::catalog().unwrap();
     let inv = assemble(&ev, catalog);
@@ -235,6 +236,7 @@ fn a_denied_account_and_a_cut_timeline_are_reported_not_dropped() {
         window: (start, now),
         window_notes: vec![],
         max_timeline: 3,
+        config_history: &[],
     };
     let inv = assemble(&ev, crate::findings::attack::catalog().unwrap());
     assert_eq!(inv.timeline.len(), 3);

@@ -8,11 +8,14 @@ use super::call::{Cx, ToolOutput};
 use super::scope::{Freshness, Ground, Served, as_of_line, fetch_all, ground};
 use crate::error::ToolError;
 use jiff::{SignedDuration, Timestamp};
-use posture_core::events::{EVENT_HISTORY_DAYS, EventFilter, EventQuery};
+use posture_core::config_history::ConfigResource;
+use posture_core::events::{EVENT_HISTORY_DAYS, EventFilter, EventQuery, GLOBAL_EVENTS_REGION};
 use posture_core::finding::Finding;
 use posture_core::findings::attack;
 use posture_core::findings::filter::FindingFilter;
-use posture_core::investigation::{self, Evidence, Investigation, Lookup, Resolved, Subject, SubjectError};
+use posture_core::investigation::{
+    self, Evidence, Investigation, Lookup, Resolved, ResourceHistory, Subject, SubjectError,
+};
 use posture_core::org::served;
 use posture_core::posture::inventory::Inventory;
 use posture_core::severity::Severity;
@@ -33,6 +36,9 @@ const LIVE_READ_PER_SOURCE: usize = 10_000;
 
 /// Timeline entries shown in the text rendering.
 const LISTED: usize = 25;
+
+/// AWS Config items read for a resource subject, at most.
+const MAX_CONFIG_ITEMS: usize = 200;
 
 /// Arguments of `investigate_security_incident`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -222,6 +228,7 @@ pub async fn investigate(cx: &Cx<'_>, args: InvestigateArgs) -> Result<ToolOutpu
     }
     let (span, window_notes) = window(&args, &resolved, now)?;
     let lookups = read_events(cx, &args, &resolved, span, now, &mut unread).await;
+    let config_history = read_config_history(cx, &args, &resolved, span, &mut unread).await;
     let involved: BTreeSet<&str> = resolved
         .accounts
         .iter()
@@ -240,11 +247,68 @@ pub async fn investigate(cx: &Cx<'_>, args: InvestigateArgs) -> Result<ToolOutpu
         window: span,
         window_notes,
         max_timeline: args.max_timeline as usize,
+        config_history: &config_history,
     };
     let mut answer = investigation::assemble(&evidence, catalog);
     answer.coverage.unread.extend(unread);
     let text = as_of_line(&as_of) + &render(&answer);
     ToolOutput::new(&Served { answer, as_of }, text)
+}
+
+/// AWS Config's history of a resource subject over the window, in the
+/// account and Region its ARN names (else those of its findings, else
+/// `account_id` and the first of `regions`; IAM in us-east-1).
+async fn read_config_history(
+    cx: &Cx<'_>,
+    args: &InvestigateArgs,
+    resolved: &Resolved,
+    window: (Timestamp, Timestamp),
+    unread: &mut Vec<String>,
+) -> Vec<ResourceHistory> {
+    let (Subject::Resource(resource), Some(history)) = (&resolved.subject, &cx.backend.events) else {
+        return Vec::new();
+    };
+    let Some(config) = ConfigResource::from_subject(resource) else {
+        unread.push(format!(
+            "AWS Config history: the resource type of {resource:?} is not known (give the resource's ARN)"
+        ));
+        return Vec::new();
+    };
+    let account = config
+        .account_id
+        .clone()
+        .or_else(|| resolved.accounts.first().cloned())
+        .or_else(|| args.account_id.clone());
+    let Some(account_id) = account else {
+        unread.push("AWS Config history: no account is known for the resource: give account_id".into());
+        return Vec::new();
+    };
+    let region = match &config.region {
+        Some(region) => region.clone(),
+        None if config.is_global() => GLOBAL_EVENTS_REGION.to_string(),
+        None => resolved
+            .regions
+            .first()
+            .or(args.regions.first())
+            .cloned()
+            .unwrap_or_else(|| GLOBAL_EVENTS_REGION.to_string()),
+    };
+    let read = history
+        .config_history(&account_id, &region, &config, window, MAX_CONFIG_ITEMS)
+        .await;
+    let (baseline, changes, truncated, error) = match read {
+        Ok(h) => (h.baseline, h.changes, h.truncated, None),
+        Err(e) => (None, Vec::new(), false, Some(e.to_string())),
+    };
+    vec![ResourceHistory {
+        resource: config,
+        account_id,
+        region,
+        baseline,
+        changes,
+        truncated,
+        error,
+    }]
 }
 
 /// The subject before any finding is read (to check the window early).
@@ -418,6 +482,34 @@ fn render(r: &Investigation) -> String {
     if !r.tactics.is_empty() {
         let names: Vec<&str> = r.tactics.iter().map(|t| t.name.as_str()).collect();
         let _ = writeln!(s, "\nATT&CK tactics: {}", names.join(" → "));
+    }
+    for h in &r.config_history {
+        let _ = write!(
+            s,
+            "\nAWS Config history of {} {} in {} {}: ",
+            h.resource.resource_type, h.resource.resource_name, h.account_id, h.region
+        );
+        let _ = match (&h.error, &h.baseline) {
+            (Some(e), _) => writeln!(s, "not read: {e}"),
+            (None, baseline) => writeln!(
+                s,
+                "{} change(s) in the window{}{}",
+                h.changes.len(),
+                baseline
+                    .as_ref()
+                    .map(|b| format!(", as recorded at {} before it", b.time))
+                    .unwrap_or_default(),
+                if h.truncated { " (more recorded than read)" } else { "" }
+            ),
+        };
+        for c in &h.changes {
+            let changed = if c.changed.is_empty() {
+                String::new()
+            } else {
+                format!(": {} changed", c.changed.join(", "))
+            };
+            let _ = writeln!(s, "- {} {}{changed}", c.time, c.status);
+        }
     }
     for b in &r.blast_radius {
         let access: Vec<String> = b
