@@ -66,7 +66,16 @@ def test_the_finding_the_principal_and_the_ip_give_the_same_incident(server_url:
     radius = {b["principal"]: b for b in first["blast_radius"]}
     assert set(radius) == {"payments-app-role", "cross-account-deploy"}
     assert radius["payments-app-role"]["assumed_roles_seen"] == ["arn:aws:iam::456789012345:role/cross-account-deploy"]
-    assert radius["payments-app-role"]["complete"] is False and radius["payments-app-role"]["unread"]
+    app = radius["payments-app-role"]
+    assert app["kind"] == "role" and app["complete"] is True and app["unread"] == []
+    assert app["trusted_principals"] == ["ec2.amazonaws.com"]
+    # The cross-account role trusts it: what it may assume, read from the other account's roles.
+    assert app["assumable_roles"] == ["arn:aws:iam::456789012345:role/cross-account-deploy"]
+    reach = {a["service"]: a for a in app["sensitive_access"]}
+    assert {"s3", "kms", "secretsmanager", "sts"} <= set(reach), reach
+    deploy = radius["cross-account-deploy"]
+    assert deploy["trusted_principals"] == ["arn:aws:iam::345678901234:role/payments-app-role"]
+    assert deploy["attached_policies"] == ["arn:aws:iam::aws:policy/PowerUserAccess"]
 
     tactics = [t["name"] for t in first["tactics"]]
     assert {"Initial Access", "Discovery", "Exfiltration"} <= set(tactics)

@@ -44,6 +44,7 @@ pub const ACTIONS: &[&str] = &[
     "iam:GetPolicyVersion",
     "iam:ListEntitiesForPolicy",
     "iam:ListServerCertificates",
+    "iam:GetAccountAuthorizationDetails",
     "kms:ListKeys",
     "kms:DescribeKey",
     "kms:GetKeyRotationStatus",

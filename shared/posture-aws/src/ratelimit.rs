@@ -175,6 +175,7 @@ pub const QUOTAS: &[OperationQuota] = &[
             "iam:GetPolicyVersion",
             "iam:ListEntitiesForPolicy",
             "iam:ListServerCertificates",
+            "iam:GetAccountAuthorizationDetails",
             "iam:ListVirtualMFADevices",
         ],
         quota: q(10.0, 10),

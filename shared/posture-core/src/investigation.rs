@@ -699,6 +699,11 @@ pub struct BlastRadius {
     pub sensitive_access: Vec<SensitiveAccess>,
     /// Roles in other accounts it was seen assuming.
     pub assumed_roles_seen: Vec<String>,
+    /// Roles (of the accounts read) whose trust policy names it: it may
+    /// assume them.
+    pub assumable_roles: Vec<String>,
+    /// A role's trust policy principals: who may assume it.
+    pub trusted_principals: Vec<String>,
     /// Open IAM Access Analyzer findings in its account.
     pub access_analyzer_findings: usize,
     /// False when some of its permissions could not be read (see `unread`).
@@ -1142,10 +1147,6 @@ fn blast_radius(
     for (account, name) in principals {
         let inventory = inventories.iter().find(|i| i.account_id == account);
         let iam = inventory.map(|i| i.iam.get());
-        let user = match iam {
-            Some(Ok(iam)) => iam.users.iter().find(|u| u.name == name).map(|u| (iam, u)),
-            _ => None,
-        };
         let analyzer = findings
             .iter()
             .filter(|f| f.account_id == account && f.is_open())
@@ -1164,64 +1165,169 @@ fn blast_radius(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let entry = match user {
-            Some((iam, user)) => {
-                let mut unread = Vec::new();
-                let mut sensitive = Vec::new();
-                for arn in &user.attached_policy_arns {
-                    match iam.attached_policies.iter().find(|p| &p.arn == arn) {
-                        Some(p) => sensitive.extend(sensitive_access(&p.document, &p.name)),
-                        None => unread.push(format!("policy {arn}: its document is not in the inventory")),
-                    }
-                }
-                if !user.inline_policy_names.is_empty() {
-                    unread.push(format!(
-                        "inline policies {}: their documents are not collected",
-                        user.inline_policy_names.join(", ")
-                    ));
-                }
-                if !user.groups.is_empty() {
-                    unread.push(format!(
-                        "groups {}: their policies are not collected",
-                        user.groups.join(", ")
-                    ));
-                }
+        let entry = match iam {
+            Some(Ok(iam)) => {
+                let mut access = Access::default();
+                let (kind, attached, inline_names, groups, trusted) =
+                    if let Some(user) = iam.users.iter().find(|u| u.name == name) {
+                        access.managed(iam, &user.attached_policy_arns);
+                        if !user.inline_policy_names.is_empty() {
+                            access.unread.push(format!(
+                                "inline policies {}: user inline policy documents are not collected",
+                                user.inline_policy_names.join(", ")
+                            ));
+                        }
+                        access.groups(iam, &user.groups);
+                        (
+                            "user",
+                            user.attached_policy_arns.clone(),
+                            user.inline_policy_names.clone(),
+                            user.groups.clone(),
+                            Vec::new(),
+                        )
+                    } else if let Some(role) = iam.roles.iter().flatten().find(|r| r.name == name) {
+                        access.managed(iam, &role.attached_policy_arns);
+                        access.inline(&role.inline_policies);
+                        (
+                            "role",
+                            role.attached_policy_arns.clone(),
+                            role.inline_policies.iter().map(|p| p.name.clone()).collect(),
+                            Vec::new(),
+                            trust_principals(&role.trust_policy),
+                        )
+                    } else {
+                        access.unread.push(match &iam.roles_gap {
+                            Some(gap) => format!(
+                                "{name} is not an IAM user of {account}, and its roles could not be read: {}",
+                                gap.detail
+                            ),
+                            None if iam.roles.is_none() => format!(
+                                "{name} is not an IAM user of {account}, and this inventory holds no roles \
+                                 (collected before roles were read)"
+                            ),
+                            None => format!("{name} is neither an IAM user nor a role of {account}'s inventory"),
+                        });
+                        ("role", Vec::new(), Vec::new(), Vec::new(), Vec::new())
+                    };
+                let arn = format!("arn:aws:iam::{account}:{kind}/{name}");
+                // In any account read: a trust policy may name a principal of another.
+                let assumable_roles = inventories
+                    .iter()
+                    .filter_map(|i| i.iam.get().ok())
+                    .flat_map(|iam| iam.roles.iter().flatten())
+                    .filter(|r| trust_principals(&r.trust_policy).iter().any(|p| p == &arn))
+                    .map(|r| r.arn.clone())
+                    .collect();
                 BlastRadius {
                     principal: name.clone(),
                     account_id: account.clone(),
-                    kind: "user".into(),
-                    attached_policies: user.attached_policy_arns.clone(),
-                    inline_policies: user.inline_policy_names.clone(),
-                    groups: user.groups.clone(),
-                    sensitive_access: sensitive,
+                    kind: kind.into(),
+                    attached_policies: attached,
+                    inline_policies: inline_names,
+                    groups,
+                    sensitive_access: access.sensitive,
                     assumed_roles_seen,
+                    assumable_roles,
+                    trusted_principals: trusted,
                     access_analyzer_findings: analyzer,
-                    complete: unread.is_empty(),
-                    unread,
+                    complete: access.unread.is_empty(),
+                    unread: access.unread,
                 }
             }
-            None => BlastRadius {
+            unreadable => BlastRadius {
                 principal: name.clone(),
                 account_id: account.clone(),
-                kind: "role".into(),
+                kind: "unknown".into(),
                 attached_policies: vec![],
                 inline_policies: vec![],
                 groups: vec![],
                 sensitive_access: vec![],
                 assumed_roles_seen,
+                assumable_roles: vec![],
+                trusted_principals: vec![],
                 access_analyzer_findings: analyzer,
                 complete: false,
-                unread: vec![match iam {
+                unread: vec![match unreadable {
                     Some(Err(gap)) => format!("IAM of account {account} could not be read: {}", gap.detail),
-                    Some(Ok(_)) => format!(
-                        "{name} is not an IAM user of {account}'s inventory: roles' policies are not collected \
-                         (read them with iam:ListAttachedRolePolicies and iam:ListRolePolicies)"
-                    ),
-                    None => format!("no inventory of account {account} was read"),
+                    _ => format!("no inventory of account {account} was read"),
                 }],
             },
         };
         out.push(entry);
+    }
+    out
+}
+
+/// What a principal's readable policies allow, and what could not be read.
+#[derive(Default)]
+struct Access {
+    sensitive: Vec<SensitiveAccess>,
+    unread: Vec<String>,
+}
+
+impl Access {
+    fn managed(&mut self, iam: &crate::posture::inventory::IamInventory, arns: &[String]) {
+        for arn in arns {
+            match iam.attached_policies.iter().find(|p| &p.arn == arn) {
+                Some(p) => self.sensitive.extend(sensitive_access(&p.document, &p.name)),
+                None => self
+                    .unread
+                    .push(format!("policy {arn}: its document is not in the inventory")),
+            }
+        }
+    }
+
+    fn inline(&mut self, policies: &[crate::posture::inventory::InlinePolicy]) {
+        for p in policies {
+            self.sensitive.extend(sensitive_access(&p.document, &p.name));
+        }
+    }
+
+    fn groups(&mut self, iam: &crate::posture::inventory::IamInventory, names: &[String]) {
+        for name in names {
+            match iam.groups.iter().flatten().find(|g| &g.name == name) {
+                Some(g) => {
+                    self.managed(iam, &g.attached_policy_arns);
+                    self.inline(&g.inline_policies);
+                }
+                None => self
+                    .unread
+                    .push(format!("group {name}: its policies are not in the inventory")),
+            }
+        }
+    }
+}
+
+/// The AWS principals a trust policy's Allow statements name.
+fn trust_principals(document: &serde_json::Value) -> Vec<String> {
+    let statements = match document.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(s @ serde_json::Value::Object(_)) => vec![s],
+        _ => Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for st in statements
+        .into_iter()
+        .filter(|st| st.get("Effect").and_then(|e| e.as_str()) == Some("Allow"))
+    {
+        let principal = st.get("Principal");
+        let named = match principal {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Object(map)) => map
+                .values()
+                .flat_map(|v| match v {
+                    serde_json::Value::String(s) => vec![s.clone()],
+                    serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for p in named {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
     }
     out
 }

@@ -1,14 +1,16 @@
 //! IAM: credential report, account summary, password policy, users with
 //! their policies and groups, attached managed policies with their documents,
-//! AWSSupportAccess attachments, server certificates, and whether the root
-//! user's MFA device is a virtual one.
+//! AWSSupportAccess attachments, server certificates, whether the root
+//! user's MFA device is a virtual one, and roles and groups with their trust
+//! and inline policies.
 
 use super::{call, collected};
 use aws_sdk_iam::Client;
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_sdk_iam::types::{PolicyScopeType, ReportStateType, SummaryKeyType};
+use aws_sdk_iam::types::{EntityType, PolicyScopeType, ReportStateType, SummaryKeyType};
 use posture_core::posture::inventory::{
-    Collected, Gap, IamInventory, IamUser, ManagedPolicy, PasswordPolicy, ServerCertificate, parse_credential_report,
+    Collected, Gap, IamGroup, IamInventory, IamRole, IamUser, InlinePolicy, ManagedPolicy, PasswordPolicy,
+    ServerCertificate, parse_credential_report,
 };
 use std::time::Duration;
 
@@ -126,13 +128,11 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
                 client.get_policy_version().policy_arn(arn).version_id(version).send()
             );
             let raw = got.policy_version().and_then(|v| v.document()).unwrap_or("{}");
-            // IAM returns the document URL-encoded.
-            let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
             attached_policies.push(ManagedPolicy {
                 arn: arn.to_string(),
                 name: p.policy_name().unwrap_or_default().to_string(),
                 attachment_count: p.attachment_count().and_then(|c| u32::try_from(c).ok()).unwrap_or(0),
-                document: serde_json::from_str(&decoded).unwrap_or(serde_json::Value::Null),
+                document: policy_document(raw),
             });
         }
         marker = page.marker().map(str::to_string).filter(|_| page.is_truncated());
@@ -183,9 +183,16 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
         Ok(assigned) => (Some(assigned), None),
         Err(gap) => (None, Some(gap)),
     };
+    let (roles, groups, roles_gap) = match roles_and_groups(client).await {
+        Ok((roles, groups)) => (Some(roles), Some(groups), None),
+        Err(gap) => (None, None, Some(gap)),
+    };
     Ok(IamInventory {
         root_virtual_mfa,
         virtual_mfa_gap,
+        roles,
+        groups,
+        roles_gap,
         credential_report,
         root_mfa_enabled: value(SummaryKeyType::AccountMfaEnabled),
         root_access_keys_present: value(SummaryKeyType::AccountAccessKeysPresent),
@@ -195,6 +202,61 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
         support_access_entities,
         server_certificates,
     })
+}
+
+/// A policy document as IAM returns it (URL-encoded JSON), parsed.
+fn policy_document(raw: &str) -> serde_json::Value {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    serde_json::from_str(&decoded).unwrap_or(serde_json::Value::Null)
+}
+
+fn inline(list: &[aws_sdk_iam::types::PolicyDetail]) -> Vec<InlinePolicy> {
+    list.iter()
+        .map(|p| InlinePolicy {
+            name: p.policy_name().unwrap_or_default().to_string(),
+            document: policy_document(p.policy_document().unwrap_or("{}")),
+        })
+        .collect()
+}
+
+fn attached(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
+    list.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect()
+}
+
+/// Every role and group with its policies, in pages of
+/// `GetAccountAuthorizationDetails` (one call instead of three per role);
+/// a failure is these fields' gap only.
+async fn roles_and_groups(client: &Client) -> Result<(Vec<IamRole>, Vec<IamGroup>), Gap> {
+    let (mut roles, mut groups) = (Vec::new(), Vec::new());
+    let mut marker = None;
+    loop {
+        let page = call!(
+            "iam:GetAccountAuthorizationDetails",
+            client
+                .get_account_authorization_details()
+                .filter(EntityType::Role)
+                .filter(EntityType::Group)
+                .set_marker(marker.take())
+                .send()
+        );
+        roles.extend(page.role_detail_list().iter().map(|r| IamRole {
+            name: r.role_name().unwrap_or_default().to_string(),
+            arn: r.arn().unwrap_or_default().to_string(),
+            trust_policy: policy_document(r.assume_role_policy_document().unwrap_or("{}")),
+            attached_policy_arns: attached(r.attached_managed_policies()),
+            inline_policies: inline(r.role_policy_list()),
+        }));
+        groups.extend(page.group_detail_list().iter().map(|g| IamGroup {
+            name: g.group_name().unwrap_or_default().to_string(),
+            arn: g.arn().unwrap_or_default().to_string(),
+            attached_policy_arns: attached(g.attached_managed_policies()),
+            inline_policies: inline(g.group_policy_list()),
+        }));
+        marker = page.marker().map(str::to_string).filter(|_| page.is_truncated());
+        if marker.is_none() {
+            return Ok((roles, groups));
+        }
+    }
 }
 
 /// Whether one of the account's assigned virtual MFA devices is the root

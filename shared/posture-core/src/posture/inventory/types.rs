@@ -32,6 +32,57 @@ pub struct IamInventory {
     pub root_virtual_mfa: Option<bool>,
     /// Why the virtual MFA devices could not be listed.
     pub virtual_mfa_gap: Option<super::Gap>,
+    /// Roles with their trust policy and policies
+    /// (`GetAccountAuthorizationDetails`); `None`: not read (then
+    /// `roles_gap` says why, or the inventory predates the field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<IamRole>>,
+    /// Groups with their policies, read with the roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<IamGroup>>,
+    /// Why roles and groups could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles_gap: Option<super::Gap>,
+}
+
+/// An IAM role.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IamRole {
+    /// Role name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Who may assume it (`AssumeRolePolicyDocument`, URL-decoded JSON).
+    pub trust_policy: serde_json::Value,
+    /// ARNs of managed policies attached to it.
+    pub attached_policy_arns: Vec<String>,
+    /// Its inline policies with their documents.
+    pub inline_policies: Vec<InlinePolicy>,
+}
+
+/// An IAM group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IamGroup {
+    /// Group name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// ARNs of managed policies attached to it.
+    pub attached_policy_arns: Vec<String>,
+    /// Its inline policies with their documents.
+    pub inline_policies: Vec<InlinePolicy>,
+}
+
+/// An inline policy and its document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InlinePolicy {
+    /// Policy name.
+    pub name: String,
+    /// The document (URL-decoded JSON).
+    pub document: serde_json::Value,
 }
 
 /// One credential report row (the CSV's columns that checks read).
