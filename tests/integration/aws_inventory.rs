@@ -149,6 +149,85 @@ async fn iam_is_collected_and_planted_problems_fail_while_clean_ones_pass() {
 }
 
 #[tokio::test]
+async fn roles_and_groups_are_collected_with_their_trust_and_policy_documents() {
+    let moto = Moto::start();
+    let cfg = moto.sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&cfg);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:role/deployer"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name("cross-account-deploy")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let managed = iam
+        .create_policy()
+        .policy_name("DeployLambdas")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let managed_arn = managed.policy().unwrap().arn().unwrap().to_string();
+    iam.attach_role_policy()
+        .role_name("cross-account-deploy")
+        .policy_arn(&managed_arn)
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("cross-account-deploy")
+        .policy_name("read-secrets")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("auditors").send().await.unwrap();
+    iam.put_group_policy()
+        .group_name("auditors")
+        .policy_name("read-trails")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudtrail:LookupEvents","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+
+    let collected = posture_aws::collect::iam::collect(&iam, MOTO_ACCOUNT).await;
+    let Collected::Collected(data) = &collected else {
+        panic!("IAM not collected: {collected:?}")
+    };
+    assert_eq!(data.roles_gap, None);
+    let roles = data.roles.as_ref().unwrap();
+    let role = roles.iter().find(|r| r.name == "cross-account-deploy").unwrap();
+    assert_eq!(
+        role.arn,
+        format!("arn:aws:iam::{MOTO_ACCOUNT}:role/cross-account-deploy")
+    );
+    assert_eq!(
+        role.trust_policy["Statement"][0]["Principal"]["AWS"], "arn:aws:iam::210987654321:role/deployer",
+        "the trust policy URL-decoded and parsed"
+    );
+    assert_eq!(role.attached_policy_arns, [managed_arn]);
+    assert_eq!(role.inline_policies.len(), 1);
+    assert_eq!(role.inline_policies[0].name, "read-secrets");
+    assert_eq!(
+        role.inline_policies[0].document["Statement"][0]["Action"],
+        "secretsmanager:GetSecretValue"
+    );
+    let group = data
+        .groups
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|g| g.name == "auditors")
+        .unwrap();
+    assert_eq!(
+        group.inline_policies[0].document["Statement"][0]["Action"],
+        "cloudtrail:LookupEvents"
+    );
+}
+
+#[tokio::test]
 async fn kms_rotation_and_config_recording_are_collected_and_judged() {
     let moto = Moto::start();
     let cfg = moto.sdk_config().await;
