@@ -184,7 +184,40 @@ fn an_incident_across_two_accounts_is_assembled_in_order_with_actors_radius_and_
         role.assumed_roles_seen,
         ["arn:aws:iam::456789012345:role/cross-account-deploy"]
     );
-    assert!(!role.complete && !role.unread.is_empty());
+    // The role's policies read from the inventory; the role in the other
+    // account trusts it.
+    assert_eq!(role.kind, "role");
+    assert!(role.complete && role.unread.is_empty(), "{:?}", role.unread);
+    assert_eq!(
+        role.assumable_roles,
+        ["arn:aws:iam::456789012345:role/cross-account-deploy"]
+    );
+    assert!(role.sensitive_access.iter().any(|a| a.service == "s3"));
+    // An inventory collected before roles were read says so: never complete.
+    let mut older = org.inventories.clone();
+    for i in &mut older {
+        if let crate::posture::inventory::Collected::Collected(iam) = &mut i.iam {
+            iam.roles = None;
+        }
+    }
+    let older: Vec<&Inventory> = older.iter().collect();
+    let inv_older = assemble(
+        &Evidence {
+            inventories: &older,
+            ..ev
+        },
+        catalog,
+    );
+    let role = inv_older
+        .blast_radius
+        .iter()
+        .find(|b| b.principal == "payments-app-role")
+        .unwrap();
+    assert!(
+        !role.complete && role.unread[0].contains("holds no roles"),
+        "{:?}",
+        role.unread
+    );
     // Tactics in kill-chain order, steps with actions and links.
     let tactics: Vec<&str> = inv.tactics.iter().map(|t| t.name.as_str()).collect();
     for t in ["Initial Access", "Discovery", "Exfiltration"] {
