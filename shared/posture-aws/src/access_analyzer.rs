@@ -5,13 +5,10 @@
 
 use crate::errors::classify;
 use crate::transport::{RawBody, ThrottleCount};
-use async_trait::async_trait;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Criterion;
 use posture_core::findings::access_analyzer::{Analyzer, AnalyzerFindingPage, AnalyzerPage};
-use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceError, SourceErrorKind};
 
 /// The source's name in results.
 pub const SERVICE: &str = "IAM Access Analyzer";
@@ -54,20 +51,7 @@ impl AccessAnalyzerSource {
     }
 }
 
-#[async_trait]
-impl FindingSource for AccessAnalyzerSource {
-    fn service(&self) -> &'static str {
-        SERVICE
-    }
-
-    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query, Reading::default()).await?.batch(query, SERVICE)
-    }
-
-    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query, Reading::spooling()).await?.spooled(query, SERVICE)
-    }
-}
+crate::paged_finding_source!(AccessAnalyzerSource, SERVICE);
 
 impl AccessAnalyzerSource {
     async fn read(&self, query: &FindingQuery, mut reading: Reading) -> Result<PagedRead, SourceError> {

@@ -8,14 +8,11 @@
 
 use crate::errors::classify;
 use crate::transport::{RawBody, ThrottleCount};
-use async_trait::async_trait;
 use aws_sdk_config::Client;
 use aws_sdk_config::types::ComplianceType;
 use posture_core::finding::NormalizeError;
 use posture_core::findings::config_rules::{ConfigRule, ConfigRulePage, EvaluationPage, RuleCompliancePage};
-use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceError};
 
 /// The source's name in results.
 pub const SERVICE: &str = "Config";
@@ -36,20 +33,7 @@ impl ConfigRulesSource {
     }
 }
 
-#[async_trait]
-impl FindingSource for ConfigRulesSource {
-    fn service(&self) -> &'static str {
-        SERVICE
-    }
-
-    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query, Reading::default()).await?.batch(query, SERVICE)
-    }
-
-    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query, Reading::spooling()).await?.spooled(query, SERVICE)
-    }
-}
+crate::paged_finding_source!(ConfigRulesSource, SERVICE);
 
 impl ConfigRulesSource {
     /// The Region's rules whose evaluations are read.

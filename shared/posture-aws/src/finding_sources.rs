@@ -2,6 +2,43 @@
 //! service API, and the one place their clients are built.
 
 use crate::{access_analyzer, breaker, config_rules, guardduty, inspector, macie, securityhub};
+
+/// Implements `FindingSource` for a source that reads page by page into a
+/// `Reading` (its `async fn read(&self, &FindingQuery, Reading) ->
+/// Result<PagedRead, SourceError>`): a tool's read keeps the findings as a
+/// list, a collection's spools them.
+#[macro_export]
+macro_rules! paged_finding_source {
+    ($source:ty, $service:expr) => {
+        #[async_trait::async_trait]
+        impl posture_core::ports::FindingSource for $source {
+            fn service(&self) -> &'static str {
+                $service
+            }
+
+            async fn fetch(
+                &self,
+                query: &posture_core::sources::FindingQuery,
+            ) -> Result<posture_core::sources::SourceBatch, posture_core::sources::SourceError> {
+                self.read(query, posture_core::sources::Reading::default())
+                    .await?
+                    .batch(query, $service)
+            }
+
+            async fn fetch_spooled(
+                &self,
+                query: &posture_core::sources::FindingQuery,
+            ) -> Result<
+                posture_core::sources::SourceBatch<posture_core::findings::spool::FindingSpool>,
+                posture_core::sources::SourceError,
+            > {
+                self.read(query, posture_core::sources::Reading::spooling())
+                    .await?
+                    .spooled(query, $service)
+            }
+        }
+    };
+}
 use posture_core::ports::FindingSource;
 use std::sync::Arc;
 

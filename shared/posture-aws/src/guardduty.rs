@@ -6,7 +6,6 @@
 
 use crate::errors::classify;
 use crate::transport::ThrottleCount;
-use async_trait::async_trait;
 use aws_sdk_guardduty::Client;
 use aws_sdk_guardduty::types::{Condition, Finding, FindingCriteria, OrderBy, SortCriteria};
 use posture_core::findings::guardduty::{
@@ -14,9 +13,7 @@ use posture_core::findings::guardduty::{
     GdInstanceDetails, GdInstanceProfile, GdLambda, GdNamed, GdNetworkConnection, GdPortProbe, GdRds, GdRemoteHolder,
     GdRemoteIp, GdResource, GdS3Bucket, GdSequence, GdSequenceResource, GdService, GdSession, GdSignal, GdUser,
 };
-use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceError, SourceErrorKind};
 
 /// Largest batch `GetFindings` accepts.
 pub const GET_BATCH: usize = 50;
@@ -81,22 +78,7 @@ pub fn criteria(query: &FindingQuery) -> FindingCriteria {
         .build()
 }
 
-#[async_trait]
-impl FindingSource for GuardDutySource {
-    fn service(&self) -> &'static str {
-        "GuardDuty"
-    }
-
-    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query, Reading::default()).await?.batch(query, self.service())
-    }
-
-    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query, Reading::spooling())
-            .await?
-            .spooled(query, self.service())
-    }
-}
+crate::paged_finding_source!(GuardDutySource, "GuardDuty");
 
 impl GuardDutySource {
     /// Reads every detector's findings until the query has what it asks for.

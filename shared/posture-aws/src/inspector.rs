@@ -6,16 +6,13 @@
 
 use crate::errors::classify;
 use crate::transport::{RawBody, ThrottleCount};
-use async_trait::async_trait;
 use aws_sdk_inspector2::Client;
 use aws_sdk_inspector2::types::{
     DateFilter, FilterCriteria, SortCriteria, SortField, SortOrder, StringComparison, StringFilter,
 };
 use posture_core::findings::inspector::InspectorPage;
-use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::FindingSource;
 use posture_core::severity::Severity;
-use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceError, SourceErrorKind};
 
 /// The source's name in results.
 pub const SERVICE: &str = "Inspector";
@@ -71,20 +68,7 @@ pub fn criteria(query: &FindingQuery) -> Result<FilterCriteria, SourceError> {
     Ok(c.build())
 }
 
-#[async_trait]
-impl FindingSource for InspectorSource {
-    fn service(&self) -> &'static str {
-        SERVICE
-    }
-
-    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query, Reading::default()).await?.batch(query, SERVICE)
-    }
-
-    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query, Reading::spooling()).await?.spooled(query, SERVICE)
-    }
-}
+crate::paged_finding_source!(InspectorSource, SERVICE);
 
 impl InspectorSource {
     async fn read(&self, query: &FindingQuery, mut reading: Reading) -> Result<PagedRead, SourceError> {

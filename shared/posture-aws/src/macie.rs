@@ -7,14 +7,11 @@
 
 use crate::errors::classify;
 use crate::transport::{RawBody, ThrottleCount};
-use async_trait::async_trait;
 use aws_sdk_macie2::Client;
 use aws_sdk_macie2::types::{CriterionAdditionalProperties, FindingCriteria, OrderBy, SortCriteria};
 use posture_core::findings::macie::{MacieFindings, MacieIdPage};
-use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::FindingSource;
 use posture_core::severity::Severity;
-use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceError};
 
 /// The source's name in results.
 pub const SERVICE: &str = "Macie";
@@ -73,20 +70,7 @@ pub fn criteria(query: &FindingQuery) -> FindingCriteria {
     c.build()
 }
 
-#[async_trait]
-impl FindingSource for MacieSource {
-    fn service(&self) -> &'static str {
-        SERVICE
-    }
-
-    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query, Reading::default()).await?.batch(query, SERVICE)
-    }
-
-    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query, Reading::spooling()).await?.spooled(query, SERVICE)
-    }
-}
+crate::paged_finding_source!(MacieSource, SERVICE);
 
 impl MacieSource {
     async fn read(&self, query: &FindingQuery, mut reading: Reading) -> Result<PagedRead, SourceError> {

@@ -8,7 +8,6 @@
 
 use crate::errors::classify;
 use crate::transport::{RawBody, ThrottleCount};
-use async_trait::async_trait;
 use aws_sdk_securityhub::Client;
 use aws_sdk_securityhub::types::{
     AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, DateRange, DateRangeUnit, SeverityLabel, SortCriterion,
@@ -19,9 +18,7 @@ use posture_core::findings::asff::{
     AsffNetworkConnection, AsffPage, AsffRecommendation, AsffRemediation, AsffRemoteIp, AsffResource,
     AsffResourceDetails, AsffSeverity, AsffVulnerability, AsffWorkflow,
 };
-use posture_core::findings::spool::FindingSpool;
-use posture_core::ports::FindingSource;
-use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceBatch, SourceError, SourceErrorKind};
+use posture_core::sources::{FindingQuery, PagedRead, Reading, SourceError, SourceErrorKind};
 
 /// Largest page `GetFindings` returns.
 pub const PAGE_SIZE: usize = 100;
@@ -88,22 +85,7 @@ pub fn filters(query: &FindingQuery) -> AwsSecurityFindingFilters {
     f.build()
 }
 
-#[async_trait]
-impl FindingSource for SecurityHubSource {
-    fn service(&self) -> &'static str {
-        posture_core::sources::SECURITY_HUB
-    }
-
-    async fn fetch(&self, query: &FindingQuery) -> Result<SourceBatch, SourceError> {
-        self.read(query, Reading::default()).await?.batch(query, self.service())
-    }
-
-    async fn fetch_spooled(&self, query: &FindingQuery) -> Result<SourceBatch<FindingSpool>, SourceError> {
-        self.read(query, Reading::spooling())
-            .await?
-            .spooled(query, self.service())
-    }
-}
+crate::paged_finding_source!(SecurityHubSource, posture_core::sources::SECURITY_HUB);
 
 impl SecurityHubSource {
     /// Reads pages until the query has what it asks for.

@@ -80,7 +80,7 @@ impl Channel {
     /// The API's name in tool output.
     pub fn name(self) -> &'static str {
         match self {
-            Channel::SecurityHubApi => crate::sources::SECURITY_HUB,
+            Channel::SecurityHubApi => SourceService::SecurityHub.name(),
             Channel::GuardDutyApi => "GuardDuty",
             Channel::InspectorApi => "Inspector",
             Channel::MacieApi => "Macie",
@@ -285,6 +285,33 @@ impl RawTimes<'_> {
             updated_at,
         })
     }
+}
+
+/// Adds the session name of a role session principal id (`AROA...:session`):
+/// an EC2 instance's role session is named after the instance.
+pub(crate) fn push_session_name(principals: &mut Vec<String>, principal_id: &str) {
+    if let Some((_, session)) = principal_id.split_once(':')
+        && !session.is_empty()
+    {
+        push_unique(principals, Some(session.to_string()));
+    }
+}
+
+pub(crate) fn push_unique(list: &mut Vec<String>, value: Option<String>) {
+    if let Some(v) = value
+        && !v.is_empty()
+        && !list.contains(&v)
+    {
+        list.push(v);
+    }
+}
+
+pub(crate) fn qualified_api(service: Option<&str>, api: Option<&str>) -> Option<String> {
+    let api = api?;
+    Some(match service {
+        Some(s) if !s.is_empty() => format!("{}:{api}", s.trim_end_matches(".amazonaws.com")),
+        _ => api.to_string(),
+    })
 }
 
 /// A CloudFormation resource type (`AWS::S3::Bucket`, as Config and Access

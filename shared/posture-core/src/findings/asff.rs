@@ -4,7 +4,10 @@
 //! The AWS adapter maps SDK types into these structs and the demo loads JSON
 //! into them, so there is one normalization for both.
 
-use crate::finding::{Channel, ComplianceRef, Finding, NormalizeError, RawTimes, ResourceRef, SourceService, Times};
+use crate::finding::{
+    Channel, ComplianceRef, Finding, NormalizeError, RawTimes, ResourceRef, SourceService, Times, push_session_name,
+    push_unique, qualified_api,
+};
 use crate::findings::attack;
 use crate::severity::Severity;
 use serde::{Deserialize, Serialize};
@@ -389,33 +392,6 @@ fn collect_principals_from_details(resource: &AsffResource, principals: &mut Vec
     if resource.kind == "AwsIamRole" || resource.kind == "AwsIamUser" {
         push_unique(principals, Some(crate::finding::short_id(&resource.id)));
     }
-}
-
-/// Adds the session name of a role session principal id (`AROA...:session`):
-/// an EC2 instance's role session is named after the instance.
-pub(crate) fn push_session_name(principals: &mut Vec<String>, principal_id: &str) {
-    if let Some((_, session)) = principal_id.split_once(':')
-        && !session.is_empty()
-    {
-        push_unique(principals, Some(session.to_string()));
-    }
-}
-
-pub(crate) fn push_unique(list: &mut Vec<String>, value: Option<String>) {
-    if let Some(v) = value
-        && !v.is_empty()
-        && !list.contains(&v)
-    {
-        list.push(v);
-    }
-}
-
-pub(crate) fn qualified_api(service: Option<&str>, api: Option<&str>) -> Option<String> {
-    let api = api?;
-    Some(match service {
-        Some(s) if !s.is_empty() => format!("{}:{api}", s.trim_end_matches(".amazonaws.com")),
-        _ => api.to_string(),
-    })
 }
 
 fn region_of_arn(arn: &str) -> String {

@@ -4,7 +4,7 @@
 use crate::finding::{
     AttackSequenceRef, Channel, Finding, NormalizeError, RawTimes, ResourceRef, SourceService, Times,
 };
-use crate::findings::asff::{push_session_name, push_unique, qualified_api};
+use crate::finding::{push_session_name, push_unique, qualified_api};
 use crate::findings::attack;
 use crate::severity::Severity;
 use serde::{Deserialize, Serialize};

@@ -3,8 +3,8 @@
 //! typed, and their normalization. Security Hub keeps a copy under the same
 //! finding ARN as its `Id`, which is what the two channels share.
 
+use crate::finding::push_unique;
 use crate::finding::{Channel, Finding, NormalizeError, ResourceRef, SourceService};
-use crate::findings::asff::push_unique;
 use crate::severity::Severity;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@
 //! on.
 
 use crate::finding::{Channel, Finding, NormalizeError, ResourceRef, SourceService};
-use crate::findings::asff::{push_session_name, push_unique};
+use crate::finding::{push_session_name, push_unique};
 use crate::severity::Severity;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -236,7 +236,7 @@ impl MacieFinding {
             if let Some(call) = policy.action.as_ref().and_then(|a| a.api_call_details.as_ref()) {
                 push_unique(
                     &mut api_calls,
-                    crate::findings::asff::qualified_api(call.api_service_name.as_deref(), call.api.as_deref()),
+                    crate::finding::qualified_api(call.api_service_name.as_deref(), call.api.as_deref()),
                 );
             }
         }
