@@ -269,12 +269,12 @@ fn collected<'a>(
 
 /// Per finding API, what the collections read through it: `partial` when
 /// it could not be read in some account and region (`coverage.accounts`
-/// says where).
+/// says where); a service that is off there had nothing to give.
 fn collected_sources(findings: &[Finding], accounts: &[AccountCoverage]) -> Vec<SourceStatus> {
     let mut per_service: BTreeMap<String, (usize, bool)> = BTreeMap::new();
     for a in accounts {
         for gap in &a.unread {
-            per_service.entry(gap.service.clone()).or_default().1 |= gap.error.is_some();
+            per_service.entry(gap.service.clone()).or_default().1 |= gap.error.is_some_and(|k| k.leaves_unread());
         }
     }
     for f in findings {
@@ -469,6 +469,33 @@ mod tests {
     use posture_core::severity::Severity;
     use posture_core::sources::SECURITY_HUB;
     use posture_core::time::TimeWindow;
+
+    #[test]
+    fn a_service_that_is_off_is_not_a_partial_source_but_a_refused_one_is() {
+        use posture_core::sources::{SourceErrorKind, SourceGap};
+        let gap = |service: &str, kind| SourceGap {
+            service: service.into(),
+            region: "eu-west-1".into(),
+            error: Some(kind),
+            detail: String::new(),
+        };
+        let accounts = [AccountCoverage {
+            account_id: "111122223333".into(),
+            regions: vec!["eu-west-1".into()],
+            unread: vec![
+                gap("Macie", SourceErrorKind::NotEnabled),
+                gap("Inspector", SourceErrorKind::Authentication),
+            ],
+            throttled: Vec::new(),
+            findings_matched: 0,
+        }];
+        let status: BTreeMap<String, String> = collected_sources(&[], &accounts)
+            .into_iter()
+            .map(|s| (s.service, s.status))
+            .collect();
+        assert_eq!(status["Macie"], "ok");
+        assert_eq!(status["Inspector"], "partial");
+    }
 
     #[test]
     fn a_read_completed_through_throttling_is_in_the_coverage_of_its_account_and_region() {
