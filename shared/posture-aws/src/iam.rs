@@ -90,7 +90,7 @@ pub const ACTIONS: &[&str] = &[
     "macie2:ListFindings",
     "macie2:GetFindings",
     "access-analyzer:ListAnalyzers",
-    "access-analyzer:ListFindingsV2",
+    "access-analyzer:ListFindings",
     "rds:DescribeDBInstances",
     "elasticfilesystem:DescribeFileSystems",
 ];
@@ -293,6 +293,8 @@ pub fn iam_actions(service: &str, operation: &str, input: Option<&TransactWriteI
         ("S3", "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload") => "PutObject",
         ("S3 Control", "GetPublicAccessBlock") => "GetAccountPublicAccessBlock",
         ("Lambda", "Invoke" | "InvokeAsync") => "InvokeFunction",
+        // Both list APIs are authorized as ListFindings (Access Analyzer API reference).
+        ("AccessAnalyzer", "ListFindingsV2") => "ListFindings",
         ("DynamoDB", "TransactWriteItems") => {
             // Authorized item by item, as the write each one is.
             let items = input.map(TransactWriteItemsInput::transact_items).unwrap_or_default();
@@ -715,6 +717,10 @@ mod tests {
         assert_eq!(
             one("AccessAnalyzer", "ListAnalyzers"),
             ["access-analyzer:ListAnalyzers"]
+        );
+        assert_eq!(
+            one("AccessAnalyzer", "ListFindingsV2"),
+            ["access-analyzer:ListFindings"]
         );
         assert_eq!(iam_actions("Glacier", "ListVaults", None), None);
     }

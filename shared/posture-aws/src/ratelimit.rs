@@ -283,7 +283,7 @@ pub const QUOTAS: &[OperationQuota] = &[
     },
     OperationQuota {
         family: "access-analyzer",
-        actions: &["access-analyzer:ListAnalyzers", "access-analyzer:ListFindingsV2"],
+        actions: &["access-analyzer:ListAnalyzers", "access-analyzer:ListFindings"],
         quota: CONSERVATIVE,
         per_region: true,
         published: false,
