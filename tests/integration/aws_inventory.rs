@@ -149,7 +149,7 @@ async fn iam_is_collected_and_planted_problems_fail_while_clean_ones_pass() {
 }
 
 #[tokio::test]
-async fn roles_and_groups_are_collected_with_their_trust_and_policy_documents() {
+async fn roles_groups_and_inline_policies_are_collected_with_their_documents() {
     let moto = Moto::start();
     let cfg = moto.sdk_config().await;
     let iam = aws_sdk_iam::Client::new(&cfg);
@@ -192,11 +192,28 @@ async fn roles_and_groups_are_collected_with_their_trust_and_policy_documents() 
         .await
         .unwrap();
 
+    iam.create_user().user_name("builder").send().await.unwrap();
+    iam.put_user_policy()
+        .user_name("builder")
+        .policy_name("push-images")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:PutImage","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
     let collected = posture_aws::collect::iam::collect(&iam, MOTO_ACCOUNT).await;
     let Collected::Collected(data) = &collected else {
         panic!("IAM not collected: {collected:?}")
     };
     assert_eq!(data.roles_gap, None);
+    let builder = data.users.iter().find(|u| u.name == "builder").unwrap();
+    assert_eq!(builder.inline_policy_names, ["push-images"]);
+    assert_eq!(
+        builder.inline_policies[0].document["Statement"][0]["Action"],
+        "ecr:PutImage"
+    );
     let roles = data.roles.as_ref().unwrap();
     let role = roles.iter().find(|r| r.name == "cross-account-deploy").unwrap();
     assert_eq!(

@@ -1171,10 +1171,17 @@ fn blast_radius(
                 let (kind, attached, inline_names, groups, trusted) =
                     if let Some(user) = iam.users.iter().find(|u| u.name == name) {
                         access.managed(iam, &user.attached_policy_arns);
-                        if !user.inline_policy_names.is_empty() {
+                        access.inline(&user.inline_policies);
+                        let unread: Vec<&str> = user
+                            .inline_policy_names
+                            .iter()
+                            .filter(|n| !user.inline_policies.iter().any(|p| &&p.name == n))
+                            .map(String::as_str)
+                            .collect();
+                        if !unread.is_empty() {
                             access.unread.push(format!(
-                                "inline policies {}: user inline policy documents are not collected",
-                                user.inline_policy_names.join(", ")
+                                "inline policies {}: their documents are not in the inventory",
+                                unread.join(", ")
                             ));
                         }
                         access.groups(iam, &user.groups);

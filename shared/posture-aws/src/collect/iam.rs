@@ -90,6 +90,7 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
                 client.list_groups_for_user().user_name(&name).send()
             );
             users.push(IamUser {
+                inline_policies: Vec::new(),
                 name,
                 arn: u.arn().to_string(),
                 attached_policy_arns: attached
@@ -183,8 +184,15 @@ async fn collect_inner(client: &Client, account_id: &str) -> Result<IamInventory
         Ok(assigned) => (Some(assigned), None),
         Err(gap) => (None, Some(gap)),
     };
-    let (roles, groups, roles_gap) = match roles_and_groups(client).await {
-        Ok((roles, groups)) => (Some(roles), Some(groups), None),
+    let (roles, groups, roles_gap) = match authorization_details(client).await {
+        Ok(details) => {
+            for user in &mut users {
+                if let Some(policies) = details.user_inline.iter().find(|(name, _)| name == &user.name) {
+                    user.inline_policies = policies.1.clone();
+                }
+            }
+            (Some(details.roles), Some(details.groups), None)
+        }
         Err(gap) => (None, None, Some(gap)),
     };
     Ok(IamInventory {
@@ -223,11 +231,19 @@ fn attached(list: &[aws_sdk_iam::types::AttachedPolicy]) -> Vec<String> {
     list.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect()
 }
 
-/// Every role and group with its policies, in pages of
-/// `GetAccountAuthorizationDetails` (one call instead of three per role);
-/// a failure is these fields' gap only.
-async fn roles_and_groups(client: &Client) -> Result<(Vec<IamRole>, Vec<IamGroup>), Gap> {
-    let (mut roles, mut groups) = (Vec::new(), Vec::new());
+/// What `GetAccountAuthorizationDetails` gives beyond the other calls.
+struct AuthorizationDetails {
+    roles: Vec<IamRole>,
+    groups: Vec<IamGroup>,
+    /// Each user's inline policies with their documents.
+    user_inline: Vec<(String, Vec<InlinePolicy>)>,
+}
+
+/// Every role and group with its policies, and users' inline policy
+/// documents, in pages of `GetAccountAuthorizationDetails` (one call instead
+/// of three per role); a failure is these fields' gap only.
+async fn authorization_details(client: &Client) -> Result<AuthorizationDetails, Gap> {
+    let (mut roles, mut groups, mut user_inline) = (Vec::new(), Vec::new(), Vec::new());
     let mut marker = None;
     loop {
         let page = call!(
@@ -236,6 +252,7 @@ async fn roles_and_groups(client: &Client) -> Result<(Vec<IamRole>, Vec<IamGroup
                 .get_account_authorization_details()
                 .filter(EntityType::Role)
                 .filter(EntityType::Group)
+                .filter(EntityType::User)
                 .set_marker(marker.take())
                 .send()
         );
@@ -252,9 +269,24 @@ async fn roles_and_groups(client: &Client) -> Result<(Vec<IamRole>, Vec<IamGroup
             attached_policy_arns: attached(g.attached_managed_policies()),
             inline_policies: inline(g.group_policy_list()),
         }));
+        user_inline.extend(
+            page.user_detail_list()
+                .iter()
+                .filter(|u| !u.user_policy_list().is_empty())
+                .map(|u| {
+                    (
+                        u.user_name().unwrap_or_default().to_string(),
+                        inline(u.user_policy_list()),
+                    )
+                }),
+        );
         marker = page.marker().map(str::to_string).filter(|_| page.is_truncated());
         if marker.is_none() {
-            return Ok((roles, groups));
+            return Ok(AuthorizationDetails {
+                roles,
+                groups,
+                user_inline,
+            });
         }
     }
 }

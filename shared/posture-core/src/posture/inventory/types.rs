@@ -156,6 +156,10 @@ pub struct IamUser {
     pub attached_policy_arns: Vec<String>,
     /// Names of inline policies on the user.
     pub inline_policy_names: Vec<String>,
+    /// Those inline policies with their documents, where read (with the
+    /// roles, `GetAccountAuthorizationDetails`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inline_policies: Vec<InlinePolicy>,
     /// Groups the user is in.
     pub groups: Vec<String>,
 }
