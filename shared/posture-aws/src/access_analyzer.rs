@@ -3,8 +3,7 @@
 //! (`ListFindingsV2`, pages of 100) parsed straight into `posture-core`'s
 //! shape and normalized there. No analyzer in the Region is `NotEnabled`.
 
-use crate::errors::classify;
-use crate::transport::{RawBody, ThrottleCount};
+use crate::transport::ThrottleCount;
 use aws_sdk_accessanalyzer::Client;
 use aws_sdk_accessanalyzer::types::Criterion;
 use posture_core::findings::access_analyzer::{Analyzer, AnalyzerFindingPage, AnalyzerPage};
@@ -31,17 +30,12 @@ impl AccessAnalyzerSource {
         let mut analyzers = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let raw = RawBody::default();
-            self.client
-                .list_analyzers()
-                .set_next_token(token.take())
-                .customize()
-                .interceptor(raw.clone())
-                .interceptor(throttles.clone())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, &e))?;
-            let page: AnalyzerPage = raw.parse(SERVICE, "ListAnalyzers")?;
+            let page: AnalyzerPage = crate::raw_page!(
+                self.client.list_analyzers().set_next_token(token.take()),
+                throttles,
+                SERVICE,
+                "ListAnalyzers"
+            )?;
             analyzers.extend(page.analyzers);
             token = page.next_token.filter(|t| !t.is_empty());
             if token.is_none() {
@@ -85,7 +79,6 @@ impl AccessAnalyzerSource {
                     unread_pages = true;
                     break;
                 }
-                let raw = RawBody::default();
                 let mut request = self
                     .client
                     .list_findings_v2()
@@ -94,16 +87,12 @@ impl AccessAnalyzerSource {
                 if !query.filter.account_ids.is_empty() {
                     request = request.filter("resourceOwnerAccount", accounts.clone());
                 }
-                request
-                    .max_results(PAGE_SIZE)
-                    .set_next_token(token.take())
-                    .customize()
-                    .interceptor(raw.clone())
-                    .interceptor(throttles.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify(SERVICE, &e))?;
-                let page: AnalyzerFindingPage = raw.parse(SERVICE, "ListFindingsV2")?;
+                let page: AnalyzerFindingPage = crate::raw_page!(
+                    request.max_results(PAGE_SIZE).set_next_token(token.take()),
+                    throttles,
+                    SERVICE,
+                    "ListFindingsV2"
+                )?;
                 for finding in page.findings {
                     reading.push(finding.normalize(analyzer, &region), query);
                 }

@@ -6,8 +6,7 @@
 //! `posture-core`'s shape and normalized there. Security Hub's own rules are
 //! left out: their results are Security Hub control findings already.
 
-use crate::errors::classify;
-use crate::transport::{RawBody, ThrottleCount};
+use crate::transport::ThrottleCount;
 use aws_sdk_config::Client;
 use aws_sdk_config::types::ComplianceType;
 use posture_core::finding::NormalizeError;
@@ -41,17 +40,12 @@ impl ConfigRulesSource {
         let mut rules = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let raw = RawBody::default();
-            self.client
-                .describe_config_rules()
-                .set_next_token(token.take())
-                .customize()
-                .interceptor(raw.clone())
-                .interceptor(throttles.clone())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, &e))?;
-            let page: ConfigRulePage = raw.parse(SERVICE, "DescribeConfigRules")?;
+            let page: ConfigRulePage = crate::raw_page!(
+                self.client.describe_config_rules().set_next_token(token.take()),
+                throttles,
+                SERVICE,
+                "DescribeConfigRules"
+            )?;
             rules.extend(page.config_rules.into_iter().filter(ConfigRule::is_read));
             token = page.next_token.filter(|t| !t.is_empty());
             if token.is_none() {
@@ -66,19 +60,16 @@ impl ConfigRulesSource {
         for chunk in rules.chunks(RULES_PER_REQUEST) {
             let mut token: Option<String> = None;
             loop {
-                let raw = RawBody::default();
-                self.client
-                    .describe_compliance_by_config_rule()
-                    .set_config_rule_names(Some(chunk.iter().map(|r| r.config_rule_name.clone()).collect()))
-                    .compliance_types(ComplianceType::NonCompliant)
-                    .set_next_token(token.take())
-                    .customize()
-                    .interceptor(raw.clone())
-                    .interceptor(throttles.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify(SERVICE, &e))?;
-                let page: RuleCompliancePage = raw.parse(SERVICE, "DescribeComplianceByConfigRule")?;
+                let page: RuleCompliancePage = crate::raw_page!(
+                    self.client
+                        .describe_compliance_by_config_rule()
+                        .set_config_rule_names(Some(chunk.iter().map(|r| r.config_rule_name.clone()).collect()))
+                        .compliance_types(ComplianceType::NonCompliant)
+                        .set_next_token(token.take()),
+                    throttles,
+                    SERVICE,
+                    "DescribeComplianceByConfigRule"
+                )?;
                 for compliance in page.compliance_by_config_rules.iter().filter(|c| c.is_non_compliant()) {
                     if let Some(rule) = chunk.iter().find(|r| r.config_rule_name == compliance.config_rule_name) {
                         failing.push(rule.clone());
@@ -121,20 +112,17 @@ impl ConfigRulesSource {
                     unread_pages = true;
                     break;
                 }
-                let raw = RawBody::default();
-                self.client
-                    .get_compliance_details_by_config_rule()
-                    .config_rule_name(&rule.config_rule_name)
-                    .compliance_types(ComplianceType::NonCompliant)
-                    .limit(PAGE_SIZE)
-                    .set_next_token(token.take())
-                    .customize()
-                    .interceptor(raw.clone())
-                    .interceptor(throttles.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify(SERVICE, &e))?;
-                let page: EvaluationPage = raw.parse(SERVICE, "GetComplianceDetailsByConfigRule")?;
+                let page: EvaluationPage = crate::raw_page!(
+                    self.client
+                        .get_compliance_details_by_config_rule()
+                        .config_rule_name(&rule.config_rule_name)
+                        .compliance_types(ComplianceType::NonCompliant)
+                        .limit(PAGE_SIZE)
+                        .set_next_token(token.take()),
+                    throttles,
+                    SERVICE,
+                    "GetComplianceDetailsByConfigRule"
+                )?;
                 for evaluation in page.evaluation_results {
                     reading.push(evaluation.normalize(account, region), query);
                 }

@@ -4,8 +4,7 @@
 //! straight into `posture-core`'s Inspector shape and normalized there. The
 //! predicates are applied again to what comes back.
 
-use crate::errors::classify;
-use crate::transport::{RawBody, ThrottleCount};
+use crate::transport::ThrottleCount;
 use aws_sdk_inspector2::Client;
 use aws_sdk_inspector2::types::{
     DateFilter, FilterCriteria, SortCriteria, SortField, SortOrder, StringComparison, StringFilter,
@@ -85,20 +84,17 @@ impl InspectorSource {
         let throttles = ThrottleCount::default();
         let mut token: Option<String> = None;
         loop {
-            let raw = RawBody::default();
-            self.client
-                .list_findings()
-                .filter_criteria(criteria.clone())
-                .sort_criteria(sort.clone())
-                .max_results(PAGE_SIZE)
-                .set_next_token(token.take())
-                .customize()
-                .interceptor(raw.clone())
-                .interceptor(throttles.clone())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, &e))?;
-            let page: InspectorPage = raw.parse(SERVICE, "ListFindings")?;
+            let page: InspectorPage = crate::raw_page!(
+                self.client
+                    .list_findings()
+                    .filter_criteria(criteria.clone())
+                    .sort_criteria(sort.clone())
+                    .max_results(PAGE_SIZE)
+                    .set_next_token(token.take()),
+                throttles,
+                SERVICE,
+                "ListFindings"
+            )?;
             for finding in page.findings {
                 reading.push(finding.normalize(), query);
             }

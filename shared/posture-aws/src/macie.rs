@@ -5,8 +5,7 @@
 //! what comes back. Macie answers "Macie is not enabled" when it is off:
 //! that is `NotEnabled`, not a gap in what was read.
 
-use crate::errors::classify;
-use crate::transport::{RawBody, ThrottleCount};
+use crate::transport::ThrottleCount;
 use aws_sdk_macie2::Client;
 use aws_sdk_macie2::types::{CriterionAdditionalProperties, FindingCriteria, OrderBy, SortCriteria};
 use posture_core::findings::macie::{MacieFindings, MacieIdPage};
@@ -78,37 +77,29 @@ impl MacieSource {
         let throttles = ThrottleCount::default();
         let mut token: Option<String> = None;
         loop {
-            let raw = RawBody::default();
-            self.client
-                .list_findings()
-                .finding_criteria(criteria.clone())
-                .sort_criteria(
-                    SortCriteria::builder()
-                        .attribute_name("updatedAt")
-                        .order_by(OrderBy::Desc)
-                        .build(),
-                )
-                .max_results(PAGE_SIZE as i32)
-                .set_next_token(token.take())
-                .customize()
-                .interceptor(raw.clone())
-                .interceptor(throttles.clone())
-                .send()
-                .await
-                .map_err(|e| classify(SERVICE, &e))?;
-            let page: MacieIdPage = raw.parse(SERVICE, "ListFindings")?;
-            for ids in page.finding_ids.chunks(PAGE_SIZE) {
-                let raw = RawBody::default();
+            let page: MacieIdPage = crate::raw_page!(
                 self.client
-                    .get_findings()
-                    .set_finding_ids(Some(ids.to_vec()))
-                    .customize()
-                    .interceptor(raw.clone())
-                    .interceptor(throttles.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify(SERVICE, &e))?;
-                let got: MacieFindings = raw.parse(SERVICE, "GetFindings")?;
+                    .list_findings()
+                    .finding_criteria(criteria.clone())
+                    .sort_criteria(
+                        SortCriteria::builder()
+                            .attribute_name("updatedAt")
+                            .order_by(OrderBy::Desc)
+                            .build(),
+                    )
+                    .max_results(PAGE_SIZE as i32)
+                    .set_next_token(token.take()),
+                throttles,
+                SERVICE,
+                "ListFindings"
+            )?;
+            for ids in page.finding_ids.chunks(PAGE_SIZE) {
+                let got: MacieFindings = crate::raw_page!(
+                    self.client.get_findings().set_finding_ids(Some(ids.to_vec())),
+                    throttles,
+                    SERVICE,
+                    "GetFindings"
+                )?;
                 for finding in got.findings {
                     reading.push(finding.normalize(), query);
                 }

@@ -194,6 +194,27 @@ impl Intercept for RawBody {
     }
 }
 
+/// Sends one request of a paged read with a [`RawBody`] slot and the read's
+/// [`ThrottleCount`], and parses the page it answered:
+/// `let page: Page = raw_page!(client.list_x().set_next_token(t), throttles, SERVICE, "ListX")?;`
+/// An error is the service's `SourceError`.
+#[macro_export]
+macro_rules! raw_page {
+    ($request:expr, $throttles:expr, $service:expr, $operation:literal) => {{
+        let raw = $crate::transport::RawBody::default();
+        match $request
+            .customize()
+            .interceptor(raw.clone())
+            .interceptor($throttles.clone())
+            .send()
+            .await
+        {
+            Ok(_) => raw.parse($service, $operation),
+            Err(e) => Err($crate::errors::classify($service, &e)),
+        }
+    }};
+}
+
 /// Counts one operation's throttled attempts (attach a clone with
 /// `.customize().interceptor(count.clone())` to each call of a read).
 #[derive(Debug, Clone, Default)]
