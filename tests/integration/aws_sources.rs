@@ -55,17 +55,27 @@ fn guardduty_client(cfg: &SdkConfig, endpoint: &str) -> aws_sdk_guardduty::Clien
 fn backend(cfg: &SdkConfig, securityhub_cfg: &SdkConfig, guardduty_endpoint: &str) -> Backend {
     let sh = aws_sdk_securityhub::Client::new(securityhub_cfg);
     let gd = guardduty_client(cfg, guardduty_endpoint);
-    Backend {
-        sources: vec![
-            Arc::new(SecurityHubSource::new(sh.clone())),
-            Arc::new(GuardDutySource::new(gd.clone())),
-        ],
-        health: Arc::new(AwsHealth {
+    let sources: Vec<Arc<dyn posture_core::ports::FindingSource>> = vec![
+        Arc::new(SecurityHubSource::new(sh.clone())),
+        Arc::new(GuardDutySource::new(gd.clone())),
+    ];
+    aws_backend(
+        sources,
+        AwsHealth {
             sts: aws_sdk_sts::Client::new(cfg),
             securityhub: sh,
             guardduty: gd,
             region: "us-east-1".into(),
-        }),
+        },
+    )
+}
+
+/// An AWS-mode backend over `sources`, with the demo's inventories and the
+/// built-in frameworks (the finding tools' tests need no more).
+pub(crate) fn aws_backend(sources: Vec<Arc<dyn posture_core::ports::FindingSource>>, health: AwsHealth) -> Backend {
+    Backend {
+        sources,
+        health: Arc::new(health),
         mode: Mode::Aws,
         log_level: "info".into(),
         auth_methods: vec!["test".into()],

@@ -14,7 +14,7 @@ use posture_aws::securityhub::SecurityHubSource;
 use posture_core::Severity;
 use posture_core::sources::{FindingQuery, SourceErrorKind};
 use posture_core::time::TimeWindow;
-use posture_mcp::{Backend, Mode, PostureServer};
+use posture_mcp::PostureServer;
 use posture_tests::direct_standin::{DirectFindings, DirectStandIn};
 use posture_tests::fixtures::MOTO_ACCOUNT;
 use posture_tests::moto::{Moto, sdk_config_for};
@@ -418,24 +418,15 @@ async fn security_hub_copies_of_direct_findings_are_merged_into_one_each() {
     let mut sources: Vec<Arc<dyn posture_core::ports::FindingSource>> =
         vec![Arc::new(SecurityHubSource::new(sh.clone()))];
     sources.extend(DIRECT.iter().map(|kind| kind.source(&direct, None)));
-    let server = PostureServer::new(Backend {
+    let server = PostureServer::new(super::aws_sources::aws_backend(
         sources,
-        health: Arc::new(AwsHealth {
+        AwsHealth {
             sts: aws_sdk_sts::Client::new(&cfg),
             securityhub: sh,
             guardduty: aws_sdk_guardduty::Client::new(&cfg),
             region: REGION.into(),
-        }),
-        mode: Mode::Aws,
-        log_level: "info".into(),
-        auth_methods: vec!["test".into()],
-        inventories: Arc::new(posture_core::demo::DemoOrganization::load(Timestamp::now()).unwrap()),
-        frameworks: posture_core::posture::frameworks::builtin().unwrap(),
-        framework_errors: Vec::new(),
-        history: None,
-        members: None,
-        events: None,
-    });
+        },
+    ));
     let result = server
         .call(
             "analyze_security_findings",

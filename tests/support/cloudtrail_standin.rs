@@ -106,20 +106,8 @@ impl CloudTrailStandIn {
     }
 }
 
-/// A part of a SigV4 credential scope (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`):
-/// 0 the key, 2 the Region.
-fn credential_part(headers: &HeaderMap, part: usize) -> String {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(part))
-        .unwrap_or_default()
-        .to_string()
-}
-
 fn region_of(headers: &HeaderMap) -> String {
-    credential_part(headers, 2)
+    crate::forward::credential_part(headers, 2)
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
@@ -136,7 +124,7 @@ fn sts(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response {
         .into_iter()
         .collect();
     let mut inner = s.lock().unwrap();
-    let caller = account_of_key(&credential_part(headers, 0), &inner.hub);
+    let caller = account_of_key(&crate::forward::credential_part(headers, 0), &inner.hub);
     const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
     match form.get("Action").map(String::as_str) {
         Some("GetCallerIdentity") => xml(
@@ -175,7 +163,7 @@ fn sts(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response {
 }
 
 async fn answer(State(s): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
-    if credential_part(&headers, 3) == "sts" {
+    if crate::forward::credential_part(&headers, 3) == "sts" {
         return sts(&s, &headers, &body);
     }
     lookup_events(&s, &headers, &body)
@@ -224,7 +212,7 @@ fn lookup_events(s: &Mutex<Inner>, headers: &HeaderMap, body: &[u8]) -> Response
     let mut inner = s.lock().unwrap();
     let account = match inner.events.contains_key("") {
         true => String::new(),
-        false => account_of_key(&credential_part(headers, 0), &inner.hub),
+        false => account_of_key(&crate::forward::credential_part(headers, 0), &inner.hub),
     };
     inner.requests.entry(region.clone()).or_default().push(Instant::now());
     if inner.denied.contains(&region) {

@@ -87,3 +87,16 @@ pub async fn serve(app: Router) -> String {
     tokio::spawn(async move { axum::serve(listener, app).await });
     endpoint
 }
+
+/// A part of a request's SigV4 credential scope
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`): 0 the key, 2 the
+/// Region, 3 the signing service; empty when unsigned.
+pub fn credential_part(headers: &HeaderMap, part: usize) -> String {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(part))
+        .unwrap_or_default()
+        .to_string()
+}

@@ -8,7 +8,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_securityhub::config::Credentials;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
@@ -85,18 +85,6 @@ pub fn admin_cloudtrail(sdk: &SdkConfig) -> aws_sdk_cloudtrail::Client {
     )
 }
 
-/// The signing service of a SigV4 request (`Credential=AKID/date/region/SERVICE/aws4_request`).
-fn signing_service(headers: &HeaderMap) -> &str {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    auth.split("Credential=")
-        .nth(1)
-        .and_then(|c| c.split('/').nth(3))
-        .unwrap_or_default()
-}
-
 async fn front(
     State(upstream): State<Arc<(String, reqwest::Client)>>,
     method: Method,
@@ -104,7 +92,8 @@ async fn front(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let filled = match (signing_service(&headers), &method, uri.path()) {
+    let service = crate::forward::credential_part(&headers, 3);
+    let filled = match (service.as_str(), &method, uri.path()) {
         ("macie2", &Method::POST, "/findings") => Some(json!({"findingIds": []})),
         ("macie2", &Method::POST, "/findings/describe") => Some(json!({"findings": []})),
         ("access-analyzer", &Method::GET, "/analyzer") => Some(json!({"analyzers": []})),
