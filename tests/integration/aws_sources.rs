@@ -85,6 +85,7 @@ pub(crate) fn aws_backend(sources: Vec<Arc<dyn posture_core::ports::FindingSourc
         history: None,
         members: None,
         events: None,
+        startup: None,
     }
 }
 

@@ -126,3 +126,27 @@ async fn list_accounts_shows_a_gap_with_the_last_assessment() {
     assert_eq!(entry["scores"]["CIS"], serde_json::json!(earlier.scores["CIS"]));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The local demo listens before its first org-wide run is made: tool calls
+/// wait for that run and then answer from it, never from an empty store.
+#[tokio::test]
+async fn demo_tool_calls_wait_for_the_first_run() {
+    let dir = std::env::temp_dir().join(format!("posture-demo-start-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut settings = posture_tests::mcp::settings();
+    settings.org.data_dir = dir.clone();
+    let mut backend = posture_tests::mcp::demo_backend();
+    let first_run = mcp_server::demo_history(&mut backend, &settings).unwrap();
+    let server = posture_mcp::PostureServer::new(backend);
+    let call = tokio::spawn(async move { server.call("list_accounts", None, "test", "r1").await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !call.is_finished(),
+        "a tool call answered before the first run was made"
+    );
+    let run_id = first_run.await.unwrap();
+    let answer = call.await.unwrap();
+    assert_eq!(answer.is_error, Some(false), "{:?}", answer.structured_content);
+    assert_eq!(answer.structured_content.unwrap()["latest_run"], run_id.as_str());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -128,45 +128,56 @@ pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
         history: None,
         members: None,
         events: Some(org),
+        startup: None,
     })
 }
 
 /// Gives the demo backend its history: a local store in `POSTURE_DATA_DIR`
 /// (default: the user's data directory), org-wide runs in-process, and one
-/// org-wide run of the demo organization now. Returns that run's id.
-pub async fn demo_history(backend: &mut Backend, settings: &Settings) -> Result<String, WiringError> {
-    let dir = &settings.org.data_dir;
+/// org-wide run of the demo organization, which the returned future makes
+/// (its run id); tool calls wait for it ([`Backend::startup`]), so the server
+/// can listen while it runs.
+pub fn demo_history(
+    backend: &mut Backend,
+    settings: &Settings,
+) -> Result<impl Future<Output = Result<String, WiringError>> + Send + 'static, WiringError> {
+    let dir = settings.org.data_dir.clone();
     let now = jiff::Timestamp::now();
-    let org = Org::demo(Arc::new(DemoOrganization::load(now)?), dir);
+    let org = Org::demo(Arc::new(DemoOrganization::load(now)?), &dir);
     let run_settings = settings.org.run_settings(backend.frameworks.clone());
-    let run_id = run::run_id(now, "demo");
-    let outcome = posture_core::org::execute::execute(
-        org.ports(&clock),
-        &run_settings,
-        &run_id,
-        posture_core::org::run::RunTrigger::Cli,
-        now,
-    )
-    .await
-    .map_err(|e| WiringError::Config(format!("demo assessment in {}: {e}", dir.display())))?;
-    if let RunOutcome::Failed(r) = &outcome {
-        return Err(WiringError::Config(format!(
-            "demo assessment failed: {}",
-            r.error.as_deref().unwrap_or("")
-        )));
-    }
+    let (done, startup) = posture_mcp::Startup::pending();
+    backend.startup = Some(startup);
     backend.history = Some(HistoryBackend {
         store: org.stores.snapshots.clone(),
         reports: org.stores.reports.clone(),
         collections: org.stores.collections.clone(),
         max_duration: run_settings.max_duration,
         launcher: Arc::new(TaskLauncher {
-            org,
-            settings: run_settings,
+            org: org.clone(),
+            settings: run_settings.clone(),
         }),
         serving: Default::default(),
     });
-    Ok(run_id)
+    Ok(async move {
+        let run_id = run::run_id(now, "demo");
+        let outcome = posture_core::org::execute::execute(
+            org.ports(&clock),
+            &run_settings,
+            &run_id,
+            posture_core::org::run::RunTrigger::Cli,
+            now,
+        )
+        .await
+        .map_err(|e| WiringError::Config(format!("demo assessment in {}: {e}", dir.display())))?;
+        if let RunOutcome::Failed(r) = &outcome {
+            return Err(WiringError::Config(format!(
+                "demo assessment failed: {}",
+                r.error.as_deref().unwrap_or("")
+            )));
+        }
+        done.finish();
+        Ok(run_id)
+    })
 }
 
 fn clock() -> jiff::Timestamp {
@@ -254,6 +265,7 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
             roles: settings.org.roles.clone(),
             own_account: Default::default(),
         })),
+        startup: None,
         frameworks,
         framework_errors,
     })

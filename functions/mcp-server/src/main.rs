@@ -83,8 +83,18 @@ async fn main() -> anyhow::Result<()> {
     };
     let backend = if cli.demo {
         let mut backend = mcp_server::demo_backend(&settings)?;
-        let run_id = mcp_server::demo_history(&mut backend, &settings).await?;
-        eprintln!("Org-wide assessment of the demo organization: run {run_id}");
+        let first_run = mcp_server::demo_history(&mut backend, &settings)?;
+        // Listening does not wait for the run (tool calls do): a quick start.
+        tokio::spawn(async move {
+            match first_run.await {
+                Ok(run_id) => eprintln!("Org-wide assessment of the demo organization: run {run_id}"),
+                Err(e) => {
+                    // A demo that cannot assess serves nothing, as before it listened.
+                    eprintln!("Error: {e}");
+                    std::process::exit(1);
+                }
+            }
+        });
         backend
     } else {
         mcp_server::aws_backend(&settings, vec![auth]).await?

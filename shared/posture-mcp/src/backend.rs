@@ -55,6 +55,38 @@ pub struct Backend {
     /// CloudTrail event history of the organization's accounts, for
     /// investigations; `None`: investigations stand on findings alone.
     pub events: Option<Arc<dyn EventHistory>>,
+    /// Work the server started with that tool calls wait for (the local
+    /// demo's first org-wide run); `None`: nothing to wait for.
+    pub startup: Option<Startup>,
+}
+
+/// A start-up task that tool calls wait for, so the server listens (and
+/// answers the handshake and `tools/list`) before it is done.
+#[derive(Clone)]
+pub struct Startup(tokio::sync::watch::Receiver<bool>);
+
+impl Startup {
+    /// A start-up task not yet finished, and what finishes it.
+    pub fn pending() -> (StartupDone, Self) {
+        let (done, waiting) = tokio::sync::watch::channel(false);
+        (StartupDone(done), Self(waiting))
+    }
+
+    /// Returns once the task has finished, or was abandoned.
+    pub async fn finished(&self) {
+        let mut waiting = self.0.clone();
+        let _ = waiting.wait_for(|done| *done).await;
+    }
+}
+
+/// Finishes a [`Startup`].
+pub struct StartupDone(tokio::sync::watch::Sender<bool>);
+
+impl StartupDone {
+    /// Lets the waiting tool calls through.
+    pub fn finish(self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl Backend {

@@ -21,6 +21,6 @@ pub mod serving;
 pub mod splice;
 pub mod tools;
 
-pub use backend::{Backend, HistoryBackend, Mode};
+pub use backend::{Backend, HistoryBackend, Mode, Startup, StartupDone};
 pub use error::{ErrorType, ToolError};
 pub use server::PostureServer;

@@ -94,9 +94,12 @@ impl PostureServer {
         request_id: &str,
         options: CallOptions,
     ) -> Option<CallToolResponse> {
+        let def = TOOLS.iter().find(|t| t.name == name)?;
+        if let Some(startup) = &self.backend.startup {
+            startup.finished().await;
+        }
         let started = Instant::now();
         let args = arguments.unwrap_or_default();
-        let def = TOOLS.iter().find(|t| t.name == name)?;
         let tool_names: Vec<String> = self.tools.iter().map(|t| t.name.to_string()).collect();
         let schema = self
             .tools
