@@ -14,7 +14,9 @@ mkdir -p "$POSTURE_CACHE"
 
 # Pinned versions: the tests are run against these; bump deliberately and
 # re-run scripts/test.
-PY_REQUIREMENTS=("moto[server]==5.2.6" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0")
+# botocore: the version the embedded AWS models (shared/posture-explorer/models)
+# are generated from; tests/explorer compares our requests with its own.
+PY_REQUIREMENTS=("moto[server]==5.2.6" "botocore==1.44.18" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0")
 NODE_PACKAGES=("@modelcontextprotocol/conformance@0.1.16" "node@22" "playwright-core@1.65.1")
 
 . "$(dirname "${BASH_SOURCE[0]}")/venv.sh"

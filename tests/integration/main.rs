@@ -13,6 +13,7 @@ mod aws_stepfunctions;
 mod binary;
 mod direct_sources;
 mod endpoint;
+mod explorer_requests;
 mod faults;
 mod faults_org;
 mod frameworks;
