@@ -5,7 +5,7 @@
 //! models come from.
 
 use base64::Engine;
-use posture_explorer::{model, request};
+use posture_explorer::{model, policy, request};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -48,18 +48,22 @@ fn requests_match_botocore_byte_for_byte() {
     let cases = corpus["cases"].as_array().unwrap();
     assert_eq!(expected.len(), cases.len());
     let catalog = model::catalog().unwrap();
+    let policy = policy::Policy::builtin().unwrap();
     let mut protocols = BTreeMap::new();
     let mut mismatches = Vec::new();
     for (case, want) in cases.iter().zip(&expected) {
         let service = case["service"].as_str().unwrap();
         let name = case["operation"].as_str().unwrap();
         let label = format!("{service} {name}");
-        let model = model::service(service).unwrap();
-        let operation = &model.operations[name];
+        let allowed = policy
+            .decide(service, name, &case["params"])
+            .unwrap_or_else(|e| panic!("{e}"));
         let entry = &catalog.services[service];
-        *protocols.entry(format!("{:?}", model.metadata.protocol)).or_insert(0) += 1;
+        *protocols
+            .entry(format!("{:?}", allowed.model.metadata.protocol))
+            .or_insert(0) += 1;
         let endpoint = request::endpoint(entry, case["region"].as_str().unwrap(), None).unwrap();
-        let got = request::build(&model, operation, &case["params"], &endpoint, &credentials, at)
+        let got = request::build(&allowed, &case["params"], &endpoint, &credentials, at)
             .unwrap_or_else(|e| panic!("{label}: {e}"));
         let headers: BTreeMap<String, String> = got
             .headers

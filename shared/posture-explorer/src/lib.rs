@@ -4,5 +4,6 @@
 //! rest-json, query, ec2 and rest-xml protocols, endpoints and SigV4.
 
 pub mod model;
+pub mod policy;
 pub mod request;
 pub mod serialize;

@@ -2,7 +2,8 @@
 //! (regional, global, an `AWS_ENDPOINT_URL` override; S3 virtual-hosted
 //! buckets), then SigV4.
 
-use crate::model::{CatalogService, Operation, ServiceModel};
+use crate::model::CatalogService;
+use crate::policy::Allowed;
 use crate::serialize::{self, RequestParts, SerializeError};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
@@ -86,16 +87,16 @@ pub struct SignedRequest {
     pub body: Vec<u8>,
 }
 
-/// Serializes, addresses and signs one call.
+/// Serializes, addresses and signs one call the policy allowed.
 pub fn build(
-    model: &ServiceModel,
-    operation: &Operation,
+    allowed: &Allowed,
     params: &Value,
     endpoint: &Endpoint,
     credentials: &Credentials,
     at: SystemTime,
 ) -> Result<SignedRequest, RequestError> {
-    let mut parts = serialize::serialize(model, operation, params)?;
+    let model = &allowed.model;
+    let mut parts = serialize::serialize(model, allowed.operation(), params)?;
     let is_s3 = model.metadata.signing_name() == "s3";
     if model.metadata.endpoint_prefix == "apigateway" {
         // API Gateway answers XML-ish HAL unless asked for JSON.
