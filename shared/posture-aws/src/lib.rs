@@ -15,6 +15,7 @@ pub mod config;
 pub mod config_history;
 pub mod config_rules;
 pub mod errors;
+pub mod explorer;
 pub mod fanout;
 pub mod finding_sources;
 pub mod guardduty;

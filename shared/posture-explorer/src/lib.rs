@@ -3,7 +3,10 @@
 //! store, the read-only policy, request serialization for the json,
 //! rest-json, query, ec2 and rest-xml protocols, endpoints and SigV4.
 
+pub mod execute;
 pub mod model;
+pub mod parse;
 pub mod policy;
+pub mod read;
 pub mod request;
 pub mod serialize;

@@ -3,7 +3,7 @@
 //! variables, the account directory (Organizations or a configured list), and
 //! the choice of stores and collector, each a port.
 
-mod directory;
+pub mod directory;
 mod launch;
 mod settings;
 mod wiring;
