@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod assessor_kill;
+mod aws_explorer;
 mod aws_inventory;
 mod aws_lambda_fanout;
 mod aws_org_run;

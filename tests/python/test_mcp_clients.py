@@ -42,6 +42,7 @@ TOOLS = {
     "get_assessment_status",
     "generate_security_report",
     "investigate_security_incident",
+    "aws_read",
 }
 VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"
@@ -190,6 +191,7 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
             ASSESS: ["scope", "target"],
             VALIDATE: ["control_ids"],
             "get_assessment_status": ["run_id"],
+            "aws_read": ["service", "operation"],
         }.get(name, [])
         assert required == expected_required, f"{name}: required arguments per the seed"
         assert tool.description, name
@@ -305,7 +307,8 @@ def test_get_server_info_fields(server_url: str, mode: str) -> None:
     assert answers["basis"] == "run" and answers["store_readable"] is True and answers["accounts"] == 3, answers
     for name, cap in caps.items():
         assert set(cap["tools"]) <= registered, (name, cap["tools"])
-        assert cap["available"] is bool(cap["tools"]), (name, cap)
+        # The demo has no AWS behind it: aws_read is registered but cannot read.
+        assert cap["available"] is (bool(cap["tools"]) and name != "aws_explorer"), (name, cap)
     covered = {t for cap in caps.values() for t in cap["tools"]}
     assert registered - covered == {"health_check", "get_server_info"}, registered - covered
     ta = s.obj(caps, "threat_analysis", "capabilities")
@@ -598,6 +601,14 @@ def test_compliance_validation_errors(server_url: str, mode: str, arguments: dic
     assert result.is_error is True, result.structured_content
     assert result.structured_content["error_type"] == "ValidationError"
     assert result.structured_content["context"]["field"] == field
+
+
+def test_aws_read_on_demo_data_says_it_reads_aws(server_url: str, mode: str) -> None:
+    # The demo has no AWS behind it: the explorer says so, it never invents a response.
+    result = call(server_url, mode, "aws_read", {"service": "s3", "operation": "ListBuckets"})
+    assert result.is_error is True, result.structured_content
+    assert result.structured_content["error_type"] == "ServiceError"
+    assert "reads AWS" in result.structured_content["detail"]
 
 
 # --------------------------------------------------------------------------- 8. recommendations

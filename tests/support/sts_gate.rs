@@ -42,6 +42,7 @@ struct Inner {
     refused: BTreeSet<String>,
     calls: Mutex<Vec<AssumeRoleCall>>,
     request_ids: AtomicU64,
+    requests: AtomicU64,
 }
 
 /// The running gate.
@@ -63,10 +64,16 @@ impl StsGate {
             refused: refused.into_iter().collect(),
             calls: Mutex::new(Vec::new()),
             request_ids: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
         });
         let app = Router::new().fallback(handle).with_state(inner.clone());
         let endpoint = crate::forward::serve(app).await;
         StsGate { inner, endpoint }
+    }
+
+    /// Requests seen so far (any service).
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Ordering::SeqCst)
     }
 
     /// Every `AssumeRole` seen so far, in arrival order.
@@ -76,6 +83,7 @@ impl StsGate {
 }
 
 async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    inner.requests.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, usize::MAX).await {
         Ok(b) => b,

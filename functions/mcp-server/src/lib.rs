@@ -28,6 +28,16 @@ pub const ALLOWED_ORIGINS_VAR: &str = "POSTURE_ALLOWED_ORIGINS";
 /// Environment variable: seconds a live inventory collection is reused
 /// (default 900; 0 collects on every call).
 pub const LIVE_CACHE_TTL_VAR: &str = "POSTURE_LIVE_CACHE_TTL_SECS";
+/// `off` turns `aws_read` off (the template sets it when EnableExplorer is false).
+pub const EXPLORER_VAR: &str = "POSTURE_EXPLORER";
+/// The explorer role's name (or ARN with `{account_id}`) in member accounts;
+/// unset: `aws_read` reads only the server's own account.
+pub const EXPLORER_ROLE_VAR: &str = "POSTURE_EXPLORER_ROLE";
+/// The deployment's deny and allow patterns for `aws_read` (comma-separated
+/// `service:Operation` or `prefix:Action` globs); they only narrow.
+pub const EXPLORER_DENY_VAR: &str = "POSTURE_EXPLORER_DENY";
+/// See [`EXPLORER_DENY_VAR`].
+pub const EXPLORER_ALLOW_VAR: &str = "POSTURE_EXPLORER_ALLOW";
 
 /// Wiring errors.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +76,17 @@ pub struct Settings {
     pub log_level: String,
     /// Whether the process runs inside Lambda.
     pub in_lambda: bool,
+    /// `aws_read`: `None` when turned off.
+    pub explorer: Option<ExplorerSettings>,
+}
+
+/// How `aws_read` reads.
+#[derive(Debug, Clone)]
+pub struct ExplorerSettings {
+    /// The explorer role in members (`None`: the own account only).
+    pub role: Option<String>,
+    /// What may run.
+    pub policy: posture_explorer::policy::Policy,
 }
 
 impl Settings {
@@ -98,6 +119,18 @@ impl Settings {
             },
             log_level: var("RUST_LOG").unwrap_or_else(|| "info".to_string()),
             in_lambda,
+            explorer: if var(EXPLORER_VAR).is_some_and(|v| v.trim().eq_ignore_ascii_case("off")) {
+                None
+            } else {
+                Some(ExplorerSettings {
+                    role: var(EXPLORER_ROLE_VAR).filter(|r| !r.trim().is_empty()),
+                    policy: posture_explorer::policy::Policy::from_lists(
+                        var(EXPLORER_DENY_VAR).as_deref(),
+                        var(EXPLORER_ALLOW_VAR).as_deref(),
+                    )
+                    .map_err(|e| config(&e))?,
+                })
+            },
         })
     }
 
@@ -129,6 +162,7 @@ pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
         members: None,
         events: Some(org),
         startup: None,
+        explorer: None,
     })
 }
 
@@ -266,6 +300,17 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
             own_account: Default::default(),
         })),
         startup: None,
+        explorer: settings.explorer.as_ref().map(|explorer| {
+            let roles = explorer.role.as_ref().map(|role| posture_aws::collector::RoleSettings {
+                role: role.clone(),
+                ..settings.org.roles.clone()
+            });
+            Arc::new(posture_aws::explorer::AwsExplorer::new(
+                ctx.sdk.clone(),
+                roles,
+                explorer.policy.clone(),
+            )) as Arc<dyn posture_explorer::read::Explorer>
+        }),
         frameworks,
         framework_errors,
     })

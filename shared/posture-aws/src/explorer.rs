@@ -105,6 +105,7 @@ impl AwsExplorer {
             }]);
         }
         match choice {
+            RegionChoice::These(regions) if regions.is_empty() => Ok(vec![home]),
             RegionChoice::These(regions) => Ok(regions.clone()),
             RegionChoice::AllEnabled => {
                 crate::collect::ec2::enabled_regions(&crate::guarded_client!(aws_sdk_ec2, sdk, crate::iam::READ_ONLY))
@@ -203,7 +204,7 @@ impl Explorer for AwsExplorer {
     async fn organization_accounts(&self) -> Result<Vec<String>, String> {
         use posture_core::ports::AccountDirectory;
         let directory = crate::org::directory::OrganizationsDirectory {
-            client: crate::guarded_client!(aws_sdk_organizations, &self.base, crate::iam::READ_ONLY),
+            client: crate::guarded_client!(aws_sdk_organizations, &self.base, crate::iam::DIRECTORY),
         };
         let accounts = directory.accounts().await.map_err(|e| e.to_string())?;
         Ok(accounts

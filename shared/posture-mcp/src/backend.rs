@@ -55,6 +55,9 @@ pub struct Backend {
     /// CloudTrail event history of the organization's accounts, for
     /// investigations; `None`: investigations stand on findings alone.
     pub events: Option<Arc<dyn EventHistory>>,
+    /// Read-only AWS API calls in the organization's accounts (`aws_read`);
+    /// `None`: not available (the demo, or no explorer configured).
+    pub explorer: Option<Arc<dyn posture_explorer::read::Explorer>>,
     /// Work the server started with that tool calls wait for (the local
     /// demo's first org-wide run); `None`: nothing to wait for.
     pub startup: Option<Startup>,

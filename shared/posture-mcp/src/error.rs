@@ -63,6 +63,15 @@ impl ToolError {
         }
     }
 
+    /// AWS could not be read (or is not read by this server).
+    pub fn service(detail: impl Into<String>) -> ToolError {
+        ToolError {
+            detail: detail.into(),
+            error_type: ErrorType::ServiceError,
+            context: Map::new(),
+        }
+    }
+
     /// An error of the analysis engines.
     pub fn engine(detail: impl Into<String>) -> ToolError {
         ToolError {

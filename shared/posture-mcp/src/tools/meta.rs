@@ -1,6 +1,7 @@
 //! `health_check` and `get_server_info`: the server and what it depends on.
 
 use super::call::{Cx, ToolOutput};
+use super::explore::AWS_READ;
 use super::findings::ANALYZE_SECURITY_FINDINGS;
 use super::history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
 use super::investigate::INVESTIGATE_SECURITY_INCIDENT;
@@ -206,6 +207,24 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
                 "Security Hub control status rules, conflicts flagged".to_string(),
                 "evidence per verdict".to_string(),
                 "custom frameworks from POSTURE_FRAMEWORKS_DIR".to_string(),
+            ],
+        },
+    );
+    capabilities.insert(
+        "aws_explorer".to_string(),
+        Capability {
+            description: "Any read-only AWS API operation in any account of the organization and any Regions, \
+                          refused before sending unless its IAM action is List or Read and it is not on a deny list"
+                .to_string(),
+            available: has(AWS_READ) && cx.backend.explorer.is_some(),
+            tools: vec![AWS_READ.to_string()],
+            supported_scopes: vec!["organization".to_string(), "account".to_string(), "region".to_string()],
+            aws_services: Vec::new(),
+            supported_frameworks: Vec::new(),
+            features: vec![
+                "embedded AWS service models (json, rest-json, query, ec2, rest-xml protocols)".to_string(),
+                "paging within a page and item budget, resumable next_token".to_string(),
+                "answers trimmed to a byte budget, every cut listed".to_string(),
             ],
         },
     );

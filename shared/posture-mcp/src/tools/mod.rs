@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 pub mod args;
 pub mod call;
+pub mod explore;
 pub mod findings;
 pub mod history;
 pub mod investigate;
@@ -23,6 +24,7 @@ pub mod runs;
 pub mod scope;
 mod stored;
 
+pub use explore::AWS_READ;
 pub use findings::ANALYZE_SECURITY_FINDINGS;
 pub use history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
 pub use investigate::INVESTIGATE_SECURITY_INCIDENT;
@@ -225,6 +227,15 @@ pub static TOOLS: &[ToolDef] = &[
         handler: report::generate_report,
         read_only: false,
         description: "Writes a report of a complete run (default: the latest) for the organization or one account and returns where it lies (a presigned S3 URL valid one hour in AWS, a file path locally) with the headline numbers. executive: scores, severities, worst accounts (html adds charts: score per framework, severity distribution, trend, worst accounts); technical: every failing resource and every gap; compliance: every requirement across accounts. html is executive only.",
+    },
+    typed_tool! {
+        name: AWS_READ,
+        title: "Read AWS (read-only API call)",
+        args: explore::AwsReadArgs,
+        output: explore::AwsReadOutput,
+        handler: explore::aws_read,
+        read_only: true,
+        description: "Runs one read-only AWS API operation (service and operation as the SDKs name them, parameters in the API's own JSON shape) in one, several or all accounts of the organization (members through their explorer role) and one, several or all enabled Regions, following the operation's paginator up to max_pages and max_items. Only operations whose IAM action is List or Read in the Service Authorization Reference run, never one on the deny list (secret values, credentials and tokens, object, table, log and stream data) or refused by this deployment's lists: a refusal is a ValidationError before any request is sent. Results per account and Region with the response as the API documents it, next_token where paging stopped, and each failure's reason; answers above max_response_bytes have their largest lists cut, every cut listed in trimmed.",
     },
     typed_tool! {
         name: HEALTH_CHECK,
