@@ -5,7 +5,7 @@ not from a hand list.
 Member role: List and Read only. Product roles: List and Read anywhere;
 Write only on the product's own resources (a resource of the same template:
 its table, bucket, functions, log groups, failure queue) or sts:AssumeRole
-on the member role the product's StackSet deploys; never Permissions
+on the member or explorer role the product's StackSet deploys; never Permissions
 management or Tagging. Which actions each role holds (exactly what the code
 calls) is checked in tests/integration/iam_policies.rs.
 
@@ -19,7 +19,10 @@ import yaml
 from policy_sentry.querying.actions import get_action_data
 
 ROOT = Path(__file__).resolve().parents[2]
-MEMBER_ROLE_ARN = "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"
+MEMBER_ROLE_ARNS = {
+    "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}",
+    "arn:${AWS::Partition}:iam::*:role/${ExplorerRoleName}",
+}
 
 
 class Tagged:
@@ -139,7 +142,7 @@ def grant_problems(name, text, member_role):
                         problems.append(f"{at}: {level} is never granted")
                     elif not all(
                         own_resource(r, template)
-                        or (action == "sts:AssumeRole" and isinstance(r, Tagged) and r.value == MEMBER_ROLE_ARN)
+                        or (action == "sts:AssumeRole" and isinstance(r, Tagged) and r.value in MEMBER_ROLE_ARNS)
                         for r in resources
                     ):
                         problems.append(f"{at}: Write outside the product's own resources {resources}")

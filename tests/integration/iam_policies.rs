@@ -105,9 +105,17 @@ fn policy_problems(templates: &[(&str, String)], roles: &[RoleGrants]) -> Vec<St
             problems.push(format!("{}: no such role", role.role));
             continue;
         };
-        if get(properties, "ManagedPolicyArns").is_some() || get(properties, "PermissionsBoundary").is_some() {
+        let managed: BTreeSet<String> = list(get(properties, "ManagedPolicyArns"))
+            .iter()
+            .map(|arn| match arn {
+                Value::Tagged(tagged) => tagged.value.as_str().unwrap_or_default().to_string(),
+                other => other.as_str().unwrap_or_default().to_string(),
+            })
+            .collect();
+        let declared: BTreeSet<String> = role.managed.iter().map(|m| m.to_string()).collect();
+        if managed != declared || get(properties, "PermissionsBoundary").is_some() {
             problems.push(format!(
-                "{}: managed policies are not checked; use inline policies",
+                "{}: managed policies {managed:?} differ from the declared {declared:?} (only the explorer role has any)",
                 role.role
             ));
         }
@@ -235,8 +243,8 @@ fn the_check_catches_a_missing_an_extra_and_an_unchecked_grant() {
     // A write on "*", and a role the code does not know.
     let problems = policy_problems(
         &doctor(
-            "                  - organizations:ListAccounts\n",
-            "                  - organizations:ListAccounts\n                  - s3:PutObject\n",
+            "              - Effect: Allow\n                Action:\n                  - organizations:ListAccounts\n",
+            "              - Effect: Allow\n                Action:\n                  - organizations:ListAccounts\n                  - s3:PutObject\n",
         ),
         iam::ROLES,
     );

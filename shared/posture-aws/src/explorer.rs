@@ -46,7 +46,7 @@ impl AwsExplorer {
             base,
             roles,
             policy,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::default(),
             own_account: Default::default(),
         }
     }

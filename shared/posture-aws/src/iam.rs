@@ -184,7 +184,22 @@ pub struct RoleGrants {
     /// Actions the Lambda service (not our code) performs with the role:
     /// writing the function's log group, delivering failed async events.
     pub platform: &'static [&'static str],
+    /// AWS managed policies the role carries (only the explorer role: its
+    /// reads are any List/Read action, more than an inline policy holds).
+    pub managed: &'static [&'static str],
 }
+
+/// The explorer role's grants: AWS's managed read-only policies.
+pub const EXPLORER_MANAGED: &[&str] = &[
+    "arn:${AWS::Partition}:iam::aws:policy/SecurityAudit",
+    "arn:${AWS::Partition}:iam::aws:policy/job-function/ViewOnlyAccess",
+];
+
+/// `aws_read` in the MCP server: entering members' explorer role.
+pub const EXPLORER_SESSION: Adapter = Adapter {
+    name: "explorer session",
+    actions: &["sts:AssumeRole"],
+};
 
 const LOGS: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 
@@ -209,13 +224,22 @@ const STATE_MACHINE_PLATFORM: &[&str] = &[
 pub const ROLES: &[RoleGrants] = &[
     RoleGrants {
         role: "template.yaml#McpServerRole",
-        adapters: &[READ_ONLY, STORE, RUN_LAUNCHER, MEMBER_SESSION],
+        adapters: &[
+            READ_ONLY,
+            STORE,
+            RUN_LAUNCHER,
+            MEMBER_SESSION,
+            EXPLORER_SESSION,
+            DIRECTORY,
+        ],
         platform: LOGS,
+        managed: &[],
     },
     RoleGrants {
         role: "template.yaml#AssessorRole",
         adapters: &[DIRECTORY, COLLECTOR_FANOUT, STORE, STATE_MACHINE_FANOUT],
         platform: &["logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"],
+        managed: &[],
     },
     RoleGrants {
         // No code of ours runs with it: Step Functions reads the account
@@ -224,16 +248,28 @@ pub const ROLES: &[RoleGrants] = &[
         role: "template.yaml#StateMachineRole",
         adapters: &[],
         platform: STATE_MACHINE_PLATFORM,
+        managed: &[],
     },
     RoleGrants {
         role: "template.yaml#CollectorRole",
         adapters: &[MEMBER_SESSION, COLLECTION_OUTPUT],
         platform: LOGS,
+        managed: &[],
     },
     RoleGrants {
         role: "infra/member-role.yaml#PostureReadOnlyRole",
         adapters: &[READ_ONLY],
         platform: &[],
+        managed: &[],
+    },
+    RoleGrants {
+        // aws_read's reads: any List/Read action the explorer policy lets
+        // through (checked before signing), granted by AWS's managed
+        // read-only policies; its inline policy only denies.
+        role: "infra/member-role.yaml#PostureExplorerRole",
+        adapters: &[],
+        platform: &[],
+        managed: EXPLORER_MANAGED,
     },
 ];
 
@@ -554,6 +590,9 @@ mod tests {
         ("collect/efs.rs", include_str!("collect/efs.rs")),
         ("collect/monitoring.rs", include_str!("collect/monitoring.rs")),
         ("trail_events.rs", include_str!("trail_events.rs")),
+        // Its SDK clients (STS, EC2 Regions, Organizations) are guarded; its
+        // model-driven reads are refused by the explorer policy before signing.
+        ("explorer.rs", include_str!("explorer.rs")),
         ("collector.rs", include_str!("collector.rs")),
         ("fanout.rs", include_str!("fanout.rs")),
         ("org/mod.rs", include_str!("org/mod.rs")),
