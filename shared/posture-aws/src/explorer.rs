@@ -216,16 +216,10 @@ impl Explorer for AwsExplorer {
 
     async fn own_account(&self) -> Result<String, String> {
         self.own_account
-            .get_or_try_init(|| async {
-                let who = crate::guarded_client!(aws_sdk_sts, &self.base, crate::iam::READ_ONLY)
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| crate::errors::classify("STS", &e).message)?;
-                Ok::<_, String>(who.account().unwrap_or_default().to_string())
-            })
+            .get_or_try_init(|| crate::collect::caller_account(&self.base))
             .await
             .cloned()
+            .map_err(|e| e.message)
     }
 
     /// Runs `read` (already allowed) in every account and Region; one

@@ -132,14 +132,7 @@ const INVESTIGATE_SESSION: &str = "investigate";
 impl OrgEventHistory {
     async fn own_account(&self) -> Result<&str, SourceError> {
         self.own_account
-            .get_or_try_init(|| async {
-                let who = crate::guarded_client!(aws_sdk_sts, &self.base, crate::iam::READ_ONLY)
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| crate::errors::classify("STS", &e))?;
-                Ok(who.account().unwrap_or_default().to_string())
-            })
+            .get_or_try_init(|| crate::collect::caller_account(&self.base))
             .await
             .map(String::as_str)
     }

@@ -276,12 +276,37 @@ impl<'m> Resolved<'m> {
 }
 
 impl ServiceModel {
+    /// A list's member shape.
+    pub fn list_member<'m>(&'m self, list: Resolved<'m>) -> Result<Resolved<'m>, ModelError> {
+        let member = list
+            .shape
+            .member
+            .as_ref()
+            .ok_or_else(|| self.corrupt(format!("list {} has no member", list.name)))?;
+        self.resolve(member)
+    }
+
+    /// A map's key and value shapes.
+    pub fn map_entry<'m>(&'m self, map: Resolved<'m>) -> Result<(Resolved<'m>, Resolved<'m>), ModelError> {
+        let (Some(key), Some(value)) = (map.shape.key.as_ref(), map.shape.value.as_ref()) else {
+            return Err(self.corrupt(format!("map {} has no key or value", map.name)));
+        };
+        Ok((self.resolve(key)?, self.resolve(value)?))
+    }
+
+    fn corrupt(&self, reason: String) -> ModelError {
+        ModelError::Corrupt {
+            service: self.metadata.endpoint_prefix.clone(),
+            reason,
+        }
+    }
+
     /// The shape a reference names, with the reference's traits.
     pub fn resolve<'m>(&'m self, reference: &'m ShapeRef) -> Result<Resolved<'m>, ModelError> {
-        let shape = self.shapes.get(&reference.shape).ok_or_else(|| ModelError::Corrupt {
-            service: self.metadata.endpoint_prefix.clone(),
-            reason: format!("no shape {}", reference.shape),
-        })?;
+        let shape = self
+            .shapes
+            .get(&reference.shape)
+            .ok_or_else(|| self.corrupt(format!("no shape {}", reference.shape)))?;
         Ok(Resolved {
             name: &reference.shape,
             shape,

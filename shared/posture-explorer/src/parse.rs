@@ -230,12 +230,7 @@ fn json_value(model: &ServiceModel, shape: Resolved<'_>, value: &Value) -> Resul
             Value::Object(out)
         }
         ("list", Value::Array(items)) => {
-            let member_ref = shape
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| ResponseError::Malformed("list without member".into()))?;
-            let member = model.resolve(member_ref).map_err(malformed)?;
+            let member = model.list_member(shape).map_err(malformed)?;
             Value::Array(
                 items
                     .iter()
@@ -244,12 +239,7 @@ fn json_value(model: &ServiceModel, shape: Resolved<'_>, value: &Value) -> Resul
             )
         }
         ("map", Value::Object(map)) => {
-            let value_ref = shape
-                .shape
-                .value
-                .as_ref()
-                .ok_or_else(|| ResponseError::Malformed("map without value".into()))?;
-            let value_shape = model.resolve(value_ref).map_err(malformed)?;
+            let (_, value_shape) = model.map_entry(shape).map_err(malformed)?;
             let mut out = Map::new();
             for (k, v) in map {
                 out.insert(k.clone(), json_value(model, value_shape, v)?);
@@ -319,12 +309,7 @@ fn xml_value(model: &ServiceModel, shape: Resolved<'_>, item: &XmlItem<'_>) -> R
             Value::Object(out)
         }
         "list" => {
-            let member_ref = shape
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| ResponseError::Malformed("list without member".into()))?;
-            let member = model.resolve(member_ref).map_err(malformed)?;
+            let member = model.list_member(shape).map_err(malformed)?;
             let items: Vec<&xml::Node> = if shape.flattened() {
                 item.nodes()
             } else {
@@ -338,11 +323,7 @@ fn xml_value(model: &ServiceModel, shape: Resolved<'_>, item: &XmlItem<'_>) -> R
             )
         }
         "map" => {
-            let (Some(key_ref), Some(value_ref)) = (shape.shape.key.as_ref(), shape.shape.value.as_ref()) else {
-                return Err(ResponseError::Malformed("map without key or value".into()));
-            };
-            let key_shape = model.resolve(key_ref).map_err(malformed)?;
-            let value_shape = model.resolve(value_ref).map_err(malformed)?;
+            let (key_shape, value_shape) = model.map_entry(shape).map_err(malformed)?;
             let key_name = key_shape.location_name().unwrap_or("key");
             let value_name = value_shape.location_name().unwrap_or("value");
             let entries: Vec<&xml::Node> = if shape.flattened() {

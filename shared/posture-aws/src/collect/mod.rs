@@ -138,15 +138,20 @@ impl LiveInventory {
     }
 }
 
+/// The account `sdk`'s credentials belong to (STS GetCallerIdentity).
+pub async fn caller_account(sdk: &SdkConfig) -> Result<String, SourceError> {
+    let who = crate::guarded_client!(aws_sdk_sts, sdk, READ_ONLY)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| crate::errors::classify("STS", &e))?;
+    Ok(who.account().unwrap_or_default().to_string())
+}
+
 #[async_trait]
 impl InventorySource for LiveInventory {
     async fn inventories(&self) -> Result<Vec<Inventory>, SourceError> {
-        let who = crate::guarded_client!(aws_sdk_sts, &self.sdk, READ_ONLY)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| crate::errors::classify("STS", &e))?;
-        let account_id = who.account().unwrap_or_default().to_string();
+        let account_id = caller_account(&self.sdk).await?;
         let regions = match &self.regions {
             Some(r) => r.clone(),
             None => ec2::enabled_regions(&crate::guarded_client!(aws_sdk_ec2, &self.sdk, READ_ONLY)).await?,

@@ -77,12 +77,7 @@ fn value(model: &ServiceModel, shape: Resolved<'_>, v: &Value, path: &str) -> Re
         }
         "list" => {
             let items = v.as_array().ok_or_else(|| SerializeError::invalid(path, "a list"))?;
-            let member = shape
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("list {} has no member", shape.name)))?;
-            let member = model.resolve(member)?;
+            let member = model.list_member(shape)?;
             items
                 .iter()
                 .enumerate()
@@ -94,12 +89,7 @@ fn value(model: &ServiceModel, shape: Resolved<'_>, v: &Value, path: &str) -> Re
             let map = v
                 .as_object()
                 .ok_or_else(|| SerializeError::invalid(path, "an object (a map)"))?;
-            let value_ref = shape
-                .shape
-                .value
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("map {} has no value", shape.name)))?;
-            let value_shape = model.resolve(value_ref)?;
+            let (_, value_shape) = model.map_entry(shape)?;
             let mut out = Map::new();
             for (k, item) in map {
                 out.insert(k.clone(), value(model, value_shape, item, &join(path, k))?);

@@ -139,12 +139,7 @@ fn check_nested(model: &ServiceModel, shape: Resolved<'_>, value: &Value, path: 
         ("structure", Value::Object(map)) => check_structure(model, shape, map, path),
         ("structure", _) => Err(SerializeError::invalid(path, "an object")),
         ("list", Value::Array(items)) => {
-            let member = shape
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("list {} has no member", shape.name)))?;
-            let member = model.resolve(member)?;
+            let member = model.list_member(shape)?;
             for (i, item) in items.iter().enumerate() {
                 check_nested(model, member, item, &format!("{path}[{i}]"))?;
             }
@@ -152,12 +147,7 @@ fn check_nested(model: &ServiceModel, shape: Resolved<'_>, value: &Value, path: 
         }
         ("list", _) => Err(SerializeError::invalid(path, "a list")),
         ("map", Value::Object(map)) => {
-            let value_ref = shape
-                .shape
-                .value
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("map {} has no value", shape.name)))?;
-            let value_shape = model.resolve(value_ref)?;
+            let (_, value_shape) = model.map_entry(shape)?;
             for (k, v) in map {
                 check_nested(model, value_shape, v, &join(path, k))?;
             }

@@ -127,12 +127,7 @@ impl Writer<'_> {
         let items = value
             .as_array()
             .ok_or_else(|| SerializeError::invalid(path, "a list"))?;
-        let member_ref = shape
-            .shape
-            .member
-            .as_ref()
-            .ok_or_else(|| SerializeError::Model(format!("list {} has no member", shape.name)))?;
-        let member = self.model.resolve(member_ref)?;
+        let member = self.model.list_member(shape)?;
         let list_prefix = if self.ec2 {
             prefix.to_string()
         } else if items.is_empty() {
@@ -165,11 +160,7 @@ impl Writer<'_> {
         let map = value
             .as_object()
             .ok_or_else(|| SerializeError::invalid(path, "an object (a map)"))?;
-        let (Some(key_ref), Some(value_ref)) = (shape.shape.key.as_ref(), shape.shape.value.as_ref()) else {
-            return Err(SerializeError::Model(format!("map {} has no key or value", shape.name)));
-        };
-        let key_shape = self.model.resolve(key_ref)?;
-        let value_shape = self.model.resolve(value_ref)?;
+        let (key_shape, value_shape) = self.model.map_entry(shape)?;
         let full_prefix = if shape.flattened() {
             prefix.to_string()
         } else {

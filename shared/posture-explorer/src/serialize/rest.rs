@@ -177,12 +177,7 @@ fn query_params(
             }
         }
         ("list", Value::Array(items)) => {
-            let item_ref = member
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("list {} has no member", member.name)))?;
-            let item_shape = model.resolve(item_ref)?;
+            let item_shape = model.list_member(member)?;
             for (i, item) in items.iter().enumerate() {
                 query.push((key.to_string(), uri_text(item_shape, item, &format!("{path}[{i}]"))?));
             }
@@ -202,12 +197,7 @@ fn header_text(model: &ServiceModel, shape: Resolved<'_>, value: &Value, path: &
             let items = value
                 .as_array()
                 .ok_or_else(|| SerializeError::invalid(path, "a list"))?;
-            let item_ref = shape
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("list {} has no member", shape.name)))?;
-            let item_shape = model.resolve(item_ref)?;
+            let item_shape = model.list_member(shape)?;
             let texts = items
                 .iter()
                 .filter(|v| !v.is_null())
@@ -293,12 +283,7 @@ fn xml_value(
             let items = value
                 .as_array()
                 .ok_or_else(|| SerializeError::invalid(path, "a list"))?;
-            let member_ref = shape
-                .shape
-                .member
-                .as_ref()
-                .ok_or_else(|| SerializeError::Model(format!("list {} has no member", shape.name)))?;
-            let member = model.resolve(member_ref)?;
+            let member = model.list_member(shape)?;
             let mut inner = String::new();
             let flattened = shape.flattened();
             let item_name = if flattened {
@@ -320,11 +305,7 @@ fn xml_value(
             let map = value
                 .as_object()
                 .ok_or_else(|| SerializeError::invalid(path, "an object (a map)"))?;
-            let (Some(key_ref), Some(value_ref)) = (shape.shape.key.as_ref(), shape.shape.value.as_ref()) else {
-                return Err(SerializeError::Model(format!("map {} has no key or value", shape.name)));
-            };
-            let key_shape = model.resolve(key_ref)?;
-            let value_shape = model.resolve(value_ref)?;
+            let (key_shape, value_shape) = model.map_entry(shape)?;
             let key_name = key_shape.location_name().unwrap_or("key");
             let value_name = value_shape.location_name().unwrap_or("value");
             let mut entries = String::new();
