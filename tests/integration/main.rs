@@ -15,6 +15,7 @@ mod binary;
 mod direct_sources;
 mod endpoint;
 mod explorer_requests;
+mod explorer_suggest;
 mod faults;
 mod faults_org;
 mod frameworks;

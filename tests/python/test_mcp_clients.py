@@ -43,6 +43,8 @@ TOOLS = {
     "generate_security_report",
     "investigate_security_incident",
     "aws_read",
+    "suggest_aws_read",
+    "describe_aws_operation",
 }
 VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"
@@ -192,6 +194,8 @@ def test_list_tools_names_and_schemas(server_url: str, mode: str) -> None:
             VALIDATE: ["control_ids"],
             "get_assessment_status": ["run_id"],
             "aws_read": ["service", "operation"],
+            "suggest_aws_read": ["question"],
+            "describe_aws_operation": ["service", "operation"],
         }.get(name, [])
         assert required == expected_required, f"{name}: required arguments per the seed"
         assert tool.description, name
@@ -609,6 +613,35 @@ def test_aws_read_on_demo_data_says_it_reads_aws(server_url: str, mode: str) -> 
     assert result.is_error is True, result.structured_content
     assert result.structured_content["error_type"] == "ServiceError"
     assert "reads AWS" in result.structured_content["detail"]
+
+
+def test_suggest_and_describe_aws_reads(server_url: str, mode: str) -> None:
+    # From the embedded models: no AWS needed, so the demo answers.
+    sc = ok_structured(
+        call(server_url, mode, "suggest_aws_read", {"question": "which security groups allow 0.0.0.0/0 on port 22"}),
+        "suggest_aws_read",
+    )
+    top = sc["suggestions"][0]
+    assert (top["service"], top["operation"], top["access_level"]) == ("ec2", "DescribeSecurityGroups", "List"), sc
+    assert top["iam_action"] == "ec2:DescribeSecurityGroups" and top["paged"] is True and top["required_parameters"] == []
+    secrets = ok_structured(
+        call(server_url, mode, "suggest_aws_read", {"question": "show the value of the secret prod/db", "service": "secretsmanager"}),
+        "suggest_aws_read",
+    )
+    offered = {s["operation"] for s in secrets["suggestions"]}
+    assert "GetSecretValue" not in offered, secrets
+    assert any(r["operation"] == "secretsmanager:GetSecretValue" and "secret values" in r["reason"] for r in secrets["refused"]), secrets
+    doc = ok_structured(
+        call(server_url, mode, "describe_aws_operation", {"service": "ec2", "operation": "DescribeSecurityGroups"}),
+        "describe_aws_operation",
+    )
+    filters = next(f for f in doc["input"] if f["name"] == "Filters")
+    assert [m["name"] for m in filters["members"][0]["members"]] == ["Name", "Values"], filters
+    assert doc["paging"]["result_keys"] == ["SecurityGroups"], doc
+    refused = call(server_url, mode, "describe_aws_operation", {"service": "s3", "operation": "DeleteBucket"})
+    assert refused.is_error is True
+    assert refused.structured_content["error_type"] == "ValidationError"
+    assert refused.structured_content["context"]["refusal"] == "not_a_read", refused.structured_content
 
 
 # --------------------------------------------------------------------------- 8. recommendations

@@ -3,6 +3,7 @@
 //! store, the read-only policy, request serialization for the json,
 //! rest-json, query, ec2 and rest-xml protocols, endpoints and SigV4.
 
+pub mod describe;
 pub mod execute;
 pub mod model;
 pub mod parse;
@@ -10,3 +11,4 @@ pub mod policy;
 pub mod read;
 pub mod request;
 pub mod serialize;
+pub mod suggest;

@@ -9,6 +9,7 @@ use posture_explorer::policy::Refusal;
 use posture_explorer::read::{Read, RegionChoice, TargetAnswer, Trimmed, trim_to};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::ops::Not;
 
 /// Tool name.
 pub const AWS_READ: &str = "aws_read";
@@ -228,4 +229,199 @@ fn refusal(r: Refusal) -> ToolError {
         format!("refused before any request was sent: {r}"),
         json!({"refusal": reason, "suggestions": suggestions}),
     )
+}
+
+/// Tool name.
+pub const SUGGEST_AWS_READ: &str = "suggest_aws_read";
+/// Tool name.
+pub const DESCRIBE_AWS_OPERATION: &str = "describe_aws_operation";
+
+/// Arguments of `suggest_aws_read`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestArgs {
+    /// The question in plain words, e.g. "which security groups allow 0.0.0.0/0 on port 22"
+    #[schemars(length(min = 3, max = 500))]
+    pub question: String,
+    /// Only this service (ec2, s3, iam, ...)
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 64))]
+    pub service: Option<String>,
+    /// Operations returned
+    #[serde(default = "five")]
+    #[schemars(range(min = 1, max = 10))]
+    pub max_results: u32,
+}
+
+fn five() -> u32 {
+    5
+}
+
+/// One operation `suggest_aws_read` proposes.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SuggestedRead {
+    /// The service.
+    pub service: String,
+    /// The operation.
+    pub operation: String,
+    /// List or Read.
+    pub access_level: String,
+    /// The IAM action that authorizes it.
+    pub iam_action: String,
+    /// The operation's summary from the AWS documentation.
+    pub summary: String,
+    /// Parameters the operation requires.
+    pub required_parameters: Vec<String>,
+    /// True when it pages (aws_read follows the pages).
+    pub paged: bool,
+}
+
+/// An operation matched but not offered: aws_read would refuse it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RefusedRead {
+    /// `service:Operation`.
+    pub operation: String,
+    /// Why aws_read refuses it.
+    pub reason: String,
+}
+
+/// The answer of `suggest_aws_read`.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SuggestOutput {
+    /// The question.
+    pub question: String,
+    /// Best first; each runs with aws_read (describe_aws_operation gives its parameters).
+    pub suggestions: Vec<SuggestedRead>,
+    /// Matching operations aws_read refuses, with the reason.
+    pub refused: Vec<RefusedRead>,
+}
+
+fn policy_decision(cx: &Cx<'_>, service: &str, operation: &str) -> Result<(), Refusal> {
+    let read = Read {
+        service: service.to_string(),
+        operation: operation.to_string(),
+        params: Value::Object(Map::new()),
+        accounts: Vec::new(),
+        regions: RegionChoice::These(Vec::new()),
+        budget: Budget {
+            max_pages: 1,
+            max_items: 1,
+        },
+        next_token: None,
+    };
+    match cx.backend.explorer.as_ref() {
+        Some(explorer) => explorer.decide(&read).map(|_| ()),
+        None => posture_explorer::policy::Policy::builtin()
+            .map_err(|e| Refusal::Models(e.to_string()))?
+            .decide(service, operation, &read.params)
+            .map(|_| ()),
+    }
+}
+
+/// Ranks the read operations that answer a question.
+pub async fn suggest_aws_read(cx: &Cx<'_>, args: SuggestArgs) -> Result<ToolOutput, ToolError> {
+    let wanted = args.max_results as usize;
+    if let Some(service) = &args.service
+        && posture_explorer::model::catalog()
+            .map_err(|e| ToolError::engine(e.to_string()))?
+            .services
+            .contains_key(service)
+            .not()
+    {
+        return Err(refusal(Refusal::UnknownService {
+            service: service.clone(),
+            suggestions: Vec::new(),
+        }));
+    }
+    let candidates = posture_explorer::suggest::suggest(&args.question, args.service.as_deref(), wanted * 4)
+        .map_err(|e| ToolError::engine(e.to_string()))?;
+    let mut suggestions = Vec::new();
+    let mut refused = Vec::new();
+    for c in candidates {
+        if suggestions.len() == wanted {
+            break;
+        }
+        if let Err(r) = policy_decision(cx, &c.service, &c.operation) {
+            refused.push(RefusedRead {
+                operation: format!("{}:{}", c.service, c.operation),
+                reason: r.to_string(),
+            });
+            continue;
+        }
+        let doc = posture_explorer::describe::describe(&c.service, &c.operation)
+            .map_err(|e| ToolError::engine(e.to_string()))?;
+        suggestions.push(SuggestedRead {
+            required_parameters: doc
+                .as_ref()
+                .map(|d| d.input.iter().filter(|f| f.required).map(|f| f.name.clone()).collect())
+                .unwrap_or_default(),
+            paged: doc.is_some_and(|d| d.paging.is_some()),
+            service: c.service,
+            operation: c.operation,
+            access_level: c.access_level,
+            iam_action: c.iam_action,
+            summary: c.summary,
+        });
+    }
+    let text = if suggestions.is_empty() {
+        "no read operation matches; name the service, or describe the resource differently".to_string()
+    } else {
+        suggestions
+            .iter()
+            .map(|s| format!("{}:{} ({})", s.service, s.operation, s.summary))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let out = SuggestOutput {
+        question: args.question,
+        suggestions,
+        refused,
+    };
+    ToolOutput::new(&out, text)
+}
+
+/// Arguments of `describe_aws_operation`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeArgs {
+    /// AWS service as the SDKs name it: ec2, s3, iam, ...
+    #[schemars(length(min = 1, max = 64))]
+    pub service: String,
+    /// API operation, e.g. DescribeSecurityGroups
+    #[schemars(length(min = 1, max = 128))]
+    pub operation: String,
+}
+
+/// Describes one operation aws_read may run.
+pub async fn describe_aws_operation(cx: &Cx<'_>, args: DescribeArgs) -> Result<ToolOutput, ToolError> {
+    policy_decision(cx, &args.service, &args.operation).map_err(refusal)?;
+    let doc = posture_explorer::describe::describe(&args.service, &args.operation)
+        .map_err(|e| ToolError::engine(e.to_string()))?
+        .ok_or_else(|| {
+            ToolError::engine(format!(
+                "{}:{} is not in the embedded models",
+                args.service, args.operation
+            ))
+        })?;
+    let required: Vec<&str> = doc
+        .input
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name.as_str())
+        .collect();
+    let text = format!(
+        "{}:{} ({} {}): {}\nrequired: {}; {}",
+        doc.service,
+        doc.operation,
+        doc.access_level,
+        doc.iam_action,
+        doc.summary,
+        if required.is_empty() {
+            "none".to_string()
+        } else {
+            required.join(", ")
+        },
+        if doc.paging.is_some() { "pages" } else { "one page" }
+    );
+    ToolOutput::new(&doc, text)
 }

@@ -1,7 +1,7 @@
 //! `health_check` and `get_server_info`: the server and what it depends on.
 
 use super::call::{Cx, ToolOutput};
-use super::explore::AWS_READ;
+use super::explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
 use super::history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
 use super::investigate::INVESTIGATE_SECURITY_INCIDENT;
@@ -225,6 +225,29 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
                 "embedded AWS service models (json, rest-json, query, ec2, rest-xml protocols)".to_string(),
                 "paging within a page and item budget, resumable next_token".to_string(),
                 "answers trimmed to a byte budget, every cut listed".to_string(),
+            ],
+        },
+    );
+    capabilities.insert(
+        "aws_api_catalog".to_string(),
+        Capability {
+            description:
+                "Which read-only AWS operations answer a question, and how to call them: from the AWS service \
+                          models embedded in the server (no AWS call)"
+                    .to_string(),
+            available: has(SUGGEST_AWS_READ) || has(DESCRIBE_AWS_OPERATION),
+            tools: [SUGGEST_AWS_READ, DESCRIBE_AWS_OPERATION]
+                .into_iter()
+                .filter(|t| has(t))
+                .map(str::to_string)
+                .collect(),
+            supported_scopes: Vec::new(),
+            aws_services: Vec::new(),
+            supported_frameworks: Vec::new(),
+            features: vec![
+                "ranking by operation names, AWS documentation summaries and a curated table of everyday words"
+                    .to_string(),
+                "input and output shapes with required members, allowed values and paging".to_string(),
             ],
         },
     );

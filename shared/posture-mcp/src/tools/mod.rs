@@ -24,7 +24,7 @@ pub mod runs;
 pub mod scope;
 mod stored;
 
-pub use explore::AWS_READ;
+pub use explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 pub use findings::ANALYZE_SECURITY_FINDINGS;
 pub use history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
 pub use investigate::INVESTIGATE_SECURITY_INCIDENT;
@@ -236,6 +236,24 @@ pub static TOOLS: &[ToolDef] = &[
         handler: explore::aws_read,
         read_only: true,
         description: "Runs one read-only AWS API operation (service and operation as the SDKs name them, parameters in the API's own JSON shape) in one, several or all accounts of the organization (members through their explorer role) and one, several or all enabled Regions, following the operation's paginator up to max_pages and max_items. Only operations whose IAM action is List or Read in the Service Authorization Reference run, never one on the deny list (secret values, credentials and tokens, object, table, log and stream data) or refused by this deployment's lists: a refusal is a ValidationError before any request is sent. Results per account and Region with the response as the API documents it, next_token where paging stopped, and each failure's reason; answers above max_response_bytes have their largest lists cut, every cut listed in trimmed.",
+    },
+    typed_tool! {
+        name: SUGGEST_AWS_READ,
+        title: "Suggest AWS reads",
+        args: explore::SuggestArgs,
+        output: explore::SuggestOutput,
+        handler: explore::suggest_aws_read,
+        read_only: true,
+        description: "From a question in plain words (\"which lambda functions use a deprecated runtime\"), the read operations that answer it, best first: service, operation, access level, IAM action, the AWS documentation's summary, the required parameters and whether it pages. Only operations aws_read would run are suggested; matching ones it refuses are listed with the reason. Works on the embedded AWS service models (no AWS call).",
+    },
+    typed_tool! {
+        name: DESCRIBE_AWS_OPERATION,
+        title: "Describe AWS operation",
+        args: explore::DescribeArgs,
+        output: posture_explorer::describe::OperationDoc,
+        handler: explore::describe_aws_operation,
+        read_only: true,
+        description: "The input and output shape of one read operation aws_read may run (member names, types, required members, allowed values, bounds, nested structures) and its paging (token and page-size parameters, the lists joined across pages), to build a correct aws_read call. An operation aws_read refuses is a ValidationError saying why. No AWS call.",
     },
     typed_tool! {
         name: HEALTH_CHECK,
