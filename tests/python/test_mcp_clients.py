@@ -644,6 +644,46 @@ def test_suggest_and_describe_aws_reads(server_url: str, mode: str) -> None:
     assert refused.structured_content["context"]["refusal"] == "not_a_read", refused.structured_content
 
 
+PROMPTS = {
+    "security_audit",
+    "compliance_check",
+    "incident_response",
+    "least_privilege_review",
+    "cost_aware_remediation_plan",
+    "new_account_onboarding_check",
+}
+
+
+def test_prompts_list_and_get(server_url: str, mode: str) -> None:
+    listing = with_client(server_url, mode, lambda c: c.list_prompts())
+    assert {p.name for p in listing.prompts} == PROMPTS
+    compliance = next(p for p in listing.prompts if p.name == "compliance_check")
+    assert [(a.name, a.required) for a in compliance.arguments] == [("framework", True), ("account_id", False)]
+
+    made = with_client(server_url, mode, lambda c: c.get_prompt("compliance_check", {"framework": "CIS"}))
+    text = made.messages[0].content.text
+    order = [text.index(f"`{t}`") for t in ("check_compliance_status", "validate_security_controls", "recommend_security_improvements")]
+    assert order == sorted(order), text
+    assert "framework CIS" in text and "the whole organization" in text
+
+    incident = with_client(server_url, mode, lambda c: c.get_prompt("incident_response", {"subject": "198.51.100.23"}))
+    assert "`investigate_security_incident`" in incident.messages[0].content.text
+
+    for name, arguments, argument in [
+        ("compliance_check", {"framework": "ISO27001"}, "framework"),
+        ("compliance_check", {}, "framework"),
+        ("new_account_onboarding_check", {"account_id": "12345"}, "account_id"),
+    ]:
+        async def get(c: Client, name=name, arguments=arguments):
+            with pytest.raises(MCPError) as caught:
+                await c.get_prompt(name, arguments)
+            return caught.value
+
+        error = with_client(server_url, mode, get)
+        assert error.error.code == -32602, error
+        assert error.error.data["argument"] == argument, error.error.data
+
+
 # --------------------------------------------------------------------------- 8. recommendations
 
 

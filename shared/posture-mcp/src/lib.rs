@@ -15,6 +15,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod limits;
 pub mod oauth;
+pub mod prompts;
 pub mod serve;
 pub mod server;
 pub mod serving;

@@ -12,10 +12,10 @@ use jiff::Timestamp;
 use posture_core::org::run::{self, RunRecord, RunState};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
-    DetailedTask, GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities, ServerConfig, TaskPayload,
-    TaskStatus, Tool, UpdateTaskParams,
+    DetailedTask, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation, JsonObject,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
+    ServerCapabilities, ServerConfig, TaskPayload, TaskStatus, Tool, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -57,6 +57,7 @@ impl PostureServer {
                 .enable_tools()
                 .enable_tasks()
                 .enable_resources()
+                .enable_prompts()
                 .build(),
         )
         .with_server_info(info)
@@ -333,6 +334,38 @@ impl ServerHandler for PostureServer {
                 Some(json!({"available": self.tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>()})),
             )),
         }
+    }
+
+    /// Guided workflows naming the tools in order.
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(crate::prompts::list()))
+    }
+
+    /// One prompt made from its arguments (checked first).
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        crate::prompts::get(
+            &request.name,
+            request.arguments.as_ref(),
+            &self.backend.framework_names(),
+        )
+        .map(Into::into)
+        .map_err(|e| match &e {
+            crate::prompts::PromptError::Unknown(_) => McpError::invalid_params(
+                e.to_string(),
+                Some(json!({"available": crate::prompts::PROMPTS.iter().map(|p| p.name).collect::<Vec<_>>()})),
+            ),
+            crate::prompts::PromptError::Argument { argument, .. } => {
+                McpError::invalid_params(e.to_string(), Some(json!({"argument": argument})))
+            }
+        })
     }
 
     /// Report resources of the latest complete runs.
