@@ -347,7 +347,26 @@ def test_reports_are_mcp_resources() -> None:
                 assert {t.uri_template for t in templates.resource_templates} == {
                     "posture://reports/{run_id}/{kind}.{format}",
                     "posture://reports/{run_id}/accounts/{account_id}/{kind}.{format}",
+                    "posture://accounts/{account_id}/snapshot",
+                    "posture://frameworks/{short_name}",
                 }
+                # The organization, its frameworks and checks, the configuration.
+                for fixed in ("posture://accounts", "posture://frameworks", "posture://frameworks/CIS", "posture://checks",
+                              "posture://server/configuration"):
+                    assert fixed in uris and uris[fixed].mime_type == "application/json", (fixed, sorted(uris))
+                org = json.loads((await client.read_resource("posture://accounts")).contents[0].text)
+                assert org["run_id"] == run and len(org["accounts"]) == 3, org
+                assessed = [a for a in org["accounts"] if a["outcome"] == "ASSESSED"]
+                assert assessed and all(a["regions"] and a["snapshot"] for a in assessed), org
+                assert any(a["ou_path"] for a in org["accounts"]), "the demo's accounts sit in OUs"
+                snap = json.loads((await client.read_resource(assessed[0]["snapshot"])).contents[0].text)
+                assert snap["account_id"] == assessed[0]["account_id"] and snap["run_id"] == run and "CIS" in snap["frameworks"], snap
+                cis = json.loads((await client.read_resource("posture://frameworks/CIS")).contents[0].text)
+                assert cis["short_name"] == "CIS" and len(cis["requirements"]) >= 50, len(cis["requirements"])
+                checks = json.loads((await client.read_resource("posture://checks")).contents[0].text)["checks"]
+                assert len(checks) >= 79 and {"id", "service", "severity"} <= set(checks[0]), checks[0]
+                config = json.loads((await client.read_resource("posture://server/configuration")).contents[0].text)
+                assert config["data_source"] == "demo" and config["aws_explorer"] is False and config["read_only"] is True, config
                 read = await client.read_resource(generated["uri"])
                 (content,) = read.contents
                 assert content.text == generated["content"], "the resource is the report the tool returned"

@@ -16,6 +16,7 @@ pub mod jsonrpc;
 pub mod limits;
 pub mod oauth;
 pub mod prompts;
+pub mod resources;
 pub mod serve;
 pub mod server;
 pub mod serving;

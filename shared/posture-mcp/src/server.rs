@@ -368,16 +368,20 @@ impl ServerHandler for PostureServer {
         })
     }
 
-    /// Report resources of the latest complete runs.
+    /// The organization's accounts, frameworks, checks, configuration, and
+    /// the report resources of the latest complete runs.
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        report::resources(&self.backend)
-            .await
-            .map(ListResourcesResult::with_all_items)
-            .map_err(|e| McpError::internal_error(e.detail.clone(), Some(e.to_value())))
+        let mut all = crate::resources::list(&self.backend);
+        all.extend(
+            report::resources(&self.backend)
+                .await
+                .map_err(|e| McpError::internal_error(e.detail.clone(), Some(e.to_value())))?,
+        );
+        Ok(ListResourcesResult::with_all_items(all))
     }
 
     async fn list_resource_templates(
@@ -385,7 +389,9 @@ impl ServerHandler for PostureServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(ListResourceTemplatesResult::with_all_items(report::resource_templates()))
+        let mut all = crate::resources::templates();
+        all.extend(report::resource_templates());
+        Ok(ListResourceTemplatesResult::with_all_items(all))
     }
 
     /// A report, rendered from its stored run.
@@ -397,7 +403,11 @@ impl ServerHandler for PostureServer {
         let (caller, request_id) = transport_identity(&context);
         let started = Instant::now();
         let uri = request.uri;
-        let read = report::read_resource(&self.backend, &uri).await;
+        let read = if crate::resources::owns(&uri) {
+            crate::resources::read(&self.backend, &uri).await
+        } else {
+            report::read_resource(&self.backend, &uri).await
+        };
         let (outcome, error_type) = match &read {
             Ok(_) => ("ok", None),
             Err(ResourceError::Invalid(_) | ResourceError::NotFound(_)) => {
