@@ -294,3 +294,116 @@ async fn aws_read_reads_members_by_account_and_region_and_refuses_before_sending
         assert_ne!(instance.state().unwrap().name().unwrap().as_str(), "terminated");
     }
 }
+
+/// `validate_member_access` and `get_account_info` against moto: one member
+/// ready, one whose role lacks kms:ListKeys (the gate refuses it as IAM
+/// would), one whose role refuses the server.
+#[tokio::test]
+async fn validate_member_access_names_a_refused_role_and_a_missing_permission() {
+    const MEMBER_ROLE: &str = "PostureAdvisorReadOnly";
+    let moto = Moto::start();
+    let management = moto.sdk_config().await;
+    let members = create_organization(&management, &["va-ready", "va-no-kms", "va-refusing"]).await;
+    let admin = admin_sessions(&management, &moto.endpoint, &members).await;
+    for member in &admin {
+        create_member_role(member, MEMBER_ROLE, EXTERNAL_ID).await;
+    }
+    let role = |i: usize| format!("arn:aws:iam::{}:role/{MEMBER_ROLE}", members[i]);
+    let gate = StsGate::start_with_denials(
+        &moto.endpoint,
+        vec![role(2)],
+        vec![(role(1), "kms:ListKeys".to_string())],
+    )
+    .await;
+    let base = sdk_config_for(&gate.endpoint).await;
+    let roles = RoleSettings {
+        role: MEMBER_ROLE.into(),
+        external_id: Some(EXTERNAL_ID.into()),
+        regions: Some(vec!["us-east-1".into()]),
+        partition: "aws".into(),
+        max_findings_per_account: 1,
+    };
+    let mut backend = posture_tests::mcp::demo_backend();
+    backend.access = Some(Arc::new(posture_aws::access::AwsAccessProbe {
+        base,
+        roles,
+        explorer_role: None,
+    }));
+    let server = posture_mcp::PostureServer::new(backend);
+    let info = server.call("get_account_info", None, "test", "r1").await.unwrap();
+    let info = info.structured_content.unwrap();
+    assert_eq!(info["identity"]["account_id"], MOTO_ACCOUNT, "{info}");
+    assert_eq!(
+        info["identity"]["organization"]["management_account_id"], MOTO_ACCOUNT,
+        "{info}"
+    );
+    assert!(
+        info["identity"]["organization"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("o-"),
+        "{info}"
+    );
+
+    let r = server
+        .call(
+            "validate_member_access",
+            json!({"account_ids": members}).as_object().cloned(),
+            "test",
+            "r2",
+        )
+        .await
+        .unwrap();
+    let report = r.structured_content.unwrap();
+    assert_eq!(r.is_error, Some(false), "{report}");
+    assert_eq!(
+        (report["accounts_checked"].as_u64(), report["ready"].as_u64()),
+        (Some(3), Some(1)),
+        "{report:#}"
+    );
+    assert_eq!(
+        (report["not_entered"].as_u64(), report["missing_permissions"].as_u64()),
+        (Some(1), Some(1)),
+        "{report:#}"
+    );
+    let result = |i: usize| {
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["account_id"] == members[i])
+            .unwrap()
+            .clone()
+    };
+    let ready = result(0);
+    assert_eq!(ready["assume_role"]["ok"], true);
+    assert_eq!(ready["missing_permissions"], json!([]), "{ready:#}");
+    let no_kms = result(1);
+    assert_eq!(no_kms["assume_role"]["ok"], true);
+    assert_eq!(no_kms["ready"], false);
+    assert_eq!(no_kms["missing_permissions"], json!(["kms:ListKeys"]), "{no_kms:#}");
+    assert!(
+        no_kms["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "AccessDenied"),
+        "{no_kms:#}"
+    );
+    let refusing = result(2);
+    assert_eq!(refusing["assume_role"]["ok"], false);
+    assert!(
+        refusing["assume_role"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied"),
+        "{refusing:#}"
+    );
+    assert_eq!(refusing["role_arn"], role(2));
+    // The ExternalId went with every AssumeRole.
+    assert!(
+        gate.assume_role_calls()
+            .iter()
+            .all(|c| c.external_id.as_deref() == Some(EXTERNAL_ID))
+    );
+}

@@ -86,6 +86,7 @@ pub(crate) fn aws_backend(sources: Vec<Arc<dyn posture_core::ports::FindingSourc
         members: None,
         events: None,
         startup: None,
+        access: None,
         explorer: None,
     }
 }

@@ -45,6 +45,8 @@ TOOLS = {
     "aws_read",
     "suggest_aws_read",
     "describe_aws_operation",
+    "get_account_info",
+    "validate_member_access",
 }
 VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"
@@ -682,6 +684,20 @@ def test_prompts_list_and_get(server_url: str, mode: str) -> None:
         error = with_client(server_url, mode, get)
         assert error.error.code == -32602, error
         assert error.error.data["argument"] == argument, error.error.data
+
+
+def test_account_tools_on_the_demo_organization(server_url: str, mode: str) -> None:
+    info = ok_structured(call(server_url, mode, "get_account_info", None), "get_account_info")
+    assert info["data_source"] == "demo" and info["identity"]["account_id"] == "210987654321", info
+    assert info["identity"]["organization"]["management_account_id"] == "210987654321", info
+    report = ok_structured(call(server_url, mode, "validate_member_access", {}), "validate_member_access")
+    assert report["accounts_checked"] == 3 and report["not_entered"] == 0, report
+    assert [r["account_id"] for r in report["results"]] == sorted(r["account_id"] for r in report["results"])
+    outsider = ok_structured(call(server_url, mode, "validate_member_access", {"account_ids": ["999999999999"]}), "validate_member_access")
+    (only,) = outsider["results"]
+    assert only["assume_role"]["ok"] is False and only["ready"] is False and outsider["not_entered"] == 1, outsider
+    bad = call(server_url, mode, "validate_member_access", {"account_ids": ["12"]})
+    assert bad.is_error is True and bad.structured_content["context"]["field"] == "account_ids"
 
 
 # --------------------------------------------------------------------------- 8. recommendations

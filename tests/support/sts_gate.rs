@@ -43,6 +43,10 @@ struct Inner {
     calls: Mutex<Vec<AssumeRoleCall>>,
     request_ids: AtomicU64,
     requests: AtomicU64,
+    /// (role ARN, `service:Action`) pairs refused as a missing permission.
+    denied: Vec<(String, String)>,
+    /// Session access key id → the role it was issued for.
+    sessions: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// The running gate.
@@ -57,6 +61,17 @@ impl StsGate {
     /// Starts a gate in front of `moto_endpoint` that refuses `AssumeRole`
     /// into each role ARN of `refused`.
     pub async fn start(moto_endpoint: &str, refused: Vec<String>) -> StsGate {
+        Self::start_with_denials(moto_endpoint, refused, Vec::new()).await
+    }
+
+    /// Also stands in for IAM policies without some permissions: a session
+    /// of a role in `denied` is refused that action (`service:Action`, for
+    /// the query and json protocols) as AWS refuses it, naming the action.
+    pub async fn start_with_denials(
+        moto_endpoint: &str,
+        refused: Vec<String>,
+        denied: Vec<(String, String)>,
+    ) -> StsGate {
         let http = crate::forward::upstream_client();
         let inner = Arc::new(Inner {
             moto: moto_endpoint.trim_end_matches('/').to_string(),
@@ -65,6 +80,8 @@ impl StsGate {
             calls: Mutex::new(Vec::new()),
             request_ids: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            denied,
+            sessions: Mutex::new(Default::default()),
         });
         let app = Router::new().fallback(handle).with_state(inner.clone());
         let endpoint = crate::forward::serve(app).await;
@@ -89,11 +106,15 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         Ok(b) => b,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("gate: unreadable body: {e}")).into_response(),
     };
-    if let Some(call) = assume_role(&parts.headers, &body) {
+    let assumed = assume_role(&parts.headers, &body);
+    if let Some(refusal) = missing_permission(&inner, &parts.headers, &body) {
+        return refusal;
+    }
+    if let Some(call) = &assumed {
         let refuse = inner.refused.contains(&call.role_arn);
         let call = AssumeRoleCall {
             refused: refuse,
-            ..call
+            ..call.clone()
         };
         inner.calls.lock().unwrap().push(call.clone());
         if refuse {
@@ -102,7 +123,7 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         }
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    crate::forward::forward(
+    let response = crate::forward::forward(
         &inner.http,
         &inner.moto,
         "gate: moto",
@@ -111,7 +132,53 @@ async fn handle(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         &parts.headers,
         body,
     )
-    .await
+    .await;
+    let Some(call) = assumed.filter(|_| !inner.denied.is_empty()) else {
+        return response;
+    };
+    // Remember whose session the issued keys are.
+    let (head, body) = response.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    if let Some(key) = text.split("<AccessKeyId>").nth(1).and_then(|r| r.split('<').next()) {
+        inner.sessions.lock().unwrap().insert(key.to_string(), call.role_arn);
+    }
+    Response::from_parts(head, axum::body::Body::from(bytes))
+}
+
+/// AccessDenied for a session whose role lacks the request's action.
+fn missing_permission(inner: &Inner, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+    let key = crate::forward::credential_part(headers, 0);
+    let role = inner.sessions.lock().unwrap().get(&key).cloned()?;
+    let service = crate::forward::credential_part(headers, 3);
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    let action = match target {
+        Some(t) => t.rsplit('.').next()?.to_string(),
+        None => {
+            let fields = parse_form(std::str::from_utf8(body).ok()?);
+            fields.into_iter().find(|(k, _)| k == "Action").map(|(_, v)| v)?
+        }
+    };
+    let wanted = format!("{service}:{action}");
+    inner.denied.iter().find(|(r, a)| *r == role && *a == wanted)?;
+    let message = format!(
+        "User: {role} is not authorized to perform: {wanted} because no identity-based policy allows the {wanted} action"
+    );
+    Some(if target.is_some() {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+            serde_json::json!({"__type": "AccessDeniedException", "message": message}).to_string(),
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/xml")],
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message></Error><RequestId>denied</RequestId></ErrorResponse>", xml_escape(&message)),
+        )
+            .into_response()
+    })
 }
 
 /// The `AssumeRole` parameters, when `body` is an awsQuery `AssumeRole` form.

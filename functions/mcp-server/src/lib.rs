@@ -160,8 +160,9 @@ pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
         framework_errors,
         history: None,
         members: None,
-        events: Some(org),
+        events: Some(org.clone()),
         startup: None,
+        access: Some(org),
         explorer: None,
     })
 }
@@ -300,6 +301,11 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
             own_account: Default::default(),
         })),
         startup: None,
+        access: Some(Arc::new(posture_aws::access::AwsAccessProbe {
+            base: ctx.sdk.clone(),
+            roles: settings.org.roles.clone(),
+            explorer_role: settings.explorer.as_ref().and_then(|e| e.role.clone()),
+        })),
         explorer: settings.explorer.as_ref().map(|explorer| {
             let roles = explorer.role.as_ref().map(|role| posture_aws::collector::RoleSettings {
                 role: role.clone(),

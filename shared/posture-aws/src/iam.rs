@@ -593,6 +593,7 @@ mod tests {
         // Its SDK clients (STS, EC2 Regions, Organizations) are guarded; its
         // model-driven reads are refused by the explorer policy before signing.
         ("explorer.rs", include_str!("explorer.rs")),
+        ("access.rs", include_str!("access.rs")),
         ("collector.rs", include_str!("collector.rs")),
         ("fanout.rs", include_str!("fanout.rs")),
         ("org/mod.rs", include_str!("org/mod.rs")),

@@ -7,6 +7,7 @@
 //! makes no security judgement and never calls a mutating API.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod access_analyzer;
 pub mod breaker;
 pub mod collect;

@@ -222,6 +222,87 @@ impl InventorySource for DemoOrganization {
 /// LookupEvents over the demo's records: the filter as CloudTrail applies
 /// it (`Username` is a user's name or a role session's name), the Regions
 /// asked for plus us-east-1, the window, the budget per Region.
+/// The demo server is taken to run in the organization's management
+/// account; members are entered as the demo's inventories say.
+#[async_trait]
+impl crate::access::AccessProbe for DemoOrganization {
+    async fn identity(&self) -> Result<crate::access::CallerIdentity, SourceError> {
+        let management = self
+            .accounts
+            .iter()
+            .find(|a| a.name == "management")
+            .or(self.accounts.first())
+            .map(|a| a.account_id.clone())
+            .unwrap_or_default();
+        Ok(crate::access::CallerIdentity {
+            arn: format!("arn:aws:sts::{management}:assumed-role/PostureAdvisorMcpServer/demo"),
+            organization: Some(crate::access::OrganizationInfo {
+                id: "o-exampledemo".into(),
+                management_account_id: management.clone(),
+                root_id: "r-exde".into(),
+            }),
+            organization_error: None,
+            account_id: management,
+        })
+    }
+
+    async fn member_accounts(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self
+            .accounts
+            .iter()
+            .filter(|a| a.status == "ACTIVE")
+            .map(|a| a.account_id.clone())
+            .collect())
+    }
+
+    async fn validate(&self, account_id: &str) -> crate::access::MemberAccess {
+        let role_arn = format!("arn:aws:iam::{account_id}:role/PostureAdvisorReadOnly");
+        let inventory = self.inventories.iter().find(|i| i.account_id == account_id);
+        let region = inventory
+            .and_then(|i| i.regions.first().cloned())
+            .unwrap_or_else(|| "us-east-1".into());
+        let Some(inventory) = inventory else {
+            return crate::access::MemberAccess {
+                account_id: account_id.into(),
+                role_arn,
+                assume_role: crate::access::Step {
+                    ok: false,
+                    detail: format!("AccessDenied: {account_id} is not an account of the demo organization"),
+                },
+                explorer_role: None,
+                region,
+                problems: Vec::new(),
+                missing_permissions: Vec::new(),
+                ready: false,
+            };
+        };
+        let problems: Vec<crate::access::SectionProblem> = inventory
+            .section_gaps()
+            .into_iter()
+            .map(|(section, gap)| crate::access::SectionProblem {
+                section,
+                kind: format!("{:?}", gap.kind),
+                detail: gap.detail.clone(),
+            })
+            .collect();
+        let missing = crate::access::refused_actions(problems.iter().map(|p| p.detail.as_str()));
+        let denied = problems.iter().any(|p| p.kind == "AccessDenied");
+        crate::access::MemberAccess {
+            account_id: account_id.into(),
+            role_arn,
+            assume_role: crate::access::Step {
+                ok: true,
+                detail: "entered (demo)".into(),
+            },
+            explorer_role: None,
+            region,
+            problems,
+            missing_permissions: missing,
+            ready: !denied,
+        }
+    }
+}
+
 #[async_trait]
 impl crate::ports::EventHistory for DemoOrganization {
     async fn config_history(

@@ -8,6 +8,7 @@
 //! testable from JSON fixtures. Its `Cargo.toml` enforces that by what it lists.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod cache;
 pub mod config_history;
 pub mod demo;

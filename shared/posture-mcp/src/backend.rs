@@ -58,6 +58,9 @@ pub struct Backend {
     /// Read-only AWS API calls in the organization's accounts (`aws_read`);
     /// `None`: not available (the demo, or no explorer configured).
     pub explorer: Option<Arc<dyn posture_explorer::read::Explorer>>,
+    /// Who the server is and whether it can read each member
+    /// (`get_account_info`, `validate_member_access`).
+    pub access: Option<Arc<dyn posture_core::access::AccessProbe>>,
     /// Work the server started with that tool calls wait for (the local
     /// demo's first org-wide run); `None`: nothing to wait for.
     pub startup: Option<Startup>,

@@ -1,5 +1,6 @@
 //! `health_check` and `get_server_info`: the server and what it depends on.
 
+use super::account::{GET_ACCOUNT_INFO, VALIDATE_MEMBER_ACCESS};
 use super::call::{Cx, ToolOutput};
 use super::explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
@@ -225,6 +226,28 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
                 "embedded AWS service models (json, rest-json, query, ec2, rest-xml protocols)".to_string(),
                 "paging within a page and item budget, resumable next_token".to_string(),
                 "answers trimmed to a byte budget, every cut listed".to_string(),
+            ],
+        },
+    );
+    capabilities.insert(
+        "account_access".to_string(),
+        Capability {
+            description: "Who the server is in AWS and whether it can enter and read each member (the onboarding \
+                          check after deploying the member StackSet)"
+                .to_string(),
+            available: (has(GET_ACCOUNT_INFO) || has(VALIDATE_MEMBER_ACCESS)) && cx.backend.access.is_some(),
+            tools: [GET_ACCOUNT_INFO, VALIDATE_MEMBER_ACCESS]
+                .into_iter()
+                .filter(|t| has(t))
+                .map(str::to_string)
+                .collect(),
+            supported_scopes: vec!["organization".to_string(), "account".to_string()],
+            aws_services: vec!["STS".to_string(), "Organizations".to_string()],
+            supported_frameworks: Vec::new(),
+            features: vec![
+                "member role and explorer role entered with the ExternalId".to_string(),
+                "a dry read of every inventory section and finding source".to_string(),
+                "the IAM actions AWS refused, by name".to_string(),
             ],
         },
     );

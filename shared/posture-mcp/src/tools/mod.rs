@@ -11,6 +11,7 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+pub mod account;
 pub mod args;
 pub mod call;
 pub mod explore;
@@ -24,6 +25,7 @@ pub mod runs;
 pub mod scope;
 mod stored;
 
+pub use account::{GET_ACCOUNT_INFO, VALIDATE_MEMBER_ACCESS};
 pub use explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 pub use findings::ANALYZE_SECURITY_FINDINGS;
 pub use history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
@@ -254,6 +256,24 @@ pub static TOOLS: &[ToolDef] = &[
         handler: explore::describe_aws_operation,
         read_only: true,
         description: "The input and output shape of one read operation aws_read may run (member names, types, required members, allowed values, bounds, nested structures) and its paging (token and page-size parameters, the lists joined across pages), to build a correct aws_read call. An operation aws_read refuses is a ValidationError saying why. No AWS call.",
+    },
+    typed_tool! {
+        name: GET_ACCOUNT_INFO,
+        title: "Account information",
+        args: meta::NoArgs,
+        output: account::AccountInfo,
+        handler: account::get_account_info,
+        read_only: true,
+        description: "Who the server is in AWS: its account and principal (STS GetCallerIdentity), its Region, and the organization (id, management account, root) when the account may list it, or why not. Credentials are never shown.",
+    },
+    typed_tool! {
+        name: VALIDATE_MEMBER_ACCESS,
+        title: "Validate member access",
+        args: account::ValidateAccessArgs,
+        output: account::AccessReport,
+        handler: account::validate_member_access,
+        read_only: true,
+        description: "The onboarding check after deploying the member StackSet, for one, several or all members: can the server assume the member role (with the ExternalId), and the explorer role when aws_read is on; then one dry read of every inventory section and finding source in one Region: which answer, which are off, and the IAM actions AWS refused (missing_permissions). ready when entered and nothing was refused for want of a permission.",
     },
     typed_tool! {
         name: HEALTH_CHECK,
