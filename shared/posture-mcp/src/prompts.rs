@@ -244,7 +244,7 @@ pub static PROMPTS: &[PromptDef] = &[
         }],
         tools: &[
             "list_accounts",
-            "aws_read",
+            "validate_member_access",
             "assess_security_posture",
             "check_compliance_status",
             "analyze_security_findings",
@@ -254,7 +254,7 @@ pub static PROMPTS: &[PromptDef] = &[
             format!(
                 "Check the onboarding of member account {id}, in this order:\n\
                  1. `list_accounts`: is {id} in the latest run, assessed, or a gap (and why: the role refused, ExternalId)?\n\
-                 2. `aws_read` ec2 DescribeRegions with account_ids [\"{id}\"]: the explorer role answers, and which Regions are enabled.\n\
+                 2. `validate_member_access` with account_ids [\"{id}\"]: the member role (and the explorer role) entered with the ExternalId, which sections answer, the IAM actions refused.\n\
                  3. `assess_security_posture` with scope account, target {id} and freshness live: the baseline (CloudTrail, Config, GuardDuty, Security Hub, password policy, root MFA).\n\
                  4. `check_compliance_status` with framework CIS and account_ids [\"{id}\"].\n\
                  5. `analyze_security_findings` with account_ids [\"{id}\"].\n\
