@@ -3,7 +3,7 @@
 //! blobs encoded.
 
 use super::encode;
-use super::{RequestParts, SerializeError, join};
+use super::{RequestParts, SerializeError, given, join};
 use crate::model::{Operation, Resolved, ServiceModel};
 use serde_json::{Map, Value};
 
@@ -53,14 +53,7 @@ pub(super) fn structure(
         return Ok(Value::Object(params.clone()));
     }
     let mut out = Map::new();
-    for (key, member_value) in params {
-        if member_value.is_null() {
-            continue;
-        }
-        let Some(member) = shape.shape.members.get(key) else {
-            continue;
-        };
-        let member = model.resolve(member)?;
+    for (key, member, member_value) in given(model, shape, params)? {
         let name = member.location_name().unwrap_or(key).to_string();
         out.insert(name, value(model, member, member_value, &join(path, key))?);
     }

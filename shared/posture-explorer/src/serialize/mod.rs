@@ -186,6 +186,25 @@ fn check_range(shape: Resolved<'_>, value: Option<f64>, path: &str) -> Result<()
     Ok(())
 }
 
+/// The parameters given (not null) of a structure, each with its member's
+/// shape, in name order (unknown names were refused by `check_structure`).
+pub(crate) fn given<'m, 'v>(
+    model: &'m ServiceModel,
+    shape: Resolved<'m>,
+    params: &'v Map<String, Value>,
+) -> Result<Vec<(&'v str, Resolved<'m>, &'v Value)>, SerializeError> {
+    let mut out = Vec::with_capacity(params.len());
+    for (name, value) in params {
+        if value.is_null() {
+            continue;
+        }
+        if let Some(member) = shape.shape.members.get(name) {
+            out.push((name.as_str(), model.resolve(member)?, value));
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
         name.to_string()

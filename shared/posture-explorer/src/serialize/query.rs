@@ -2,7 +2,7 @@
 //! flattened into a form body (`Filter.1.Name`, `Names.member.1`).
 
 use super::encode::{self, form};
-use super::{RequestParts, SerializeError, join};
+use super::{RequestParts, SerializeError, given, join};
 use crate::model::{Operation, Protocol, Resolved, ServiceModel};
 use serde_json::{Map, Value};
 
@@ -68,14 +68,7 @@ impl Writer<'_> {
         prefix: &str,
         path: &str,
     ) -> Result<(), SerializeError> {
-        for (key, member_value) in value {
-            if member_value.is_null() {
-                continue;
-            }
-            let Some(member) = shape.shape.members.get(key) else {
-                continue;
-            };
-            let member = self.model.resolve(member)?;
+        for (key, member, member_value) in given(self.model, shape, value)? {
             let name = self.member_name(member, key);
             let member_prefix = if prefix.is_empty() {
                 name

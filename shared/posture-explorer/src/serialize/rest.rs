@@ -2,7 +2,7 @@
 //! query string and headers; the rest in a JSON or XML body.
 
 use super::encode::{self, percent, percent_path};
-use super::{RequestParts, SerializeError, join, json};
+use super::{RequestParts, SerializeError, given, join, json};
 use crate::model::{Operation, Protocol, Resolved, ServiceModel, XmlNamespace};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -24,14 +24,7 @@ pub(super) fn serialize(
     let xml = model.metadata.protocol == Protocol::RestXml;
     let mut labels = BTreeMap::new();
     let mut body_params = Map::new();
-    for (name, value) in params {
-        if value.is_null() {
-            continue;
-        }
-        let Some(member_ref) = input.shape.members.get(name) else {
-            continue;
-        };
-        let member = model.resolve(member_ref)?;
+    for (name, member, value) in given(model, input, params)? {
         let key = member.location_name().unwrap_or(name).to_string();
         match member.location() {
             Some("uri") => {
@@ -55,7 +48,7 @@ pub(super) fn serialize(
                 }
             }
             _ => {
-                body_params.insert(name.clone(), value.clone());
+                body_params.insert(name.to_string(), value.clone());
             }
         }
     }
@@ -245,14 +238,7 @@ fn xml_structure(
 ) -> Result<(), SerializeError> {
     let mut attributes = namespace_attribute(shape);
     let mut children = String::new();
-    for (key, value) in params {
-        if value.is_null() {
-            continue;
-        }
-        let Some(member_ref) = shape.shape.members.get(key) else {
-            continue;
-        };
-        let member = model.resolve(member_ref)?;
+    for (key, member, value) in given(model, shape, params)? {
         let member_name = member.location_name().unwrap_or(key);
         if member.trait_of(|t| t.xml_attribute).unwrap_or(false) {
             attributes.push((member_name.to_string(), encode::scalar_text(value, &join(path, key))?));

@@ -8,7 +8,6 @@ use crate::error::ToolError;
 use futures::StreamExt;
 use posture_core::access::{AccessProbe, CallerIdentity, MemberAccess};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::sync::Arc;
 
 /// Tool name.
@@ -97,19 +96,7 @@ pub async fn validate_member_access(cx: &Cx<'_>, args: ValidateAccessArgs) -> Re
     let accounts = match args.account_ids.as_deref() {
         None => probe.member_accounts().await.map_err(source_error)?,
         Some([all]) if all == "all" => probe.member_accounts().await.map_err(source_error)?,
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|a| a.parse::<posture_core::ids::AccountId>().is_err()) {
-                return Err(ToolError::validation(
-                    "account_ids",
-                    format!("{bad:?} is not a 12-digit account id, and \"all\" stands alone"),
-                    json!({}),
-                ));
-            }
-            let mut unique = list.to_vec();
-            unique.sort();
-            unique.dedup();
-            unique
-        }
+        Some(list) => super::explore::account_list(list)?,
     };
     let mut results: Vec<MemberAccess> = futures::stream::iter(accounts)
         .map(|account| {

@@ -131,16 +131,7 @@ pub async fn aws_read(cx: &Cx<'_>, args: AwsReadArgs) -> Result<ToolOutput, Tool
             .organization_accounts()
             .await
             .map_err(|e| ToolError::service(format!("the organization's accounts could not be listed: {e}")))?,
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|a| a.parse::<posture_core::ids::AccountId>().is_err()) {
-                return Err(ToolError::validation(
-                    "account_ids",
-                    format!("{bad:?} is not a 12-digit account id, and \"all\" stands alone"),
-                    json!({}),
-                ));
-            }
-            dedup(list)
-        }
+        Some(list) => account_list(list)?,
     };
     if read.next_token.is_some() {
         let one_region = matches!(&read.regions, RegionChoice::These(r) if r.len() <= 1);
@@ -185,6 +176,19 @@ pub async fn aws_read(cx: &Cx<'_>, args: AwsReadArgs) -> Result<ToolOutput, Tool
             .unwrap_or_default()
     );
     ToolOutput::new(&value, text)
+}
+
+/// Named accounts: each a 12-digit id (`"all"` stands alone), once each,
+/// in the order given.
+pub(super) fn account_list(list: &[String]) -> Result<Vec<String>, ToolError> {
+    if let Some(bad) = list.iter().find(|a| a.parse::<posture_core::ids::AccountId>().is_err()) {
+        return Err(ToolError::validation(
+            "account_ids",
+            format!("{bad:?} is not a 12-digit account id, and \"all\" stands alone"),
+            json!({}),
+        ));
+    }
+    Ok(dedup(list))
 }
 
 fn dedup(list: &[String]) -> Vec<String> {
