@@ -2,8 +2,8 @@
 //! whether it can enter and read each member (the onboarding check after
 //! deploying the member StackSet).
 
+use super::args::NoArgs;
 use super::call::{Cx, ToolOutput};
-use super::meta::NoArgs;
 use crate::error::ToolError;
 use futures::StreamExt;
 use posture_core::access::{AccessProbe, CallerIdentity, MemberAccess};

@@ -386,6 +386,11 @@ impl Threshold {
     }
 }
 
+/// Arguments of a tool that takes none.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
 /// The short name of a loaded framework (`CIS`, `NIST`, ...): the schema's
 /// `enum` is filled with the loaded frameworks when the tools are
 /// registered, and arguments are checked against it.

@@ -1,6 +1,7 @@
 //! `health_check` and `get_server_info`: the server and what it depends on.
 
 use super::account::{GET_ACCOUNT_INFO, VALIDATE_MEMBER_ACCESS};
+use super::args::NoArgs;
 use super::call::{Cx, ToolOutput};
 use super::explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
@@ -16,7 +17,7 @@ use crate::serving::Latest;
 use posture_core::findings::attack;
 use posture_core::sources::DependencyStatus;
 use rmcp::model::ProtocolVersion;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -38,11 +39,6 @@ pub static PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
     ProtocolVersion::V_2025_11_25,
     ProtocolVersion::V_2026_07_28,
 ];
-
-/// Arguments of a tool that takes none.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoArgs {}
 
 /// The server's overall health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]

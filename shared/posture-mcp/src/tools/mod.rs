@@ -260,7 +260,7 @@ pub static TOOLS: &[ToolDef] = &[
     typed_tool! {
         name: GET_ACCOUNT_INFO,
         title: "Account information",
-        args: meta::NoArgs,
+        args: args::NoArgs,
         output: account::AccountInfo,
         handler: account::get_account_info,
         read_only: true,
@@ -278,7 +278,7 @@ pub static TOOLS: &[ToolDef] = &[
     typed_tool! {
         name: HEALTH_CHECK,
         title: "Health check",
-        args: meta::NoArgs,
+        args: args::NoArgs,
         output: meta::HealthReport,
         handler: meta::health_check,
         read_only: true,
@@ -287,7 +287,7 @@ pub static TOOLS: &[ToolDef] = &[
     typed_tool! {
         name: GET_SERVER_INFO,
         title: "Server information",
-        args: meta::NoArgs,
+        args: args::NoArgs,
         output: meta::ServerInfoReport,
         handler: meta::server_info,
         read_only: true,
