@@ -38,6 +38,8 @@ pub const EXPLORER_ROLE_VAR: &str = "POSTURE_EXPLORER_ROLE";
 pub const EXPLORER_DENY_VAR: &str = "POSTURE_EXPLORER_DENY";
 /// See [`EXPLORER_DENY_VAR`].
 pub const EXPLORER_ALLOW_VAR: &str = "POSTURE_EXPLORER_ALLOW";
+/// A reviewed JSON file of the same lists, `{"deny": [...], "allow": [...]}`.
+pub const EXPLORER_POLICY_FILE_VAR: &str = "POSTURE_EXPLORER_POLICY_FILE";
 
 /// Wiring errors.
 #[derive(Debug, thiserror::Error)]
@@ -124,11 +126,23 @@ impl Settings {
             } else {
                 Some(ExplorerSettings {
                     role: var(EXPLORER_ROLE_VAR).filter(|r| !r.trim().is_empty()),
-                    policy: posture_explorer::policy::Policy::from_lists(
-                        var(EXPLORER_DENY_VAR).as_deref(),
-                        var(EXPLORER_ALLOW_VAR).as_deref(),
-                    )
-                    .map_err(|e| config(&e))?,
+                    policy: {
+                        let file = match var(EXPLORER_POLICY_FILE_VAR) {
+                            Some(path) => Some((
+                                std::fs::read_to_string(&path).map_err(|e| {
+                                    WiringError::Config(format!("{EXPLORER_POLICY_FILE_VAR} {path}: {e}"))
+                                })?,
+                                path,
+                            )),
+                            None => None,
+                        };
+                        posture_explorer::policy::Policy::from_sources(
+                            var(EXPLORER_DENY_VAR).as_deref(),
+                            var(EXPLORER_ALLOW_VAR).as_deref(),
+                            file.as_ref().map(|(text, path)| (path.as_str(), text.as_str())),
+                        )
+                        .map_err(|e| config(&e))?
+                    },
                 })
             },
         })

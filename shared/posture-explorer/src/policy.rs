@@ -147,6 +147,36 @@ impl Policy {
         Self::new(deny.map(split).unwrap_or_default(), allow.map(split))
     }
 
+    /// The lists of `POSTURE_EXPLORER_DENY` / `POSTURE_EXPLORER_ALLOW` and of
+    /// a reviewed file (`{"deny": [...], "allow": [...]}`, JSON), joined:
+    /// both deny lists apply; an allow list from either limits, and from
+    /// both, limits to the patterns on both. `file` is the file's name and
+    /// text.
+    pub fn from_sources(
+        deny: Option<&str>,
+        allow: Option<&str>,
+        file: Option<(&str, &str)>,
+    ) -> Result<Self, PolicyError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct OperatorFile {
+            #[serde(default)]
+            deny: Vec<String>,
+            allow: Option<Vec<String>>,
+        }
+        let from_env = Self::from_lists(deny, allow)?;
+        let Some((name, text)) = file else {
+            return Ok(from_env);
+        };
+        let listed: OperatorFile = serde_json::from_str(text)
+            .map_err(|e| PolicyError(format!("{name}: line {}, column {}: {e}", e.line(), e.column())))?;
+        let allow = match (from_env.operator_allow, listed.allow) {
+            (Some(a), Some(b)) => Some(a.into_iter().filter(|p| b.contains(p)).collect()),
+            (a, b) => a.or(b),
+        };
+        Self::new(from_env.operator_deny.into_iter().chain(listed.deny).collect(), allow)
+    }
+
     /// Decides whether `service:operation` may run with `params`.
     pub fn decide(&self, service: &str, operation: &str, params: &Value) -> Result<Allowed, Refusal> {
         let catalog = model::catalog().map_err(|e| Refusal::Models(e.to_string()))?;
@@ -365,6 +395,27 @@ mod tests {
             Refusal::Denied { .. }
         ));
         assert!(Policy::from_lists(Some("ListBuckets"), None).is_err());
+    }
+
+    #[test]
+    fn an_operator_file_adds_to_the_environment_lists() {
+        let file = r#"{"deny": ["iam:ListUsers"], "allow": ["iam:*", "s3:*"]}"#;
+        let p = Policy::from_sources(Some("iam:ListRoles"), None, Some(("explorer.json", file))).unwrap();
+        assert!(matches!(
+            refusal(&p, "iam", "ListUsers", json!({})),
+            Refusal::OperatorDenied { .. }
+        ));
+        assert!(matches!(
+            refusal(&p, "iam", "ListRoles", json!({})),
+            Refusal::OperatorDenied { .. }
+        ));
+        assert!(matches!(
+            refusal(&p, "ec2", "DescribeVpcs", json!({})),
+            Refusal::NotOperatorAllowed { .. }
+        ));
+        p.decide("s3", "ListBuckets", &json!({})).unwrap();
+        let err = Policy::from_sources(None, None, Some(("explorer.json", "{\n  \"deny\": [1]\n}"))).unwrap_err();
+        assert!(err.to_string().contains("explorer.json: line 2"), "{err}");
     }
 
     #[test]
