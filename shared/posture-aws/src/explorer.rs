@@ -284,7 +284,7 @@ fn call_error(e: execute::CallError) -> TargetError {
     use posture_explorer::parse::ResponseError;
     match e {
         execute::CallError::Response(ResponseError::Api(api)) => {
-            let kind = if is_throttle(api.status, &api.code) {
+            let kind = if crate::iam::is_throttle(api.status, Some(&api.code), None) {
                 "Throttled"
             } else if api.status == 403 || api.code.contains("AccessDenied") || api.code.contains("Unauthorized") {
                 "AccessDenied"
@@ -309,27 +309,6 @@ fn call_error(e: execute::CallError) -> TargetError {
     }
 }
 
-fn is_throttle(status: u16, code: &str) -> bool {
-    status == 429
-        || matches!(
-            code,
-            "Throttling"
-                | "ThrottlingException"
-                | "ThrottledException"
-                | "RequestThrottledException"
-                | "TooManyRequestsException"
-                | "ProvisionedThroughputExceededException"
-                | "TransactionInProgressException"
-                | "RequestLimitExceeded"
-                | "BandwidthLimitExceeded"
-                | "LimitExceededException"
-                | "RequestThrottled"
-                | "SlowDown"
-                | "PriorRequestNotComplete"
-                | "EC2ThrottledException"
-        )
-}
-
 /// Sends over HTTPS, each attempt waiting for the account's bucket of the
 /// action; a throttled or failed-on-AWS's-side attempt is retried with
 /// backoff, and the bucket slows down for it.
@@ -349,12 +328,13 @@ impl Transport for BucketedTransport<'_> {
                 tokio::time::sleep(wait).await;
             }
             let raw = self.send_once(&request).await;
-            let retry = match &raw {
-                Ok(r) => r.status == 429 || r.status >= 500 || (r.status == 400 && throttle_body(&r.body)),
-                Err(_) => true,
-            };
-            self.bucket
-                .answered(raw.as_ref().is_ok_and(|r| r.status == 429 || throttle_body(&r.body)));
+            // AWS's throttles (429, or a throttling code in a 400/503) slow
+            // the bucket; they and AWS-side failures are tried again.
+            let throttled = raw
+                .as_ref()
+                .is_ok_and(|r| crate::iam::is_throttle(r.status, r.header("x-amzn-errortype"), Some(&r.body)));
+            let retry = throttled || raw.as_ref().map_or(true, |r| r.status >= 500);
+            self.bucket.answered(throttled);
             if !retry || attempt >= ATTEMPTS {
                 return raw;
             }
@@ -362,14 +342,6 @@ impl Transport for BucketedTransport<'_> {
             tokio::time::sleep(backoff).await;
         }
     }
-}
-
-/// A 400 that is AWS's throttle (query and ec2 protocols answer so).
-fn throttle_body(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
-    ["Throttling", "RequestLimitExceeded", "TooManyRequests", "SlowDown"]
-        .iter()
-        .any(|code| text.contains(code))
 }
 
 impl BucketedTransport<'_> {
