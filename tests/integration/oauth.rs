@@ -293,7 +293,10 @@ async fn a_good_token_lists_the_tools_and_server_info_names_oauth() {
     let answer = list_tools(&f.app, Some(&token)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.challenge, None);
-    assert_eq!(answer.body["result"]["tools"].as_array().unwrap().len(), 13);
+    assert_eq!(
+        answer.body["result"]["tools"].as_array().unwrap().len(),
+        posture_mcp::tools::TOOLS.len()
+    );
     let request = Request::post("/mcp")
         .header("host", HOST)
         .header("content-type", "application/json")
