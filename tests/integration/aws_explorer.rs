@@ -407,3 +407,83 @@ async fn validate_member_access_names_a_refused_role_and_a_missing_permission() 
             .all(|c| c.external_id.as_deref() == Some(EXTERNAL_ID))
     );
 }
+
+/// A stand-in AWS on loopback that throttles `kms:ListKeys` `throttles`
+/// times (400 ThrottlingException, as KMS answers) before answering, and
+/// fails `kms:ListAliases` with 500 every time; STS tells the caller's account.
+async fn throttling_aws(
+    throttles: usize,
+) -> (
+    String,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let list_keys = Arc::new(AtomicUsize::new(0));
+    let list_aliases = Arc::new(AtomicUsize::new(0));
+    let (keys, aliases) = (list_keys.clone(), list_aliases.clone());
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: axum::body::Bytes| {
+        let (keys, aliases) = (keys.clone(), aliases.clone());
+        async move {
+            let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            match target.as_str() {
+                "TrentService.ListKeys" => {
+                    if keys.fetch_add(1, Ordering::SeqCst) < throttles {
+                        (StatusCode::BAD_REQUEST, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#).into_response()
+                    } else {
+                        (StatusCode::OK, r#"{"Keys":[{"KeyId":"k1","KeyArn":"arn:aws:kms:us-east-1:123456789012:key/k1"}],"Truncated":false}"#).into_response()
+                    }
+                }
+                "TrentService.ListAliases" => {
+                    aliases.fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::INTERNAL_SERVER_ERROR, r#"{"__type":"KMSInternalException","message":"internal"}"#).into_response()
+                }
+                _ if String::from_utf8_lossy(&body).contains("Action=GetCallerIdentity") => (
+                    StatusCode::OK,
+                    [("content-type", "text/xml")],
+                    "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/t</Arn>\
+                     <UserId>AIDAT</UserId><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+                )
+                    .into_response(),
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    (posture_tests::forward::serve(app).await, list_keys, list_aliases)
+}
+
+/// A throttled read is retried (and answers); an AWS-side failure is tried
+/// the few times allowed, then said with its code.
+#[tokio::test]
+async fn aws_read_retries_throttles_and_says_what_failed() {
+    use std::sync::atomic::Ordering;
+    let (endpoint, list_keys, list_aliases) = throttling_aws(2).await;
+    let explorer = AwsExplorer::new(sdk_config_for(&endpoint).await, None, Policy::builtin().unwrap());
+    let mut backend = posture_tests::mcp::demo_backend();
+    backend.explorer = Some(Arc::new(explorer));
+    let server = posture_mcp::PostureServer::new(backend);
+    let (error, out) = call(&server, json!({"service": "kms", "operation": "ListKeys"})).await;
+    assert!(!error, "{out}");
+    assert_eq!(out["results"][0]["response"]["Keys"][0]["KeyId"], "k1", "{out}");
+    assert_eq!(list_keys.load(Ordering::SeqCst), 3, "two throttles, then the answer");
+    let (error, out) = call(
+        &server,
+        json!({"service": "kms", "operation": "ListAliases", "max_pages": 1}),
+    )
+    .await;
+    assert!(!error, "{out}");
+    let failed = &out["results"][0]["error"];
+    assert_eq!(
+        (failed["kind"].as_str(), failed["code"].as_str()),
+        (Some("ServiceError"), Some("KMSInternalException")),
+        "{out}"
+    );
+    assert_eq!(
+        list_aliases.load(Ordering::SeqCst),
+        4,
+        "four attempts, then the failure is said"
+    );
+    assert_eq!(out["partial"], true);
+}
