@@ -135,8 +135,7 @@ async fn demo_tool_calls_wait_for_the_first_run() {
     let _ = std::fs::remove_dir_all(&dir);
     let mut settings = posture_tests::mcp::settings();
     settings.org.data_dir = dir.clone();
-    let mut backend = posture_tests::mcp::demo_backend();
-    let first_run = mcp_server::demo_history(&mut backend, &settings).unwrap();
+    let (backend, first_run) = mcp_server::demo_server(&settings).unwrap();
     let server = posture_mcp::PostureServer::new(backend);
     let call = tokio::spawn(async move { server.call("list_accounts", None, "test", "r1").await.unwrap() });
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

@@ -161,7 +161,28 @@ pub fn load_frameworks(dir: Option<&Path>) -> Result<(Vec<Framework>, Vec<Framew
 
 /// The backend over the built-in demo organization.
 pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
-    let org = Arc::new(DemoOrganization::load(jiff::Timestamp::now())?);
+    demo_backend_of(Arc::new(DemoOrganization::load(jiff::Timestamp::now())?), settings)
+}
+
+/// The demo server: its backend with history, and the first org-wide run
+/// to make (`demo_history`); the demo organization is loaded once.
+pub fn demo_server(
+    settings: &Settings,
+) -> Result<
+    (
+        Backend,
+        impl Future<Output = Result<String, WiringError>> + Send + 'static,
+    ),
+    WiringError,
+> {
+    let now = jiff::Timestamp::now();
+    let demo = Arc::new(DemoOrganization::load(now)?);
+    let mut backend = demo_backend_of(demo.clone(), settings)?;
+    let first_run = demo_history(&mut backend, settings, demo, now)?;
+    Ok((backend, first_run))
+}
+
+fn demo_backend_of(org: Arc<DemoOrganization>, settings: &Settings) -> Result<Backend, WiringError> {
     let (frameworks, framework_errors) = settings.frameworks()?;
     Ok(Backend {
         sources: org.sources(),
@@ -183,16 +204,17 @@ pub fn demo_backend(settings: &Settings) -> Result<Backend, WiringError> {
 
 /// Gives the demo backend its history: a local store in `POSTURE_DATA_DIR`
 /// (default: the user's data directory), org-wide runs in-process, and one
-/// org-wide run of the demo organization, which the returned future makes
+/// org-wide run of `demo` (loaded at `now`), which the returned future makes
 /// (its run id); tool calls wait for it ([`Backend::startup`]), so the server
 /// can listen while it runs.
-pub fn demo_history(
+fn demo_history(
     backend: &mut Backend,
     settings: &Settings,
-) -> Result<impl Future<Output = Result<String, WiringError>> + Send + 'static, WiringError> {
+    demo: Arc<DemoOrganization>,
+    now: jiff::Timestamp,
+) -> Result<impl Future<Output = Result<String, WiringError>> + Send + use<>, WiringError> {
     let dir = settings.org.data_dir.clone();
-    let now = jiff::Timestamp::now();
-    let org = Org::demo(Arc::new(DemoOrganization::load(now)?), &dir);
+    let org = Org::demo(demo, &dir);
     let run_settings = settings.org.run_settings(backend.frameworks.clone());
     let (done, startup) = posture_mcp::Startup::pending();
     backend.startup = Some(startup);

@@ -82,8 +82,7 @@ async fn main() -> anyhow::Result<()> {
         None => "none (loopback only)".to_string(),
     };
     let backend = if cli.demo {
-        let mut backend = mcp_server::demo_backend(&settings)?;
-        let first_run = mcp_server::demo_history(&mut backend, &settings)?;
+        let (backend, first_run) = mcp_server::demo_server(&settings)?;
         // Listening does not wait for the run (tool calls do): a quick start.
         tokio::spawn(async move {
             match first_run.await {
