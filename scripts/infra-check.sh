@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of the deployment templates (template.yaml, infra/*.yaml):
 # sam validate --lint, cfn-lint, checkov (offline), and the IAM access
-# levels of every grant against policy_sentry (tests/infra). Which actions
+# levels of every grant against policy_sentry (tests/infra), and that the
+# embedded AWS models are what their generator makes. Which actions
 # each role grants is checked by the Rust test tests/integration/iam_policies.rs.
 # Tools: scripts/infra-env.sh.
 set -euo pipefail
@@ -24,3 +25,6 @@ for t in "${templates[@]}"; do
 done
 echo "-- IAM access levels (policy_sentry)"
 "$bin/python" -m pytest -q -p no:cacheprovider tests/infra
+echo "-- embedded AWS models reproduce from the pinned botocore and policy_sentry (scripts/gen-aws-models.py --check)"
+sar=$("$bin/python" -c 'import os, policy_sentry; print(os.path.join(os.path.dirname(policy_sentry.__file__), "shared", "data", "iam-definition.json"))')
+"${POSTURE_VENV:-$POSTURE_CACHE/venv}/bin/python" scripts/gen-aws-models.py --check --sar "$sar"
