@@ -13,6 +13,7 @@ pub mod cache;
 pub mod config_history;
 pub mod demo;
 pub mod events;
+pub mod exceptions;
 pub mod finding;
 pub mod findings;
 pub mod ids;

@@ -1,0 +1,342 @@
+//! Accepted risks: a reviewed file of exceptions, each naming a control
+//! (a native check, a Security Hub control or a framework requirement), a
+//! scope, a reason, an owner, when it was accepted and when it expires. An
+//! excepted failure is shown SUPPRESSED with its exception, never PASSED;
+//! an expired exception stops applying. This module reads and checks the
+//! file and decides which exception covers a failure.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The longest an exception may run before it must be reviewed again.
+pub const MAX_EXCEPTION_DAYS: i32 = 366;
+
+/// The file's format version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where an exception applies: the organization, an organizational unit or
+/// an account, narrowed by Region and resource when given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionScope {
+    /// Every account of the organization.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub organization: bool,
+    /// An organizational unit (id `ou-...`, name, or path of names from the root) and its children.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou: Option<String>,
+    /// One account (12 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Only this Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Only resources matching this pattern (`*` matches any run of characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// One accepted risk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// Unique in the file.
+    pub id: String,
+    /// `s3.bucket_not_public`, `S3.8` or `CIS 2.1.4`.
+    pub control: String,
+    /// Where it applies.
+    pub scope: ExceptionScope,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// When it was accepted.
+    #[schemars(with = "String")]
+    pub created: Date,
+    /// The last day it applies.
+    #[schemars(with = "String")]
+    pub expires: Date,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionsFile {
+    schema_version: u32,
+    exceptions: Vec<Exception>,
+}
+
+/// An exceptions file that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{file}: {location}: {message}")]
+pub struct ExceptionsError {
+    /// The file.
+    pub file: String,
+    /// `line 12, column 5` or `exceptions[2] (id "web").expires`.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Where an exception stands on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExceptionState {
+    /// Not yet in force (accepted for a later day).
+    Pending,
+    /// In force.
+    Active,
+    /// Past its last day: the failure counts again.
+    Expired,
+}
+
+impl Exception {
+    /// Where it stands on `day`.
+    pub fn state(&self, day: Date) -> ExceptionState {
+        if day < self.created {
+            ExceptionState::Pending
+        } else if day > self.expires {
+            ExceptionState::Expired
+        } else {
+            ExceptionState::Active
+        }
+    }
+
+    /// Days left on `day` (0 on its last day); `None` once expired.
+    pub fn days_left(&self, day: Date) -> Option<i32> {
+        (day <= self.expires).then(|| (self.expires - day).get_days())
+    }
+
+    /// Whether it covers a failure of one of `controls` (the failed check's
+    /// id, its Security Hub control, the requirements it decides) in
+    /// `account_id` (whose organizational units `in_unit` answers for),
+    /// `region` and `resource`. The day is not looked at: see [`Self::state`].
+    pub fn covers(
+        &self,
+        controls: &[&str],
+        account_id: &str,
+        in_unit: &dyn Fn(&str) -> bool,
+        region: &str,
+        resource: &str,
+    ) -> bool {
+        let s = &self.scope;
+        let control = controls.iter().any(|c| c.eq_ignore_ascii_case(self.control.trim()));
+        let place =
+            s.organization || s.account_id.as_deref() == Some(account_id) || s.ou.as_deref().is_some_and(in_unit);
+        let in_region = s.region.as_deref().is_none_or(|r| r == region);
+        let on_resource = s.resource.as_deref().is_none_or(|p| glob(p, resource));
+        control && place && in_region && on_resource
+    }
+}
+
+/// `*` matches any run of characters; everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == text;
+    };
+    if !text.starts_with(first) {
+        return false;
+    }
+    let mut rest = &text[first.len()..];
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Parses and checks an exceptions file (JSON): known fields only, every
+/// exception with an id (unique), a control, exactly one of organization,
+/// ou and account_id, a reason and an owner, and an expiry after its
+/// creation and at most [`MAX_EXCEPTION_DAYS`] later.
+pub fn parse(file: &str, text: &str) -> Result<Vec<Exception>, ExceptionsError> {
+    let err = |location: String, message: String| ExceptionsError {
+        file: file.to_string(),
+        location,
+        message,
+    };
+    let parsed: ExceptionsFile = serde_json::from_str(text)
+        .map_err(|e| err(format!("line {}, column {}", e.line(), e.column()), e.to_string()))?;
+    if parsed.schema_version != SCHEMA_VERSION {
+        return Err(err(
+            "schema_version".into(),
+            format!(
+                "version {} is not known; this server reads version {SCHEMA_VERSION}",
+                parsed.schema_version
+            ),
+        ));
+    }
+    let mut ids = BTreeSet::new();
+    for (i, e) in parsed.exceptions.iter().enumerate() {
+        let at = |field: &str| format!("exceptions[{i}] (id {:?}).{field}", e.id);
+        for (field, value) in [
+            ("id", &e.id),
+            ("control", &e.control),
+            ("reason", &e.reason),
+            ("owner", &e.owner),
+        ] {
+            if value.trim().is_empty() {
+                return Err(err(at(field), "must not be empty".into()));
+            }
+        }
+        if !ids.insert(e.id.trim()) {
+            return Err(err(at("id"), "another exception has this id".into()));
+        }
+        let s = &e.scope;
+        let places = [s.organization, s.ou.is_some(), s.account_id.is_some()]
+            .iter()
+            .filter(|p| **p)
+            .count();
+        if places != 1 {
+            return Err(err(
+                at("scope"),
+                "name exactly one of organization (true), ou or account_id".into(),
+            ));
+        }
+        if let Some(account) = &s.account_id
+            && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(err(
+                at("scope.account_id"),
+                format!("{account:?} is not a 12-digit account id"),
+            ));
+        }
+        if e.expires <= e.created {
+            return Err(err(
+                at("expires"),
+                format!("{} is not after created ({})", e.expires, e.created),
+            ));
+        }
+        let days = (e.expires - e.created).get_days();
+        if days > MAX_EXCEPTION_DAYS {
+            return Err(err(
+                at("expires"),
+                format!(
+                    "{days} days after created; an exception runs at most {MAX_EXCEPTION_DAYS} days before it is reviewed"
+                ),
+            ));
+        }
+    }
+    Ok(parsed.exceptions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    const FILE: &str = r#"{
+  "schema_version": 1,
+  "exceptions": [
+    {"id": "website-bucket", "control": "s3.bucket_not_public",
+     "scope": {"account_id": "345678901234", "resource": "arn:aws:s3:::www-*"},
+     "reason": "static website", "owner": "web-team@example.com",
+     "created": "2026-12-01", "expires": "2027-06-01"},
+    {"id": "sandbox-mfa", "control": "CIS 1.10", "scope": {"ou": "Sandbox", "region": "us-east-1"},
+     "reason": "break-glass users in a sealed OU", "owner": "secops@example.com",
+     "created": "2026-01-01", "expires": "2026-11-30"}
+  ]
+}"#;
+
+    #[test]
+    fn a_file_reads_and_states_follow_the_calendar() {
+        let all = parse("exceptions.json", FILE).unwrap();
+        assert_eq!(all.len(), 2);
+        let today = date(2026, 12, 7);
+        assert_eq!(all[0].state(today), ExceptionState::Active);
+        assert_eq!(all[0].days_left(today), Some(176));
+        assert_eq!(all[1].state(today), ExceptionState::Expired);
+        assert_eq!(all[1].days_left(today), None);
+        assert_eq!(all[0].state(date(2026, 11, 30)), ExceptionState::Pending);
+    }
+
+    #[test]
+    fn covering_takes_control_place_region_and_resource() {
+        let all = parse("exceptions.json", FILE).unwrap();
+        let nowhere = |_: &str| false;
+        let web = &all[0];
+        assert!(web.covers(
+            &["s3.bucket_not_public"],
+            "345678901234",
+            &nowhere,
+            "eu-west-1",
+            "arn:aws:s3:::www-example"
+        ));
+        assert!(!web.covers(
+            &["s3.bucket_not_public"],
+            "345678901234",
+            &nowhere,
+            "eu-west-1",
+            "arn:aws:s3:::data"
+        ));
+        assert!(!web.covers(
+            &["s3.bucket_not_public"],
+            "456789012345",
+            &nowhere,
+            "eu-west-1",
+            "arn:aws:s3:::www-example"
+        ));
+        assert!(!web.covers(
+            &["s3.bucket_versioning"],
+            "345678901234",
+            &nowhere,
+            "eu-west-1",
+            "arn:aws:s3:::www-example"
+        ));
+        let sandbox = &all[1];
+        let in_sandbox = |unit: &str| unit == "Sandbox";
+        assert!(sandbox.covers(
+            &["iam.all_users_mfa", "cis 1.10"],
+            "456789012345",
+            &in_sandbox,
+            "us-east-1",
+            "x"
+        ));
+        assert!(!sandbox.covers(&["CIS 1.10"], "456789012345", &in_sandbox, "eu-west-1", "x"));
+        assert!(!sandbox.covers(&["CIS 1.10"], "456789012345", &nowhere, "us-east-1", "x"));
+    }
+
+    #[test]
+    fn mistakes_are_named_with_their_place() {
+        let bad = |text: &str| parse("e.json", text).unwrap_err();
+        let one = |fields: &str| {
+            format!(
+                r#"{{"schema_version": 1, "exceptions": [{{"id": "a", "control": "S3.8", "reason": "r", "owner": "o", {fields}}}]}}"#
+            )
+        };
+        let e = bad("{\n  \"schema_version\": 1,\n  \"exceptions\": [{\"id\": 1}]\n}");
+        assert_eq!(
+            (e.file.as_str(), e.location.as_str()),
+            ("e.json", "line 3, column 25"),
+            "{e}"
+        );
+        let e = bad(&one(
+            r#""scope": {"organization": true, "account_id": "345678901234"}, "created": "2026-01-01", "expires": "2026-02-01""#,
+        ));
+        assert_eq!(e.location, "exceptions[0] (id \"a\").scope");
+        let e = bad(&one(
+            r#""scope": {"account_id": "12"}, "created": "2026-01-01", "expires": "2026-02-01""#,
+        ));
+        assert_eq!(e.location, "exceptions[0] (id \"a\").scope.account_id");
+        let e = bad(&one(
+            r#""scope": {"organization": true}, "created": "2026-01-01", "expires": "2028-01-01""#,
+        ));
+        assert!(
+            e.location.ends_with(".expires") && e.message.contains("at most 366"),
+            "{e}"
+        );
+        let e = bad(&one(
+            r#""scope": {"organization": true}, "created": "2026-01-01", "expires": "2025-12-01""#,
+        ));
+        assert!(e.message.contains("not after created"), "{e}");
+        let e = bad(&one(
+            r#""scope": {"organization": true}, "created": "2026-01-01", "expires": "2026-02-01", "approved": true"#,
+        ));
+        assert!(e.message.contains("unknown field"), "{e}");
+        let e = bad(r#"{"schema_version": 2, "exceptions": []}"#);
+        assert_eq!(e.location, "schema_version");
+    }
+}
