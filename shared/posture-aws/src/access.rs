@@ -6,7 +6,7 @@
 use crate::collector::RoleSettings;
 use aws_config::SdkConfig;
 use posture_core::access::{AccessProbe, CallerIdentity, MemberAccess, OrganizationInfo, SectionProblem, Step};
-use posture_core::ports::{AccountDirectory, InventorySource};
+use posture_core::ports::InventorySource;
 use posture_core::posture::inventory::GapKind;
 use posture_core::sources::{SourceError, SourceErrorKind};
 
@@ -57,19 +57,16 @@ impl AccessProbe for AwsAccessProbe {
     }
 
     async fn member_accounts(&self) -> Result<Vec<String>, SourceError> {
-        let directory = crate::org::directory::OrganizationsDirectory {
+        crate::org::directory::OrganizationsDirectory {
             client: crate::guarded_client!(aws_sdk_organizations, &self.base, crate::iam::DIRECTORY),
-        };
-        let accounts = directory.accounts().await.map_err(|e| SourceError {
+        }
+        .active_account_ids()
+        .await
+        .map_err(|e| SourceError {
             kind: SourceErrorKind::Other,
             service: "Organizations".into(),
             message: e.to_string(),
-        })?;
-        Ok(accounts
-            .into_iter()
-            .filter(|a| a.status.eq_ignore_ascii_case("ACTIVE"))
-            .map(|a| a.account_id)
-            .collect())
+        })
     }
 
     async fn validate(&self, account_id: &str) -> MemberAccess {

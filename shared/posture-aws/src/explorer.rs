@@ -202,16 +202,12 @@ impl Explorer for AwsExplorer {
     }
 
     async fn organization_accounts(&self) -> Result<Vec<String>, String> {
-        use posture_core::ports::AccountDirectory;
-        let directory = crate::org::directory::OrganizationsDirectory {
+        crate::org::directory::OrganizationsDirectory {
             client: crate::guarded_client!(aws_sdk_organizations, &self.base, crate::iam::DIRECTORY),
-        };
-        let accounts = directory.accounts().await.map_err(|e| e.to_string())?;
-        Ok(accounts
-            .into_iter()
-            .filter(|a| a.status.eq_ignore_ascii_case("ACTIVE"))
-            .map(|a| a.account_id)
-            .collect())
+        }
+        .active_account_ids()
+        .await
+        .map_err(|e| e.to_string())
     }
 
     async fn own_account(&self) -> Result<String, String> {

@@ -14,6 +14,43 @@ pub struct OrganizationsDirectory {
 #[async_trait::async_trait]
 impl AccountDirectory for OrganizationsDirectory {
     async fn accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
+        let mut out = self.listed_accounts().await?;
+        // The OU tree only serves OU selections: a run goes on without it
+        // (the accounts then have no OU, and an OU selection says so).
+        match self.ou_paths().await {
+            Ok(mut paths) => {
+                for a in &mut out {
+                    a.ou_path = paths.remove(&a.account_id).unwrap_or_default();
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "organizational units not read; OU selections will find no account"),
+        }
+        Ok(out)
+    }
+}
+
+fn failed<E, R>(operation: &str, e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> PortError
+where
+    E: std::error::Error + aws_sdk_organizations::error::ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    PortError::new(operation, crate::errors::classify("Organizations", e).message)
+}
+
+impl OrganizationsDirectory {
+    /// The ids of the organization's ACTIVE accounts (no OU tree walk).
+    pub async fn active_account_ids(&self) -> Result<Vec<String>, PortError> {
+        Ok(self
+            .listed_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| a.status.eq_ignore_ascii_case("ACTIVE"))
+            .map(|a| a.account_id)
+            .collect())
+    }
+
+    /// Organizations `ListAccounts`, every page, without OU paths.
+    async fn listed_accounts(&self) -> Result<Vec<DirectoryAccount>, PortError> {
         let mut pages = self.client.list_accounts().into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
@@ -38,29 +75,9 @@ impl AccountDirectory for OrganizationsDirectory {
                 });
             }
         }
-        // The OU tree only serves OU selections: a run goes on without it
-        // (the accounts then have no OU, and an OU selection says so).
-        match self.ou_paths().await {
-            Ok(mut paths) => {
-                for a in &mut out {
-                    a.ou_path = paths.remove(&a.account_id).unwrap_or_default();
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "organizational units not read; OU selections will find no account"),
-        }
         Ok(out)
     }
-}
 
-fn failed<E, R>(operation: &str, e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> PortError
-where
-    E: std::error::Error + aws_sdk_organizations::error::ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    PortError::new(operation, crate::errors::classify("Organizations", e).message)
-}
-
-impl OrganizationsDirectory {
     /// Each account's OU path, walking the tree from every root (two paged
     /// list calls per unit).
     async fn ou_paths(&self) -> Result<HashMap<String, Vec<OrgUnit>>, PortError> {
