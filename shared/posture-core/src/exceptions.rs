@@ -124,28 +124,12 @@ impl Exception {
         let place =
             s.organization || s.account_id.as_deref() == Some(account_id) || s.ou.as_deref().is_some_and(in_unit);
         let in_region = s.region.as_deref().is_none_or(|r| r == region);
-        let on_resource = s.resource.as_deref().is_none_or(|p| glob(p, resource));
+        let on_resource = s
+            .resource
+            .as_deref()
+            .is_none_or(|p| crate::posture::checks::glob(p, resource));
         control && place && in_region && on_resource
     }
-}
-
-/// `*` matches any run of characters; everything else itself.
-fn glob(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let [first, middle @ .., last] = parts.as_slice() else {
-        return pattern == text;
-    };
-    if !text.starts_with(first) {
-        return false;
-    }
-    let mut rest = &text[first.len()..];
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Parses and checks an exceptions file (JSON): known fields only, every

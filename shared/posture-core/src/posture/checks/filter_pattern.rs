@@ -415,8 +415,9 @@ fn parse_cond(tokens: &[Token], at: &mut usize) -> Result<Cond, String> {
     }
 }
 
-/// `*` matches any run of characters.
-fn glob(pattern: &str, value: &str) -> bool {
+/// `*` matches any run of characters (also the resource patterns of
+/// accepted risks, `crate::exceptions`).
+pub(crate) fn glob(pattern: &str, value: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == value;

@@ -5,6 +5,7 @@
 //! `inventory.collected_at`, so a verdict never changes on re-evaluation.
 
 mod filter_pattern;
+pub(crate) use filter_pattern::glob;
 mod iam;
 mod logging;
 mod monitoring;
