@@ -40,7 +40,16 @@ async fn fill(dir: &std::path::Path, runs: usize) -> anyhow::Result<()> {
     let snapshots: Vec<_> = org
         .inventories
         .iter()
-        .map(|inventory| snapshot::take("template", inventory, &findings, &[], &frameworks))
+        .map(|inventory| {
+            snapshot::take(
+                "template",
+                inventory,
+                &findings,
+                &[],
+                &frameworks,
+                &posture_core::exceptions::Acceptance::NONE,
+            )
+        })
         .collect();
     let store = LocalSnapshotStore::new(dir);
     for i in 0..runs {

@@ -86,7 +86,7 @@ async fn lambda_fanout_invokes_the_collector_per_member_and_a_function_error_fai
     let settings = OrgSettings::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let sdk = sdk_config_for(&standin.endpoint).await;
     let org = Org::aws(&settings, &sdk).unwrap();
-    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap());
+    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap(), Vec::new());
     let request = scheduled_tick("2026-11-26T06:00:00Z");
     assert_eq!(request.run_id, RUN_ID);
     let setup_done = started.elapsed();

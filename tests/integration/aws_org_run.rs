@@ -102,7 +102,7 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
     let settings = OrgSettings::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let sdk = sdk_config_for(&gate.endpoint).await;
     let org = Org::aws(&settings, &sdk).unwrap();
-    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap());
+    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap(), Vec::new());
     let tick: serde_json::Value = posture_tests::fixtures::event("assessor-scheduled.json");
     let request = assessor::run_request(&tick).unwrap();
     assert_eq!(request.run_id, RUN_ID);

@@ -129,8 +129,14 @@ async fn a_snapshot_larger_than_an_item_goes_to_s3_and_reads_back() {
     let now: jiff::Timestamp = "2026-11-26T06:00:00Z".parse().unwrap();
     let org = posture_core::demo::DemoOrganization::load(now).unwrap();
     let frameworks = posture_core::posture::frameworks::builtin().unwrap();
-    let mut snap =
-        posture_core::org::snapshot::take("20261126T060000Z-big", &org.inventories[0], &[], &[], &frameworks);
+    let mut snap = posture_core::org::snapshot::take(
+        "20261126T060000Z-big",
+        &org.inventories[0],
+        &[],
+        &[],
+        &frameworks,
+        &posture_core::exceptions::Acceptance::NONE,
+    );
     snap.failures = (0..5000)
         .map(|i| Failure {
             check_id: "s3.bucket_not_public".to_string(),

@@ -82,6 +82,7 @@ pub(crate) fn aws_backend(sources: Vec<Arc<dyn posture_core::ports::FindingSourc
         inventories: Arc::new(posture_core::demo::DemoOrganization::load(Timestamp::now()).unwrap()),
         frameworks: posture_core::posture::frameworks::builtin().unwrap(),
         framework_errors: Vec::new(),
+        exceptions: Default::default(),
         history: None,
         members: None,
         events: None,

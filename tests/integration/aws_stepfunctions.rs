@@ -112,7 +112,7 @@ async fn a_large_run_is_collected_by_the_state_machine_and_finished_by_the_asses
         .unwrap()
         .with_state_machine(&settings, &management)
         .unwrap();
-    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap());
+    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap(), Vec::new());
 
     // The schedule's tick: the run is begun and handed off.
     let tick = assessor::event(&posture_tests::fixtures::event("assessor-scheduled.json")).unwrap();

@@ -119,7 +119,7 @@ async fn assess(proxy: &FaultProxy) -> Assessed {
         finding_sources: merged.sources,
         aws_tooling: compliance::tooling(&inventories),
         findings_truncated: merged.truncated,
-        account_source_gaps: Default::default(),
+        ..DataSources::default()
     };
     let cis = frameworks::builtin()
         .unwrap()

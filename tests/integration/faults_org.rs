@@ -59,7 +59,7 @@ async fn assess(proxy: &FaultProxy, members: &[String], name: &str) -> Assessed 
     ]);
     let settings = OrgSettings::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap();
     let org = Org::aws(&settings, &sdk_through(&proxy.endpoint).await).unwrap();
-    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap());
+    let run_settings = settings.run_settings(posture_core::posture::frameworks::builtin().unwrap(), Vec::new());
     let run_id = posture_core::org::run::run_id(jiff::Timestamp::now(), "faults");
     let request = assessor::run_request(&serde_json::json!({"run_id": run_id, "trigger": "cli"})).unwrap();
     let started = Instant::now();

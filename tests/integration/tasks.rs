@@ -58,7 +58,7 @@ fn app(name: &str, delay: Duration) -> (Router, Arc<dyn SnapshotStore>) {
         _ => None,
     })
     .unwrap();
-    let run_settings = settings.run_settings(backend.frameworks.clone());
+    let run_settings = settings.run_settings(backend.frameworks.clone(), Vec::new());
     let store = org.stores.snapshots.clone();
     backend.history = Some(HistoryBackend {
         store: store.clone(),

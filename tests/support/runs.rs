@@ -72,6 +72,7 @@ pub fn settings() -> RunSettings {
         include: BTreeSet::new(),
         exclude: BTreeSet::new(),
         max_duration: SignedDuration::from_hours(1),
+        exceptions: Vec::new(),
     }
 }
 
@@ -136,8 +137,14 @@ pub async fn run_semantics(store: &dyn SnapshotStore, reports: &dyn ReportStore,
         // The collection the snapshot was taken from is kept with the run,
         // and gives the same snapshot again.
         let kept = collections.collection(first, id).await.unwrap().unwrap();
-        let again =
-            posture_core::org::snapshot::take(first, &kept.inventory, &kept.findings, &kept.gaps, &settings.frameworks);
+        let again = posture_core::org::snapshot::take(
+            first,
+            &kept.inventory,
+            &kept.findings,
+            &kept.gaps,
+            &settings.frameworks,
+            &posture_core::exceptions::Acceptance::NONE,
+        );
         assert_eq!(again, snap, "{id}");
         let md = reports.get(first, "report.md").await.unwrap().unwrap();
         assert!(String::from_utf8(md).unwrap().contains(first));
@@ -445,6 +452,7 @@ pub async fn fanout_semantics(store: &dyn SnapshotStore, reports: &dyn ReportSto
             &kept.findings,
             &kept.gaps,
             &settings.frameworks,
+            &posture_core::exceptions::Acceptance::NONE,
         );
         assert_eq!(snap, direct, "{id}: the snapshot is the stored collection's");
     }

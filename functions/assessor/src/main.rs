@@ -44,31 +44,42 @@ async fn main() -> anyhow::Result<()> {
     if let Some(e) = framework_errors.first() {
         anyhow::bail!("custom framework not usable: {e}");
     }
-    let run_settings = settings.run_settings(frameworks);
-    let (org, results) = if cli.demo {
+    let (org, results, sdk) = if cli.demo {
         let org = Org::demo(
             Arc::new(posture_core::demo::DemoOrganization::load(clock())?),
             &settings.data_dir,
         );
-        (org, None)
+        (org, None, None)
     } else {
         let ctx = posture_aws::AwsContext::load().await;
         let results = posture_aws::s3::s3_client(&ctx.sdk, posture_aws::iam::STATE_MACHINE_FANOUT);
         (
             Org::aws(&settings, &ctx.sdk)?.with_state_machine(&settings, &ctx.sdk)?,
             Some(results),
+            Some(ctx.sdk),
         )
+    };
+    // Read for every run, so a reviewed change to the file applies from the next run.
+    let run_settings_now = async || -> anyhow::Result<posture_core::org::execute::RunSettings> {
+        let loaded = posture_aws::org::load_exceptions(settings.exceptions.as_ref(), sdk.as_ref()).await;
+        if let Some(e) = loaded.error {
+            anyhow::bail!("the exceptions file is not usable: {e}");
+        }
+        Ok(settings.run_settings(frameworks.clone(), loaded.exceptions))
     };
 
     if runtime::in_lambda() {
-        let (org, run_settings, results) = (&org, &run_settings, &results);
+        let (org, results, run_settings_now) = (&org, &results, &run_settings_now);
         return lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+            let run_settings = run_settings_now()
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
             let answer = match assessor::event(&event.payload)? {
-                assessor::AssessorEvent::Run(request) => assessor::assess(org, run_settings, &request, &clock).await?,
+                assessor::AssessorEvent::Run(request) => assessor::assess(org, &run_settings, &request, &clock).await?,
                 assessor::AssessorEvent::Finish(request) => {
                     let s3 = results.as_ref().ok_or("a finish event needs the AWS stores")?;
                     let end = posture_aws::fanout::finish_event(s3, &request).await;
-                    assessor::finish(org, run_settings, &request, end, &clock).await?
+                    assessor::finish(org, &run_settings, &request, end, &clock).await?
                 }
             };
             if answer.outcome == "failed" {
@@ -98,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
             assessor::run_request(&serde_json::json!({"run_id": id, "trigger": "cli"}))?
         }
     };
-    let answer = assessor::assess(&org, &run_settings, &request, &clock).await?;
+    let answer = assessor::assess(&org, &run_settings_now().await?, &request, &clock).await?;
     println!("{}", serde_json::to_string_pretty(&answer)?);
     if answer.outcome == "failed" {
         std::process::exit(1);

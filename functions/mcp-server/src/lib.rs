@@ -6,7 +6,9 @@
 use axum::Router;
 use axum::response::IntoResponse;
 use posture_aws::collector::InProcessCollector;
-use posture_aws::org::{ASSESSOR_FUNCTION_VAR, LambdaLauncher, Org, OrgSettings, Stores, TaskLauncher};
+use posture_aws::org::{
+    ASSESSOR_FUNCTION_VAR, ExceptionsLocation, LambdaLauncher, Org, OrgSettings, Stores, TaskLauncher,
+};
 use posture_core::demo::{DemoHealth, DemoOrganization};
 use posture_core::org::execute::RunOutcome;
 use posture_core::org::run;
@@ -193,6 +195,19 @@ fn demo_backend_of(org: Arc<DemoOrganization>, settings: &Settings) -> Result<Ba
         inventories: org.clone(),
         frameworks,
         framework_errors,
+        exceptions: match &settings.org.exceptions {
+            None => Default::default(),
+            Some(ExceptionsLocation::File(path)) => posture_aws::org::load_exceptions_file(path),
+            Some(s3) => posture_core::exceptions::LoadedExceptions {
+                source: None,
+                exceptions: Vec::new(),
+                error: Some(posture_core::exceptions::ExceptionsError {
+                    file: format!("{s3:?}"),
+                    location: posture_aws::org::EXCEPTIONS_VAR.into(),
+                    message: "the demo reads a local file; s3:// is for AWS mode".into(),
+                }),
+            },
+        },
         history: None,
         members: None,
         events: Some(org.clone()),
@@ -215,7 +230,9 @@ fn demo_history(
 ) -> Result<impl Future<Output = Result<String, WiringError>> + Send + use<>, WiringError> {
     let dir = settings.org.data_dir.clone();
     let org = Org::demo(demo, &dir);
-    let run_settings = settings.org.run_settings(backend.frameworks.clone());
+    let run_settings = settings
+        .org
+        .run_settings(backend.frameworks.clone(), backend.exceptions.exceptions.clone());
     let (done, startup) = posture_mcp::Startup::pending();
     backend.startup = Some(startup);
     backend.history = Some(HistoryBackend {
@@ -272,13 +289,14 @@ fn aws_history(
     settings: &Settings,
     ctx: &posture_aws::AwsContext,
     frameworks: &[Framework],
+    exceptions: &[posture_core::exceptions::Exception],
 ) -> Result<Option<HistoryBackend>, WiringError> {
     let org_settings = &settings.org;
     let Some(store) = &org_settings.store else {
         return Ok(None);
     };
     let stores = Stores::new(store, Some(&ctx.sdk)).map_err(|e| WiringError::Config(e.to_string()))?;
-    let run_settings = org_settings.run_settings(frameworks.to_vec());
+    let run_settings = org_settings.run_settings(frameworks.to_vec(), exceptions.to_vec());
     let launcher: Arc<dyn RunLauncher> = match &org_settings.assessor_function {
         Some(function) => Arc::new(LambdaLauncher::connect(&ctx.sdk, function.clone())),
         None if settings.in_lambda => Arc::new(NoLauncher(format!(
@@ -307,6 +325,10 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
         .await
         .with_breakers(posture_aws::breaker::Breakers::new(settings.circuit));
     let (frameworks, framework_errors) = settings.frameworks()?;
+    let exceptions = posture_aws::org::load_exceptions(settings.org.exceptions.as_ref(), Some(&ctx.sdk)).await;
+    if let Some(error) = &exceptions.error {
+        tracing::error!(%error, "the exceptions file is not applied");
+    }
     Ok(Backend {
         sources: ctx.finding_sources(),
         health: ctx.health_probe(),
@@ -320,7 +342,7 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
             settings.live_cache_ttl,
             clock,
         )),
-        history: aws_history(settings, &ctx, &frameworks)?,
+        history: aws_history(settings, &ctx, &frameworks, &exceptions.exceptions)?,
         // Named member accounts, live: through their role, kept like the
         // own account's inventory (per account and regions, this instance only).
         members: Some(Arc::new(posture_core::cache::SharedCollections::new(
@@ -355,6 +377,7 @@ pub async fn aws_backend(settings: &Settings, auth_methods: Vec<String>) -> Resu
         }),
         frameworks,
         framework_errors,
+        exceptions,
     })
 }
 

@@ -598,6 +598,7 @@ mod tests {
         ("fanout.rs", include_str!("fanout.rs")),
         ("org/mod.rs", include_str!("org/mod.rs")),
         ("org/directory.rs", include_str!("org/directory.rs")),
+        ("org/exceptions.rs", include_str!("org/exceptions.rs")),
         ("org/launch.rs", include_str!("org/launch.rs")),
         ("org/settings.rs", include_str!("org/settings.rs")),
         ("org/wiring.rs", include_str!("org/wiring.rs")),

@@ -3,11 +3,20 @@
 //! scope, a reason, an owner, when it was accepted and when it expires. An
 //! excepted failure is shown SUPPRESSED with its exception, never PASSED;
 //! an expired exception stops applying. This module reads and checks the
-//! file and decides which exception covers a failure.
+//! file and decides which exception covers a failure ([`Acceptance`]).
+//!
+//! What an exception's `control` names decides where it applies: a native
+//! check id (`s3.bucket_versioning`) or a Security Hub control id (`S3.14`)
+//! covers that control's failures, through either source (a native check
+//! and the Security Hub control it corresponds to are one control), in every
+//! framework; a framework requirement (`CIS 2.1.4`, the framework's short
+//! name or id, a space, the requirement id) covers its failures in that
+//! framework only.
 
+use crate::ids::AccountId;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest an exception may run before it must be reviewed again.
 pub const MAX_EXCEPTION_DAYS: i32 = 366;
@@ -67,7 +76,7 @@ struct ExceptionsFile {
 }
 
 /// An exceptions file that cannot be used, and where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, schemars::JsonSchema)]
 #[error("{file}: {location}: {message}")]
 pub struct ExceptionsError {
     /// The file.
@@ -78,8 +87,20 @@ pub struct ExceptionsError {
     pub message: String,
 }
 
+/// The exceptions file as loaded: where from, its exceptions, or why it
+/// could not be used (then none applies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedExceptions {
+    /// The file (`None`: none configured).
+    pub source: Option<String>,
+    /// Its exceptions (empty when it could not be used).
+    pub exceptions: Vec<Exception>,
+    /// Why it could not be used, with the place in the file.
+    pub error: Option<ExceptionsError>,
+}
+
 /// Where an exception stands on a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ExceptionState {
     /// Not yet in force (accepted for a later day).
@@ -132,6 +153,161 @@ impl Exception {
     }
 }
 
+/// The exceptions in force for an assessment: the file's, the day the
+/// evidence was read, and each account's organizational units (ids, names
+/// and paths of names from the root, which an exception's `ou` may name).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Acceptance {
+    exceptions: Vec<Exception>,
+    day: Option<Date>,
+    units: BTreeMap<String, Vec<String>>,
+}
+
+/// How a failure is named to [`Acceptance::covering`].
+#[derive(Debug, Clone, Copy)]
+pub struct FailedEvidence<'a> {
+    /// The control names it answers to: the check id and its Security Hub
+    /// control, or the control id and the checks that correspond to it,
+    /// and the requirement (`CIS 2.1.4`, `CIS-AWS-3.0 2.1.4`).
+    pub controls: &'a [&'a str],
+    /// Its account.
+    pub account_id: &'a str,
+    /// Its Region (empty for a global resource).
+    pub region: &'a str,
+    /// The resource as the check or finding names it.
+    pub resource: &'a str,
+}
+
+impl Acceptance {
+    /// No exceptions: nothing is suppressed.
+    pub const NONE: Acceptance = Acceptance {
+        exceptions: Vec::new(),
+        day: None,
+        units: BTreeMap::new(),
+    };
+
+    /// `exceptions` as they stand on `day`; `units` gives each account's
+    /// organizational units, outermost first.
+    pub fn new(
+        exceptions: Vec<Exception>,
+        day: Date,
+        units: impl IntoIterator<Item = (String, Vec<crate::org::run::OrgUnit>)>,
+    ) -> Acceptance {
+        let units = units
+            .into_iter()
+            .map(|(account, path)| {
+                let mut names = Vec::new();
+                let mut prefix = String::new();
+                for unit in &path {
+                    if !prefix.is_empty() {
+                        prefix.push('/');
+                    }
+                    prefix.push_str(&unit.name);
+                    names.extend([unit.id.clone(), unit.name.clone(), prefix.clone()]);
+                }
+                (account, names)
+            })
+            .collect();
+        Acceptance {
+            exceptions,
+            day: Some(day),
+            units,
+        }
+    }
+
+    /// True when there are no exceptions at all.
+    pub fn is_empty(&self) -> bool {
+        self.exceptions.is_empty()
+    }
+
+    /// Every exception of the file.
+    pub fn exceptions(&self) -> &[Exception] {
+        &self.exceptions
+    }
+
+    /// The day exceptions are judged on.
+    pub fn day(&self) -> Option<Date> {
+        self.day
+    }
+
+    /// The first exception in force that covers `failed`.
+    pub fn covering(&self, failed: &FailedEvidence) -> Option<&Exception> {
+        self.first_in(ExceptionState::Active, failed)
+    }
+
+    /// The first expired exception that would cover `failed`: a failure
+    /// that counts again, flagged.
+    pub fn lapsed(&self, failed: &FailedEvidence) -> Option<&Exception> {
+        self.first_in(ExceptionState::Expired, failed)
+    }
+
+    fn first_in(&self, state: ExceptionState, failed: &FailedEvidence) -> Option<&Exception> {
+        let day = self.day?;
+        self.exceptions
+            .iter()
+            .find(|e| e.state(day) == state && self.covers(e, failed))
+    }
+
+    /// Whether `exception` covers `failed`, whatever the day.
+    pub fn covers(&self, exception: &Exception, failed: &FailedEvidence) -> bool {
+        let units = self.units.get(failed.account_id);
+        let in_unit = |unit: &str| units.is_some_and(|u| u.iter().any(|n| n == unit.trim()));
+        exception.covers(
+            failed.controls,
+            failed.account_id,
+            &in_unit,
+            failed.region,
+            failed.resource,
+        )
+    }
+}
+
+/// The account and the plain name of a failing resource: `account` when the
+/// evidence is one account's, else from an organization-wide name
+/// (`<account>/<resource>`, or `account <id>` for the account itself).
+pub fn account_and_resource<'r>(resource: &'r str, account: Option<&'r str>) -> (&'r str, &'r str) {
+    match account {
+        Some(account) => (account, resource),
+        None => match resource.strip_prefix("account ") {
+            Some(id) => (id, resource),
+            None => resource.split_once('/').unwrap_or(("", resource)),
+        },
+    }
+}
+
+/// A failure an exception covers, as answers show it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Suppressed {
+    /// The failing resource (`account/resource` in organization-wide answers).
+    pub resource: String,
+    /// The exception's id.
+    pub exception_id: String,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// When it was accepted.
+    #[schemars(with = "String")]
+    pub accepted_on: Date,
+    /// Its last day.
+    #[schemars(with = "String")]
+    pub expires: Date,
+}
+
+impl Suppressed {
+    /// `resource` suppressed by `exception`.
+    pub fn new(resource: String, exception: &Exception) -> Suppressed {
+        Suppressed {
+            resource,
+            exception_id: exception.id.clone(),
+            reason: exception.reason.clone(),
+            owner: exception.owner.clone(),
+            accepted_on: exception.created,
+            expires: exception.expires,
+        }
+    }
+}
+
 /// Parses and checks an exceptions file (JSON): known fields only, every
 /// exception with an id (unique), a control, exactly one of organization,
 /// ou and account_id, a reason and an owner, and an expiry after its
@@ -181,7 +357,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Exception>, ExceptionsError> 
             ));
         }
         if let Some(account) = &s.account_id
-            && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+            && account.parse::<AccountId>().is_err()
         {
             return Err(err(
                 at("scope.account_id"),

@@ -65,6 +65,11 @@ pub fn wire_timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<T
     }
 }
 
+/// The calendar day of `t` in UTC (the day exceptions are judged on).
+pub fn utc_day(t: Timestamp) -> jiff::civil::Date {
+    jiff::tz::TimeZone::UTC.to_datetime(t).date()
+}
+
 /// Parses an RFC 3339 timestamp as AWS writes them (`2026-11-26T14:00:00Z`,
 /// `2026-11-26T14:00:00.123Z`, or with an offset).
 pub fn parse_timestamp(text: &str) -> Option<Timestamp> {

@@ -24,6 +24,8 @@ pub enum ControlStatus {
     Unknown,
     /// Not automatable: needs a person.
     Manual,
+    /// Fails, but every failure found is an accepted risk (an exception in force).
+    Suppressed,
 }
 
 /// What was observed over a scope.
@@ -37,6 +39,8 @@ pub struct Tally {
     pub unread: usize,
     /// Pieces out of scope.
     pub not_applicable: usize,
+    /// Pieces that fail and are accepted risks.
+    pub suppressed: usize,
 }
 
 impl Tally {
@@ -44,6 +48,8 @@ impl Tally {
     pub fn status(&self) -> ControlStatus {
         if self.failed > 0 {
             ControlStatus::Failed
+        } else if self.suppressed > 0 {
+            ControlStatus::Suppressed
         } else if self.unread > 0 {
             ControlStatus::Unknown
         } else if self.passed > 0 {
@@ -64,6 +70,7 @@ impl Tally {
             ControlStatus::Passed => self.passed += 1,
             ControlStatus::Failed => self.failed += 1,
             ControlStatus::NotApplicable => self.not_applicable += 1,
+            ControlStatus::Suppressed => self.suppressed += 1,
             ControlStatus::Unknown if has_gaps => self.unread += 1,
             ControlStatus::Unknown | ControlStatus::Manual => {}
         }
@@ -106,21 +113,29 @@ mod tests {
             Just(ControlStatus::NotApplicable),
             Just(ControlStatus::Unknown),
             Just(ControlStatus::Manual),
+            Just(ControlStatus::Suppressed),
         ]
     }
 
     proptest! {
         #[test]
         fn a_gap_never_passes(passed in 0usize..50, failed in 0usize..3, unread in 1usize..5, na in 0usize..5) {
-            let t = Tally { passed, failed, unread, not_applicable: na };
+            let t = Tally { passed, failed, unread, not_applicable: na, suppressed: 0 };
             prop_assert_ne!(t.status(), ControlStatus::Passed);
             prop_assert_eq!(t.status(), if failed > 0 { ControlStatus::Failed } else { ControlStatus::Unknown });
         }
 
         #[test]
-        fn passed_means_every_piece_read_and_passed(passed in 0usize..50, failed in 0usize..3, unread in 0usize..3, na in 0usize..5) {
-            let t = Tally { passed, failed, unread, not_applicable: na };
-            prop_assert_eq!(t.status() == ControlStatus::Passed, passed > 0 && failed == 0 && unread == 0);
+        fn passed_means_every_piece_read_and_passed(passed in 0usize..50, failed in 0usize..3, unread in 0usize..3, na in 0usize..5, suppressed in 0usize..3) {
+            let t = Tally { passed, failed, unread, not_applicable: na, suppressed };
+            prop_assert_eq!(t.status() == ControlStatus::Passed, passed > 0 && failed == 0 && unread == 0 && suppressed == 0);
+        }
+
+        #[test]
+        fn an_accepted_failure_is_never_passed(passed in 0usize..50, failed in 0usize..3, unread in 0usize..3, na in 0usize..5, suppressed in 1usize..4) {
+            let t = Tally { passed, failed, unread, not_applicable: na, suppressed };
+            let expected = if failed > 0 { ControlStatus::Failed } else { ControlStatus::Suppressed };
+            prop_assert_eq!(t.status(), expected);
         }
 
         #[test]
@@ -131,8 +146,11 @@ mod tests {
             }
             let gap = subs.iter().any(|(s, g)| *s == ControlStatus::Unknown && *g);
             let fail = subs.iter().any(|(s, _)| *s == ControlStatus::Failed);
+            let accepted = subs.iter().any(|(s, _)| *s == ControlStatus::Suppressed);
             if fail {
                 prop_assert_eq!(t.status(), ControlStatus::Failed);
+            } else if accepted {
+                prop_assert_eq!(t.status(), ControlStatus::Suppressed);
             } else if gap {
                 prop_assert_eq!(t.status(), ControlStatus::Unknown);
             }

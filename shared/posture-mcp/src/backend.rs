@@ -45,6 +45,9 @@ pub struct Backend {
     pub frameworks: Vec<Framework>,
     /// Custom framework files that could not be loaded.
     pub framework_errors: Vec<FrameworkError>,
+    /// The accepted risks (`POSTURE_EXCEPTIONS`), or why the file could not
+    /// be used (then none applies).
+    pub exceptions: posture_core::exceptions::LoadedExceptions,
     /// Stored runs and snapshots (history tools); `None` when no store is
     /// configured.
     pub history: Option<HistoryBackend>,

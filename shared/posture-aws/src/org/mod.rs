@@ -4,11 +4,13 @@
 //! the choice of stores and collector, each a port.
 
 pub mod directory;
+mod exceptions;
 mod launch;
 mod settings;
 mod wiring;
 
 pub use directory::{ListedDirectory, OrganizationsDirectory};
+pub use exceptions::{EXCEPTIONS_VAR, ExceptionsLocation, load_exceptions, load_exceptions_file};
 pub use launch::{LambdaLauncher, TaskLauncher};
 pub use settings::*;
 pub use wiring::{Org, Stores};

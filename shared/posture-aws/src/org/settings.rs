@@ -2,8 +2,10 @@
 //! runs are stored, which accounts and regions are in scope, how members are
 //! entered, and the frameworks loaded.
 
+use super::exceptions::{EXCEPTIONS_VAR, ExceptionsLocation};
 use crate::collector::RoleSettings;
 use jiff::SignedDuration;
+use posture_core::exceptions::Exception;
 use posture_core::org::execute::RunSettings;
 use posture_core::ports::DirectoryAccount;
 use posture_core::posture::frameworks::{self, Framework, FrameworkError};
@@ -138,6 +140,8 @@ pub struct OrgSettings {
     pub state_machine: Option<String>,
     /// Runs over at least this many accounts are handed to it.
     pub fanout_min_accounts: usize,
+    /// The accepted-risks file (`POSTURE_EXCEPTIONS`), when one is configured.
+    pub exceptions: Option<ExceptionsLocation>,
 }
 
 fn is_account_id(id: &str) -> bool {
@@ -304,6 +308,9 @@ impl OrgSettings {
                 DEFAULT_FANOUT_MIN_ACCOUNTS,
                 1..=1_000_000,
             )?,
+            exceptions: var(EXCEPTIONS_VAR)
+                .map(|v| ExceptionsLocation::parse(&v).map_err(|e| bad(EXCEPTIONS_VAR, e)))
+                .transpose()?,
         })
     }
 
@@ -312,10 +319,11 @@ impl OrgSettings {
         load_frameworks(self.frameworks_dir.as_deref())
     }
 
-    /// The run settings for `frameworks`.
-    pub fn run_settings(&self, frameworks: Vec<Framework>) -> RunSettings {
+    /// The run settings for `frameworks` and the accepted risks `exceptions`.
+    pub fn run_settings(&self, frameworks: Vec<Framework>, exceptions: Vec<Exception>) -> RunSettings {
         RunSettings {
             frameworks,
+            exceptions,
             concurrency: self.concurrency,
             include: self.include.clone(),
             exclude: self.exclude.clone(),

@@ -2,6 +2,7 @@
 //! through the ports (account directory, collector, snapshot store, report
 //! store).
 
+use crate::exceptions::{Acceptance, Exception};
 use crate::org::run::{
     self, AccountOutcome, RUN_SCHEMA_VERSION, RunAccount, RunRecord, RunReport, RunState, RunTrigger,
 };
@@ -26,6 +27,9 @@ pub struct RunSettings {
     pub exclude: BTreeSet<String>,
     /// A run still going after this long is taken as dead.
     pub max_duration: SignedDuration,
+    /// The accepted risks (the reviewed exceptions file), judged on the
+    /// day the run started.
+    pub exceptions: Vec<Exception>,
 }
 
 /// The ports a run uses.
@@ -315,6 +319,11 @@ async fn assess_collections(
             }
         })
         .buffer_unordered(settings.concurrency.max(1));
+    let acceptance = Acceptance::new(
+        settings.exceptions.clone(),
+        crate::time::utc_day(run.started_at),
+        run.accounts.iter().map(|a| (a.account_id.clone(), a.ou_path.clone())),
+    );
     let mut snapshots = Vec::new();
     while let Some((id, result)) = collected.next().await {
         let (outcome, gap) = match result {
@@ -332,6 +341,7 @@ async fn assess_collections(
                     &account.findings,
                     &account.gaps,
                     &settings.frameworks,
+                    &acceptance,
                 )
                 .map_err(|e| format!("account {id}: {e}"))?;
                 ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;

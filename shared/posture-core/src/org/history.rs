@@ -173,7 +173,7 @@ mod tests {
         let fws = crate::posture::frameworks::builtin().unwrap();
         let before: Vec<_> = org.inventories[..2]
             .iter()
-            .map(|i| take("r1", i, &[], &[], &fws))
+            .map(|i| take("r1", i, &[], &[], &fws, &crate::exceptions::Acceptance::NONE))
             .collect();
         let mut fixed = org.inventories[1].clone();
         // The second account drops every bucket: its bucket failures resolve.
@@ -181,8 +181,15 @@ mod tests {
             s3.buckets.clear();
         }
         let after = vec![
-            take("r2", &fixed, &[], &[], &fws),
-            take("r2", &org.inventories[2], &[], &[], &fws),
+            take("r2", &fixed, &[], &[], &fws, &crate::exceptions::Acceptance::NONE),
+            take(
+                "r2",
+                &org.inventories[2],
+                &[],
+                &[],
+                &fws,
+                &crate::exceptions::Acceptance::NONE,
+            ),
         ];
         let d = org_drift(
             &run("r1", &before, None),

@@ -3,10 +3,11 @@
 //! of the account's inventory, its findings and the frameworks; drift and
 //! history are pure functions of snapshots.
 
+use crate::exceptions::Acceptance;
 use crate::finding::Finding;
 use crate::findings::spool::{FindingSpool, SpoolError};
 use crate::posture::checks::{self, Status};
-use crate::posture::frameworks::{ControlStatus, Framework, assess, score};
+use crate::posture::frameworks::{Accepting, ControlStatus, Framework, assess, score};
 use crate::posture::inventory::Inventory;
 use crate::severity::Severity;
 use crate::sources::SourceGap;
@@ -42,6 +43,49 @@ pub struct AccountSnapshot {
     /// Inventory sections that could not be read, as `section: kind: detail`,
     /// then finding sources not read in full, as `region service: kind: detail`.
     pub gaps: Vec<String>,
+    /// The exceptions that suppressed a failure here, with what they
+    /// suppressed: why a failure that persisted no longer counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<AppliedException>,
+}
+
+/// An exception as it applied in one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AppliedException {
+    /// Its id.
+    pub exception_id: String,
+    /// The control it names.
+    pub control: String,
+    /// Why the risk is accepted.
+    pub reason: String,
+    /// Who accepted it.
+    pub owner: String,
+    /// When it was accepted.
+    #[schemars(with = "String")]
+    pub accepted_on: jiff::civil::Date,
+    /// Its last day.
+    #[schemars(with = "String")]
+    pub expires: jiff::civil::Date,
+    /// The requirements it left SUPPRESSED or kept a failure out of (`CIS 2.1.4`).
+    pub requirements: Vec<String>,
+    /// The failing resources it covered.
+    pub resources: Vec<String>,
+}
+
+impl AppliedException {
+    /// One line for history: what was accepted, when, by whom, until when.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} accepted on {} by {} (exception {}: {}; until {}): {} resource(s)",
+            self.requirements.join(", "),
+            self.accepted_on,
+            self.owner,
+            self.exception_id,
+            self.reason,
+            self.expires,
+            self.resources.len()
+        )
+    }
 }
 
 /// A framework's standing in a snapshot.
@@ -61,6 +105,29 @@ pub struct FrameworkScore {
     pub manual: usize,
     /// Every requirement's status.
     pub controls: BTreeMap<String, ControlStatus>,
+    /// Requirements SUPPRESSED (every failure an accepted risk); counted as
+    /// failed in `score`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suppressed: usize,
+    /// The score with SUPPRESSED requirements counted as passed; absent when
+    /// nothing was suppressed (then it is `score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_with_exceptions: Option<f64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl FrameworkScore {
+    /// The score with exceptions: accepted failures' requirements counted as passed.
+    pub fn with_exceptions(&self) -> Option<f64> {
+        if self.suppressed == 0 {
+            self.score
+        } else {
+            self.score_with_exceptions
+        }
+    }
 }
 
 /// One failing resource of one check.
@@ -79,13 +146,15 @@ pub struct Failure {
 /// Builds the snapshot of `inventory`'s account; `findings` may hold other
 /// accounts' findings (only this account's are counted); `source_gaps` are
 /// the account's finding sources that were not read in full, which keep the
-/// requirements they decide from passing and are listed with the gaps.
+/// requirements they decide from passing and are listed with the gaps;
+/// `acceptance` the exceptions in force, whose suppressions it records.
 pub fn take(
     run_id: &str,
     inventory: &Inventory,
     findings: &[Finding],
     source_gaps: &[SourceGap],
     frameworks: &[Framework],
+    acceptance: &Acceptance,
 ) -> AccountSnapshot {
     let account = &inventory.account_id;
     let own: Vec<Finding> = findings.iter().filter(|f| &f.account_id == account).cloned().collect();
@@ -93,7 +162,15 @@ pub fn take(
     for f in own.iter().filter(|f| f.is_open()) {
         *open_findings.entry(f.severity).or_insert(0) += 1;
     }
-    take_with(run_id, inventory, &own, open_findings, source_gaps, frameworks)
+    take_with(
+        run_id,
+        inventory,
+        &own,
+        open_findings,
+        source_gaps,
+        frameworks,
+        acceptance,
+    )
 }
 
 /// [`take`] over spooled findings, decoded a chunk at a time: what the
@@ -106,6 +183,7 @@ pub fn take_spooled(
     findings: &FindingSpool,
     source_gaps: &[SourceGap],
     frameworks: &[Framework],
+    acceptance: &Acceptance,
 ) -> Result<AccountSnapshot, SpoolError> {
     let account = &inventory.account_id;
     let mut open_findings = BTreeMap::new();
@@ -129,6 +207,7 @@ pub fn take_spooled(
         open_findings,
         source_gaps,
         frameworks,
+        acceptance,
     ))
 }
 
@@ -159,8 +238,14 @@ fn take_with(
     open_findings: BTreeMap<Severity, usize>,
     source_gaps: &[SourceGap],
     frameworks: &[Framework],
+    acceptance: &Acceptance,
 ) -> AccountSnapshot {
     let account = &inventory.account_id;
+    let accepting = Accepting {
+        acceptance,
+        account: Some(account),
+    };
+    let mut accepted: BTreeMap<String, AppliedException> = BTreeMap::new();
     let outcomes = checks::evaluate_all(inventory);
     let mut failures: Vec<Failure> = outcomes
         .iter()
@@ -178,7 +263,34 @@ fn take_with(
     let frameworks = frameworks
         .iter()
         .map(|fw| {
-            let r = assess(fw, &outcomes, own, &unread);
+            let r = assess(fw, &outcomes, own, &unread, &accepting);
+            for q in &r.requirements {
+                for s in q.sources.iter().flat_map(|v| &v.suppressed) {
+                    let entry = accepted
+                        .entry(s.exception_id.clone())
+                        .or_insert_with(|| AppliedException {
+                            exception_id: s.exception_id.clone(),
+                            control: acceptance
+                                .exceptions()
+                                .iter()
+                                .find(|e| e.id == s.exception_id)
+                                .map_or_else(String::new, |e| e.control.clone()),
+                            reason: s.reason.clone(),
+                            owner: s.owner.clone(),
+                            accepted_on: s.accepted_on,
+                            expires: s.expires,
+                            requirements: Vec::new(),
+                            resources: Vec::new(),
+                        });
+                    let requirement = format!("{} {}", fw.short_name, q.id);
+                    if !entry.requirements.contains(&requirement) {
+                        entry.requirements.push(requirement);
+                    }
+                    if !entry.resources.contains(&s.resource) {
+                        entry.resources.push(s.resource.clone());
+                    }
+                }
+            }
             let score = FrameworkScore {
                 score: r.score,
                 passed: r.passed,
@@ -187,6 +299,8 @@ fn take_with(
                 not_applicable: r.not_applicable,
                 manual: r.manual,
                 controls: r.requirements.iter().map(|q| (q.id.clone(), q.status)).collect(),
+                suppressed: r.suppressed,
+                score_with_exceptions: r.score_with_exceptions.filter(|_| r.suppressed > 0),
             };
             (fw.short_name.clone(), score)
         })
@@ -203,6 +317,7 @@ fn take_with(
             .into_iter()
             .chain(source_gaps.iter().map(ToString::to_string))
             .collect(),
+        accepted: accepted.into_values().collect(),
     }
 }
 
@@ -233,6 +348,10 @@ pub struct Drift {
     pub control_changes: Vec<ControlChange>,
     /// Per framework: earlier score, later score, difference in points.
     pub score_changes: BTreeMap<String, ScoreChange>,
+    /// The exceptions in force at the later run: a failure that persists
+    /// but no longer counts was accepted (who, when, why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<AppliedException>,
 }
 
 /// A requirement whose status changed.
@@ -329,6 +448,7 @@ pub fn drift(from: &AccountSnapshot, to: &AccountSnapshot) -> Drift {
         persisting_failures,
         control_changes,
         score_changes,
+        accepted: to.accepted.clone(),
     }
 }
 
@@ -346,8 +466,14 @@ pub struct HistoryPoint {
     pub taken_at: Timestamp,
     /// The framework's score (`None`: unscored, or the framework was absent).
     pub score: Option<f64>,
+    /// The score with accepted failures' requirements counted as passed.
+    pub score_with_exceptions: Option<f64>,
     /// Requirements FAILED.
     pub failed_controls: usize,
+    /// Requirements SUPPRESSED (every failure an accepted risk).
+    pub suppressed_controls: usize,
+    /// The accepted risks behind them, in words (who accepted what, when).
+    pub accepted: Vec<String>,
     /// Requirements UNKNOWN.
     pub unknown_controls: usize,
     /// Failing native check outcomes.
@@ -383,7 +509,19 @@ pub fn history(snapshots: &[AccountSnapshot], framework: &str) -> (Vec<HistoryPo
                 run_id: s.run_id.clone(),
                 taken_at: s.taken_at,
                 score: fw.and_then(|f| f.score),
+                score_with_exceptions: fw.and_then(FrameworkScore::with_exceptions),
                 failed_controls: fw.map_or(0, |f| f.failed),
+                suppressed_controls: fw.map_or(0, |f| f.suppressed),
+                accepted: s
+                    .accepted
+                    .iter()
+                    .filter(|a| {
+                        a.requirements
+                            .iter()
+                            .any(|r| r.split_once(' ').is_some_and(|(fw, _)| fw == framework))
+                    })
+                    .map(AppliedException::describe)
+                    .collect(),
                 unknown_controls: fw.map_or(0, |f| f.unknown),
                 failures: s.failures.len(),
                 open_findings: s.open_findings.values().sum(),
@@ -430,6 +568,14 @@ pub struct OrgFrameworkScore {
     pub unknown: usize,
     /// Accounts whose own score is 100 with no requirement UNKNOWN.
     pub fully_compliant_accounts: usize,
+    /// Σ suppressed (requirements whose every failure is an accepted risk;
+    /// counted as failed in `score`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub suppressed: usize,
+    /// The pooled score with suppressed requirements counted as passed;
+    /// absent when nothing was suppressed (then it is `score`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_with_exceptions: Option<f64>,
 }
 
 /// One account's line in the org summary.
@@ -472,6 +618,7 @@ pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
             o.passed += f.passed;
             o.failed += f.failed;
             o.unknown += f.unknown;
+            o.suppressed += f.suppressed;
             if f.score == Some(100.0) && f.unknown == 0 {
                 o.fully_compliant_accounts += 1;
             }
@@ -481,7 +628,8 @@ pub fn org_summary(run_id: &str, snapshots: &[AccountSnapshot]) -> OrgSummary {
         }
     }
     for o in frameworks.values_mut() {
-        o.score = score(o.passed, o.failed);
+        o.score = score(o.passed, o.failed + o.suppressed);
+        o.score_with_exceptions = score(o.passed + o.suppressed, o.failed).filter(|_| o.suppressed > 0);
     }
     let ranking = if frameworks.contains_key("CIS") {
         Some("CIS".to_string())
@@ -535,7 +683,7 @@ mod tests {
     fn a_snapshot_agrees_with_the_framework_assessment() {
         let (inventories, findings, frameworks) = demo();
         let inv = &inventories[0];
-        let s = take("run-1", inv, &findings, &[], &frameworks);
+        let s = take("run-1", inv, &findings, &[], &frameworks, &Acceptance::NONE);
         assert_eq!(s.account_id, inv.account_id);
         let outcomes = checks::evaluate_all(inv);
         let own: Vec<Finding> = findings
@@ -544,7 +692,7 @@ mod tests {
             .cloned()
             .collect();
         for fw in &frameworks {
-            let r = assess(fw, &outcomes, &own, &Unread::default());
+            let r = assess(fw, &outcomes, &own, &Unread::default(), &Accepting::NONE);
             let got = &s.frameworks[&fw.short_name];
             assert_eq!(
                 (got.score, got.passed, got.failed),
@@ -572,10 +720,10 @@ mod tests {
         let mut open = 0;
         for inv in &inventories {
             for gaps in [&[][..], &unread[..]] {
-                let direct = take("run-1", inv, &findings, gaps, &frameworks);
+                let direct = take("run-1", inv, &findings, gaps, &frameworks, &Acceptance::NONE);
                 open += direct.open_findings.values().sum::<usize>();
                 assert_eq!(
-                    take_spooled("run-1", inv, &spool, gaps, &frameworks).unwrap(),
+                    take_spooled("run-1", inv, &spool, gaps, &frameworks, &Acceptance::NONE).unwrap(),
                     direct,
                     "{}",
                     inv.account_id
@@ -589,7 +737,7 @@ mod tests {
     fn an_unread_security_hub_keeps_the_snapshot_from_passing_what_it_decides() {
         let (inventories, findings, frameworks) = demo();
         let inv = &inventories[0];
-        let clean = take("run-1", inv, &findings, &[], &frameworks);
+        let clean = take("run-1", inv, &findings, &[], &frameworks, &Acceptance::NONE);
         let gap = |error| SourceGap {
             service: crate::sources::SECURITY_HUB.into(),
             region: "eu-west-1".into(),
@@ -602,6 +750,7 @@ mod tests {
             &findings,
             &[gap(Some(crate::sources::SourceErrorKind::Throttled))],
             &frameworks,
+            &Acceptance::NONE,
         );
         assert!(
             throttled
@@ -630,6 +779,7 @@ mod tests {
             &findings,
             &[gap(Some(crate::sources::SourceErrorKind::NotEnabled))],
             &frameworks,
+            &Acceptance::NONE,
         );
         assert_eq!(off.frameworks, clean.frameworks);
     }
@@ -638,7 +788,7 @@ mod tests {
     fn drift_names_new_resolved_and_persisting_failures_and_status_changes() {
         let (inventories, findings, frameworks) = demo();
         let sandbox = inventories.iter().find(|i| i.account_id == "456789012345").unwrap();
-        let before = take("run-1", sandbox, &findings, &[], &frameworks);
+        let before = take("run-1", sandbox, &findings, &[], &frameworks, &Acceptance::NONE);
 
         // Fix the scratch database's encryption and the password length; take the
         // builder instance's role away.
@@ -658,7 +808,7 @@ mod tests {
                 .unwrap();
             builder.iam_instance_profile = None;
         }
-        let after = take("run-2", &changed, &findings, &[], &frameworks);
+        let after = take("run-2", &changed, &findings, &[], &frameworks, &Acceptance::NONE);
         let d = drift(&before, &after);
 
         let names = |v: &[Failure]| {
@@ -714,7 +864,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let mut s = take(&format!("run-{i}"), inv, &findings, &[], &frameworks);
+            let mut s = take(&format!("run-{i}"), inv, &findings, &[], &frameworks, &Acceptance::NONE);
             s.taken_at = at.parse().unwrap();
             s.frameworks.get_mut("CIS").unwrap().score = Some(score);
             runs.push(s);
@@ -742,7 +892,7 @@ mod tests {
         let (inventories, findings, frameworks) = demo();
         let snaps: Vec<AccountSnapshot> = inventories
             .iter()
-            .map(|i| take("run-1", i, &findings, &[], &frameworks))
+            .map(|i| take("run-1", i, &findings, &[], &frameworks, &Acceptance::NONE))
             .collect();
         let org = org_summary("run-1", &snaps);
         assert_eq!(org.accounts, 3);
@@ -794,7 +944,7 @@ mod tests {
             .iter()
             .map(|i| {
                 let own = if i.account_id == throttled { &gaps[..] } else { &[] };
-                take("run-1", i, &findings, own, &frameworks)
+                take("run-1", i, &findings, own, &frameworks, &Acceptance::NONE)
             })
             .collect();
         let org = org_summary("run-1", &snaps);

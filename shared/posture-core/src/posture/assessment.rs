@@ -14,9 +14,10 @@
 //! or is UNKNOWN in scope, else NON_COMPLIANT.
 
 use crate::finding::Finding;
+use crate::posture::acceptance::{AcceptedRisk, set_aside};
 use crate::posture::checks::{self, Outcome, Status};
 use crate::posture::compliance::{StatusCounts, account_scores};
-use crate::posture::frameworks::{Framework, assess, pooled_score};
+use crate::posture::frameworks::{Accepting, Framework, assess, score};
 use crate::posture::inventory::Inventory;
 use crate::posture::recommendations;
 use crate::severity::Severity;
@@ -242,12 +243,22 @@ pub struct FrameworkStanding {
     pub not_applicable_controls: usize,
     /// MANUAL requirements.
     pub manual_controls: usize,
+    /// SUPPRESSED requirements (every failure an accepted risk).
+    pub suppressed_controls: usize,
+    /// The score with accepted failures' requirements counted as passed.
+    pub overall_score_with_exceptions: Option<f64>,
 }
 
 impl FrameworkStanding {
-    fn of(score: Option<f64>, counts: &StatusCounts, total_controls: usize) -> FrameworkStanding {
+    /// From requirement counts (an account's, or several accounts' added up:
+    /// the pooled score).
+    fn of(counts: &StatusCounts, total_controls: usize) -> FrameworkStanding {
+        let (passed, failed) = counts.scored();
+        let (passed_with, failed_with) = counts.scored_with_exceptions();
         FrameworkStanding {
-            overall_score: score,
+            overall_score: score(passed, failed),
+            overall_score_with_exceptions: score(passed_with, failed_with),
+            suppressed_controls: counts.suppressed,
             score_partial: counts.unknown > 0,
             status: if counts.failed == 0 && counts.unknown == 0 {
                 "COMPLIANT"
@@ -340,6 +351,9 @@ pub struct Assessment {
     pub region: String,
     /// Where the facts came from.
     pub data_sources: crate::posture::compliance::DataSources,
+    /// Failures accepted by an exception in force: left out of the counts,
+    /// top findings and recommendations, listed here with their exception.
+    pub accepted_risks: Vec<AcceptedRisk>,
     /// ISO 8601.
     pub generated_at: String,
 }
@@ -382,6 +396,11 @@ pub fn assess_scope(
         .filter(|f| f.is_live() && finding_in_scope(&req.scope, f, &workload))
         .cloned()
         .collect();
+    // Every resource is named `account/resource` (`compliance::outcomes`).
+    let accepting = Accepting {
+        acceptance: &data_sources.exceptions,
+        account: None,
+    };
 
     let mut compliance_status = BTreeMap::new();
     let mut scores = Vec::new();
@@ -389,27 +408,19 @@ pub fn assess_scope(
         let standing = match &req.scope {
             Scope::Organization => {
                 let accounts = account_scores(fw, inventories, &findings, &data_sources);
-                let total = |f: fn(&StatusCounts) -> usize| accounts.iter().map(|a| f(&a.counts)).sum::<usize>();
                 FrameworkStanding::of(
-                    pooled_score(accounts.iter().map(|a| (a.counts.passed, a.counts.failed))),
-                    &StatusCounts {
-                        passed: total(|c| c.passed),
-                        failed: total(|c| c.failed),
-                        not_applicable: total(|c| c.not_applicable),
-                        unknown: total(|c| c.unknown),
-                        manual: total(|c| c.manual),
-                    },
+                    &StatusCounts::total(accounts.iter().map(|a| &a.counts)),
                     fw.requirements.len() * accounts.len(),
                 )
             }
             Scope::Account(account) => {
-                let r = assess(fw, &outcomes, &findings, &data_sources.unread_of(account));
-                FrameworkStanding::of(r.score, &StatusCounts::from(&r), r.requirements.len())
+                let r = assess(fw, &outcomes, &findings, &data_sources.unread_of(account), &accepting);
+                FrameworkStanding::of(&StatusCounts::from(&r), r.requirements.len())
             }
             _ => {
                 let scoped = in_scope_requirements(fw, &outcomes, &findings);
-                let r = assess(&scoped, &outcomes, &findings, &data_sources.unread_of_any());
-                FrameworkStanding::of(r.score, &StatusCounts::from(&r), r.requirements.len())
+                let r = assess(&scoped, &outcomes, &findings, &data_sources.unread_of_any(), &accepting);
+                FrameworkStanding::of(&StatusCounts::from(&r), r.requirements.len())
             }
         };
         if let Some(s) = standing.overall_score {
@@ -431,6 +442,9 @@ pub fn assess_scope(
             .collect()
     };
 
+    let all_frameworks: Vec<Framework> = req.frameworks.iter().map(|f| (*f).clone()).collect();
+    let (outcomes, findings, accepted_risks) =
+        set_aside(&data_sources.exceptions, &all_frameworks, outcomes, &findings, None);
     let mut severities = Vec::new();
     let mut top: Vec<TopFinding> = Vec::new();
     let mut by_check: BTreeMap<&str, usize> = BTreeMap::new();
@@ -491,21 +505,23 @@ pub fn assess_scope(
 
     let count = |s: Severity| severities.iter().filter(|x| **x == s).count();
     let recommendations = if req.include_recommendations {
-        let all: Vec<Framework> = req.frameworks.iter().map(|f| (*f).clone()).collect();
-        recommendations::rank(recommendations::derive(&outcomes, &findings, &all), "high-impact")
-            .into_iter()
-            .filter(|r| r.severity >= req.min_severity)
-            .take(10)
-            .map(|r| AssessmentRecommendation {
-                recommendation_id: r.recommendation_id,
-                title: r.title,
-                priority: r.priority,
-                description: r.description,
-                affected_resources: r.affected_resources.len(),
-                compliance_impact: r.compliance_frameworks,
-                automation_available: r.automation_available,
-            })
-            .collect()
+        recommendations::rank(
+            recommendations::derive(&outcomes, &findings, &all_frameworks),
+            "high-impact",
+        )
+        .into_iter()
+        .filter(|r| r.severity >= req.min_severity)
+        .take(10)
+        .map(|r| AssessmentRecommendation {
+            recommendation_id: r.recommendation_id,
+            title: r.title,
+            priority: r.priority,
+            description: r.description,
+            affected_resources: r.affected_resources.len(),
+            compliance_impact: r.compliance_frameworks,
+            automation_available: r.automation_available,
+        })
+        .collect()
     } else {
         Vec::new()
     };
@@ -533,6 +549,7 @@ pub fn assess_scope(
         recommendations,
         region: req.region.clone(),
         data_sources,
+        accepted_risks,
         generated_at: req.now.to_string(),
     }
 }

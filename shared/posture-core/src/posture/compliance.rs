@@ -8,9 +8,13 @@
 //! requirement FAILED or is UNKNOWN, NON_COMPLIANT when the score is below
 //! 50, PARTIAL otherwise.
 
+use crate::exceptions::{Acceptance, Suppressed};
 use crate::finding::Finding;
+use crate::posture::acceptance::{ExceptionReview, review};
 use crate::posture::checks::{self, Outcome, Status};
-use crate::posture::frameworks::{ControlStatus, Framework, FrameworkResult, SCORE_DEFINITION, assess, pooled_score};
+use crate::posture::frameworks::{
+    Accepting, ControlStatus, Framework, FrameworkResult, SCORE_DEFINITION, assess, pooled_score,
+};
 use crate::posture::inventory::Inventory;
 use crate::severity::Severity;
 use crate::sources::{SECURITY_HUB, SourceGap};
@@ -47,8 +51,27 @@ pub struct ControlResult {
     pub sources: Vec<crate::posture::frameworks::SourceVerdict>,
     /// Why data was missing, when UNKNOWN or partly so.
     pub data_gaps: Vec<String>,
+    /// Failing resources that are accepted risks, each with its exception
+    /// (the requirement is SUPPRESSED when these are all its failures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppressed>,
+    /// Failing resources an exception covered until it expired: failing
+    /// again, flagged with the exception.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_exceptions: Vec<Suppressed>,
     /// What to do.
     pub remediation_guidance: String,
+}
+
+/// A requirement's accepted failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AcceptedControl {
+    /// Requirement id.
+    pub control_id: String,
+    /// Its status: SUPPRESSED when these are all its failures, else FAILED.
+    pub status: ControlStatus,
+    /// Each accepted failing resource with its exception.
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// A failed requirement (seed `compliance_gaps`).
@@ -109,15 +132,25 @@ pub struct ComplianceReport {
     pub assessment_date: String,
     /// The accounts' requirement results pooled: Σ passed ÷ (Σ passed + Σ
     /// failed) × 100 (`score_definition`); for one account, its score.
-    /// `null` when nothing was decided.
+    /// `null` when nothing was decided. Accepted failures count as failed.
     pub overall_compliance_score: Option<f64>,
+    /// The same with accepted failures' requirements counted as passed.
+    pub overall_compliance_score_with_exceptions: Option<f64>,
     /// True when some account has a requirement UNKNOWN: the score covers
     /// only what was decided.
     pub score_partial: bool,
     /// How the scores are computed.
     pub score_definition: String,
-    /// COMPLIANT, NON_COMPLIANT or PARTIAL.
+    /// COMPLIANT, NON_COMPLIANT or PARTIAL; a SUPPRESSED requirement (an
+    /// accepted risk) does not keep it from COMPLIANT.
     pub compliance_status: String,
+    /// The accepted risks: every exception of the file about this framework
+    /// with its state on the evidence's day, how many failures it covers,
+    /// and flags for expired and stale (matching no failure) ones.
+    pub exceptions: Vec<ExceptionReview>,
+    /// Per requirement, the failing resources accepted by an exception
+    /// (listed even when `control_results` is not asked for).
+    pub accepted_risks: Vec<AcceptedControl>,
     /// Each account's own standing, lowest score first (unscored last).
     pub account_scores: Vec<AccountScore>,
     /// Requirements by their status over all accounts together (FAILED when
@@ -159,6 +192,31 @@ pub struct DataSources {
     /// requirements from passing, not the others'.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub account_source_gaps: BTreeMap<String, Vec<SourceGap>>,
+    /// The accepted risks in force (shown in each answer's `exceptions`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub exceptions: Acceptance,
+    /// The exceptions file could not be used (where and why): no exception
+    /// was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions_error: Option<String>,
+}
+
+impl DataSources {
+    /// These sources with the accepted risks of `loaded` as they stand on
+    /// `day`, for accounts in the organizational units `units` gives.
+    pub fn accepting(
+        self,
+        loaded: &crate::exceptions::LoadedExceptions,
+        day: jiff::civil::Date,
+        units: impl IntoIterator<Item = (String, Vec<crate::org::run::OrgUnit>)>,
+    ) -> DataSources {
+        DataSources {
+            exceptions: Acceptance::new(loaded.exceptions.clone(), day, units),
+            exceptions_error: loaded.error.as_ref().map(|e| format!("not applied: {e}")),
+            ..self
+        }
+    }
 }
 
 impl DataSources {
@@ -297,6 +355,8 @@ pub struct AccountScore {
     pub score: Option<f64>,
     /// Requirement counts in this account.
     pub counts: StatusCounts,
+    /// The same with accepted failures counted as passed.
+    pub score_with_exceptions: Option<f64>,
     /// Requirements FAILED in this account.
     pub failed_controls: Vec<String>,
 }
@@ -314,6 +374,33 @@ pub struct StatusCounts {
     pub unknown: usize,
     /// MANUAL.
     pub manual: usize,
+    /// SUPPRESSED (every failure an accepted risk).
+    #[serde(default)]
+    pub suppressed: usize,
+}
+
+impl StatusCounts {
+    /// (passed, failed) as scored without exceptions: accepted failures fail.
+    pub fn scored(&self) -> (usize, usize) {
+        (self.passed, self.failed + self.suppressed)
+    }
+
+    /// (passed, failed) as scored with exceptions: accepted failures pass.
+    pub fn scored_with_exceptions(&self) -> (usize, usize) {
+        (self.passed + self.suppressed, self.failed)
+    }
+
+    /// Counts of several accounts added up.
+    pub fn total<'a>(all: impl IntoIterator<Item = &'a StatusCounts>) -> StatusCounts {
+        all.into_iter().fold(StatusCounts::default(), |t, c| StatusCounts {
+            passed: t.passed + c.passed,
+            failed: t.failed + c.failed,
+            not_applicable: t.not_applicable + c.not_applicable,
+            unknown: t.unknown + c.unknown,
+            manual: t.manual + c.manual,
+            suppressed: t.suppressed + c.suppressed,
+        })
+    }
 }
 
 impl From<&FrameworkResult> for StatusCounts {
@@ -324,6 +411,7 @@ impl From<&FrameworkResult> for StatusCounts {
             not_applicable: r.not_applicable,
             unknown: r.unknown,
             manual: r.manual,
+            suppressed: r.suppressed,
         }
     }
 }
@@ -389,7 +477,11 @@ pub fn report(
 ) -> ComplianceReport {
     let native = outcomes(inventories);
     let plain: Vec<Outcome> = native.iter().map(|(o, _)| o.clone()).collect();
-    let result = assess(fw, &plain, findings, &data_sources.unread_of_any());
+    let accepting = Accepting {
+        acceptance: &data_sources.exceptions,
+        account: None,
+    };
+    let result = assess(fw, &plain, findings, &data_sources.unread_of_any(), &accepting);
     let account_scores = account_scores(fw, inventories, findings, &data_sources);
     let wanted = |id: &str| control_ids.is_empty() || control_ids.iter().any(|c| c == id);
 
@@ -508,9 +600,20 @@ pub fn report(
             conflict: res.conflict,
             sources: res.sources.clone(),
             data_gaps: res.sources.iter().flat_map(|s| s.gaps.clone()).collect(),
+            suppressed: merged(res.sources.iter().flat_map(|s| s.suppressed.iter())),
+            expired_exceptions: merged(res.sources.iter().flat_map(|s| s.expired_exceptions.iter())),
             remediation_guidance: guidance,
         });
     }
+    let accepted_risks = control_results
+        .iter()
+        .filter(|r| !r.suppressed.is_empty())
+        .map(|r| AcceptedControl {
+            control_id: r.control_id.clone(),
+            status: r.status,
+            suppressed: r.suppressed.clone(),
+        })
+        .collect();
     let count = |s: ControlStatus| control_results.iter().filter(|r| r.status == s).count();
     let counts = StatusCounts {
         passed: count(ControlStatus::Passed),
@@ -518,11 +621,13 @@ pub fn report(
         not_applicable: count(ControlStatus::NotApplicable),
         unknown: count(ControlStatus::Unknown),
         manual: count(ControlStatus::Manual),
+        suppressed: count(ControlStatus::Suppressed),
     };
-    let score = pooled_score(account_scores.iter().map(|a| (a.counts.passed, a.counts.failed)));
+    let score = pooled_score(account_scores.iter().map(|a| a.counts.scored()));
+    let score_with_exceptions = pooled_score(account_scores.iter().map(|a| a.counts.scored_with_exceptions()));
     let status = if counts.failed == 0 && counts.unknown == 0 {
         "COMPLIANT"
-    } else if score.is_some_and(|s| s < 50.0) {
+    } else if score_with_exceptions.is_some_and(|s| s < 50.0) {
         "NON_COMPLIANT"
     } else {
         "PARTIAL"
@@ -540,9 +645,17 @@ pub fn report(
             .unwrap_or(now)
             .to_string(),
         overall_compliance_score: score,
+        overall_compliance_score_with_exceptions: score_with_exceptions,
         score_partial: account_scores.iter().any(|a| a.counts.unknown > 0),
         score_definition: SCORE_DEFINITION.into(),
         compliance_status: status.into(),
+        exceptions: review(
+            &data_sources.exceptions,
+            std::slice::from_ref(fw),
+            inventories,
+            findings,
+        ),
+        accepted_risks,
         account_scores,
         counts,
         control_results,
@@ -553,6 +666,12 @@ pub fn report(
         data_sources,
         generated_at: now.to_string(),
     }
+}
+
+/// Each entry once, in order.
+fn merged<'a>(entries: impl Iterator<Item = &'a Suppressed>) -> Vec<Suppressed> {
+    let set: std::collections::BTreeSet<&Suppressed> = entries.collect();
+    set.into_iter().cloned().collect()
 }
 
 /// Each account assessed on its own: its checks, its findings, what was
@@ -577,10 +696,15 @@ pub fn account_scores(
                 .flat_map(checks::evaluate_all)
                 .collect();
             let own: Vec<Finding> = findings.iter().filter(|f| f.account_id == account).cloned().collect();
-            let r = assess(fw, &outcomes, &own, &data_sources.unread_of(account));
+            let accepting = Accepting {
+                acceptance: &data_sources.exceptions,
+                account: Some(account),
+            };
+            let r = assess(fw, &outcomes, &own, &data_sources.unread_of(account), &accepting);
             AccountScore {
                 account_id: account.to_string(),
                 score: r.score,
+                score_with_exceptions: r.score_with_exceptions,
                 counts: StatusCounts::from(&r),
                 failed_controls: r
                     .requirements

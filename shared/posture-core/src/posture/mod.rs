@@ -2,6 +2,7 @@
 //! frameworks their verdicts map to, and what the posture tools compute from
 //! them (compliance, assessment, recommendations, validation).
 
+pub mod acceptance;
 pub mod assessment;
 pub mod checks;
 pub mod compliance;

@@ -317,6 +317,8 @@ pub struct RecommendationsReport {
     pub read_only: String,
     /// Where the facts came from.
     pub data_sources: crate::posture::compliance::DataSources,
+    /// Failures not recommended because an exception in force accepts them.
+    pub accepted_risks: Vec<crate::posture::acceptance::AcceptedRisk>,
     /// ISO 8601.
     pub generated_at: String,
 }
@@ -329,6 +331,7 @@ impl RecommendationsReport {
         ranked: Vec<Recommendation>,
         max: usize,
         data_sources: crate::posture::compliance::DataSources,
+        accepted_risks: Vec<crate::posture::acceptance::AcceptedRisk>,
         now: jiff::Timestamp,
     ) -> RecommendationsReport {
         let total = ranked.len();
@@ -353,6 +356,7 @@ impl RecommendationsReport {
             recommendations: shown,
             read_only: "Posture Advisor never changes your accounts; steps marked safe_to_automate are ones your own automation could apply without risk to workloads.".into(),
             data_sources,
+            accepted_risks,
             generated_at: now.to_string(),
         }
     }

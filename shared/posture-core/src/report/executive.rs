@@ -166,7 +166,16 @@ mod tests {
         let snaps: Vec<_> = org
             .inventories
             .iter()
-            .map(|i| take("run-7", i, &findings, &[], &frameworks))
+            .map(|i| {
+                take(
+                    "run-7",
+                    i,
+                    &findings,
+                    &[],
+                    &frameworks,
+                    &crate::exceptions::Acceptance::NONE,
+                )
+            })
             .collect();
         let summary = org_summary("run-7", &snaps);
         let refused = RunAccount {

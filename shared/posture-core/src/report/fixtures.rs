@@ -18,7 +18,16 @@ pub fn demo_report() -> RunReport {
     let mut snaps: Vec<_> = org
         .inventories
         .iter()
-        .map(|i| take(run_id, i, &findings, &[], &frameworks))
+        .map(|i| {
+            take(
+                run_id,
+                i,
+                &findings,
+                &[],
+                &frameworks,
+                &crate::exceptions::Acceptance::NONE,
+            )
+        })
         .collect();
     snaps.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     let summary = org_summary(run_id, &snaps);

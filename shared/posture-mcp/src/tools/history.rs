@@ -412,15 +412,27 @@ pub async fn posture_history(cx: &Cx<'_>, args: HistoryArgs) -> Result<ToolOutpu
         );
     }
     for p in &result.account {
+        let accepted = if p.suppressed_controls > 0 {
+            format!(
+                " | suppressed controls {} (score with exceptions {})",
+                p.suppressed_controls,
+                score_text(p.score_with_exceptions)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             text,
-            "- {} score {} | failed controls {} | failures {} | open findings {}",
+            "- {} score {} | failed controls {}{accepted} | failures {} | open findings {}",
             p.run_id,
             score_text(p.score),
             p.failed_controls,
             p.failures,
             p.open_findings
         );
+        for line in &p.accepted {
+            let _ = writeln!(text, "  accepted: {line}");
+        }
     }
     if result.points_omitted > 0 {
         let _ = writeln!(

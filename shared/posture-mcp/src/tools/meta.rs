@@ -365,6 +365,9 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
             })
             .collect(),
         framework_errors: cx.backend.framework_errors.iter().map(ToString::to_string).collect(),
+        exceptions_file: cx.backend.exceptions.source.clone(),
+        exceptions_loaded: cx.backend.exceptions.exceptions.len(),
+        exceptions_error: cx.backend.exceptions.error.as_ref().map(ToString::to_string),
     };
     let text = render_info(&report);
     ToolOutput::new(&report, text)
@@ -423,6 +426,12 @@ pub struct ServerInfoReport {
     pub frameworks: Vec<FrameworkInfo>,
     /// Custom framework files that could not be loaded, with where.
     pub framework_errors: Vec<String>,
+    /// The accepted-risks file (`POSTURE_EXCEPTIONS`); `null`: none configured.
+    pub exceptions_file: Option<String>,
+    /// Exceptions read from it.
+    pub exceptions_loaded: usize,
+    /// Why the file is not applied, with the place in it.
+    pub exceptions_error: Option<String>,
 }
 
 /// A loaded framework.
@@ -615,6 +624,15 @@ fn render_info(r: &ServerInfoReport) -> String {
         None => {
             let _ = writeln!(s, "posture answers: live ({})", a.note.as_deref().unwrap_or(""));
         }
+    }
+    match (&r.exceptions_file, &r.exceptions_error) {
+        (_, Some(e)) => {
+            let _ = writeln!(s, "exceptions: NOT APPLIED: {e}");
+        }
+        (Some(file), None) => {
+            let _ = writeln!(s, "exceptions: {} from {file}", r.exceptions_loaded);
+        }
+        (None, None) => {}
     }
     s
 }

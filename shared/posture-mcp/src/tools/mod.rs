@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub mod account;
 pub mod args;
 pub mod call;
+pub mod exceptions;
 pub mod explore;
 pub mod findings;
 pub mod history;
@@ -26,6 +27,7 @@ pub mod scope;
 mod stored;
 
 pub use account::{GET_ACCOUNT_INFO, VALIDATE_MEMBER_ACCESS};
+pub use exceptions::LIST_EXCEPTIONS;
 pub use explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 pub use findings::ANALYZE_SECURITY_FINDINGS;
 pub use history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
@@ -256,6 +258,15 @@ pub static TOOLS: &[ToolDef] = &[
         handler: explore::describe_aws_operation,
         read_only: true,
         description: "The input and output shape of one read operation aws_read may run (member names, types, required members, allowed values, bounds, nested structures) and its paging (token and page-size parameters, the lists joined across pages), to build a correct aws_read call. An operation aws_read refuses is a ValidationError saying why. No AWS call.",
+    },
+    typed_tool! {
+        name: LIST_EXCEPTIONS,
+        title: "List accepted risks",
+        args: exceptions::ListExceptionsArgs,
+        output: scope::Served<exceptions::ExceptionsList>,
+        handler: exceptions::list_exceptions,
+        read_only: true,
+        description: "The accepted risks of the reviewed exceptions file (POSTURE_EXCEPTIONS), each with its control, scope, reason, owner, dates and state on the evidence's day, judged against the latest run (or live): active, expiring within N days, expired (its failures count again) or stale (covers no failure). A file that cannot be used is reported with its location. Posture answers show the failures each exception suppresses; exceptions are changed only by a reviewed change to the file.",
     },
     typed_tool! {
         name: GET_ACCOUNT_INFO,

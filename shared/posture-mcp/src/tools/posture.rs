@@ -14,9 +14,11 @@ use crate::serving::{KeptAnswer, Latest, ServedRun};
 use jiff::Timestamp;
 use posture_core::Finding;
 use posture_core::Severity;
+use posture_core::exceptions::LoadedExceptions;
 use posture_core::findings::analysis;
 use posture_core::org::served::{self, AsOf};
 use posture_core::ports::CollectedAccount;
+use posture_core::posture::acceptance::set_aside;
 use posture_core::posture::assessment::{self, Assessment};
 use posture_core::posture::compliance::{self, ComplianceReport, DataSources};
 use posture_core::posture::frameworks::Framework;
@@ -25,7 +27,7 @@ use posture_core::posture::recommendations::{self, RecommendationsReport};
 use posture_core::posture::validation;
 use posture_core::report::format::score_text;
 use posture_core::sources::FindingQuery;
-use posture_core::time::TimeWindow;
+use posture_core::time::{TimeWindow, utc_day};
 use rmcp::model::TaskStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -133,7 +135,7 @@ pub async fn posture_data(
                 account_ids: &account_ids,
                 ..*selection
             };
-            return run_data(run, now, &selection);
+            return run_data(run, now, &selection, &backend.exceptions);
         }
         Ground::Live(note) => note,
     };
@@ -144,7 +146,8 @@ pub async fn posture_data(
         let sources = DataSources {
             account_source_gaps,
             ..DataSources::default()
-        };
+        }
+        .accepting(&backend.exceptions, utc_day(now), []);
         let (inventories, findings) = narrow(inventories, findings, selection)?;
         let mut as_of = served::live(&inventories, now, note);
         as_of.missing_accounts = members.missing;
@@ -156,6 +159,7 @@ pub async fn posture_data(
         });
     }
     let (inventories, findings, sources) = live_data(backend, now).await;
+    let sources = sources.accepting(&backend.exceptions, utc_day(now), []);
     let (inventories, findings) = narrow(inventories, findings, selection)?;
     let as_of = served::live(&inventories, now, note);
     Ok(PostureData {
@@ -166,12 +170,27 @@ pub async fn posture_data(
     })
 }
 
-fn run_data(run: Arc<ServedRun>, now: Timestamp, selection: &Selection<'_>) -> Result<PostureData, ToolError> {
+fn run_data(
+    run: Arc<ServedRun>,
+    now: Timestamp,
+    selection: &Selection<'_>,
+    exceptions: &LoadedExceptions,
+) -> Result<PostureData, ToolError> {
     check_accounts(&run, selection.account_ids)?;
+    // Judged on the day the run's evidence was read, with the accounts' OUs then.
     let mut sources = DataSources {
         account_source_gaps: run.data.source_gaps.clone(),
         ..DataSources::default()
-    };
+    }
+    .accepting(
+        exceptions,
+        utc_day(run.data.run.started_at),
+        run.data
+            .run
+            .accounts
+            .iter()
+            .map(|a| (a.account_id.clone(), a.ou_path.clone())),
+    );
     let (data, cacheable) = if selection.is_whole() {
         (Data::Run(run.clone()), Some(run.clone()))
     } else {
@@ -245,7 +264,7 @@ async fn live_data(backend: &Backend, now: Timestamp) -> (Vec<Inventory>, Vec<Fi
         finding_sources: merged.sources,
         aws_tooling: Vec::new(),
         findings_truncated: merged.truncated,
-        account_source_gaps: Default::default(),
+        ..DataSources::default()
     };
     (inventories, merged.findings, sources)
 }
@@ -456,9 +475,17 @@ fn percent(score: Option<f64>) -> String {
 
 fn render_compliance(r: &ComplianceReport) -> String {
     let c = &r.counts;
+    let with_exceptions = if c.suppressed > 0 {
+        format!(
+            ", {} with accepted risks counted as passed",
+            percent(r.overall_compliance_score_with_exceptions)
+        )
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "{} ({}) over {} account(s): {} — score {}{} (accounts' results pooled); requirements over all accounts: \
-         {} passed, {} failed, {} not applicable, {} unknown, {} manual\n",
+        "{} ({}) over {} account(s): {} — score {}{}{with_exceptions} (accounts' results pooled); requirements over all accounts: \
+         {} passed, {} failed, {} suppressed (accepted risk), {} not applicable, {} unknown, {} manual\n",
         r.framework,
         r.framework_version,
         r.accounts.len(),
@@ -467,12 +494,41 @@ fn render_compliance(r: &ComplianceReport) -> String {
         if r.score_partial { ", partial" } else { "" },
         c.passed,
         c.failed,
+        c.suppressed,
         c.not_applicable,
         c.unknown,
         c.manual
     );
     if let Some(e) = &r.data_sources.inventory_error {
         let _ = writeln!(s, "Native checks could not run: {e}");
+    }
+    if let Some(e) = &r.data_sources.exceptions_error {
+        let _ = writeln!(s, "Exceptions file {e}");
+    }
+    if !r.accepted_risks.is_empty() {
+        let _ = writeln!(s, "\nAccepted risks:");
+        for a in r.accepted_risks.iter().take(LISTED) {
+            for x in &a.suppressed {
+                let _ = writeln!(
+                    s,
+                    "- {} {:?}: {} accepted by {} on {} until {} (exception {}: {})",
+                    a.control_id, a.status, x.resource, x.owner, x.accepted_on, x.expires, x.exception_id, x.reason
+                );
+            }
+        }
+    }
+    let flagged: Vec<&_> = r.exceptions.iter().filter(|e| !e.flags.is_empty()).collect();
+    if !flagged.is_empty() {
+        let _ = writeln!(s, "\nExceptions needing attention:");
+        for e in flagged {
+            let _ = writeln!(
+                s,
+                "- {} ({}): {}",
+                e.exception.id,
+                e.exception.control,
+                e.flags.join("; ")
+            );
+        }
     }
     if r.account_scores.len() > 1 {
         let _ = writeln!(s, "\nAccounts, lowest score first:");
@@ -668,12 +724,22 @@ fn render_assessment(r: &Assessment) -> String {
         r.low_findings
     );
     for (name, f) in &r.compliance_status {
+        let accepted = if f.suppressed_controls > 0 {
+            format!(
+                ", {} suppressed; score with exceptions {}",
+                f.suppressed_controls,
+                score_text(f.overall_score_with_exceptions)
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "- {name}: {} ({} passed, {} failed, {} unknown of {})",
+            "- {name}: {} ({} passed, {} failed, {} unknown of {}{accepted})",
             f.status, f.passed_controls, f.failed_controls, f.unknown_controls, f.total_controls
         );
     }
+    render_accepted(&mut s, &r.accepted_risks);
     for t in r.top_findings.iter().take(LISTED) {
         let _ = writeln!(
             s,
@@ -935,11 +1001,20 @@ pub async fn recommend(cx: &Cx<'_>, args: RecommendArgs) -> Result<ToolOutput, T
         organizational_unit: args.organizational_unit.as_deref(),
     };
     let data = posture_data(backend, now, &selection).await?;
+    let sources = data.sources();
     let outcomes: Vec<_> = compliance::outcomes(data.data.inventories())
         .into_iter()
         .map(|(o, _)| o)
         .collect();
-    let mut recs = recommendations::derive(&outcomes, data.data.findings(), &backend.frameworks);
+    // Accepted failures are not recommended again; they are listed instead.
+    let (outcomes, findings, accepted_risks) = set_aside(
+        &sources.exceptions,
+        &backend.frameworks,
+        outcomes,
+        data.data.findings(),
+        None,
+    );
+    let mut recs = recommendations::derive(&outcomes, &findings, &backend.frameworks);
     if !wanted.is_empty() {
         recs.retain(|r| wanted.contains(&r.area.to_ascii_lowercase()));
     }
@@ -955,7 +1030,8 @@ pub async fn recommend(cx: &Cx<'_>, args: RecommendArgs) -> Result<ToolOutput, T
         strategy,
         recommendations::rank(recs, strategy),
         args.max_recommendations as usize,
-        data.sources(),
+        sources,
+        accepted_risks,
         now,
     );
     let text = render_recommendations(&report);
@@ -981,7 +1057,27 @@ fn render_recommendations(r: &RecommendationsReport) -> String {
             rec.affected_resources.len()
         );
     }
+    render_accepted(&mut s, &r.accepted_risks);
     s
+}
+
+/// The accepted failures left out of an answer, with their exceptions.
+fn render_accepted(s: &mut String, accepted: &[posture_core::posture::acceptance::AcceptedRisk]) {
+    if accepted.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "Accepted risks (left out, {}):", accepted.len());
+    for a in accepted.iter().take(LISTED) {
+        let x = &a.suppressed;
+        let _ = writeln!(
+            s,
+            "- {} {}: accepted by {} on {} until {} (exception {}: {})",
+            a.control, x.resource, x.owner, x.accepted_on, x.expires, x.exception_id, x.reason
+        );
+    }
+    if accepted.len() > LISTED {
+        let _ = writeln!(s, "- … and {} more (see accepted_risks)", accepted.len() - LISTED);
+    }
 }
 
 #[cfg(test)]
@@ -1040,7 +1136,7 @@ mod tests {
             stored: false,
         };
         let served = served_run(vec![collected], now);
-        let whole = run_data(served.clone(), now, &Selection::default()).unwrap();
+        let whole = run_data(served.clone(), now, &Selection::default(), &LoadedExceptions::default()).unwrap();
         assert_eq!(whole.sources().account_source_gaps[&account].len(), 2);
         assert!(whole.cacheable.is_some());
         let regions = [region.clone()];
@@ -1048,7 +1144,7 @@ mod tests {
             regions: &regions,
             ..Selection::default()
         };
-        let narrowed = run_data(served, now, &one).unwrap();
+        let narrowed = run_data(served, now, &one, &LoadedExceptions::default()).unwrap();
         assert_eq!(narrowed.sources().account_source_gaps[&account], vec![gap(&region)]);
         assert!(
             narrowed.cacheable.is_none(),
@@ -1060,7 +1156,13 @@ mod tests {
     #[test]
     fn an_answer_kept_with_the_run_is_masked_once_and_served_masked() {
         let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap();
-        let data = run_data(served_run(Vec::new(), now), now, &Selection::default()).unwrap();
+        let data = run_data(
+            served_run(Vec::new(), now),
+            now,
+            &Selection::default(),
+            &LoadedExceptions::default(),
+        )
+        .unwrap();
         // An access key id is masked whatever secrets are configured.
         let answer = json!({"detail": "found AKIAABCDEFGHIJKLMNOP in a policy"});
         let first = keep_and_serve(&answer, "text".into(), "k".into(), &data).unwrap();

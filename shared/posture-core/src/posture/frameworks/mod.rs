@@ -16,7 +16,14 @@
 //! Score = passed ÷ (passed + failed): unknowns and manual requirements are
 //! counted and shown, never scored as passed, and `score_partial` says when
 //! some requirement was left undecided.
+//!
+//! A failing resource an exception in force covers ([`Accepting`]) is
+//! SUPPRESSED, listed with its exception; a requirement whose failures are
+//! all accepted is SUPPRESSED. Scores are given both ways: `score` counts
+//! accepted failures as failed (without exceptions), `score_with_exceptions`
+//! counts their requirements as passed.
 
+use crate::exceptions::{Acceptance, Exception, FailedEvidence, Suppressed, account_and_resource};
 use crate::finding::Finding;
 use crate::posture::checks::{self, Outcome, Status};
 use crate::sources::SECURITY_HUB;
@@ -191,6 +198,12 @@ pub struct SourceVerdict {
     pub failed_resources: Vec<String>,
     /// Why data was missing, when it was.
     pub gaps: Vec<String>,
+    /// Failing resources that are accepted risks, with their exception.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppressed>,
+    /// Failing resources whose exception has expired (they fail again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_exceptions: Vec<Suppressed>,
 }
 
 /// A requirement's result.
@@ -228,8 +241,14 @@ pub struct FrameworkResult {
     pub unknown: usize,
     /// Requirements MANUAL.
     pub manual: usize,
-    /// passed ÷ (passed + failed) × 100, `None` when nothing was decided.
+    /// Requirements SUPPRESSED (every failure an accepted risk).
+    pub suppressed: usize,
+    /// passed ÷ (passed + failed + suppressed) × 100: accepted failures
+    /// count as failed. `None` when nothing was decided.
     pub score: Option<f64>,
+    /// (passed + suppressed) ÷ (passed + failed + suppressed) × 100:
+    /// accepted failures count as passed.
+    pub score_with_exceptions: Option<f64>,
     /// True when some requirement is UNKNOWN: the score covers only what
     /// was decided.
     pub score_partial: bool,
@@ -240,19 +259,92 @@ pub struct FrameworkResult {
 /// The native checks' source name in verdicts.
 pub const NATIVE_CHECKS: &str = "native checks";
 
-fn native_verdict(req: &Requirement, outcomes: &[Outcome], unread: &Unread) -> Option<SourceVerdict> {
+/// The exceptions an assessment applies, and whose evidence it reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepting<'a> {
+    /// The exceptions in force.
+    pub acceptance: &'a Acceptance,
+    /// The account all the evidence is from; `None` when it is several
+    /// accounts', whose resources are named `account/resource` (or
+    /// `account <id>` for the account itself).
+    pub account: Option<&'a str>,
+}
+
+impl Accepting<'_> {
+    /// Nothing accepted.
+    pub const NONE: Accepting<'static> = Accepting {
+        acceptance: &Acceptance::NONE,
+        account: None,
+    };
+
+    /// The exception covering a failure of `resource` in `region`, known by
+    /// `controls` (the requirement's names are added here): `Ok` one in
+    /// force, `Err` one that has expired, `Ok(None)` none.
+    fn covering(
+        &self,
+        fw: &Framework,
+        req: &Requirement,
+        controls: &[&str],
+        account: &str,
+        region: &str,
+        resource: &str,
+    ) -> Result<Option<&Exception>, &Exception> {
+        if self.acceptance.is_empty() {
+            return Ok(None);
+        }
+        let by_short = format!("{} {}", fw.short_name, req.id);
+        let by_id = format!("{} {}", fw.id, req.id);
+        let mut names: Vec<&str> = controls.to_vec();
+        names.extend([by_short.as_str(), by_id.as_str()]);
+        let failed = FailedEvidence {
+            controls: &names,
+            account_id: account,
+            region,
+            resource,
+        };
+        match self.acceptance.covering(&failed) {
+            Some(e) => Ok(Some(e)),
+            None => self.acceptance.lapsed(&failed).map_or(Ok(None), Err),
+        }
+    }
+}
+
+fn native_verdict(
+    fw: &Framework,
+    req: &Requirement,
+    outcomes: &[Outcome],
+    unread: &Unread,
+    accepting: &Accepting,
+) -> Option<SourceVerdict> {
     if req.checks.is_empty() {
         return None;
     }
     let mut tally = Tally::default();
     let mut failed_resources = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut expired_exceptions = Vec::new();
     let mut gaps = Vec::new();
     for o in outcomes.iter().filter(|o| req.checks.contains(&o.check_id)) {
         match o.status {
             Status::Pass => tally.passed += 1,
             Status::Fail => {
-                tally.failed += 1;
-                failed_resources.push(o.resource.clone());
+                let control = checks::find(&o.check_id).and_then(|c| c.security_hub_control);
+                let controls: Vec<&str> = [Some(o.check_id.as_str()), control].into_iter().flatten().collect();
+                let (account, resource) = account_and_resource(&o.resource, accepting.account);
+                let region = o.region.as_deref().unwrap_or_default();
+                match accepting.covering(fw, req, &controls, account, region, resource) {
+                    Ok(Some(exception)) => {
+                        tally.suppressed += 1;
+                        suppressed.push(Suppressed::new(o.resource.clone(), exception));
+                    }
+                    lapsed => {
+                        tally.failed += 1;
+                        failed_resources.push(o.resource.clone());
+                        if let Err(expired) = lapsed {
+                            expired_exceptions.push(Suppressed::new(o.resource.clone(), expired));
+                        }
+                    }
+                }
             }
             Status::Skip => tally.not_applicable += 1,
             Status::Error => {
@@ -274,15 +366,25 @@ fn native_verdict(req: &Requirement, outcomes: &[Outcome], unread: &Unread) -> O
         passed_resources: tally.passed,
         failed_resources,
         gaps,
+        suppressed,
+        expired_exceptions,
     })
 }
 
-fn security_hub_verdict(req: &Requirement, findings: &[Finding], unread: &Unread) -> Option<SourceVerdict> {
+fn security_hub_verdict(
+    fw: &Framework,
+    req: &Requirement,
+    findings: &[Finding],
+    unread: &Unread,
+    accepting: &Accepting,
+) -> Option<SourceVerdict> {
     if req.security_hub_controls.is_empty() {
         return None;
     }
     let mut tally = Tally::default();
     let mut failed_resources = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut expired_exceptions = Vec::new();
     let mut gaps = Vec::new();
     // Named as the native checks name them (`account/resource`), so the two sources line up.
     let names = |f: &Finding| -> Vec<String> {
@@ -309,8 +411,40 @@ fn security_hub_verdict(req: &Requirement, findings: &[Finding], unread: &Unread
         match c.status.as_deref() {
             Some("PASSED") => tally.passed += 1,
             Some("FAILED") | Some("WARNING") => {
-                tally.failed += 1;
-                failed_resources.extend(names(f));
+                // Accepted only when one exception covers every resource of the finding.
+                let mut controls: Vec<&str> = vec![control.as_str()];
+                controls.extend(
+                    checks::CHECKS
+                        .iter()
+                        .filter(|c| c.security_hub_control == Some(control.as_str()))
+                        .map(|c| c.id),
+                );
+                let resources = f.resource_names();
+                let region = f.region.as_str();
+                let cover = |r: &str| accepting.covering(fw, req, &controls, &f.account_id, region, r);
+                let first = resources.first().map_or("", String::as_str);
+                let same = |a: &Exception, b: Result<Option<&Exception>, &Exception>| match b {
+                    Ok(Some(b)) | Err(b) => b.id == a.id,
+                    Ok(None) => false,
+                };
+                let covered = match cover(first) {
+                    Ok(Some(e)) if resources.iter().skip(1).all(|r| same(e, cover(r))) => Ok(Some(e)),
+                    Err(e) if resources.iter().skip(1).all(|r| same(e, cover(r))) => Err(e),
+                    _ => Ok(None),
+                };
+                match covered {
+                    Ok(Some(exception)) => {
+                        tally.suppressed += 1;
+                        suppressed.extend(names(f).into_iter().map(|r| Suppressed::new(r, exception)));
+                    }
+                    lapsed => {
+                        tally.failed += 1;
+                        failed_resources.extend(names(f));
+                        if let Err(expired) = lapsed {
+                            expired_exceptions.extend(names(f).into_iter().map(|r| Suppressed::new(r, expired)));
+                        }
+                    }
+                }
             }
             // ASFF: the check could not be performed (service outage, API
             // error); the finding is archived instead when it does not apply.
@@ -335,18 +469,27 @@ fn security_hub_verdict(req: &Requirement, findings: &[Finding], unread: &Unread
         passed_resources: tally.passed,
         failed_resources,
         gaps,
+        suppressed,
+        expired_exceptions,
     })
 }
 
 /// Assesses a framework from native outcomes and Security Hub control
 /// findings; `unread` names the evidence that could not be read, which
-/// keeps every requirement it would have decided from passing.
-pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread: &Unread) -> FrameworkResult {
+/// keeps every requirement it would have decided from passing; `accepting`
+/// the exceptions that suppress failures.
+pub fn assess(
+    fw: &Framework,
+    outcomes: &[Outcome],
+    findings: &[Finding],
+    unread: &Unread,
+    accepting: &Accepting,
+) -> FrameworkResult {
     let mut requirements = Vec::new();
     for req in &fw.requirements {
         let sources: Vec<SourceVerdict> = [
-            native_verdict(req, outcomes, unread),
-            security_hub_verdict(req, findings, unread),
+            native_verdict(fw, req, outcomes, unread, accepting),
+            security_hub_verdict(fw, req, findings, unread, accepting),
         ]
         .into_iter()
         .flatten()
@@ -371,10 +514,11 @@ pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread
         });
     }
     let count = |s: ControlStatus| requirements.iter().filter(|r| r.status == s).count();
-    let (passed, failed, unknown) = (
+    let (passed, failed, unknown, suppressed) = (
         count(ControlStatus::Passed),
         count(ControlStatus::Failed),
         count(ControlStatus::Unknown),
+        count(ControlStatus::Suppressed),
     );
     FrameworkResult {
         framework_id: fw.id.clone(),
@@ -384,8 +528,15 @@ pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread
         not_applicable: count(ControlStatus::NotApplicable),
         unknown,
         manual: count(ControlStatus::Manual),
-        score: score(passed, failed),
-        score_partial: unknown > 0,
+        suppressed,
+        score: score(passed, failed + suppressed),
+        score_with_exceptions: score(passed + suppressed, failed),
+        // An accepted failure's requirement with gaps: the score with
+        // exceptions counts it passed on what was read.
+        score_partial: unknown > 0
+            || requirements
+                .iter()
+                .any(|r| r.status == ControlStatus::Suppressed && r.sources.iter().any(|s| !s.gaps.is_empty())),
         requirements,
     }
 }
@@ -394,7 +545,8 @@ pub fn assess(fw: &Framework, outcomes: &[Outcome], findings: &[Finding], unread
 pub const SCORE_DEFINITION: &str = "Security Hub's definition: requirements PASSED ÷ requirements with data \
 (PASSED + FAILED) × 100, to one decimal, per framework; UNKNOWN, NOT_APPLICABLE and MANUAL requirements \
 are not scored. For several accounts (the organization), the accounts' requirement results are pooled: \
-Σ PASSED ÷ (Σ PASSED + Σ FAILED) over the accounts.";
+Σ PASSED ÷ (Σ PASSED + Σ FAILED) over the accounts. A SUPPRESSED requirement (every failure an accepted \
+risk) counts as FAILED in the score and as PASSED in the score with exceptions.";
 
 /// The score of one account's framework result: passed ÷ (passed +
 /// failed) × 100 to one decimal, `None` when nothing was decided

@@ -103,7 +103,13 @@ fn s3_1_failed() -> Finding {
 #[test]
 fn hand_computed_scores_are_reproduced() {
     let fw = parse("test.json", HAND_BUILT).unwrap();
-    let result = assess(&fw, &evaluate_all(&inventory()), &[s3_1_failed()], &Unread::default());
+    let result = assess(
+        &fw,
+        &evaluate_all(&inventory()),
+        &[s3_1_failed()],
+        &Unread::default(),
+        &Accepting::NONE,
+    );
     let status = |id: &str| result.requirements.iter().find(|r| r.id == id).unwrap().status;
     // R1 root MFA on                                  -> PASSED
     // R2 no password policy                           -> FAILED
@@ -265,7 +271,7 @@ fn a_region_that_could_not_be_read_keeps_a_requirement_from_passing() {
         outcome("ec2.sg_admin_ports_ipv4", "account 111122223333", Status::Error),
         outcome("ec2.default_sg_restricts_all", "111122223333/sg-1", Status::Pass),
     ];
-    let result = assess(&fw, &outcomes, &[], &Unread::default());
+    let result = assess(&fw, &outcomes, &[], &Unread::default(), &Accepting::NONE);
     let native = &result.requirements[0];
     assert_eq!(native.status, ControlStatus::Unknown);
     assert_eq!(native.sources[0].gaps, ["account 111122223333 (eu-west-1): Error"]);
@@ -278,7 +284,7 @@ fn a_region_that_could_not_be_read_keeps_a_requirement_from_passing() {
         "111122223333/sg-2",
         Status::Fail,
     ));
-    let result = assess(&fw, &failing, &[], &Unread::default());
+    let result = assess(&fw, &failing, &[], &Unread::default(), &Accepting::NONE);
     assert_eq!(result.requirements[0].status, ControlStatus::Failed);
     assert_eq!(result.requirements[0].sources[0].gaps.len(), 1);
 }
@@ -292,7 +298,7 @@ fn an_unread_security_hub_is_a_gap_for_every_requirement_it_maps_to() {
         inventory: Vec::new(),
         security_hub: vec!["Unavailable: 503".into()],
     };
-    let result = assess(&fw, &outcomes, &[], &unread);
+    let result = assess(&fw, &outcomes, &[], &unread, &Accepting::NONE);
     let status = |id: &str| result.requirements.iter().find(|r| r.id == id).unwrap();
     assert_eq!(status("HUB").status, ControlStatus::Unknown);
     assert_eq!(status("BOTH").status, ControlStatus::Unknown);
@@ -304,7 +310,7 @@ fn an_unread_security_hub_is_a_gap_for_every_requirement_it_maps_to() {
     assert_eq!(status("NATIVE").status, ControlStatus::Passed);
     assert_eq!(status("NONE").status, ControlStatus::Manual);
     // Read, with nothing to say about the control: native checks decide.
-    let result = assess(&fw, &outcomes, &[], &Unread::default());
+    let result = assess(&fw, &outcomes, &[], &Unread::default(), &Accepting::NONE);
     assert_eq!(result.requirements[2].status, ControlStatus::Passed);
     // NOT_AVAILABLE means Security Hub could not evaluate the resource.
     let result = assess(
@@ -312,6 +318,7 @@ fn an_unread_security_hub_is_a_gap_for_every_requirement_it_maps_to() {
         &outcomes,
         &[control_finding("EC2.53", "NOT_AVAILABLE", 7)],
         &Unread::default(),
+        &Accepting::NONE,
     );
     assert_eq!(result.requirements[2].status, ControlStatus::Unknown);
     assert_eq!(
@@ -327,7 +334,13 @@ fn unread_inventories_are_a_gap_for_every_native_requirement() {
         inventory: vec!["AccessDenied".into()],
         security_hub: Vec::new(),
     };
-    let result = assess(&fw, &[], &[control_finding("EC2.53", "PASSED", 1)], &unread);
+    let result = assess(
+        &fw,
+        &[],
+        &[control_finding("EC2.53", "PASSED", 1)],
+        &unread,
+        &Accepting::NONE,
+    );
     let status = |id: &str| result.requirements.iter().find(|r| r.id == id).unwrap().status;
     assert_eq!(status("NATIVE"), ControlStatus::Unknown);
     assert_eq!(status("BOTH"), ControlStatus::Unknown);
@@ -387,7 +400,7 @@ proptest! {
             inventory: if inventory_unread { vec!["denied".into()] } else { Vec::new() },
             security_hub: if hub_unread { vec!["throttled".into()] } else { Vec::new() },
         };
-        let result = assess(&fw, &outcomes, &findings, &unread);
+        let result = assess(&fw, &outcomes, &findings, &unread, &Accepting::NONE);
         for (req, res) in fw.requirements.iter().zip(&result.requirements) {
             let mine = |p: &&Piece| match p {
                 Piece::Native(c, _) => req.checks.iter().any(|x| x == c),
@@ -444,16 +457,138 @@ proptest! {
             })
             .collect();
         let (outcomes, findings) = evidence(&clean);
-        let baseline = assess(&fw, &outcomes, &findings, &Unread::default());
+        let baseline = assess(&fw, &outcomes, &findings, &Unread::default(), &Accepting::NONE);
         let (outcomes, findings) = evidence(&faulty);
         let unread = Unread {
             inventory: if inventory_down { vec!["503".into()] } else { Vec::new() },
             security_hub: if hub_down { vec!["503".into()] } else { Vec::new() },
         };
-        let under_faults = assess(&fw, &outcomes, &findings, &unread);
+        let under_faults = assess(&fw, &outcomes, &findings, &unread, &Accepting::NONE);
         for (b, f) in baseline.requirements.iter().zip(&under_faults.requirements) {
             prop_assert!(honest(b.status, f.status), "{}: {:?} -> {:?}", b.id, b.status, f.status);
         }
         prop_assert!(under_faults.passed <= baseline.passed);
     }
+}
+
+/// An exception accepting piece `n`'s failure, in force on 2026-12-07.
+fn accepting_piece(n: usize, piece: &Piece) -> crate::exceptions::Exception {
+    let control = match piece {
+        Piece::Native(check, _) => *check,
+        Piece::Hub(control, _) => *control,
+    };
+    crate::exceptions::Exception {
+        id: format!("accept-{n}"),
+        control: control.to_string(),
+        scope: crate::exceptions::ExceptionScope {
+            organization: false,
+            ou: None,
+            account_id: Some("111122223333".into()),
+            region: None,
+            resource: Some(format!("sg-{n}")),
+        },
+        reason: "accepted in a test".into(),
+        owner: "owner@example.com".into(),
+        created: jiff::civil::date(2026, 12, 1),
+        expires: jiff::civil::date(2027, 1, 1),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Exceptions move a verdict only from FAILED to SUPPRESSED (when every
+    /// failure of the requirement is accepted), never to PASSED; every accepted failure is listed with its
+    /// exception; the score without exceptions is the score of no
+    /// exceptions at all, and the score with them is never lower.
+    #[test]
+    fn an_accepted_failure_is_suppressed_never_passed(
+        pieces in proptest::collection::vec(piece(), 0..12),
+        accepted in proptest::collection::vec(any::<bool>(), 12),
+        hub_unread in any::<bool>(),
+    ) {
+        let fw = parse("two.json", TWO_SOURCES).unwrap();
+        let (outcomes, findings) = evidence(&pieces);
+        let unread = Unread {
+            inventory: Vec::new(),
+            security_hub: if hub_unread { vec!["throttled".into()] } else { Vec::new() },
+        };
+        let exceptions: Vec<_> = pieces
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| accepted[*n])
+            .map(|(n, p)| accepting_piece(n, p))
+            .collect();
+        let acceptance = crate::exceptions::Acceptance::new(exceptions, jiff::civil::date(2026, 12, 7), []);
+        let accepting = Accepting { acceptance: &acceptance, account: None };
+        let baseline = assess(&fw, &outcomes, &findings, &unread, &Accepting::NONE);
+        let result = assess(&fw, &outcomes, &findings, &unread, &accepting);
+        for (b, r) in baseline.requirements.iter().zip(&result.requirements) {
+            if b.status == ControlStatus::Failed {
+                prop_assert!(matches!(r.status, ControlStatus::Failed | ControlStatus::Suppressed), "{}: {:?}", b.id, r.status);
+            } else {
+                prop_assert_eq!(b.status, r.status, "{}", b.id);
+            }
+            if r.status == ControlStatus::Suppressed {
+                prop_assert!(r.sources.iter().all(|s| s.failed_resources.is_empty()), "{}", r.id);
+                prop_assert!(r.sources.iter().any(|s| !s.suppressed.is_empty()), "{}", r.id);
+            }
+            let failing_before: usize = b.sources.iter().map(|s| s.failed_resources.len()).sum();
+            let failing_after: usize = r.sources.iter().map(|s| s.failed_resources.len() + s.suppressed.len()).sum();
+            prop_assert_eq!(failing_before, failing_after, "{}: every failure is failing or accepted", r.id);
+            for s in r.sources.iter().flat_map(|s| &s.suppressed) {
+                let n = s.exception_id.trim_start_matches("accept-");
+                let own = format!("sg-{n}");
+                prop_assert!(s.resource.ends_with(&own), "{} accepted by {}", s.resource, s.exception_id);
+            }
+        }
+        prop_assert_eq!(result.score, baseline.score, "without exceptions: as if there were none");
+        prop_assert_eq!(result.passed, baseline.passed);
+        if let (Some(with), Some(without)) = (result.score_with_exceptions, result.score) {
+            prop_assert!(with >= without);
+        }
+    }
+}
+
+#[test]
+fn an_expired_exception_stops_applying_and_is_flagged() {
+    let fw = parse("two.json", TWO_SOURCES).unwrap();
+    let pieces = [Piece::Native("ec2.sg_admin_ports_ipv4", Status::Fail)];
+    let (outcomes, findings) = evidence(&pieces);
+    let exception = accepting_piece(0, &pieces[0]);
+    let on = |day| crate::exceptions::Acceptance::new(vec![exception.clone()], day, []);
+    let active = on(jiff::civil::date(2026, 12, 7));
+    let result = assess(
+        &fw,
+        &outcomes,
+        &findings,
+        &Unread::default(),
+        &Accepting {
+            acceptance: &active,
+            account: None,
+        },
+    );
+    let req = result
+        .requirements
+        .iter()
+        .find(|r| !r.sources.is_empty() && r.sources[0].source == NATIVE_CHECKS)
+        .unwrap();
+    assert_eq!(req.status, ControlStatus::Suppressed);
+    assert_eq!(req.sources[0].suppressed[0].reason, "accepted in a test");
+    assert_eq!((result.score, result.score_with_exceptions), (Some(0.0), Some(100.0)));
+    let expired = on(jiff::civil::date(2027, 1, 2));
+    let result = assess(
+        &fw,
+        &outcomes,
+        &findings,
+        &Unread::default(),
+        &Accepting {
+            acceptance: &expired,
+            account: None,
+        },
+    );
+    let req = result.requirements.iter().find(|r| r.id == req.id).unwrap();
+    assert_eq!(req.status, ControlStatus::Failed);
+    assert_eq!(req.sources[0].expired_exceptions[0].exception_id, "accept-0");
+    assert!(req.sources[0].suppressed.is_empty());
 }

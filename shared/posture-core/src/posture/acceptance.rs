@@ -1,0 +1,287 @@
+//! The accepted risks reviewed against the evidence: each exception's state
+//! on the evidence's day, how many failures it covers, and the flags an
+//! operator acts on (expired: its failures count again; stale: it covers no
+//! failure, so its scope is wrong or the risk is gone). What `list_exceptions`
+//! and every compliance answer show.
+
+use crate::exceptions::{Acceptance, Exception, ExceptionState, FailedEvidence, Suppressed, account_and_resource};
+use crate::finding::Finding;
+use crate::posture::checks::{self, Outcome, Status};
+use crate::posture::frameworks::Framework;
+use crate::posture::inventory::Inventory;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// One exception as it stands against the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ExceptionReview {
+    /// The exception as the file gives it.
+    #[serde(flatten)]
+    pub exception: Exception,
+    /// PENDING, ACTIVE or EXPIRED on the evidence's day.
+    pub state: ExceptionState,
+    /// Days left to its last day (0 on it); `null` once expired.
+    pub days_left: Option<i32>,
+    /// Failures it covers in the evidence (for an expired one: the failures
+    /// that count again because it expired).
+    pub failures_covered: usize,
+    /// Active, yet it covers no failure: the risk is gone or the scope is wrong.
+    pub stale: bool,
+    /// What needs attention, in words (expired, stale, expiring soon).
+    pub flags: Vec<String>,
+}
+
+/// The names a failure of native check `check_id` answers to: the check, its
+/// Security Hub control, and every requirement that lists it.
+pub fn check_names(frameworks: &[Framework], check_id: &str) -> Vec<String> {
+    let control = checks::find(check_id).and_then(|c| c.security_hub_control);
+    let mut names = vec![check_id.to_string()];
+    names.extend(control.map(str::to_string));
+    names.extend(requirement_names(frameworks, |r| {
+        r.checks.iter().any(|c| c == check_id)
+    }));
+    names
+}
+
+/// The names a failed Security Hub control finding answers to: the control,
+/// the native checks that correspond to it, and every requirement that lists it.
+pub fn control_names(frameworks: &[Framework], control: &str) -> Vec<String> {
+    let mut names = vec![control.to_string()];
+    names.extend(
+        checks::CHECKS
+            .iter()
+            .filter(|c| c.security_hub_control == Some(control))
+            .map(|c| c.id.to_string()),
+    );
+    names.extend(requirement_names(frameworks, |r| {
+        r.security_hub_controls.iter().any(|c| c == control)
+    }));
+    names
+}
+
+fn requirement_names(
+    frameworks: &[Framework],
+    lists: impl Fn(&crate::posture::frameworks::Requirement) -> bool,
+) -> Vec<String> {
+    frameworks
+        .iter()
+        .flat_map(|fw| {
+            fw.requirements
+                .iter()
+                .filter(|r| lists(r))
+                .flat_map(|r| [format!("{} {}", fw.short_name, r.id), format!("{} {}", fw.id, r.id)])
+        })
+        .collect()
+}
+
+/// Whether `exception` names a control these `frameworks` know of: a native
+/// check, a Security Hub control, or one of their requirements. An
+/// exception on another framework's requirement is not judged against them.
+pub fn is_about(frameworks: &[Framework], exception: &Exception) -> bool {
+    let control = exception.control.trim();
+    let named = |name: String| name.eq_ignore_ascii_case(control);
+    checks::find(control).is_some()
+        || control.split_once('.').is_some_and(|(service, number)| {
+            !service.is_empty() && !service.contains(' ') && number.chars().all(|c| c.is_ascii_digit())
+        })
+        || frameworks.iter().any(|fw| {
+            fw.requirements
+                .iter()
+                .any(|r| named(format!("{} {}", fw.short_name, r.id)) || named(format!("{} {}", fw.id, r.id)))
+        })
+}
+
+/// Every exception about `frameworks` reviewed against the failures of
+/// `inventories` (native checks) and `findings` (Security Hub control
+/// findings), on the acceptance's day.
+pub fn review(
+    acceptance: &Acceptance,
+    frameworks: &[Framework],
+    inventories: &[Inventory],
+    findings: &[Finding],
+) -> Vec<ExceptionReview> {
+    let Some(day) = acceptance.day() else {
+        return Vec::new();
+    };
+    let relevant: Vec<&Exception> = acceptance
+        .exceptions()
+        .iter()
+        .filter(|e| is_about(frameworks, e))
+        .collect();
+    if relevant.is_empty() {
+        return Vec::new();
+    }
+    let mut covered = vec![0usize; relevant.len()];
+    let mut count = |names: &[String], account: &str, region: &str, resource: &str| {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let failed = FailedEvidence {
+            controls: &names,
+            account_id: account,
+            region,
+            resource,
+        };
+        for (n, e) in covered.iter_mut().zip(&relevant) {
+            if acceptance.covers(e, &failed) {
+                *n += 1;
+            }
+        }
+    };
+    for inv in inventories {
+        for o in checks::evaluate_all(inv).iter().filter(|o| o.status == Status::Fail) {
+            let names = check_names(frameworks, &o.check_id);
+            count(
+                &names,
+                &inv.account_id,
+                o.region.as_deref().unwrap_or_default(),
+                &o.resource,
+            );
+        }
+    }
+    for f in findings.iter().filter(|f| f.is_live()) {
+        let Some(c) = &f.compliance else { continue };
+        let (Some(control), Some("FAILED" | "WARNING")) = (&c.control_id, c.status.as_deref()) else {
+            continue;
+        };
+        let names = control_names(frameworks, control);
+        let resources = f.resource_names();
+        let first = resources.first().map_or("", String::as_str);
+        count(&names, &f.account_id, &f.region, first);
+    }
+    relevant
+        .into_iter()
+        .zip(covered)
+        .map(|(e, failures_covered)| {
+            let state = e.state(day);
+            let days_left = e.days_left(day);
+            let stale = state == ExceptionState::Active && failures_covered == 0;
+            let mut flags = Vec::new();
+            match state {
+                ExceptionState::Expired => flags.push(format!(
+                    "expired on {}: the {failures_covered} failure(s) it covered count again; renew it by a reviewed change or fix them",
+                    e.expires
+                )),
+                ExceptionState::Pending => flags.push(format!("not in force until {}", e.created)),
+                ExceptionState::Active => {}
+            }
+            if stale {
+                flags.push(
+                    "stale: covers no current failure; the risk is gone or the scope is wrong: remove or correct it"
+                        .into(),
+                );
+            }
+            if let Some(left) = days_left.filter(|d| state == ExceptionState::Active && *d <= EXPIRING_SOON_DAYS) {
+                flags.push(format!("expires in {left} day(s)"));
+            }
+            ExceptionReview {
+                exception: e.clone(),
+                state,
+                days_left,
+                failures_covered,
+                stale,
+                flags,
+            }
+        })
+        .collect()
+}
+
+/// An active exception this close to its last day is flagged in answers.
+pub const EXPIRING_SOON_DAYS: i32 = 30;
+
+/// A failure set aside from findings lists and recommendations because an
+/// exception in force accepts it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AcceptedRisk {
+    /// The native check or Security Hub control that fails.
+    pub control: String,
+    /// The account.
+    pub account_id: String,
+    /// The Region, for a regional resource.
+    pub region: Option<String>,
+    /// The resource and the exception that accepts its failure.
+    #[serde(flatten)]
+    pub suppressed: Suppressed,
+}
+
+/// `outcomes` and `findings` without the failures an exception in force
+/// accepts (by check, Security Hub control, or a requirement of
+/// `frameworks` that the failure decides), and those failures: what is not
+/// to be listed or recommended again. `account` is the account of every
+/// outcome, or `None` when their resources are named `account/resource`.
+pub fn set_aside<'f>(
+    acceptance: &Acceptance,
+    frameworks: &[Framework],
+    outcomes: Vec<Outcome>,
+    findings: &'f [Finding],
+    account: Option<&str>,
+) -> (Vec<Outcome>, Cow<'f, [Finding]>, Vec<AcceptedRisk>) {
+    if acceptance.is_empty() {
+        return (outcomes, Cow::Borrowed(findings), Vec::new());
+    }
+    let mut accepted = Vec::new();
+    let outcomes = outcomes
+        .into_iter()
+        .filter(|o| {
+            if o.status != Status::Fail {
+                return true;
+            }
+            let names = check_names(frameworks, &o.check_id);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let (account_id, resource) = account_and_resource(&o.resource, account);
+            let failed = FailedEvidence {
+                controls: &names,
+                account_id,
+                region: o.region.as_deref().unwrap_or_default(),
+                resource,
+            };
+            match acceptance.covering(&failed) {
+                Some(e) => {
+                    accepted.push(AcceptedRisk {
+                        control: o.check_id.clone(),
+                        account_id: account_id.to_string(),
+                        region: o.region.clone(),
+                        suppressed: Suppressed::new(o.resource.clone(), e),
+                    });
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect();
+    let findings: Vec<Finding> = findings
+        .iter()
+        .filter(|f| {
+            let Some(c) = &f.compliance else { return true };
+            let (Some(control), Some("FAILED" | "WARNING")) = (&c.control_id, c.status.as_deref()) else {
+                return true;
+            };
+            let names = control_names(frameworks, control);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let resources = f.resource_names();
+            let covering = |resource: &str| {
+                acceptance.covering(&FailedEvidence {
+                    controls: &names,
+                    account_id: &f.account_id,
+                    region: &f.region,
+                    resource,
+                })
+            };
+            let first = resources.first().map_or("", String::as_str);
+            match covering(first) {
+                Some(e) if resources.iter().all(|r| covering(r).is_some()) => {
+                    accepted.extend(resources.iter().map(|r| AcceptedRisk {
+                        control: control.clone(),
+                        account_id: f.account_id.clone(),
+                        region: Some(f.region.clone()),
+                        suppressed: Suppressed::new(r.clone(), e),
+                    }));
+                    false
+                }
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect();
+    accepted.sort();
+    accepted.dedup();
+    (outcomes, Cow::Owned(findings), accepted)
+}
