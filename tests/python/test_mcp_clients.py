@@ -47,6 +47,7 @@ TOOLS = {
     "describe_aws_operation",
     "get_account_info",
     "validate_member_access",
+    "list_exceptions",
 }
 VALIDATE = "validate_security_controls"
 ASSESS = "assess_security_posture"
