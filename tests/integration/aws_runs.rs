@@ -155,3 +155,46 @@ async fn a_snapshot_larger_than_an_item_goes_to_s3_and_reads_back() {
         .unwrap();
     assert_eq!(page.items, vec![snap]);
 }
+
+/// The accepted-risks file deployed in the product's bucket: read and
+/// checked; no object yet means no exceptions; a malformed one is reported
+/// with its place and applies nothing.
+#[tokio::test]
+async fn the_exceptions_file_is_read_from_the_product_bucket() {
+    use posture_aws::org::{ExceptionsLocation, load_exceptions};
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let s3 = posture_tests::moto::admin_s3(&sdk);
+    s3.create_bucket().bucket("posture-reports").send().await.unwrap();
+    let location = ExceptionsLocation::parse("s3://posture-reports/org/config/exceptions.json").unwrap();
+
+    let none = load_exceptions(Some(&location), Some(&sdk)).await;
+    assert!(none.error.is_none() && none.exceptions.is_empty(), "{none:?}");
+    assert!(none.source.unwrap().contains("no such object"));
+
+    let put = |body: &'static str| {
+        s3.put_object()
+            .bucket("posture-reports")
+            .key("org/config/exceptions.json")
+            .body(body.as_bytes().to_vec().into())
+            .send()
+    };
+    put(r#"{"schema_version": 1, "exceptions": [{"id": "web", "control": "S3.8",
+        "scope": {"organization": true, "resource": "www-*"}, "reason": "website", "owner": "web@example.com",
+        "created": "2026-12-01", "expires": "2027-06-01"}]}"#)
+    .await
+    .unwrap();
+    let loaded = load_exceptions(Some(&location), Some(&sdk)).await;
+    assert_eq!(loaded.error, None);
+    assert_eq!(loaded.exceptions.len(), 1);
+    assert_eq!(loaded.exceptions[0].id, "web");
+
+    put("{\"schema_version\": 1,\n \"exceptions\": [{\"id\": \"web\"}]}")
+        .await
+        .unwrap();
+    let broken = load_exceptions(Some(&location), Some(&sdk)).await;
+    let error = broken.error.unwrap();
+    assert_eq!(error.file, "s3://posture-reports/org/config/exceptions.json");
+    assert!(error.location.starts_with("line 2"), "{error}");
+    assert!(broken.exceptions.is_empty());
+}
