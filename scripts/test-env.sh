@@ -16,7 +16,10 @@ mkdir -p "$POSTURE_CACHE"
 # re-run scripts/test.
 # botocore: the version the embedded AWS models (shared/posture-explorer/models)
 # are generated from; tests/explorer compares our requests with its own.
-PY_REQUIREMENTS=("moto[server]==5.2.6" "botocore==1.44.18" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0")
+# jsonschema (with its format checkers) and ocsf-json-schema (the official
+# OCSF export, and its JSON Schema generator): tests/python/validate_exports.py.
+PY_REQUIREMENTS=("moto[server]==5.2.6" "botocore==1.44.18" "mcp==2.3.0" "pytest==8.4.2" "pytest-timeout==2.4.0"
+  "jsonschema[format-nongpl]==4.26.0" "ocsf-json-schema==1.2.0")
 NODE_PACKAGES=("@modelcontextprotocol/conformance@0.1.16" "node@22" "playwright-core@1.65.1")
 
 . "$(dirname "${BASH_SOURCE[0]}")/venv.sh"

@@ -16,6 +16,7 @@ mod direct_sources;
 mod endpoint;
 mod explorer_requests;
 mod explorer_suggest;
+mod exports;
 mod faults;
 mod faults_org;
 mod frameworks;

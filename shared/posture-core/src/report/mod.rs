@@ -4,6 +4,7 @@
 
 pub mod compliance;
 pub mod executive;
+pub mod export;
 #[cfg(test)]
 mod fixtures;
 pub mod format;
