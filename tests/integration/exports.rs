@@ -277,3 +277,96 @@ fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
     }
     rows
 }
+
+/// An org-wide run of the demo organization (through `execute`, as
+/// `assessor --demo` makes it, with one accepted failure) writes every
+/// account's exports beside its reports: their row counts agree with the
+/// run's results (CSV rows and OCSF Compliance Findings = the check outcomes
+/// of the stored collection, OCSF Detection Findings = its findings, the
+/// accepted failure SUPPRESSED), and they validate against the schemas.
+#[tokio::test]
+async fn a_demo_run_writes_exports_that_agree_with_its_results() {
+    use posture_aws::org::Org;
+    use posture_core::org::execute::{RunOutcome, execute, export_name};
+    use posture_core::org::run::RunTrigger;
+    use std::sync::Arc;
+
+    let now = Timestamp::now();
+    let dir = std::env::temp_dir().join(format!("posture-run-exports-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let org = Org::demo(Arc::new(DemoOrganization::load(now).unwrap()), &dir);
+    let mut settings = posture_tests::runs::settings();
+    let today = posture_core::time::utc_day(now);
+    let accepted = Exception {
+        created: today.checked_sub(jiff::Span::new().days(1)).unwrap(),
+        expires: today.checked_add(jiff::Span::new().days(30)).unwrap(),
+        scope: ExceptionScope {
+            resource: Some("sandbox-admin".into()),
+            ..exception("456789012345", "x").scope
+        },
+        ..exception("456789012345", "iam.console_users_mfa")
+    };
+    settings.exceptions = vec![accepted];
+    let clock = Timestamp::now;
+    let run_id = posture_core::org::run::run_id(now, "exports");
+    let outcome = execute(org.ports(&clock), &settings, &run_id, RunTrigger::Cli, now)
+        .await
+        .unwrap();
+    let RunOutcome::Completed(run) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let files = dir.join("exported");
+    std::fs::create_dir_all(&files).unwrap();
+    let mut suppressed = 0;
+    for account in run.accounts.iter().map(|a| a.account_id.as_str()) {
+        let kept = org
+            .stores
+            .collections
+            .collection(&run_id, account)
+            .await
+            .unwrap()
+            .unwrap();
+        let outcomes = checks::evaluate_all(&kept.inventory);
+        let findings = kept.findings.iter().filter(|f| f.account_id == account).count();
+        for format in ExportFormat::ALL {
+            let body = org
+                .stores
+                .reports
+                .get(&run_id, &export_name(account, format))
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{account}: no {format} export"));
+            match format {
+                ExportFormat::Csv => {
+                    let mut rows = csv_rows(&body);
+                    let header = rows.remove(0);
+                    assert_eq!(rows.len(), outcomes.len(), "{account}: CSV rows = check outcomes");
+                    let status = header.iter().position(|c| c == "status").unwrap();
+                    let failing = outcomes.iter().filter(|o| o.status == Status::Fail).count();
+                    let shown_failing = rows
+                        .iter()
+                        .filter(|r| matches!(r[status].as_str(), "FAIL" | "SUPPRESSED"))
+                        .count();
+                    assert_eq!(shown_failing, failing, "{account}");
+                    suppressed += rows.iter().filter(|r| r[status] == "SUPPRESSED").count();
+                }
+                ExportFormat::Ocsf => {
+                    let events: Vec<Value> = serde_json::from_slice(&body).unwrap();
+                    let class = |uid: u64| events.iter().filter(|e| e["class_uid"] == uid).count();
+                    assert_eq!(
+                        class(2003),
+                        outcomes.len(),
+                        "{account}: Compliance Findings = check outcomes"
+                    );
+                    assert_eq!(class(2004), findings, "{account}: Detection Findings = findings");
+                }
+                _ => {}
+            }
+            std::fs::write(files.join(format!("{account}.{}", format.extension())), &body).unwrap();
+        }
+    }
+    assert_eq!(suppressed, 1, "the accepted failure, and only it, is SUPPRESSED");
+    let counts = validate(&files);
+    assert_eq!(counts["ocsf"]["files"], run.accounts.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

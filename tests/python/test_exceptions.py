@@ -178,3 +178,39 @@ def test_a_malformed_file_is_reported_with_its_location_and_nothing_is_suppresse
         )
         assert done.returncode != 0
         assert "line 3, column 25" in done.stderr
+
+
+def test_the_runs_exports_are_resources_and_show_the_accepted_failure(accepted_server):
+    import csv
+    import io
+
+    import anyio
+    from mcp import Client
+
+    async def main() -> tuple[list[str], str, str, dict[str, Any]]:
+        async with Client(accepted_server, read_timeout_seconds=120) as client:
+            listed = [str(r.uri) for r in (await client.list_resources()).resources]
+            exports = [u for u in listed if u.startswith("posture://exports/")]
+            csv_uri = next(u for u in exports if u.endswith(f"/{SANDBOX}.csv"))
+            ocsf_uri = csv_uri.removesuffix(".csv") + ".ocsf.json"
+            snapshot = json.loads((await client.read_resource(f"posture://accounts/{SANDBOX}/snapshot")).contents[0].text)
+            return (
+                exports,
+                (await client.read_resource(csv_uri)).contents[0].text,
+                (await client.read_resource(ocsf_uri)).contents[0].text,
+                snapshot,
+            )
+
+    exports, csv_text, ocsf_text, snapshot = anyio.run(main)
+    # Three accounts, four formats each.
+    assert len(exports) == 12
+    assert {u.rsplit("/", 1)[1].split(".", 1)[1] for u in exports} == {"csv", "ocsf.json", "sarif", "asff.json"}
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    [accepted] = [r for r in rows if r["status"] == "SUPPRESSED"]
+    assert accepted["resource"] == "sandbox-admin" and accepted["exception_id"] == "break-glass-sandbox"
+    assert accepted["exception_owner"] == "secops@example.com"
+    # Failing rows (failed or accepted) are the snapshot's failures.
+    assert sum(r["status"] in ("FAIL", "SUPPRESSED") for r in rows) == len(snapshot["failures"])
+    events = json.loads(ocsf_text)
+    assert sum(e["class_uid"] == 2003 for e in events) == len(rows)
+    assert [e["status_id"] for e in events if e.get("unmapped", {}).get("exception")] == [3]

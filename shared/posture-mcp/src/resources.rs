@@ -2,11 +2,15 @@
 //! the latest complete run with their organizational units, status and
 //! Regions, each account's latest snapshot, the frameworks and their
 //! requirements, the native checks, and the server's configuration (no
-//! secret in it). All JSON; read from what the server already holds.
+//! secret in it). All JSON; read from what the server already holds. And
+//! each account's exports of a complete run (CSV, OCSF, SARIF, ASFF), as the
+//! assessor wrote them beside the reports.
 
 use crate::backend::{Backend, HistoryBackend};
 use crate::serving::Latest;
 use crate::tools::report::ResourceError;
+use posture_core::org::execute::export_name;
+use posture_core::report::export::ExportFormat;
 use rmcp::model::{Resource, ResourceTemplate};
 use serde_json::{Value, json};
 
@@ -14,6 +18,9 @@ const ACCOUNTS: &str = "posture://accounts";
 const FRAMEWORKS: &str = "posture://frameworks";
 const CHECKS: &str = "posture://checks";
 const CONFIGURATION: &str = "posture://server/configuration";
+const EXPORTS: &str = "posture://exports";
+/// Accounts whose exports `resources/list` names (the template reaches every one).
+const LISTED_EXPORT_ACCOUNTS: usize = 50;
 const JSON: &str = "application/json";
 
 /// The fixed resources (the per-account and per-framework ones are
@@ -54,18 +61,104 @@ pub fn templates() -> Vec<ResourceTemplate> {
         ),
         ResourceTemplate::new(format!("{FRAMEWORKS}/{{short_name}}"), "framework")
             .with_description("One framework's requirements and what decides each"),
+        ResourceTemplate::new(
+            format!("{EXPORTS}/{{run_id}}/{{account_id}}.{{format}}"),
+            "account-export",
+        )
+        .with_description(
+            "An account's results of a complete run as csv, ocsf.json (OCSF 1.8.0), sarif (SARIF 2.1.0) \
+                 or asff.json (for Security Hub BatchImportFindings)",
+        ),
     ]
+}
+
+/// The exports of the latest complete run's assessed accounts (the first
+/// [`LISTED_EXPORT_ACCOUNTS`]; the template names the rest).
+pub async fn export_resources(backend: &Backend) -> Vec<Resource> {
+    let Some(h) = backend.history.as_ref() else {
+        return Vec::new();
+    };
+    let Latest::Run(run) = h.latest_served().await else {
+        return Vec::new();
+    };
+    let record = &run.data.run;
+    record
+        .accounts
+        .iter()
+        .filter(|a| a.outcome == posture_core::org::run::AccountOutcome::Assessed)
+        .take(LISTED_EXPORT_ACCOUNTS)
+        .flat_map(|a| {
+            ExportFormat::ALL.into_iter().map(move |f| {
+                Resource::new(
+                    format!("{EXPORTS}/{}/{}.{}", record.run_id, a.account_id, f.extension()),
+                    format!("export-{}-{}", a.account_id, f.name()),
+                )
+                .with_title(format!(
+                    "{} results of run {} as {}",
+                    a.account_id,
+                    record.run_id,
+                    f.name()
+                ))
+                .with_mime_type(f.content_type())
+            })
+        })
+        .collect()
+}
+
+/// An export: (MIME type, text).
+async fn export(backend: &Backend, uri: &str, rest: &str) -> Result<(String, String), ResourceError> {
+    let invalid = || {
+        ResourceError::Invalid(format!(
+            "not an export: {uri:?} ({EXPORTS}/<run_id>/<account_id>.<format>)"
+        ))
+    };
+    let (run_id, file) = rest.split_once('/').ok_or_else(invalid)?;
+    let (account, extension) = file.split_once('.').ok_or_else(invalid)?;
+    let run_id: posture_core::ids::RunId = run_id
+        .parse()
+        .map_err(|e| ResourceError::Invalid(format!("{uri:?}: run id {e}")))?;
+    let account: posture_core::ids::AccountId = account
+        .parse()
+        .map_err(|e| ResourceError::Invalid(format!("{uri:?}: account id {e}")))?;
+    let format = ExportFormat::ALL
+        .into_iter()
+        .find(|f| f.extension() == extension)
+        .ok_or_else(|| {
+            ResourceError::Invalid(format!(
+                "{uri:?}: no .{extension} export; offered: {}",
+                ExportFormat::ALL.map(|f| f.extension()).join(", ")
+            ))
+        })?;
+    let h = history(backend)?;
+    let body = h
+        .reports
+        .get(run_id.as_str(), &export_name(account.as_str(), format))
+        .await
+        .map_err(|e| ResourceError::NotFound(format!("the store could not be read: {e}")))?
+        .ok_or_else(|| {
+            ResourceError::NotFound(format!(
+                "run {} has no {} export for account {} (a run made before exports, or the account was not assessed)",
+                run_id.as_str(),
+                format.name(),
+                account.as_str()
+            ))
+        })?;
+    let text = String::from_utf8(body).map_err(|e| ResourceError::Invalid(format!("export is not UTF-8: {e}")))?;
+    Ok((format.content_type().to_string(), posture_core::secrets::mask(&text)))
 }
 
 /// Whether `uri` is one of these resources (else a report, or unknown).
 pub fn owns(uri: &str) -> bool {
-    [ACCOUNTS, FRAMEWORKS, CHECKS, CONFIGURATION]
+    [ACCOUNTS, FRAMEWORKS, CHECKS, CONFIGURATION, EXPORTS]
         .iter()
         .any(|p| uri == *p || uri.starts_with(&format!("{p}/")))
 }
 
 /// Reads `uri`: (MIME type, text).
 pub async fn read(backend: &Backend, uri: &str) -> Result<(String, String), ResourceError> {
+    if let Some(rest) = uri.strip_prefix(&format!("{EXPORTS}/")) {
+        return export(backend, uri, rest).await;
+    }
     let value = match uri {
         ACCOUNTS => accounts(backend).await?,
         FRAMEWORKS => json!({"frameworks": backend.frameworks.iter().map(|f| json!({

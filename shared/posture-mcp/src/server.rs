@@ -376,6 +376,7 @@ impl ServerHandler for PostureServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let mut all = crate::resources::list(&self.backend);
+        all.extend(crate::resources::export_resources(&self.backend).await);
         all.extend(
             report::resources(&self.backend)
                 .await

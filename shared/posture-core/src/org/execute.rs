@@ -8,8 +8,11 @@ use crate::org::run::{
 };
 use crate::org::snapshot::{self};
 use crate::ports::*;
+use crate::posture::acceptance::covering_outcome;
+use crate::posture::checks;
 use crate::posture::frameworks::Framework;
 use crate::report;
+use crate::report::export::{AccountExport, CheckRow, ExportContext, ExportFormat};
 use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
@@ -345,6 +348,9 @@ async fn assess_collections(
                 )
                 .map_err(|e| format!("account {id}: {e}"))?;
                 ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;
+                write_exports(ports, settings, &run_id, &account, &acceptance)
+                    .await
+                    .map_err(|e| format!("account {id}: exports: {e}"))?;
                 snapshots.push(snap);
                 (AccountOutcome::Assessed, None)
             }
@@ -387,6 +393,73 @@ async fn assess_collections(
         run.reports.push(location);
     }
     Ok(())
+}
+
+/// The name of an account's export in `format` among a run's report files.
+pub fn export_name(account_id: &str, format: ExportFormat) -> String {
+    format!("export-{account_id}.{}", format.extension())
+}
+
+/// The account's results in every export format, written beside the run's
+/// reports ([`export_name`]), made one account at a time: the findings are
+/// read once from the spool, straight into the four files.
+async fn write_exports(
+    ports: RunPorts<'_>,
+    settings: &RunSettings,
+    run_id: &str,
+    account: &SpooledCollection,
+    acceptance: &Acceptance,
+) -> Result<(), String> {
+    let account_id = account.inventory.account_id.as_str();
+    let ctx = ExportContext {
+        run_id,
+        account_id,
+        generated_at: (ports.clock)(),
+        frameworks: &settings.frameworks,
+        product_version: env!("CARGO_PKG_VERSION"),
+    };
+    let mut exports: Vec<AccountExport> = ExportFormat::ALL.iter().map(|f| AccountExport::new(*f, &ctx)).collect();
+    for outcome in &checks::evaluate_all(&account.inventory) {
+        let row = CheckRow {
+            outcome,
+            collected_at: account.inventory.collected_at,
+            suppressed_by: covering_outcome(acceptance, &settings.frameworks, Some(account_id), outcome),
+        };
+        for export in &mut exports {
+            export.check(&row).map_err(|e| e.to_string())?;
+        }
+    }
+    account
+        .findings
+        .try_for_each(|f| {
+            if f.account_id != account_id {
+                return Ok(());
+            }
+            for export in &mut exports {
+                export.finding(&f).map_err(ExportFailure::Export)?;
+            }
+            Ok::<(), ExportFailure>(())
+        })
+        .map_err(|e| e.to_string())?;
+    for (format, export) in ExportFormat::ALL.into_iter().zip(exports) {
+        let file = export.finish().map_err(|e| e.to_string())?;
+        let file = ReportFile {
+            name: export_name(account_id, format),
+            content_type: file.content_type,
+            body: file.body,
+        };
+        ports.reports.put(run_id, &file).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Why an account's exports could not be made.
+#[derive(Debug, thiserror::Error)]
+enum ExportFailure {
+    #[error("{0}")]
+    Spool(#[from] crate::findings::spool::SpoolError),
+    #[error("{0}")]
+    Export(crate::report::export::ExportError),
 }
 
 /// The directory's accounts that this run assesses: ACTIVE ones, narrowed by

@@ -202,6 +202,29 @@ pub struct AcceptedRisk {
     pub suppressed: Suppressed,
 }
 
+/// The exception in force that accepts outcome `o` when it fails (by its
+/// check, its Security Hub control, or a requirement of `frameworks` it
+/// decides); `account` as for [`set_aside`].
+pub fn covering_outcome<'a>(
+    acceptance: &'a Acceptance,
+    frameworks: &[Framework],
+    account: Option<&str>,
+    o: &Outcome,
+) -> Option<&'a Exception> {
+    if o.status != Status::Fail || acceptance.is_empty() {
+        return None;
+    }
+    let names = check_names(frameworks, &o.check_id);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (account_id, resource) = account_and_resource(&o.resource, account);
+    acceptance.covering(&FailedEvidence {
+        controls: &names,
+        account_id,
+        region: o.region.as_deref().unwrap_or_default(),
+        resource,
+    })
+}
+
 /// `outcomes` and `findings` without the failures an exception in force
 /// accepts (by check, Security Hub control, or a requirement of
 /// `frameworks` that the failure decides), and those failures: what is not
@@ -220,31 +243,17 @@ pub fn set_aside<'f>(
     let mut accepted = Vec::new();
     let outcomes = outcomes
         .into_iter()
-        .filter(|o| {
-            if o.status != Status::Fail {
-                return true;
+        .filter(|o| match covering_outcome(acceptance, frameworks, account, o) {
+            Some(e) => {
+                accepted.push(AcceptedRisk {
+                    control: o.check_id.clone(),
+                    account_id: account_and_resource(&o.resource, account).0.to_string(),
+                    region: o.region.clone(),
+                    suppressed: Suppressed::new(o.resource.clone(), e),
+                });
+                false
             }
-            let names = check_names(frameworks, &o.check_id);
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let (account_id, resource) = account_and_resource(&o.resource, account);
-            let failed = FailedEvidence {
-                controls: &names,
-                account_id,
-                region: o.region.as_deref().unwrap_or_default(),
-                resource,
-            };
-            match acceptance.covering(&failed) {
-                Some(e) => {
-                    accepted.push(AcceptedRisk {
-                        control: o.check_id.clone(),
-                        account_id: account_id.to_string(),
-                        region: o.region.clone(),
-                        suppressed: Suppressed::new(o.resource.clone(), e),
-                    });
-                    false
-                }
-                None => true,
-            }
+            None => true,
         })
         .collect();
     let findings: Vec<Finding> = findings
