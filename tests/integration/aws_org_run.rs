@@ -236,9 +236,20 @@ async fn an_org_run_snapshots_each_reachable_member_and_records_the_refused_one_
         .filter_map(|o| o.key().map(String::from))
         .collect();
     let names = ["report.html", "report.json", "report.md"];
-    assert_eq!(keys, names.iter().map(|n| format!("{prefix}{n}")).collect());
+    let reports: BTreeSet<String> = names.iter().map(|n| format!("{prefix}{n}")).collect();
+    // Beside the reports, each assessed account's exports (not listed in the run record).
+    let mut expected = reports.clone();
+    for account in run.accounts.iter().filter(|a| a.outcome == AccountOutcome::Assessed) {
+        for format in posture_core::report::export::ExportFormat::ALL {
+            expected.insert(format!(
+                "{prefix}{}",
+                posture_core::org::execute::export_name(&account.account_id, format)
+            ));
+        }
+    }
+    assert_eq!(keys, expected);
     let uris: BTreeSet<String> = run.reports.iter().map(|r| r.uri.clone()).collect();
-    assert_eq!(uris, keys.iter().map(|k| format!("s3://{BUCKET}/{k}")).collect());
+    assert_eq!(uris, reports.iter().map(|k| format!("s3://{BUCKET}/{k}")).collect());
     let read = |name: &str| {
         let s3 = s3.clone();
         let key = format!("{prefix}{name}");

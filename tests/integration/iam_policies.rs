@@ -230,8 +230,8 @@ fn the_check_catches_a_missing_an_extra_and_an_unchecked_grant() {
     // A write added to the MCP server's store statement: granted, not called.
     let problems = policy_problems(
         &doctor(
-            "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:Query]\n                Resource: !GetAtt PostureTable.Arn\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource:\n",
-            "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:Query, dynamodb:DeleteItem]\n                Resource: !GetAtt PostureTable.Arn\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource:\n",
+            "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:Query]\n                Resource: !GetAtt PostureTable.Arn\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource:\n                  - !Sub \"${PostureBucket.Arn}/${BucketPrefix}reports/*\"\n",
+            "Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:Query, dynamodb:DeleteItem]\n                Resource: !GetAtt PostureTable.Arn\n              - Effect: Allow\n                Action: s3:GetObject\n                Resource:\n                  - !Sub \"${PostureBucket.Arn}/${BucketPrefix}reports/*\"\n",
         ),
         iam::ROLES,
     );
