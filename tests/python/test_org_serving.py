@@ -349,6 +349,7 @@ def test_reports_are_mcp_resources() -> None:
                     "posture://reports/{run_id}/accounts/{account_id}/{kind}.{format}",
                     "posture://accounts/{account_id}/snapshot",
                     "posture://frameworks/{short_name}",
+                    "posture://exports/{run_id}/{account_id}.{format}",
                 }
                 # The organization, its frameworks and checks, the configuration.
                 for fixed in ("posture://accounts", "posture://frameworks", "posture://frameworks/CIS", "posture://checks",

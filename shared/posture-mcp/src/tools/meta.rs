@@ -3,6 +3,7 @@
 use super::account::{GET_ACCOUNT_INFO, VALIDATE_MEMBER_ACCESS};
 use super::args::NoArgs;
 use super::call::{Cx, ToolOutput};
+use super::exceptions::LIST_EXCEPTIONS;
 use super::explore::{AWS_READ, DESCRIBE_AWS_OPERATION, SUGGEST_AWS_READ};
 use super::findings::ANALYZE_SECURITY_FINDINGS;
 use super::history::{COMPARE_SNAPSHOTS, GET_POSTURE_HISTORY, LIST_ACCOUNTS};
@@ -195,7 +196,11 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
                 "Framework requirements decided from native read-only checks and Security Hub control findings"
                     .to_string(),
             available: has(CHECK_COMPLIANCE_STATUS) && !frameworks.is_empty(),
-            tools: vec![CHECK_COMPLIANCE_STATUS.to_string()],
+            tools: [CHECK_COMPLIANCE_STATUS, LIST_EXCEPTIONS]
+                .into_iter()
+                .filter(|t| has(t))
+                .map(str::to_string)
+                .collect(),
             supported_scopes: Vec::new(),
             aws_services: services.clone(),
             supported_frameworks: frameworks,
@@ -204,6 +209,10 @@ pub async fn server_info(cx: &Cx<'_>, _args: NoArgs) -> Result<ToolOutput, ToolE
                 "Security Hub control status rules, conflicts flagged".to_string(),
                 "evidence per verdict".to_string(),
                 "custom frameworks from POSTURE_FRAMEWORKS_DIR".to_string(),
+                "accepted risks from a reviewed exceptions file (POSTURE_EXCEPTIONS): SUPPRESSED, scores with and without"
+                    .to_string(),
+                "exports per account and run: CSV, OCSF 1.8.0, SARIF 2.1.0, ASFF (resources posture://exports/...)"
+                    .to_string(),
             ],
         },
     );
