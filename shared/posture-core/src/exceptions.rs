@@ -187,31 +187,17 @@ impl Acceptance {
     };
 
     /// `exceptions` as they stand on `day`; `units` gives each account's
-    /// organizational units, outermost first.
+    /// organizational units by every name an exception may use
+    /// (`org::run::unit_names`).
     pub fn new(
         exceptions: Vec<Exception>,
         day: Date,
-        units: impl IntoIterator<Item = (String, Vec<crate::org::run::OrgUnit>)>,
+        units: impl IntoIterator<Item = (String, Vec<String>)>,
     ) -> Acceptance {
-        let units = units
-            .into_iter()
-            .map(|(account, path)| {
-                let mut names = Vec::new();
-                let mut prefix = String::new();
-                for unit in &path {
-                    if !prefix.is_empty() {
-                        prefix.push('/');
-                    }
-                    prefix.push_str(&unit.name);
-                    names.extend([unit.id.clone(), unit.name.clone(), prefix.clone()]);
-                }
-                (account, names)
-            })
-            .collect();
         Acceptance {
             exceptions,
             day: Some(day),
-            units,
+            units: units.into_iter().collect(),
         }
     }
 

@@ -325,7 +325,9 @@ async fn assess_collections(
     let acceptance = Acceptance::new(
         settings.exceptions.clone(),
         crate::time::utc_day(run.started_at),
-        run.accounts.iter().map(|a| (a.account_id.clone(), a.ou_path.clone())),
+        run.accounts
+            .iter()
+            .map(|a| (a.account_id.clone(), run::unit_names(&a.ou_path))),
     );
     let mut snapshots = Vec::new();
     while let Some((id, result)) = collected.next().await {

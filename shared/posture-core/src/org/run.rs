@@ -78,6 +78,22 @@ pub struct RunAccount {
     pub ou_path: Vec<OrgUnit>,
 }
 
+/// The names an exception's `ou` may give for the units of `path`
+/// (outermost first): each unit's id, its name, and its path of names from
+/// the root (`Workloads/Prod`).
+pub fn unit_names(path: &[OrgUnit]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut prefix = String::new();
+    for unit in path {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(&unit.name);
+        names.extend([unit.id.clone(), unit.name.clone(), prefix.clone()]);
+    }
+    names
+}
+
 /// An organizational unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrgUnit {
@@ -288,6 +304,57 @@ pub fn trend_ending_with(earlier: Vec<TrendPoint>, run: &RunRecord) -> Vec<Trend
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ou_exception_names_a_unit_by_id_name_or_path_and_covers_its_children() {
+        use crate::exceptions::{Acceptance, FailedEvidence, parse};
+        let path = [
+            OrgUnit {
+                id: "ou-ab-1".into(),
+                name: "Workloads".into(),
+            },
+            OrgUnit {
+                id: "ou-ab-2".into(),
+                name: "Sandbox".into(),
+            },
+        ];
+        assert_eq!(
+            unit_names(&path),
+            [
+                "ou-ab-1",
+                "Workloads",
+                "Workloads",
+                "ou-ab-2",
+                "Sandbox",
+                "Workloads/Sandbox"
+            ]
+        );
+        let file = |ou: &str| {
+            format!(
+                r#"{{"schema_version": 1, "exceptions": [{{"id": "e", "control": "S3.8", "scope": {{"ou": "{ou}"}},
+                "reason": "r", "owner": "o", "created": "2026-12-01", "expires": "2027-01-01"}}]}}"#
+            )
+        };
+        let failed = FailedEvidence {
+            controls: &["S3.8"],
+            account_id: "111122223333",
+            region: "us-east-1",
+            resource: "b",
+        };
+        for (ou, covers) in [
+            ("ou-ab-1", true),
+            ("Workloads/Sandbox", true),
+            ("Sandbox", true),
+            ("Prod", false),
+        ] {
+            let acceptance = Acceptance::new(
+                parse("e.json", &file(ou)).unwrap(),
+                jiff::civil::date(2026, 12, 7),
+                [("111122223333".to_string(), unit_names(&path))],
+            );
+            assert_eq!(acceptance.covering(&failed).is_some(), covers, "{ou}");
+        }
+    }
 
     fn account(path: &[(&str, &str)]) -> RunAccount {
         RunAccount {

@@ -33,7 +33,7 @@ pub struct ExceptionReview {
 
 /// The names a failure of native check `check_id` answers to: the check, its
 /// Security Hub control, and every requirement that lists it.
-pub fn check_names(frameworks: &[Framework], check_id: &str) -> Vec<String> {
+fn check_names(frameworks: &[Framework], check_id: &str) -> Vec<String> {
     let control = checks::find(check_id).and_then(|c| c.security_hub_control);
     let mut names = vec![check_id.to_string()];
     names.extend(control.map(str::to_string));
@@ -45,7 +45,7 @@ pub fn check_names(frameworks: &[Framework], check_id: &str) -> Vec<String> {
 
 /// The names a failed Security Hub control finding answers to: the control,
 /// the native checks that correspond to it, and every requirement that lists it.
-pub fn control_names(frameworks: &[Framework], control: &str) -> Vec<String> {
+fn control_names(frameworks: &[Framework], control: &str) -> Vec<String> {
     let mut names = vec![control.to_string()];
     names.extend(
         checks::CHECKS
@@ -77,7 +77,7 @@ fn requirement_names(
 /// Whether `exception` names a control these `frameworks` know of: a native
 /// check, a Security Hub control, or one of their requirements. An
 /// exception on another framework's requirement is not judged against them.
-pub fn is_about(frameworks: &[Framework], exception: &Exception) -> bool {
+fn is_about(frameworks: &[Framework], exception: &Exception) -> bool {
     let control = exception.control.trim();
     let named = |name: String| name.eq_ignore_ascii_case(control);
     checks::find(control).is_some()

@@ -204,12 +204,13 @@ pub struct DataSources {
 
 impl DataSources {
     /// These sources with the accepted risks of `loaded` as they stand on
-    /// `day`, for accounts in the organizational units `units` gives.
+    /// `day`, for accounts in the organizational units `units` names
+    /// (`org::run::unit_names`).
     pub fn accepting(
         self,
         loaded: &crate::exceptions::LoadedExceptions,
         day: jiff::civil::Date,
-        units: impl IntoIterator<Item = (String, Vec<crate::org::run::OrgUnit>)>,
+        units: impl IntoIterator<Item = (String, Vec<String>)>,
     ) -> DataSources {
         DataSources {
             exceptions: Acceptance::new(loaded.exceptions.clone(), day, units),

@@ -189,7 +189,7 @@ fn run_data(
             .run
             .accounts
             .iter()
-            .map(|a| (a.account_id.clone(), a.ou_path.clone())),
+            .map(|a| (a.account_id.clone(), posture_core::org::run::unit_names(&a.ou_path))),
     );
     let (data, cacheable) = if selection.is_whole() {
         (Data::Run(run.clone()), Some(run.clone()))
