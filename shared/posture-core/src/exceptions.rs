@@ -174,8 +174,10 @@ pub struct FailedEvidence<'a> {
     pub account_id: &'a str,
     /// Its Region (empty for a global resource).
     pub region: &'a str,
-    /// The resource as the check or finding names it.
-    pub resource: &'a str,
+    /// The failing resources as the check or finding names them: an
+    /// exception covers the failure when it covers every one (a Security Hub
+    /// finding may name several; none is taken as one unnamed resource).
+    pub resources: &'a [&'a str],
 }
 
 impl Acceptance {
@@ -234,17 +236,19 @@ impl Acceptance {
             .find(|e| e.state(day) == state && self.covers(e, failed))
     }
 
-    /// Whether `exception` covers `failed`, whatever the day.
+    /// Whether `exception` covers `failed` (every resource of it), whatever the day.
     pub fn covers(&self, exception: &Exception, failed: &FailedEvidence) -> bool {
         let units = self.units.get(failed.account_id);
         let in_unit = |unit: &str| units.is_some_and(|u| u.iter().any(|n| n == unit.trim()));
-        exception.covers(
-            failed.controls,
-            failed.account_id,
-            &in_unit,
-            failed.region,
-            failed.resource,
-        )
+        let unnamed: &[&str] = &[""];
+        let resources = if failed.resources.is_empty() {
+            unnamed
+        } else {
+            failed.resources
+        };
+        resources
+            .iter()
+            .all(|resource| exception.covers(failed.controls, failed.account_id, &in_unit, failed.region, resource))
     }
 }
 

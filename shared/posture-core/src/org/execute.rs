@@ -340,9 +340,12 @@ async fn assess_collections(
                         .await
                         .map_err(|e| e.to_string())?;
                 }
+                // Evaluated once: the snapshot's verdicts and the exports' rows.
+                let outcomes = checks::evaluate_all(&account.inventory);
                 let snap = snapshot::take_spooled(
                     &run_id,
                     &account.inventory,
+                    &outcomes,
                     &account.findings,
                     &account.gaps,
                     &settings.frameworks,
@@ -350,7 +353,7 @@ async fn assess_collections(
                 )
                 .map_err(|e| format!("account {id}: {e}"))?;
                 ports.store.put_snapshot(&snap).await.map_err(|e| e.to_string())?;
-                write_exports(ports, settings, &run_id, &account, &acceptance)
+                write_exports(ports, settings, &run_id, &account, &outcomes, &acceptance)
                     .await
                     .map_err(|e| format!("account {id}: exports: {e}"))?;
                 snapshots.push(snap);
@@ -403,13 +406,15 @@ pub fn export_name(account_id: &str, format: ExportFormat) -> String {
 }
 
 /// The account's results in every export format, written beside the run's
-/// reports ([`export_name`]), made one account at a time: the findings are
-/// read once from the spool, straight into the four files.
+/// reports ([`export_name`]), made one account at a time from its check
+/// `outcomes`: the findings are read once from the spool, straight into the
+/// four files.
 async fn write_exports(
     ports: RunPorts<'_>,
     settings: &RunSettings,
     run_id: &str,
     account: &SpooledCollection,
+    outcomes: &[checks::Outcome],
     acceptance: &Acceptance,
 ) -> Result<(), String> {
     let account_id = account.inventory.account_id.as_str();
@@ -421,7 +426,7 @@ async fn write_exports(
         product_version: env!("CARGO_PKG_VERSION"),
     };
     let mut exports: Vec<AccountExport> = ExportFormat::ALL.iter().map(|f| AccountExport::new(*f, &ctx)).collect();
-    for outcome in &checks::evaluate_all(&account.inventory) {
+    for outcome in outcomes {
         let row = CheckRow {
             outcome,
             collected_at: account.inventory.collected_at,

@@ -339,7 +339,7 @@ mod tests {
             controls: &["S3.8"],
             account_id: "111122223333",
             region: "us-east-1",
-            resource: "b",
+            resources: &["b"],
         };
         for (ou, covers) in [
             ("ou-ab-1", true),

@@ -6,7 +6,7 @@
 use crate::exceptions::Acceptance;
 use crate::finding::Finding;
 use crate::findings::spool::{FindingSpool, SpoolError};
-use crate::posture::checks::{self, Status};
+use crate::posture::checks::{self, Outcome, Status};
 use crate::posture::frameworks::{Accepting, ControlStatus, Framework, assess, score};
 use crate::posture::inventory::Inventory;
 use crate::severity::Severity;
@@ -165,8 +165,11 @@ pub fn take(
     take_with(
         run_id,
         inventory,
-        &own,
-        open_findings,
+        &checks::evaluate_all(inventory),
+        Seen {
+            controls: &own,
+            open_findings,
+        },
         source_gaps,
         frameworks,
         acceptance,
@@ -176,10 +179,13 @@ pub fn take(
 /// [`take`] over spooled findings, decoded a chunk at a time: what the
 /// snapshot needs of them is folded in as they come (open findings by
 /// severity, and the control findings a framework's Security Hub verdict
-/// reads, without their texts), never the findings themselves.
+/// reads, without their texts), never the findings themselves. `outcomes`
+/// are the inventory's check outcomes (`checks::evaluate_all(inventory)`),
+/// evaluated once by the caller, which writes them to the exports too.
 pub fn take_spooled(
     run_id: &str,
     inventory: &Inventory,
+    outcomes: &[Outcome],
     findings: &FindingSpool,
     source_gaps: &[SourceGap],
     frameworks: &[Framework],
@@ -203,8 +209,11 @@ pub fn take_spooled(
     Ok(take_with(
         run_id,
         inventory,
-        &controls,
-        open_findings,
+        outcomes,
+        Seen {
+            controls: &controls,
+            open_findings,
+        },
         source_gaps,
         frameworks,
         acceptance,
@@ -231,11 +240,18 @@ fn control_evidence(f: Finding) -> Finding {
     }
 }
 
+/// What a snapshot takes of an account's findings: the control findings its
+/// verdicts read, and the open ones counted by severity.
+struct Seen<'a> {
+    controls: &'a [Finding],
+    open_findings: BTreeMap<Severity, usize>,
+}
+
 fn take_with(
     run_id: &str,
     inventory: &Inventory,
-    own: &[Finding],
-    open_findings: BTreeMap<Severity, usize>,
+    outcomes: &[Outcome],
+    seen: Seen<'_>,
     source_gaps: &[SourceGap],
     frameworks: &[Framework],
     acceptance: &Acceptance,
@@ -246,7 +262,6 @@ fn take_with(
         account: Some(account),
     };
     let mut accepted: BTreeMap<String, AppliedException> = BTreeMap::new();
-    let outcomes = checks::evaluate_all(inventory);
     let mut failures: Vec<Failure> = outcomes
         .iter()
         .filter(|o| o.status == Status::Fail)
@@ -263,7 +278,7 @@ fn take_with(
     let frameworks = frameworks
         .iter()
         .map(|fw| {
-            let r = assess(fw, &outcomes, own, &unread, &accepting);
+            let r = assess(fw, outcomes, seen.controls, &unread, &accepting);
             for q in &r.requirements {
                 for s in q.sources.iter().flat_map(|v| &v.suppressed) {
                     let entry = accepted
@@ -312,7 +327,7 @@ fn take_with(
         taken_at: inventory.collected_at,
         frameworks,
         failures,
-        open_findings,
+        open_findings: seen.open_findings,
         gaps: inventory_gaps(inventory)
             .into_iter()
             .chain(source_gaps.iter().map(ToString::to_string))
@@ -723,7 +738,16 @@ mod tests {
                 let direct = take("run-1", inv, &findings, gaps, &frameworks, &Acceptance::NONE);
                 open += direct.open_findings.values().sum::<usize>();
                 assert_eq!(
-                    take_spooled("run-1", inv, &spool, gaps, &frameworks, &Acceptance::NONE).unwrap(),
+                    take_spooled(
+                        "run-1",
+                        inv,
+                        &checks::evaluate_all(inv),
+                        &spool,
+                        gaps,
+                        &frameworks,
+                        &Acceptance::NONE,
+                    )
+                    .unwrap(),
                     direct,
                     "{}",
                     inv.account_id

@@ -7,8 +7,7 @@
 use crate::exceptions::{Acceptance, Exception, ExceptionState, FailedEvidence, Suppressed, account_and_resource};
 use crate::finding::Finding;
 use crate::posture::checks::{self, Outcome, Status};
-use crate::posture::frameworks::Framework;
-use crate::posture::inventory::Inventory;
+use crate::posture::frameworks::{Framework, check_names, control_names};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -31,49 +30,6 @@ pub struct ExceptionReview {
     pub flags: Vec<String>,
 }
 
-/// The names a failure of native check `check_id` answers to: the check, its
-/// Security Hub control, and every requirement that lists it.
-fn check_names(frameworks: &[Framework], check_id: &str) -> Vec<String> {
-    let control = checks::find(check_id).and_then(|c| c.security_hub_control);
-    let mut names = vec![check_id.to_string()];
-    names.extend(control.map(str::to_string));
-    names.extend(requirement_names(frameworks, |r| {
-        r.checks.iter().any(|c| c == check_id)
-    }));
-    names
-}
-
-/// The names a failed Security Hub control finding answers to: the control,
-/// the native checks that correspond to it, and every requirement that lists it.
-fn control_names(frameworks: &[Framework], control: &str) -> Vec<String> {
-    let mut names = vec![control.to_string()];
-    names.extend(
-        checks::CHECKS
-            .iter()
-            .filter(|c| c.security_hub_control == Some(control))
-            .map(|c| c.id.to_string()),
-    );
-    names.extend(requirement_names(frameworks, |r| {
-        r.security_hub_controls.iter().any(|c| c == control)
-    }));
-    names
-}
-
-fn requirement_names(
-    frameworks: &[Framework],
-    lists: impl Fn(&crate::posture::frameworks::Requirement) -> bool,
-) -> Vec<String> {
-    frameworks
-        .iter()
-        .flat_map(|fw| {
-            fw.requirements
-                .iter()
-                .filter(|r| lists(r))
-                .flat_map(|r| [format!("{} {}", fw.short_name, r.id), format!("{} {}", fw.id, r.id)])
-        })
-        .collect()
-}
-
 /// Whether `exception` names a control these `frameworks` know of: a native
 /// check, a Security Hub control, or one of their requirements. An
 /// exception on another framework's requirement is not judged against them.
@@ -92,12 +48,13 @@ fn is_about(frameworks: &[Framework], exception: &Exception) -> bool {
 }
 
 /// Every exception about `frameworks` reviewed against the failures of
-/// `inventories` (native checks) and `findings` (Security Hub control
+/// `outcomes` (native checks, resources named `account/resource` as
+/// `compliance::outcomes` names them) and `findings` (Security Hub control
 /// findings), on the acceptance's day.
 pub fn review(
     acceptance: &Acceptance,
     frameworks: &[Framework],
-    inventories: &[Inventory],
+    outcomes: &[Outcome],
     findings: &[Finding],
 ) -> Vec<ExceptionReview> {
     let Some(day) = acceptance.day() else {
@@ -112,13 +69,13 @@ pub fn review(
         return Vec::new();
     }
     let mut covered = vec![0usize; relevant.len()];
-    let mut count = |names: &[String], account: &str, region: &str, resource: &str| {
+    let mut count = |names: &[String], account: &str, region: &str, resources: &[&str]| {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let failed = FailedEvidence {
             controls: &names,
             account_id: account,
             region,
-            resource,
+            resources,
         };
         for (n, e) in covered.iter_mut().zip(&relevant) {
             if acceptance.covers(e, &failed) {
@@ -126,26 +83,21 @@ pub fn review(
             }
         }
     };
-    for inv in inventories {
-        for o in checks::evaluate_all(inv).iter().filter(|o| o.status == Status::Fail) {
-            let names = check_names(frameworks, &o.check_id);
-            count(
-                &names,
-                &inv.account_id,
-                o.region.as_deref().unwrap_or_default(),
-                &o.resource,
-            );
-        }
+    for o in outcomes.iter().filter(|o| o.status == Status::Fail) {
+        let (account, resource) = account_and_resource(&o.resource, None);
+        let region = o.region.as_deref().unwrap_or_default();
+        count(&check_names(frameworks, &o.check_id), account, region, &[resource]);
     }
     for f in findings.iter().filter(|f| f.is_live()) {
-        let Some(c) = &f.compliance else { continue };
-        let (Some(control), Some("FAILED" | "WARNING")) = (&c.control_id, c.status.as_deref()) else {
-            continue;
-        };
-        let names = control_names(frameworks, control);
+        let Some(control) = failed_control(f) else { continue };
         let resources = f.resource_names();
-        let first = resources.first().map_or("", String::as_str);
-        count(&names, &f.account_id, &f.region, first);
+        let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
+        count(
+            &control_names(frameworks, control),
+            &f.account_id,
+            &f.region,
+            &resources,
+        );
     }
     relevant
         .into_iter()
@@ -221,8 +173,16 @@ pub fn covering_outcome<'a>(
         controls: &names,
         account_id,
         region: o.region.as_deref().unwrap_or_default(),
-        resource,
+        resources: &[resource],
     })
+}
+
+/// The Security Hub control a control finding says FAILED (or WARNING).
+fn failed_control(f: &Finding) -> Option<&String> {
+    let c = f.compliance.as_ref()?;
+    matches!(c.status.as_deref(), Some("FAILED" | "WARNING"))
+        .then_some(c.control_id.as_ref())
+        .flatten()
 }
 
 /// `outcomes` and `findings` without the failures an exception in force
@@ -259,24 +219,19 @@ pub fn set_aside<'f>(
     let findings: Vec<Finding> = findings
         .iter()
         .filter(|f| {
-            let Some(c) = &f.compliance else { return true };
-            let (Some(control), Some("FAILED" | "WARNING")) = (&c.control_id, c.status.as_deref()) else {
-                return true;
-            };
+            let Some(control) = failed_control(f) else { return true };
             let names = control_names(frameworks, control);
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let resources = f.resource_names();
-            let covering = |resource: &str| {
-                acceptance.covering(&FailedEvidence {
-                    controls: &names,
-                    account_id: &f.account_id,
-                    region: &f.region,
-                    resource,
-                })
-            };
-            let first = resources.first().map_or("", String::as_str);
-            match covering(first) {
-                Some(e) if resources.iter().all(|r| covering(r).is_some()) => {
+            let resource_names: Vec<&str> = resources.iter().map(String::as_str).collect();
+            let covering = acceptance.covering(&FailedEvidence {
+                controls: &names,
+                account_id: &f.account_id,
+                region: &f.region,
+                resources: &resource_names,
+            });
+            match covering {
+                Some(e) => {
                     accepted.extend(resources.iter().map(|r| AcceptedRisk {
                         control: control.clone(),
                         account_id: f.account_id.clone(),
@@ -285,7 +240,7 @@ pub fn set_aside<'f>(
                     }));
                     false
                 }
-                _ => true,
+                None => true,
             }
         })
         .cloned()

@@ -650,12 +650,7 @@ pub fn report(
         score_partial: account_scores.iter().any(|a| a.counts.unknown > 0),
         score_definition: SCORE_DEFINITION.into(),
         compliance_status: status.into(),
-        exceptions: review(
-            &data_sources.exceptions,
-            std::slice::from_ref(fw),
-            inventories,
-            findings,
-        ),
+        exceptions: review(&data_sources.exceptions, std::slice::from_ref(fw), &plain, findings),
         accepted_risks,
         account_scores,
         counts,

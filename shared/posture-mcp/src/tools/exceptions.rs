@@ -12,6 +12,7 @@ use crate::error::ToolError;
 use jiff::Timestamp;
 use posture_core::exceptions::{ExceptionState, ExceptionsError};
 use posture_core::posture::acceptance::{ExceptionReview, review};
+use posture_core::posture::compliance;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -99,10 +100,14 @@ pub async fn list_exceptions(cx: &Cx<'_>, args: ListExceptionsArgs) -> Result<To
     };
     let data = posture_data(backend, now, &selection).await?;
     let sources = data.sources();
+    let outcomes: Vec<_> = compliance::outcomes(data.data.inventories())
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
     let reviews = review(
         &sources.exceptions,
         &backend.frameworks,
-        data.data.inventories(),
+        &outcomes,
         data.data.findings(),
     );
     let within = i32::try_from(args.expiring_within_days).unwrap_or(i32::MAX);

@@ -256,6 +256,47 @@ pub struct FrameworkResult {
     pub requirements: Vec<RequirementResult>,
 }
 
+/// The names a failure of native check `check_id` answers to: the check, its
+/// Security Hub control, and every requirement of `frameworks` that lists it.
+pub fn check_names(frameworks: &[Framework], check_id: &str) -> Vec<String> {
+    let control = checks::find(check_id).and_then(|c| c.security_hub_control);
+    let mut names = vec![check_id.to_string()];
+    names.extend(control.map(str::to_string));
+    names.extend(requirement_names(frameworks, |r| {
+        r.checks.iter().any(|c| c == check_id)
+    }));
+    names
+}
+
+/// The names a failed Security Hub control finding answers to: the control,
+/// the native checks that correspond to it, and every requirement of
+/// `frameworks` that lists it.
+pub fn control_names(frameworks: &[Framework], control: &str) -> Vec<String> {
+    let mut names = vec![control.to_string()];
+    names.extend(
+        checks::CHECKS
+            .iter()
+            .filter(|c| c.security_hub_control == Some(control))
+            .map(|c| c.id.to_string()),
+    );
+    names.extend(requirement_names(frameworks, |r| {
+        r.security_hub_controls.iter().any(|c| c == control)
+    }));
+    names
+}
+
+fn requirement_names(frameworks: &[Framework], lists: impl Fn(&Requirement) -> bool) -> Vec<String> {
+    frameworks
+        .iter()
+        .flat_map(|fw| {
+            fw.requirements
+                .iter()
+                .filter(|r| lists(r))
+                .flat_map(|r| [format!("{} {}", fw.short_name, r.id), format!("{} {}", fw.id, r.id)])
+        })
+        .collect()
+}
+
 /// The native checks' source name in verdicts.
 pub const NATIVE_CHECKS: &str = "native checks";
 
@@ -277,30 +318,32 @@ impl Accepting<'_> {
         account: None,
     };
 
-    /// The exception covering a failure of `resource` in `region`, known by
-    /// `controls` (the requirement's names are added here): `Ok` one in
-    /// force, `Err` one that has expired, `Ok(None)` none.
+    /// The exception covering a failure of `resources` in `region`, known by
+    /// `controls` ([`check_names`] or [`control_names`] without frameworks:
+    /// only this requirement's names are added here, as an exception on a
+    /// requirement covers that requirement only): `Ok` one in force, `Err`
+    /// one that has expired, `Ok(None)` none.
     fn covering(
         &self,
         fw: &Framework,
         req: &Requirement,
-        controls: &[&str],
+        controls: &[String],
         account: &str,
         region: &str,
-        resource: &str,
+        resources: &[&str],
     ) -> Result<Option<&Exception>, &Exception> {
         if self.acceptance.is_empty() {
             return Ok(None);
         }
         let by_short = format!("{} {}", fw.short_name, req.id);
         let by_id = format!("{} {}", fw.id, req.id);
-        let mut names: Vec<&str> = controls.to_vec();
+        let mut names: Vec<&str> = controls.iter().map(String::as_str).collect();
         names.extend([by_short.as_str(), by_id.as_str()]);
         let failed = FailedEvidence {
             controls: &names,
             account_id: account,
             region,
-            resource,
+            resources,
         };
         match self.acceptance.covering(&failed) {
             Some(e) => Ok(Some(e)),
@@ -328,11 +371,10 @@ fn native_verdict(
         match o.status {
             Status::Pass => tally.passed += 1,
             Status::Fail => {
-                let control = checks::find(&o.check_id).and_then(|c| c.security_hub_control);
-                let controls: Vec<&str> = [Some(o.check_id.as_str()), control].into_iter().flatten().collect();
                 let (account, resource) = account_and_resource(&o.resource, accepting.account);
                 let region = o.region.as_deref().unwrap_or_default();
-                match accepting.covering(fw, req, &controls, account, region, resource) {
+                let controls = check_names(&[], &o.check_id);
+                match accepting.covering(fw, req, &controls, account, region, &[resource]) {
                     Ok(Some(exception)) => {
                         tally.suppressed += 1;
                         suppressed.push(Suppressed::new(o.resource.clone(), exception));
@@ -411,27 +453,10 @@ fn security_hub_verdict(
         match c.status.as_deref() {
             Some("PASSED") => tally.passed += 1,
             Some("FAILED") | Some("WARNING") => {
-                // Accepted only when one exception covers every resource of the finding.
-                let mut controls: Vec<&str> = vec![control.as_str()];
-                controls.extend(
-                    checks::CHECKS
-                        .iter()
-                        .filter(|c| c.security_hub_control == Some(control.as_str()))
-                        .map(|c| c.id),
-                );
                 let resources = f.resource_names();
-                let region = f.region.as_str();
-                let cover = |r: &str| accepting.covering(fw, req, &controls, &f.account_id, region, r);
-                let first = resources.first().map_or("", String::as_str);
-                let same = |a: &Exception, b: Result<Option<&Exception>, &Exception>| match b {
-                    Ok(Some(b)) | Err(b) => b.id == a.id,
-                    Ok(None) => false,
-                };
-                let covered = match cover(first) {
-                    Ok(Some(e)) if resources.iter().skip(1).all(|r| same(e, cover(r))) => Ok(Some(e)),
-                    Err(e) if resources.iter().skip(1).all(|r| same(e, cover(r))) => Err(e),
-                    _ => Ok(None),
-                };
+                let resources: Vec<&str> = resources.iter().map(String::as_str).collect();
+                let controls = control_names(&[], control);
+                let covered = accepting.covering(fw, req, &controls, &f.account_id, &f.region, &resources);
                 match covered {
                     Ok(Some(exception)) => {
                         tally.suppressed += 1;
